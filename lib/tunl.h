@@ -1,0 +1,163 @@
+/*
+ * tunl.h: the private interface of libtunl, grouped by the file that
+ * defines each function.
+ *
+ * Rules every function here keeps (the PAM module links this library and
+ * runs inside sshd):
+ *  - never exit, never abort on bad input, never use a dying allocator;
+ *  - return 0 on success or a negative TUNL_ERR_* code (tunl_err() names it);
+ *  - check every size before use; wipe secrets before freeing them.
+ * Programs that may die on their own errors use lib/die.c (fatal, xmalloc),
+ * which is not part of this library.
+ */
+#ifndef TUNL_H
+#define TUNL_H
+
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#if defined(__GNUC__)
+#define TUNL_PRINTF(f, a)	__attribute__((format(printf, f, a)))
+#define TUNL_NORETURN		__attribute__((noreturn))
+#define TUNL_WUR		__attribute__((warn_unused_result))
+#else
+#define TUNL_PRINTF(f, a)
+#define TUNL_NORETURN
+#define TUNL_WUR
+#endif
+
+#define TUNL_NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
+
+/* ---- err.c ------------------------------------------------------------- */
+
+#define TUNL_OK				0
+#define TUNL_ERR_INTERNAL		-1	/* a bug: should not happen */
+#define TUNL_ERR_ALLOC			-2	/* out of memory */
+#define TUNL_ERR_LENGTH			-3	/* size over its bound */
+#define TUNL_ERR_SHORT			-4	/* not enough data (yet) */
+#define TUNL_ERR_INVALID		-5	/* malformed input */
+#define TUNL_ERR_RANGE			-6	/* number out of range */
+#define TUNL_ERR_NUL			-7	/* embedded NUL in a string */
+#define TUNL_ERR_SYSTEM			-8	/* system call failed: see errno */
+#define TUNL_ERR_VERSION		-9	/* protocol or schema version */
+#define TUNL_ERR_FRAME_TYPE		-10	/* unknown frame type */
+#define TUNL_ERR_CONFIG			-11	/* bad configuration */
+#define TUNL_ERR_NOT_FOUND		-12	/* no such item */
+#define TUNL_ERR_EXISTS			-13	/* item already exists */
+#define TUNL_ERR_DB			-14	/* database error */
+#define TUNL_ERR_BUSY			-15	/* database locked past timeout */
+#define TUNL_ERR_DENIED			-16	/* authentication or policy */
+#define TUNL_ERR_EXPIRED		-17	/* past its expiry */
+#define TUNL_ERR_LOCKED			-18	/* session locked by failures */
+#define TUNL_ERR_STATE			-19	/* wrong state for the request */
+#define TUNL_ERR_RATE			-20	/* rate limit reached */
+#define TUNL_ERR_UNSAFE			-21	/* unsafe owner, mode or path */
+#define TUNL_ERR_CRYPTO			-22	/* libsodium failure */
+#define TUNL_ERR_EOF			-23	/* peer closed */
+#define TUNL_ERR_FULL			-24	/* queue or disk full */
+#define TUNL_ERR_MAX			-24	/* the last code */
+
+const char	*tunl_err(int);
+
+/* ---- buf.c: bounded buffers, in the manner of OpenSSH's sshbuf --------- */
+
+#define BUF_SIZE_MAX		(16 * 1024 * 1024)	/* hard ceiling */
+
+struct buf;
+
+struct buf	*buf_new(size_t max) TUNL_WUR;
+struct buf	*buf_from(const void *, size_t) TUNL_WUR;
+void		 buf_free(struct buf *);
+void		 buf_reset(struct buf *);
+size_t		 buf_len(const struct buf *);
+size_t		 buf_max(const struct buf *);
+size_t		 buf_avail(const struct buf *);
+const u_char	*buf_ptr(const struct buf *);
+u_char		*buf_mutable_ptr(struct buf *);
+int		 buf_reserve(struct buf *, size_t, u_char **);
+int		 buf_consume(struct buf *, size_t);
+int		 buf_consume_end(struct buf *, size_t);
+int		 buf_put(struct buf *, const void *, size_t);
+int		 buf_putb(struct buf *, const struct buf *);
+int		 buf_putf(struct buf *, const char *, ...) TUNL_PRINTF(2, 3);
+int		 buf_putfv(struct buf *, const char *, va_list)
+		     TUNL_PRINTF(2, 0);
+int		 buf_put_u8(struct buf *, u_int8_t);
+int		 buf_put_u16(struct buf *, u_int16_t);
+int		 buf_put_u32(struct buf *, u_int32_t);
+int		 buf_put_u64(struct buf *, u_int64_t);
+int		 buf_put_string(struct buf *, const void *, size_t);
+int		 buf_put_cstring(struct buf *, const char *);
+int		 buf_get(struct buf *, void *, size_t);
+int		 buf_get_u8(struct buf *, u_int8_t *);
+int		 buf_get_u16(struct buf *, u_int16_t *);
+int		 buf_get_u32(struct buf *, u_int32_t *);
+int		 buf_get_u64(struct buf *, u_int64_t *);
+int		 buf_peek_u32(const struct buf *, size_t, u_int32_t *);
+int		 buf_get_string_direct(struct buf *, const u_char **, size_t *);
+int		 buf_get_string(struct buf *, u_char **, size_t *);
+int		 buf_get_cstring(struct buf *, char **, size_t *);
+char		*buf_dup_string(const struct buf *);
+int		 buf_read_fd(struct buf *, int, size_t, size_t *);
+int		 buf_write_fd(struct buf *, int, size_t *);
+
+/* ---- util.c: numbers, strings and paths from untrusted text ------------ */
+
+int		 tunl_strtonum(const char *, long long, long long, long long *);
+size_t		 tunl_strlcpy(char *, const char *, size_t);
+int		 tunl_streq_ct(const void *, const void *, size_t);
+int		 tunl_safe_path(const char *, uid_t, char *, size_t);
+int		 tunl_open_safely(const char *, int, mode_t, uid_t, int *);
+void		 tunl_memzero(void *, size_t);
+
+/* ---- log.c: syslog and stderr, untrusted strings escaped --------------- */
+
+#define LOG_TO_STDERR		0x1	/* also write to stderr */
+#define LOG_NO_SYSLOG		0x2	/* only stderr (tests, tools) */
+
+enum log_level {
+	TUNL_LOG_ERROR = 0,
+	TUNL_LOG_INFO,
+	TUNL_LOG_VERBOSE,
+	TUNL_LOG_DEBUG
+};
+
+void		 log_init(const char *, int, int);
+void		 log_set_level(enum log_level);
+enum log_level	 log_get_level(void);
+void		 log_close(void);
+void		 log_msg(enum log_level, const char *, ...) TUNL_PRINTF(2, 3);
+void		 log_msgv(enum log_level, const char *, va_list)
+		     TUNL_PRINTF(2, 0);
+void		 log_msg_r(enum log_level, int, const char *, ...)
+		     TUNL_PRINTF(3, 4);
+size_t		 log_escape(char *, size_t, const void *, size_t);
+
+#define error(...)	log_msg(TUNL_LOG_ERROR, __VA_ARGS__)
+#define info(...)	log_msg(TUNL_LOG_INFO, __VA_ARGS__)
+#define verbose(...)	log_msg(TUNL_LOG_VERBOSE, __VA_ARGS__)
+#define debug(...)	log_msg(TUNL_LOG_DEBUG, __VA_ARGS__)
+#define error_r(r, ...)	log_msg_r(TUNL_LOG_ERROR, (r), __VA_ARGS__)
+#define info_r(r, ...)	log_msg_r(TUNL_LOG_INFO, (r), __VA_ARGS__)
+
+/* ---- cfg.c: the configuration file (docs/config.md) -------------------- */
+
+/* (filled in by the cfg work) */
+
+/* ---- id.c, wordlist.c: four-word session ids ----------------------------- */
+
+/* (filled in by the id work) */
+
+/* ---- token.c: one-time tokens and their keyed hashes -------------------- */
+
+/* (filled in by the token work) */
+
+/* ---- registry.c: the SQLite session registry ----------------------------- */
+
+/* (filled in by the registry work) */
+
+#endif /* TUNL_H */
