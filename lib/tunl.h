@@ -150,11 +150,31 @@ size_t		 log_escape(char *, size_t, const void *, size_t);
 
 /* ---- id.c, wordlist.c: four-word session ids ----------------------------- */
 
-/* (filled in by the id work) */
+#define ID_WORDS		4	/* words in a session id */
+#define ID_WORDLIST_LEN		2048	/* 11 bits a word, 44 bits an id */
+#define ID_WORD_MIN		3	/* letters in the shortest word */
+#define ID_WORD_MAX		8	/* letters in the longest word */
+#define ID_LEN_MAX		(ID_WORDS * (ID_WORD_MAX + 1))	/* with NUL */
+
+int		 id_generate(char *, size_t);
+int		 id_check(const char *);
+const char	*id_word(u_int);
 
 /* ---- token.c: one-time tokens and their keyed hashes -------------------- */
 
-/* (filled in by the token work) */
+#define TOKEN_DIGITS_DEFAULT	8
+#define TOKEN_DIGITS_MIN	6
+#define TOKEN_DIGITS_MAX	12
+#define TOKEN_LEN_MAX		(TOKEN_DIGITS_MAX + 1)	/* with NUL */
+#define TOKEN_KEY_LEN		32	/* the relay's hashing key */
+#define TOKEN_HASH_LEN		32	/* keyed BLAKE2b of a token */
+
+int		 token_generate(u_int, char *, size_t);
+int		 token_check(const char *, u_int);
+int		 token_hash(const u_char *, const char *, u_char *);
+int		 token_equal(const u_char *, const u_char *);
+int		 token_key_create(const char *, uid_t, gid_t, mode_t);
+int		 token_key_load(const char *, uid_t, u_char *);
 
 /* ---- registry.c: the SQLite session registry ----------------------------- */
 
