@@ -1,0 +1,58 @@
+/*
+ * admin-accounts.c: the accounts and group the relay expects. tunl-admin
+ * never creates accounts itself (that is the operator's call and their
+ * distribution's tools); it names what is missing and how to add it.
+ */
+#include "config.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+
+#include "tunl.h"
+#include "admin.h"
+
+static int
+admin_accounts_user(const char *name, const char *group, const char *what,
+    uid_t *uid, int report)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(name)) != NULL) {
+		*uid = pw->pw_uid;
+		return 0;
+	}
+	if (report) {
+		printf("missing account %s (%s); create it with:\n"
+		    "  useradd --system --gid %s --home-dir /nonexistent "
+		    "--shell /bin/sh %s\n", name, what, group, name);
+	}
+	return 1;
+}
+
+void
+admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
+    int report)
+{
+	struct group	*gr;
+
+	ids->missing = 0;
+	if ((gr = getgrnam(cfg->relay_group)) != NULL)
+		ids->relay_gid = gr->gr_gid;
+	else {
+		ids->missing++;
+		if (report)
+			printf("missing group %s (shared by the relay "
+			    "accounts); create it with:\n  groupadd --system "
+			    "%s\n", cfg->relay_group, cfg->relay_group);
+	}
+	ids->missing += admin_accounts_user(cfg->customer_user,
+	    cfg->relay_group, "customers log in as it",
+	    &ids->customer_uid, report);
+	ids->missing += admin_accounts_user(cfg->engineer_user,
+	    cfg->relay_group, "support engineers log in as it",
+	    &ids->engineer_uid, report);
+	ids->missing += admin_accounts_user(cfg->broker_user,
+	    cfg->relay_group, "the per-session brokers run as it",
+	    &ids->broker_uid, report);
+}

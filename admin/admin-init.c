@@ -1,0 +1,308 @@
+/*
+ * admin-init.c: `tunl-admin init` prepares a relay. It is idempotent:
+ * what exists and is right is left alone, what is missing is created,
+ * and anything unsafe (wrong owner or mode, a link where a file should be,
+ * a parent writable by others) stops it with the fix named.
+ *
+ * Layout (owner:group mode):
+ *	dirname(token_key), dirname(ca_key)	root:root 0755
+ *	token_key				root:root 0600
+ *	ca_key, ca_key.pub			root:root 0600, 0644
+ *	dirname(database)			root:relay 2770
+ *	database				root:relay 0660
+ *	runtime_dir				root:relay 0750
+ *	runtime_dir/auth			root:relay 0750 (hand-offs)
+ *	runtime_dir/sessions			root:relay 2770 (broker sockets)
+ *	recording_dir				root:relay 2770
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tunl.h"
+#include "admin.h"
+
+extern char **environ;
+
+struct init_dir {
+	const char	*path;
+	int		 relay_group;	/* group is the relay group, else root */
+	mode_t		 mode;
+	const char	*what;
+};
+
+static void
+init_say(const char *verb, const char *path, const char *detail)
+{
+	printf("%-8s %s%s%s\n", verb, path, detail[0] ? "  " : "", detail);
+}
+
+static int
+init_dir(const struct init_dir *d, gid_t relay_gid)
+{
+	char	 err[PATH_MAX + 64], own[160], detail[256];
+	gid_t	 gid = d->relay_group ? relay_gid : 0;
+	int	 created, r;
+
+	if ((r = admin_fs_check_parents(d->path, err, sizeof(err))) != 0) {
+		if (r == TUNL_ERR_UNSAFE)
+			printf("unsafe   %s: %s is writable by others or not "
+			    "owned by root; fix that first\n", d->path, err);
+		else
+			printf("error    %s: parent %s: %s\n", d->path, err,
+			    tunl_err(r));
+		return r;
+	}
+	if ((r = admin_fs_ensure_dir(d->path, 0, gid, d->mode,
+	    &created)) != 0) {
+		if (r == TUNL_ERR_UNSAFE) {
+			printf("unsafe   %s (%s) must be a directory owned by "
+			    "%s with mode %04o; fix with:\n  chown %s %s && "
+			    "chmod %04o %s\n", d->path, d->what,
+			    admin_fs_owner(0, gid, own, sizeof(own)),
+			    (u_int)d->mode, own, d->path, (u_int)d->mode,
+			    d->path);
+		} else
+			printf("error    %s: %s\n", d->path, tunl_err(r));
+		return r;
+	}
+	snprintf(detail, sizeof(detail), "(%s, %s %04o)", d->what,
+	    admin_fs_owner(0, gid, own, sizeof(own)), (u_int)d->mode);
+	init_say(created ? "created" : "ok", d->path, detail);
+	return 0;
+}
+
+static int
+init_token_key(const struct tunl_cfg *cfg)
+{
+	u_char	 key[TOKEN_KEY_LEN];
+	char	 err[PATH_MAX + 64];
+	int	 r;
+
+	r = admin_fs_check_file(cfg->token_key, 0, 0, 0400, 0077, err,
+	    sizeof(err));
+	if (r == TUNL_ERR_NOT_FOUND) {
+		if ((r = token_key_create(cfg->token_key, 0, 0, 0600)) != 0) {
+			printf("error    %s: cannot create the token key: %s\n",
+			    cfg->token_key, tunl_err(r));
+			return r;
+		}
+		init_say("created", cfg->token_key,
+		    "(token-hashing key, root:root 0600)");
+		return 0;
+	}
+	if (r != 0) {
+		printf("unsafe   %s: %s; it must be root:root with no group "
+		    "or other access\n", cfg->token_key,
+		    err[0] ? err : tunl_err(r));
+		return r;
+	}
+	r = token_key_load(cfg->token_key, 0, key);
+	tunl_memzero(key, sizeof(key));
+	if (r != 0) {
+		printf("error    %s: not a usable token key: %s\n",
+		    cfg->token_key, tunl_err(r));
+		return r;
+	}
+	init_say("ok", cfg->token_key, "(token-hashing key)");
+	return 0;
+}
+
+/* Run ssh-keygen (no shell) to make the user CA key. */
+static int
+init_ca_generate(const char *path)
+{
+	char	*argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "",
+		    "-C", "tunl user CA", "-f", NULL, NULL };
+	char	 p[PATH_MAX];
+	pid_t	 pid;
+	int	 status, fd, r;
+	posix_spawn_file_actions_t fa;
+
+	tunl_strlcpy(p, path, sizeof(p));
+	argv[9] = p;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return TUNL_ERR_SYSTEM;
+	/* ssh-keygen must not ask anything: stdin from /dev/null. */
+	(void)posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
+	    0);
+	r = posix_spawn(&pid, SSH_KEYGEN_PATH, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
+		errno = r;
+		return TUNL_ERR_SYSTEM;
+	}
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			return TUNL_ERR_SYSTEM;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return TUNL_ERR_CRYPTO;
+	/* ssh-keygen honours the umask; make the modes exact. */
+	if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return TUNL_ERR_SYSTEM;
+	r = fchown(fd, 0, 0) == 0 && fchmod(fd, 0600) == 0 ? 0 :
+	    TUNL_ERR_SYSTEM;
+	close(fd);
+	return r;
+}
+
+static int
+init_ca_key(const struct tunl_cfg *cfg)
+{
+	char	 err[PATH_MAX + 64], pub[PATH_MAX];
+	int	 r;
+
+	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", cfg->ca_key) >=
+	    sizeof(pub))
+		return TUNL_ERR_LENGTH;
+	r = admin_fs_check_file(cfg->ca_key, 0, 0, 0400, 0077, err,
+	    sizeof(err));
+	if (r == TUNL_ERR_NOT_FOUND) {
+		if (access(pub, F_OK) == 0) {
+			printf("unsafe   %s exists without its private key "
+			    "%s; remove it or restore the key\n", pub,
+			    cfg->ca_key);
+			return TUNL_ERR_EXISTS;
+		}
+		if ((r = init_ca_generate(cfg->ca_key)) != 0) {
+			printf("error    %s: ssh-keygen failed: %s\n",
+			    cfg->ca_key, tunl_err(r));
+			return r;
+		}
+		init_say("created", cfg->ca_key,
+		    "(user CA for session certificates, root:root 0600)");
+	} else if (r != 0) {
+		printf("unsafe   %s: %s; the CA key must be root:root with "
+		    "no group or other access\n", cfg->ca_key,
+		    err[0] ? err : tunl_err(r));
+		return r;
+	} else
+		init_say("ok", cfg->ca_key, "(user CA)");
+	r = admin_fs_check_file(pub, 0, (gid_t)-1, 0444, 0022, err,
+	    sizeof(err));
+	if (r != 0) {
+		printf("unsafe   %s: %s; the public key must be root-owned "
+		    "and readable by all\n", pub, err[0] ? err : tunl_err(r));
+		return r;
+	}
+	init_say("ok", pub, "(TrustedUserCAKeys in sshd_config)");
+	return 0;
+}
+
+static int
+init_database(const struct tunl_cfg *cfg, gid_t relay_gid)
+{
+	struct registry	*reg = NULL;
+	char		 err[PATH_MAX + 64];
+	int		 r, exists, version = 0, fd = -1;
+
+	r = admin_fs_check_file(cfg->database, 0, relay_gid, 0600, 0117,
+	    err, sizeof(err));
+	exists = r != TUNL_ERR_NOT_FOUND;
+	if (exists && r != 0) {
+		printf("unsafe   %s: %s; it must be root:%s 0660\n",
+		    cfg->database, err[0] ? err : tunl_err(r),
+		    cfg->relay_group);
+		return r;
+	}
+	if ((r = registry_open(cfg->database, REGISTRY_CREATE, &reg)) != 0) {
+		printf("error    %s: cannot open the database: %s\n",
+		    cfg->database, tunl_err(r));
+		goto out;
+	}
+	if ((r = registry_schema_version(reg, &version)) != 0) {
+		printf("error    %s: cannot read the schema version: %s\n",
+		    cfg->database, registry_errmsg(reg));
+		goto out;
+	}
+	if (!exists) {
+		if ((fd = open(cfg->database, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1 || fchown(fd, 0, relay_gid) == -1 ||
+		    fchmod(fd, 0660) == -1) {
+			r = TUNL_ERR_SYSTEM;
+			printf("error    %s: %s\n", cfg->database,
+			    tunl_err(r));
+			goto out;
+		}
+	}
+	snprintf(err, sizeof(err), "(registry, schema version %d)", version);
+	init_say(exists ? "ok" : "created", cfg->database, err);
+	r = 0;
+ out:
+	if (fd != -1)
+		close(fd);
+	registry_close(reg);
+	return r;
+}
+
+int
+admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
+{
+	struct admin_ids ids;
+	char		 keydir[PATH_MAX], cadir[PATH_MAX], dbdir[PATH_MAX];
+	char		 authdir[PATH_MAX], sockdir[PATH_MAX];
+	struct init_dir	 dirs[7];
+	size_t		 i, n = 0;
+	int		 r;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "tunl-admin: init must run as root\n");
+		return 1;
+	}
+	umask(077);
+	printf("tunl-admin init: configuration %s\n", cfgpath);
+	printf("expects group %s and accounts %s (customers), %s "
+	    "(engineers), %s (brokers), all in group %s\n",
+	    cfg->relay_group, cfg->customer_user, cfg->engineer_user,
+	    cfg->broker_user, cfg->relay_group);
+	admin_accounts_resolve(cfg, &ids, 1);
+	if (ids.missing > 0) {
+		printf("tunl-admin init: stopped: %d account(s) or group(s) "
+		    "missing\n", ids.missing);
+		return 1;
+	}
+
+	if (admin_fs_dirname(cfg->token_key, keydir, sizeof(keydir)) != 0 ||
+	    admin_fs_dirname(cfg->ca_key, cadir, sizeof(cadir)) != 0 ||
+	    admin_fs_dirname(cfg->database, dbdir, sizeof(dbdir)) != 0 ||
+	    (size_t)snprintf(authdir, sizeof(authdir), "%s/auth",
+	    cfg->runtime_dir) >= sizeof(authdir) ||
+	    (size_t)snprintf(sockdir, sizeof(sockdir), "%s/sessions",
+	    cfg->runtime_dir) >= sizeof(sockdir)) {
+		fprintf(stderr, "tunl-admin: a configured path is too long\n");
+		return 1;
+	}
+	dirs[n++] = (struct init_dir){ keydir, 0, 0755, "keys" };
+	if (strcmp(cadir, keydir) != 0)
+		dirs[n++] = (struct init_dir){ cadir, 0, 0755, "CA key" };
+	dirs[n++] = (struct init_dir){ dbdir, 1, 02770, "database" };
+	dirs[n++] = (struct init_dir){ cfg->runtime_dir, 1, 0750,
+	    "runtime" };
+	dirs[n++] = (struct init_dir){ authdir, 1, 0750, "hand-offs" };
+	dirs[n++] = (struct init_dir){ sockdir, 1, 02770, "broker sockets" };
+	dirs[n++] = (struct init_dir){ cfg->recording_dir, 1, 02770,
+	    "recordings" };
+	for (i = 0; i < n; i++) {
+		if (init_dir(&dirs[i], ids.relay_gid) != 0)
+			goto fail;
+	}
+	if ((r = init_token_key(cfg)) != 0 ||
+	    (r = init_ca_key(cfg)) != 0 ||
+	    (r = init_database(cfg, ids.relay_gid)) != 0)
+		goto fail;
+	printf("tunl-admin init: the relay is ready\n");
+	return 0;
+ fail:
+	printf("tunl-admin init: stopped; nothing unsafe was changed\n");
+	return 1;
+}

@@ -1,0 +1,168 @@
+/*
+ * admin-status.c: `tunl-admin status` says, in words, whether the relay
+ * is healthy: configuration, accounts, directories, keys and database,
+ * and how many sessions are in each state. It changes nothing. Exit
+ * status 0 means healthy, 1 means at least one problem was named.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tunl.h"
+#include "admin.h"
+
+struct status {
+	int	 quiet;
+	int	 problems;
+};
+
+static void
+status_ok(struct status *st, const char *what, const char *detail)
+{
+	if (!st->quiet)
+		printf("ok       %s%s%s\n", what, detail[0] ? ": " : "",
+		    detail);
+}
+
+static void
+status_problem(struct status *st, const char *what, const char *detail)
+{
+	st->problems++;
+	printf("PROBLEM  %s: %s\n", what, detail);
+}
+
+static void
+status_dir(struct status *st, const char *path, gid_t gid, mode_t mode)
+{
+	struct stat	 sb;
+	char		 msg[PATH_MAX + 128], own[160];
+
+	if (lstat(path, &sb) == -1) {
+		snprintf(msg, sizeof(msg), "%s (run tunl-admin init)",
+		    strerror(errno));
+		status_problem(st, path, msg);
+		return;
+	}
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != 0 || sb.st_gid != gid ||
+	    (sb.st_mode & 07777) != mode) {
+		snprintf(msg, sizeof(msg), "is %s %04o, expected %s %04o",
+		    admin_fs_owner(sb.st_uid, sb.st_gid, own, sizeof(own)),
+		    (u_int)(sb.st_mode & 07777),
+		    admin_fs_owner(0, gid, own + 80, sizeof(own) - 80),
+		    (u_int)mode);
+		status_problem(st, path, msg);
+		return;
+	}
+	status_ok(st, path, "");
+}
+
+static void
+status_key(struct status *st, const char *path, const char *what)
+{
+	char	 err[PATH_MAX + 64];
+	int	 r;
+
+	r = admin_fs_check_file(path, 0, 0, 0400, 0077, err, sizeof(err));
+	if (r == TUNL_ERR_NOT_FOUND)
+		status_problem(st, path, "missing (run tunl-admin init)");
+	else if (r != 0)
+		status_problem(st, path, err[0] ? err : tunl_err(r));
+	else
+		status_ok(st, path, what);
+}
+
+static int
+status_count(const struct session *s, void *arg)
+{
+	(void)s;
+	(*(u_int *)arg)++;
+	return 0;
+}
+
+static void
+status_database(struct status *st, const struct tunl_cfg *cfg)
+{
+	struct registry	*reg = NULL;
+	u_int		 counts[4] = { 0, 0, 0, 0 }, all = 0;
+	char		 msg[256];
+	int		 r, version;
+
+	if ((r = registry_open(cfg->database, REGISTRY_READONLY, &reg)) != 0) {
+		snprintf(msg, sizeof(msg), "cannot open: %s", tunl_err(r));
+		status_problem(st, cfg->database, msg);
+		goto out;
+	}
+	if ((r = registry_schema_version(reg, &version)) != 0) {
+		snprintf(msg, sizeof(msg), "cannot read the schema: %s",
+		    registry_errmsg(reg));
+		status_problem(st, cfg->database, msg);
+		goto out;
+	}
+	if (version != REGISTRY_SCHEMA_VERSION) {
+		snprintf(msg, sizeof(msg), "schema version %d, this tunl "
+		    "uses %d (run tunl-admin init)", version,
+		    REGISTRY_SCHEMA_VERSION);
+		status_problem(st, cfg->database, msg);
+		goto out;
+	}
+	if ((r = registry_count_by_state(reg, counts)) != 0 ||
+	    (r = registry_session_list(reg, 1, status_count, &all)) != 0) {
+		snprintf(msg, sizeof(msg), "cannot count sessions: %s",
+		    registry_errmsg(reg));
+		status_problem(st, cfg->database, msg);
+		goto out;
+	}
+	snprintf(msg, sizeof(msg), "schema version %d", version);
+	status_ok(st, cfg->database, msg);
+	/* Counts are the point of status: print them even when quiet. */
+	printf("sessions: %u pending, %u active, %u locked, %u ended "
+	    "(%u in all)\n", counts[SESSION_PENDING], counts[SESSION_ACTIVE],
+	    counts[SESSION_LOCKED], counts[SESSION_ENDED], all);
+ out:
+	registry_close(reg);
+}
+
+int
+admin_status(const struct tunl_cfg *cfg, const char *cfgpath, int quiet)
+{
+	struct status	 st = { quiet, 0 };
+	struct admin_ids ids;
+	char		 dir[PATH_MAX], pub[PATH_MAX];
+
+	status_ok(&st, "configuration", cfgpath);
+	admin_accounts_resolve(cfg, &ids, 0);
+	if (ids.missing > 0) {
+		status_problem(&st, "accounts", "some relay accounts or the "
+		    "relay group are missing (tunl-admin init names them)");
+		ids.relay_gid = (gid_t)-1;
+	} else
+		status_ok(&st, "accounts", "");
+
+	if (ids.relay_gid != (gid_t)-1) {
+		if (admin_fs_dirname(cfg->database, dir, sizeof(dir)) == 0)
+			status_dir(&st, dir, ids.relay_gid, 02770);
+		status_dir(&st, cfg->runtime_dir, ids.relay_gid, 0750);
+		status_dir(&st, cfg->recording_dir, ids.relay_gid, 02770);
+	}
+	if (geteuid() == 0) {
+		status_key(&st, cfg->token_key, "token-hashing key");
+		status_key(&st, cfg->ca_key, "user CA key");
+	} else if (!quiet)
+		printf("skipped  key checks (they need root)\n");
+	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", cfg->ca_key) <
+	    sizeof(pub) && access(pub, R_OK) != 0)
+		status_problem(&st, pub, "missing or unreadable");
+	status_database(&st, cfg);
+
+	if (st.problems > 0)
+		printf("tunl-admin status: %d problem(s)\n", st.problems);
+	else
+		printf("tunl-admin status: healthy\n");
+	return st.problems > 0 ? 1 : 0;
+}
