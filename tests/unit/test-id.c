@@ -159,6 +159,11 @@ test_list_words(void **state)
 		{ "adapt", "adopt", NULL, NULL },
 		{ "bizarre", "bazaar", NULL, NULL },
 		{ "elicit", "illicit", NULL, NULL },
+		{ "access", "axis", "excess", NULL },
+		{ "area", "aria", NULL, NULL },
+		{ "cease", "seize", "seas", NULL },
+		{ "trail", "trial", NULL, NULL },
+		{ "defer", "differ", NULL, NULL },
 		/* Irregular forms that double a base word. */
 		{ "begin", "began", "begun", NULL },
 		{ "break", "broke", "broken", NULL },
