@@ -159,6 +159,8 @@ size_t		 log_escape(char *, size_t, const void *, size_t);
 int		 id_generate(char *, size_t);
 int		 id_check(const char *);
 const char	*id_word(u_int);
+size_t		 id_wordlist_len(void);
+int		 id_word_find(const char *, size_t, u_int *);
 
 /* ---- token.c: one-time tokens and their keyed hashes -------------------- */
 
