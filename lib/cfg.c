@@ -564,7 +564,8 @@ cfg_check_order(struct cfg_parser *p, const struct tunl_cfg *cfg,
  * or a newline); name is the file name used in messages. cfg starts from
  * the defaults. On success *cfg holds the result; on failure *cfg is left
  * as it was, err holds one line naming the file, the line and the fault,
- * and TUNL_ERR_CONFIG is returned.
+ * and TUNL_ERR_CONFIG is returned (TUNL_ERR_INVALID for a NULL text with
+ * a length).
  */
 int
 cfg_parse(struct tunl_cfg *cfg, const char *text, size_t len,

@@ -517,6 +517,10 @@ test_exact_buffer(void **state)
 	assert_int_equal(cfg_parse(&cfg, "x", 1, "a\nb", err, sizeof(err)),
 	    TUNL_ERR_CONFIG);
 	assert_string_equal(err, "a\\x0ab:1: expected \"key = value\"");
+	/* No text but a length: a caller's bug, refused. */
+	assert_int_equal(cfg_parse(&cfg, NULL, 5, NAME, err, sizeof(err)),
+	    TUNL_ERR_INVALID);
+	assert_string_equal(err, NAME ":0: no text");
 	/* A short err buffer gets a truncated, terminated message. */
 	assert_int_equal(cfg_parse(&cfg, "x", 1, NAME, err, 5),
 	    TUNL_ERR_CONFIG);
@@ -631,8 +635,11 @@ test_round_trip(void **state)
 	cfg.log_level = TUNL_LOG_VERBOSE;
 	round_trip(&cfg);
 
-	/* Too small a buffer: an error, and the buffer as it was. */
-	assert_non_null(b = buf_new(100));
+	/*
+	 * Too small a buffer: an error, and the buffer as it was, even when
+	 * the first lines fitted.
+	 */
+	assert_non_null(b = buf_new(400));
 	assert_int_equal(buf_put(b, "keep", 4), 0);
 	assert_int_equal(cfg_dump(&cfg, b), TUNL_ERR_LENGTH);
 	assert_int_equal(buf_len(b), 4);
@@ -661,6 +668,13 @@ test_round_trip(void **state)
 	other = cfg;
 	other.nwebhooks = 1;
 	assert_false(cfg_equal(&cfg, &other));
+	assert_int_equal(parse(&cfg, "webhook_url = https://a.example", err,
+	    sizeof(err)), 0);
+	assert_int_equal(parse(&other, "webhook_url = https://b.example", err,
+	    sizeof(err)), 0);
+	assert_false(cfg_equal(&cfg, &other));
+	cfg_defaults(&cfg);
+	other = cfg;
 	other = cfg;
 	/* Bytes past a string's end do not count. */
 	other.broker_user[CFG_NAME_MAX - 1] = 'z';
@@ -729,6 +743,16 @@ test_load(void **state)
 	assert_int_equal(cfg_load(&cfg, path, 0, err, sizeof(err)),
 	    TUNL_ERR_UNSAFE);
 	assert_int_equal(chmod(path, 0400), 0);
+	if (geteuid() == 0) {
+		/* Someone else's file, however safe its mode. */
+		assert_int_equal(chown(path, 1, (gid_t)-1), 0);
+		assert_int_equal(cfg_load(&cfg, path, 0, err, sizeof(err)),
+		    TUNL_ERR_UNSAFE);
+		snprintf(want, sizeof(want), "%s: owned by uid 1, not by "
+		    "root or uid 0", path);
+		assert_string_equal(err, want);
+		assert_int_equal(chown(path, 0, (gid_t)-1), 0);
+	}
 	assert_int_equal(symlink(path, link), 0);
 	assert_int_equal(cfg_load(&cfg, link, 0, err, sizeof(err)),
 	    TUNL_ERR_UNSAFE);
