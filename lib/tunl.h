@@ -146,7 +146,58 @@ size_t		 log_escape(char *, size_t, const void *, size_t);
 
 /* ---- cfg.c: the configuration file (docs/config.md) -------------------- */
 
-/* (filled in by the cfg work) */
+/*
+ * The one configuration file. Its path comes from a program's command-line
+ * option or the PAM module's argument, never from the environment.
+ */
+#define CFG_PATH_DEFAULT	SYSCONFDIR "/tunl/tunl.conf"
+#define CFG_FILE_MAX		(64 * 1024)	/* bytes in the whole file */
+#define CFG_LINE_MAX		1024	/* bytes in a line, without newline */
+#define CFG_PATH_MAX		256	/* 255 bytes and NUL */
+#define CFG_NAME_MAX		33	/* 32 bytes and NUL */
+#define CFG_URL_MAX		512	/* 511 bytes and NUL */
+#define CFG_WEBHOOKS_MAX	4	/* webhook_url lines */
+#define CFG_DUMP_MAX		8192	/* room for the longest cfg_dump */
+
+#define CFG_DEFAULT_OK		0x1	/* cfg_load: no file at the default
+					   path means all defaults */
+
+/* Fixed-size fields only: copy it freely, nothing to free. */
+struct tunl_cfg {
+	char		 database[CFG_PATH_MAX];
+	char		 runtime_dir[CFG_PATH_MAX];
+	char		 recording_dir[CFG_PATH_MAX];
+	char		 token_key[CFG_PATH_MAX];
+	char		 ca_key[CFG_PATH_MAX];
+	char		 relay_group[CFG_NAME_MAX];
+	char		 customer_user[CFG_NAME_MAX];
+	char		 engineer_user[CFG_NAME_MAX];
+	char		 broker_user[CFG_NAME_MAX];
+	int		 token_required;	/* 0 or 1 */
+	u_int		 token_length;		/* digits */
+	u_int		 session_ttl;		/* minutes */
+	u_int		 token_ttl;		/* minutes */
+	u_int		 cert_ttl;		/* minutes */
+	u_int		 failure_cap;		/* failures, then locked */
+	u_int		 rate_limit;		/* failures per address */
+	u_int		 rate_window;		/* seconds */
+	u_int		 sign_cooldown;		/* seconds */
+	u_int		 max_consumers;		/* per session */
+	u_int		 max_consumers_total;	/* relay-wide */
+	size_t		 consumer_backlog;	/* bytes */
+	u_int		 producer_grace;	/* seconds */
+	u_int		 nwebhooks;
+	char		 webhook_url[CFG_WEBHOOKS_MAX][CFG_URL_MAX];
+	enum log_level	 log_level;
+};
+
+void		 cfg_defaults(struct tunl_cfg *);
+int		 cfg_parse(struct tunl_cfg *, const char *, size_t,
+		     const char *, char *, size_t);
+int		 cfg_load(struct tunl_cfg *, const char *, int, char *, size_t);
+int		 cfg_dump(const struct tunl_cfg *, struct buf *);
+int		 cfg_equal(const struct tunl_cfg *, const struct tunl_cfg *);
+const char	*cfg_log_level_name(enum log_level);
 
 /* ---- id.c, wordlist.c: four-word session ids ----------------------------- */
 
