@@ -66,6 +66,8 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_STR(customer_user, CFG_T_NAME),
 	CFG_STR(engineer_user, CFG_T_NAME),
 	CFG_STR(broker_user, CFG_T_NAME),
+	CFG_STR(principals_user, CFG_T_NAME),
+	CFG_STR(key_group, CFG_T_NAME),
 	CFG_NUM(token_required, CFG_T_BOOL, 0, 1),
 	CFG_NUM(token_length, CFG_T_UINT, TOKEN_DIGITS_MIN, TOKEN_DIGITS_MAX),
 	CFG_NUM(session_ttl, CFG_T_UINT, 1, 10080),
@@ -207,6 +209,9 @@ cfg_defaults(struct tunl_cfg *cfg)
 	    sizeof(cfg->engineer_user));
 	tunl_strlcpy(cfg->broker_user, "tunl-broker",
 	    sizeof(cfg->broker_user));
+	tunl_strlcpy(cfg->principals_user, "tunlauth",
+	    sizeof(cfg->principals_user));
+	tunl_strlcpy(cfg->key_group, "tunl-auth", sizeof(cfg->key_group));
 	cfg->token_required = 1;
 	cfg->token_length = TOKEN_DIGITS_DEFAULT;
 	cfg->session_ttl = 240;

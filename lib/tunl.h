@@ -173,6 +173,8 @@ struct tunl_cfg {
 	char		 customer_user[CFG_NAME_MAX];
 	char		 engineer_user[CFG_NAME_MAX];
 	char		 broker_user[CFG_NAME_MAX];
+	char		 principals_user[CFG_NAME_MAX];
+	char		 key_group[CFG_NAME_MAX];
 	int		 token_required;	/* 0 or 1 */
 	u_int		 token_length;		/* digits */
 	u_int		 session_ttl;		/* minutes */

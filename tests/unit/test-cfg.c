@@ -81,6 +81,8 @@ test_defaults(void **state)
 	assert_string_equal(cfg.customer_user, "tunl");
 	assert_string_equal(cfg.engineer_user, "support");
 	assert_string_equal(cfg.broker_user, "tunl-broker");
+	assert_string_equal(cfg.principals_user, "tunlauth");
+	assert_string_equal(cfg.key_group, "tunl-auth");
 	assert_int_equal(cfg.token_required, 1);
 	assert_int_equal(cfg.token_length, TOKEN_DIGITS_DEFAULT);
 	assert_int_equal(cfg.session_ttl, 240);
@@ -125,6 +127,8 @@ static const char every_key[] =
     "customer_user = cust-1\n"
     "engineer_user = _eng\n"
     "broker_user = broker\n"
+    "principals_user = pcmd\n"
+    "key_group = keys\n"
     "token_required = no\n"
     "token_length = 12\n"
     "session_ttl = 10080\n"
@@ -161,6 +165,8 @@ test_every_key(void **state)
 	assert_string_equal(cfg.customer_user, "cust-1");
 	assert_string_equal(cfg.engineer_user, "_eng");
 	assert_string_equal(cfg.broker_user, "broker");
+	assert_string_equal(cfg.principals_user, "pcmd");
+	assert_string_equal(cfg.key_group, "keys");
 	assert_int_equal(cfg.token_required, 0);
 	assert_int_equal(cfg.token_length, 12);
 	assert_int_equal(cfg.session_ttl, 10080);
@@ -579,6 +585,8 @@ test_round_trip(void **state)
 	    "customer_user = tunl\n"
 	    "engineer_user = support\n"
 	    "broker_user = tunl-broker\n"
+	    "principals_user = tunlauth\n"
+	    "key_group = tunl-auth\n"
 	    "token_required = yes\n"
 	    "token_length = 8\n"
 	    "session_ttl = 240\n"
@@ -620,6 +628,8 @@ test_round_trip(void **state)
 	memcpy(cfg.customer_user, s, CFG_NAME_MAX);
 	memcpy(cfg.engineer_user, s, CFG_NAME_MAX);
 	memcpy(cfg.broker_user, s, CFG_NAME_MAX);
+	memcpy(cfg.principals_user, s, CFG_NAME_MAX);
+	memcpy(cfg.key_group, s, CFG_NAME_MAX);
 	free(s);
 	s = repeat('w', CFG_URL_MAX - 1);
 	for (i = 0; i < CFG_WEBHOOKS_MAX; i++) {
@@ -809,7 +819,7 @@ test_sample(void **state)
 	const char	*keys[] = {
 		"database", "runtime_dir", "recording_dir", "token_key",
 		"ca_key", "relay_group", "customer_user", "engineer_user",
-		"broker_user", "token_required", "token_length", "session_ttl",
+		"broker_user", "principals_user", "key_group", "token_required", "token_length", "session_ttl",
 		"token_ttl", "cert_ttl", "failure_cap", "rate_limit",
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
