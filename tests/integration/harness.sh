@@ -78,7 +78,8 @@ harness_path_is_safe() {
 	while :; do
 		[ -e "$_hp" ] || return 1
 		# Owner uid and octal mode; refuse group/world write (022).
-		set -- $(stat -L -c '%u %a' "$_hp") || return 1
+		_hsm=$(stat -L -c '%u %a' "$_hp") || return 1
+		set -- $_hsm
 		[ "$1" = 0 ] || return 1
 		[ $((0$2 & 022)) -eq 0 ] || return 1
 		[ "$_hp" = / ] && return 0
@@ -97,7 +98,8 @@ _harness_proc_start() {
 	printf '%s\n' "$1"
 }
 
-_harness_alive() {
+# harness_alive PID: true while PID runs (a zombie counts as gone).
+harness_alive() {
 	_harness_proc_start "$1" >/dev/null
 }
 
@@ -267,7 +269,9 @@ harness_init() {
 	HARNESS_PORT=
 	export H HARNESS_NAME
 	trap '_harness_exit' EXIT
+	trap 'exit 129' HUP
 	trap 'exit 130' INT
+	trap 'exit 141' PIPE
 	trap 'exit 143' TERM
 	[ "$HARNESS_SAFE_TREE" = yes ] ||
 	    harness_log "note: $_hb is not root-only; StrictModes off and no AuthorizedPrincipalsCommand (set HARNESS_TMPDIR)"
@@ -410,7 +414,7 @@ harness_pam_stack() {
 		: >"$H/etc/pam.d/sshd.part"
 	fi
 	for _hg in auth account session password; do
-		grep -Eq "^[[:space:]]*-?$_hg[[:space:]]" "$H/etc/pam.d/sshd.part" &&
+		grep -Eq "^[[:space:]]*-?${_hg}[[:space:]]" "$H/etc/pam.d/sshd.part" &&
 		    continue
 		case $_hg in
 		auth) echo "auth required pam_deny.so" ;;
@@ -567,7 +571,7 @@ harness_start_sshd() {
 _harness_wait_sshd() {
 	_hw=0
 	while [ $_hw -lt 200 ]; do
-		_harness_alive "$HARNESS_SSHD_PID" || return 1
+		harness_alive "$HARNESS_SSHD_PID" || return 1
 		if [ -s "$H/run/sshd.pid" ] &&
 		    [ -n "$(ss -Hltn "sport = :$HARNESS_PORT")" ]; then
 			read -r _hpid <"$H/run/sshd.pid"
@@ -717,7 +721,7 @@ _harness_kill_wait() {
 	while [ $_hw -lt 100 ]; do
 		_hleft=
 		for _hk in $1; do
-			_harness_alive "$_hk" && _hleft="$_hleft $_hk"
+			harness_alive "$_hk" && _hleft="$_hleft $_hk"
 		done
 		[ -z "$_hleft" ] && break
 		sleep 0.05
@@ -763,7 +767,9 @@ harness_stop() {
 
 _harness_exit() {
 	_hrc=$?
-	trap - EXIT INT TERM
+	# Finish cleaning up even if stderr is gone or a second ^C comes.
+	trap '' HUP INT PIPE TERM
+	trap - EXIT
 	harness_stop
 	if [ -n "${H:-}" ] && [ -d "$H" ]; then
 		if [ $_hrc -ne 0 ] && [ $_hrc -ne 77 ]; then

@@ -169,7 +169,7 @@ grep -q "^tunlauth:" /etc/passwd &&
 sleep 300 &
 outside=$!
 harness_track "$outside"
-harness_nsenter sleep 301 &
+harness_nsenter sleep 301 2>/dev/null &
 inner=$!
 n=0
 # sshd, the tracked sleep and the one in the namespace (once nsenter has
@@ -185,10 +185,10 @@ done
 sshd_pid=$HARNESS_SSHD_PID
 harness_stop
 wait "$inner" 2>/dev/null
-_harness_alive "$outside" && harness_fail "tracked pid $outside still runs"
+harness_alive "$outside" && harness_fail "tracked pid $outside still runs"
 left=$(harness_leftovers)
 harness_assert_eq "" "$left" "processes left after harness_stop"
-_harness_alive "$sshd_pid" && harness_fail "sshd $sshd_pid still runs"
+harness_alive "$sshd_pid" && harness_fail "sshd $sshd_pid still runs"
 [ -z "$(ss -Hltn "sport = :$HARNESS_PORT")" ] ||
     harness_fail "port $HARNESS_PORT still listens"
 harness_host_unchanged
