@@ -281,6 +281,7 @@ harness_init() {
 	mkdir -p "$H/etc/pam.d" "$H/etc/sshd_config.d" "$H/run/sshd" \
 	    "$H/var/log" "$H/home" "$H/keys" "$H/client" "$H/libexec" \
 	    "$H/bin" || harness_fail "cannot create the tree under $H"
+	chmod 0755 "$H/run" "$H/run/sshd"
 	chmod 0700 "$H/client"
 	: >"$H/run/utmp"
 	: >"$H/var/log/wtmp"
