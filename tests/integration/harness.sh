@@ -1,0 +1,793 @@
+# Integration-test harness for tunl: a private sshd on loopback.
+#
+# Sourced by every tests/integration/*.sh test (POSIX sh). It follows
+# "Route A" of the project's TESTING notes: as root, sshd runs inside a
+# private mount namespace where the test's own tree $H is bind-mounted over
+# /run, /etc/passwd, /etc/group, /etc/pam.d and the login records in
+# /var/log, so nothing is ever written to the machine's /etc or /var/log.
+#
+#	. "$top_srcdir/tests/integration/harness.sh"
+#	harness_init mytest            # skips (77) unless root + unshare + sshd
+#	harness_sshd_config "$top_srcdir/tests/integration/my.conf"
+#	harness_start_sshd
+#	out=$(harness_ssh support 'some command')
+#
+# Everything the harness starts is stopped by pid when the test exits; the
+# tree is removed unless the test failed and KEEP_HARNESS=1.  See README.md
+# next to this file for the full list of helpers.
+
+HARNESS_SSHD=/usr/sbin/sshd
+
+# ---- messages and assertions -------------------------------------------
+
+harness_log() {
+	printf '%s %s: %s\n' "$(date +%H:%M:%S.%N | cut -c1-12)" \
+	    "${HARNESS_NAME:-harness}" "$*" >&2
+}
+
+harness_fail() {
+	printf 'FAIL: %s: %s\n' "${HARNESS_NAME:-harness}" "$*" >&2
+	exit 1
+}
+
+harness_skip() {
+	printf 'SKIP: %s: %s\n' "${HARNESS_NAME:-harness}" "$*" >&2
+	exit 77
+}
+
+# harness_assert_eq EXPECTED ACTUAL [WHAT]
+harness_assert_eq() {
+	[ "$1" = "$2" ] && return 0
+	printf 'FAIL: %s: %s\n  expected: [%s]\n  actual:   [%s]\n' \
+	    "${HARNESS_NAME:-harness}" "${3:-values differ}" "$1" "$2" >&2
+	exit 1
+}
+
+# harness_assert_contains HAYSTACK NEEDLE [WHAT]   (fixed string)
+harness_assert_contains() {
+	case $1 in
+	*"$2"*) return 0 ;;
+	esac
+	printf 'FAIL: %s: %s\n  missing: [%s]\n  in:      [%s]\n' \
+	    "${HARNESS_NAME:-harness}" "${3:-text not found}" "$2" "$1" >&2
+	exit 1
+}
+
+# harness_assert_not_contains HAYSTACK NEEDLE [WHAT]
+harness_assert_not_contains() {
+	case $1 in
+	*"$2"*)
+		printf 'FAIL: %s: %s\n  unexpected: [%s]\n  in:         [%s]\n' \
+		    "${HARNESS_NAME:-harness}" "${3:-unexpected text}" "$2" "$1" >&2
+		exit 1 ;;
+	esac
+	return 0
+}
+
+# ---- small utilities ------------------------------------------------------
+
+# harness_path_is_safe PATH: true when PATH and every directory above it
+# are owned by root and writable by nobody else, which is what sshd demands
+# of an AuthorizedPrincipalsCommand (and, with StrictModes, of key files).
+harness_path_is_safe() {
+	_hp=$1
+	case $_hp in
+	/*) ;;
+	*) return 1 ;;
+	esac
+	while :; do
+		[ -e "$_hp" ] || return 1
+		# Owner uid and octal mode; refuse group/world write (022).
+		_hsm=$(stat -L -c '%u %a' "$_hp") || return 1
+		set -- $_hsm
+		[ "$1" = 0 ] || return 1
+		[ $((0$2 & 022)) -eq 0 ] || return 1
+		[ "$_hp" = / ] && return 0
+		_hp=$(dirname "$_hp")
+	done
+}
+
+# _harness_proc_start PID: the process's start time in clock ticks, or
+# nothing when it no longer exists (or is a zombie).
+_harness_proc_start() {
+	_hst=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	# Fields after the command name, which may itself hold spaces.
+	set -- ${_hst##*) }
+	[ "$1" = Z ] && return 1
+	shift 19
+	printf '%s\n' "$1"
+}
+
+# harness_alive PID: true while PID runs (a zombie counts as gone).
+harness_alive() {
+	_harness_proc_start "$1" >/dev/null
+}
+
+# harness_track PID: stop this process when the harness tears down.
+harness_track() {
+	_ht=$(_harness_proc_start "$1") ||
+	    harness_fail "harness_track: no process $1"
+	printf '%s %s\n' "$1" "$_ht" >>"$H/pids"
+}
+
+# Pids of every process inside the sshd's mount namespace.
+_harness_ns_pids() {
+	[ -n "${HARNESS_NS:-}" ] || return 0
+	for _hn in /proc/[0-9]*; do
+		[ "$(readlink "$_hn/ns/mnt" 2>/dev/null)" = "$HARNESS_NS" ] &&
+		    printf '%s\n' "${_hn#/proc/}"
+	done
+	return 0
+}
+
+# harness_leftovers: print every process the harness started that still
+# runs (tracked pids, sshd among them, and anything in sshd's mount
+# namespace); empty output means all are gone.
+harness_leftovers() {
+	{
+		_harness_tracked
+		_harness_ns_pids
+	} | sort -un
+}
+
+# Tracked pids still running the process that was tracked (same start
+# time), so a recycled pid is never taken for ours.
+_harness_tracked() {
+	[ -f "$H/pids" ] || return 0
+	while read -r _hp _hs; do
+		[ "$(_harness_proc_start "$_hp")" = "$_hs" ] && echo "$_hp"
+	done <"$H/pids"
+	return 0
+}
+
+# harness_subst IN OUT [NAME=VALUE ...]
+# Copy IN to OUT replacing every @NAME@ with $HARNESS_SUBST_NAME (or with a
+# NAME=VALUE given here).  An @NAME@ with no value is an error, so a typo in
+# a shipped file cannot slip through unreplaced.  Values are not rescanned.
+harness_subst() {
+	[ $# -ge 2 ] || harness_fail "usage: harness_subst IN OUT [NAME=VALUE...]"
+	_hin=$1
+	_hout=$2
+	shift 2
+	[ -f "$_hin" ] || harness_fail "harness_subst: no such file: $_hin"
+	(
+		for _hkv; do
+			_hk=${_hkv%%=*}
+			case $_hk in
+			''|*[!A-Z0-9_]*|"$_hkv")
+				harness_fail "harness_subst: bad pair: $_hkv" ;;
+			esac
+			export "HARNESS_SUBST_$_hk=${_hkv#*=}"
+		done
+		awk '
+		{
+			line = $0
+			out = ""
+			while (match(line, /@[A-Z][A-Z0-9_]*@/)) {
+				name = substr(line, RSTART + 1, RLENGTH - 2)
+				key = "HARNESS_SUBST_" name
+				if (key in ENVIRON) {
+					out = out substr(line, 1, RSTART - 1) ENVIRON[key]
+				} else {
+					printf "%s:%d: no value for @%s@\n", \
+					    FILENAME, FNR, name > "/dev/stderr"
+					bad = 1
+					out = out substr(line, 1, RSTART + RLENGTH - 1)
+				}
+				line = substr(line, RSTART + RLENGTH)
+			}
+			print out line
+		}
+		END { exit bad }' "$_hin" >"$_hout.tmp"
+	) || { rm -f "$_hout.tmp"; harness_fail "harness_subst: $_hin"; }
+	# Rewrite in place: OUT may be a bind-mounted file (keeps its inode).
+	cat "$_hout.tmp" >"$_hout" && rm -f "$_hout.tmp"
+}
+
+# ---- the machine's files we promise not to touch -------------------------
+
+_harness_host_files() {
+	for _hf in /etc/passwd /etc/group /etc/shadow /etc/gshadow \
+	    /etc/pam.d/* /etc/ssh/* /etc/ssh/*/* \
+	    /var/log/wtmp /var/log/btmp /var/log/lastlog /var/log/faillog; do
+		[ -f "$_hf" ] && printf '%s\n' "$_hf"
+	done
+	return 0
+}
+
+# harness_host_snapshot FILE: owner, mode, inode, size, mtime and checksum
+# of the machine's account, PAM, sshd and login-record files.
+harness_host_snapshot() {
+	set -- "$1" $(_harness_host_files)
+	_hsnap=$1
+	shift
+	{
+		stat -c '%n %u:%g %a %i %s %y' "$@"
+		sha256sum "$@"
+	} >"$_hsnap" || harness_fail "cannot take a snapshot of the machine's files"
+}
+
+# harness_host_unchanged: fail unless those files match the snapshot taken
+# by harness_init.
+harness_host_unchanged() {
+	harness_host_snapshot "$H/host.after"
+	if ! cmp -s "$H/host.before" "$H/host.after"; then
+		diff "$H/host.before" "$H/host.after" >&2
+		harness_fail "the machine's /etc or /var/log changed"
+	fi
+}
+
+# ---- setup ---------------------------------------------------------------
+
+# harness_init NAME: check prerequisites (else skip), build the private
+# tree $H, install the cleanup trap.
+harness_init() {
+	HARNESS_NAME=$1
+	case $HARNESS_NAME in
+	''|*[!A-Za-z0-9_-]*) harness_fail "harness_init: bad test name" ;;
+	esac
+	[ "$(id -u)" = 0 ] ||
+	    harness_skip "needs root to run sshd in a private mount namespace"
+	for _hc in unshare nsenter ssh ssh-keygen ss timeout awk stat \
+	    sha256sum mount; do
+		command -v "$_hc" >/dev/null 2>&1 ||
+		    harness_skip "needs $_hc, which is not installed"
+	done
+	[ -x "$HARNESS_SSHD" ] || harness_skip "$HARNESS_SSHD is not installed"
+	unshare --mount --propagation private true 2>/dev/null ||
+	    harness_skip "cannot create a mount namespace (unshare --mount failed)"
+
+	umask 022
+	: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+	: "${top_builddir:=$(pwd)}"
+	HARNESS_DIR=$top_srcdir/tests/integration
+	HARNESS_LOGDIR=$top_builddir/tests/integration
+	mkdir -p "$HARNESS_LOGDIR" || harness_fail "cannot create $HARNESS_LOGDIR"
+	rm -f "$HARNESS_LOGDIR/$HARNESS_NAME.sshd.log"
+
+	# sshd refuses an AuthorizedPrincipalsCommand below any directory not
+	# owned by root or writable by others, so prefer such a place.
+	HARNESS_SAFE_TREE=no
+	for _hb in ${HARNESS_TMPDIR:-} "$HARNESS_LOGDIR"; do
+		if harness_path_is_safe "$_hb"; then
+			HARNESS_SAFE_TREE=yes
+			break
+		fi
+	done
+	[ "$HARNESS_SAFE_TREE" = yes ] || _hb=${TMPDIR:-/tmp}
+	H=$(mktemp -d "$_hb/$HARNESS_NAME.XXXXXX") ||
+	    harness_fail "mktemp -d in $_hb failed"
+	case $H in
+	*[!A-Za-z0-9_./-]*)
+		rm -rf "$H"
+		harness_skip "path $H has characters the config files cannot hold" ;;
+	esac
+	chmod 0755 "$H"
+	: >"$H/pids"
+	HARNESS_SSHD_PID=
+	HARNESS_NS=
+	HARNESS_PORT=
+	export H HARNESS_NAME
+	trap '_harness_exit' EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 141' PIPE
+	trap 'exit 143' TERM
+	[ "$HARNESS_SAFE_TREE" = yes ] ||
+	    harness_log "note: $_hb is not root-only; StrictModes off and no AuthorizedPrincipalsCommand (set HARNESS_TMPDIR)"
+
+	harness_host_snapshot "$H/host.before"
+
+	mkdir -p "$H/etc/pam.d" "$H/etc/sshd_config.d" "$H/run/sshd" \
+	    "$H/var/log" "$H/home" "$H/keys" "$H/client" "$H/libexec" \
+	    "$H/bin" || harness_fail "cannot create the tree under $H"
+	chmod 0755 "$H/run" "$H/run/sshd"
+	chmod 0700 "$H/client"
+	: >"$H/run/utmp"
+	: >"$H/var/log/wtmp"
+	: >"$H/var/log/lastlog"
+	: >"$H/var/log/btmp"
+	chmod 0600 "$H/var/log/btmp"
+
+	_harness_users
+	_harness_keys
+
+	# Placeholders every substituted file may use.
+	HARNESS_SUBST_H=$H
+	HARNESS_SUBST_TOP_SRCDIR=$top_srcdir
+	HARNESS_SUBST_TOP_BUILDDIR=$top_builddir
+	HARNESS_SUBST_INTEGRATION_DIR=$HARNESS_DIR
+	HARNESS_SUBST_LIBEXECDIR=$H/libexec
+	HARNESS_SUBST_USER_CA=$H/etc/user_ca.pub
+	export HARNESS_SUBST_H HARNESS_SUBST_TOP_SRCDIR HARNESS_SUBST_TOP_BUILDDIR \
+	    HARNESS_SUBST_INTEGRATION_DIR HARNESS_SUBST_LIBEXECDIR \
+	    HARNESS_SUBST_USER_CA
+	harness_pam_stack
+	harness_log "tree $H"
+}
+
+# The machine's accounts plus ours, uids and gids unused on the machine.
+_harness_users() {
+	set -- $(awk -F: '
+	    FILENAME == "/etc/passwd" { used[$3] = 1 }
+	    FILENAME == "/etc/group" { used[$3] = 1 }
+	    END {
+		n = 0
+		for (i = 61000; i < 65000 && n < 4; i++)
+			if (!(i in used)) { printf "%d ", i; n++ }
+	    }' /etc/passwd /etc/group)
+	[ $# -eq 4 ] || harness_fail "no four free ids from 61000 up"
+	HARNESS_UID_TUNL=$1
+	HARNESS_UID_SUPPORT=$2
+	HARNESS_UID_TUNLAUTH=$3
+	HARNESS_UID_BROKER=$4
+	HARNESS_GID_TUNL=$1
+	export HARNESS_UID_TUNL HARNESS_UID_SUPPORT HARNESS_UID_TUNLAUTH \
+	    HARNESS_UID_BROKER HARNESS_GID_TUNL
+
+	_hmine='$1 != "tunl" && $1 != "support" && $1 != "tunlauth" && $1 != "tunl-broker"'
+	{
+		awk -F: "$_hmine" /etc/passwd
+		# No "x": these accounts have no shadow entry (pam_unix account
+		# then succeeds) and no password that could ever match.
+		echo "tunl:*:$1:$1:tunl test customer:$H/home/tunl:/bin/sh"
+		echo "support:*:$2:$2:tunl test engineer:$H/home/support:/bin/sh"
+		echo "tunlauth:*:$3:$3:tunl principals:$H/home/tunlauth:/bin/sh"
+		echo "tunl-broker:*:$4:$4:tunl broker:$H/home/tunl-broker:/bin/sh"
+	} >"$H/etc/passwd"
+	{
+		awk -F: "$_hmine" /etc/group
+		echo "tunl:x:$1:tunl,support,tunl-broker"
+		echo "support:x:$2:"
+		echo "tunlauth:x:$3:"
+		echo "tunl-broker:x:$4:"
+	} >"$H/etc/group"
+	chmod 0644 "$H/etc/passwd" "$H/etc/group"
+
+	for _hu in tunl:$1 support:$2 tunlauth:$3 tunl-broker:$4; do
+		mkdir "$H/home/${_hu%%:*}" &&
+		    chown "${_hu#*:}:${_hu#*:}" "$H/home/${_hu%%:*}" &&
+		    chmod 0755 "$H/home/${_hu%%:*}" ||
+		    harness_fail "cannot make home for ${_hu%%:*}"
+	done
+}
+
+# harness_keygen NAME: an ed25519 client key pair $H/client/NAME{,.pub}.
+harness_keygen() {
+	ssh-keygen -q -t ed25519 -N '' -C "$1@$HARNESS_NAME" \
+	    -f "$H/client/$1" </dev/null ||
+	    harness_fail "ssh-keygen for $1 failed"
+}
+
+# harness_authorize USER KEYNAME [OPTIONS]: let KEYNAME log in as USER,
+# with authorized_keys OPTIONS (e.g. 'environment="X=y"') if given.
+harness_authorize() {
+	[ -f "$H/client/$2.pub" ] || harness_fail "no client key $2"
+	if [ -n "${3:-}" ]; then
+		printf '%s %s\n' "$3" "$(cat "$H/client/$2.pub")"
+	else
+		cat "$H/client/$2.pub"
+	fi >>"$H/keys/$1.authorized_keys"
+	chmod 0644 "$H/keys/$1.authorized_keys"
+}
+
+# harness_user_cert KEYNAME KEYID PRINCIPALS [VALIDITY]: sign
+# $H/client/KEYNAME.pub with the user CA (-cert.pub beside it, which ssh
+# then offers with the key).
+harness_user_cert() {
+	ssh-keygen -q -s "$H/etc/user_ca" -I "$2" -n "$3" -V "${4:-+10m}" \
+	    "$H/client/$1.pub" </dev/null ||
+	    harness_fail "signing $1 failed"
+}
+
+_harness_keys() {
+	ssh-keygen -q -t ed25519 -N '' -C "host@$HARNESS_NAME" \
+	    -f "$H/etc/ssh_host_ed25519_key" </dev/null &&
+	ssh-keygen -q -t ed25519 -N '' -C "user-ca@$HARNESS_NAME" \
+	    -f "$H/etc/user_ca" </dev/null ||
+	    harness_fail "ssh-keygen failed"
+	for _hu in tunl support; do
+		harness_keygen "$_hu"
+		harness_authorize "$_hu" "$_hu"
+	done
+}
+
+# harness_install_libexec SRC [NAME]: copy a program into $H/libexec
+# (root-owned, 0755, as sshd wants its helper commands).
+harness_install_libexec() {
+	cp "$1" "$H/libexec/${2:-$(basename "$1")}" &&
+	    chown 0:0 "$H/libexec/${2:-$(basename "$1")}" &&
+	    chmod 0755 "$H/libexec/${2:-$(basename "$1")}" ||
+	    harness_fail "cannot install $1 in $H/libexec"
+}
+
+# harness_pam_stack [FILE]: write the namespace's /etc/pam.d/sshd.  FILE's
+# lines (placeholders substituted) come first; every management group it
+# does not mention keeps the harness default: auth denies everything (so no
+# keyboard-interactive login succeeds by accident), account and session go
+# through pam_unix.  Safe to call while sshd runs.
+harness_pam_stack() {
+	: >"$H/etc/pam.d/sshd.new"
+	if [ -n "${1:-}" ]; then
+		harness_subst "$1" "$H/etc/pam.d/sshd.part"
+		cat "$H/etc/pam.d/sshd.part" >>"$H/etc/pam.d/sshd.new"
+	else
+		: >"$H/etc/pam.d/sshd.part"
+	fi
+	for _hg in auth account session password; do
+		grep -Eq "^[[:space:]]*-?${_hg}[[:space:]]" "$H/etc/pam.d/sshd.part" &&
+		    continue
+		case $_hg in
+		auth) echo "auth required pam_deny.so" ;;
+		account) echo "account required pam_unix.so" ;;
+		session) echo "session required pam_unix.so" ;;
+		password) echo "password required pam_deny.so" ;;
+		esac
+	done >>"$H/etc/pam.d/sshd.new"
+	cat "$H/etc/pam.d/sshd.new" >"$H/etc/pam.d/sshd"
+	rm -f "$H/etc/pam.d/sshd.new" "$H/etc/pam.d/sshd.part"
+	# Services other than sshd see only this in the namespace.
+	printf 'auth required pam_deny.so\naccount required pam_deny.so\npassword required pam_deny.so\nsession required pam_deny.so\n' \
+	    >"$H/etc/pam.d/other"
+}
+
+# ---- sshd ----------------------------------------------------------------
+
+# A port nothing listens on, outside the usual ephemeral range.
+_harness_pick_port() {
+	_hi=0
+	while [ $_hi -lt 50 ]; do
+		_hp=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000 ))
+		if [ -z "$(ss -Hltn "sport = :$_hp" 2>/dev/null)" ]; then
+			HARNESS_PORT=$_hp
+			export HARNESS_PORT
+			return 0
+		fi
+		_hi=$((_hi + 1))
+	done
+	harness_fail "no free port found"
+}
+
+_harness_write_sshd_config() {
+	[ -n "$HARNESS_PORT" ] || _harness_pick_port
+	_hsm=no
+	[ "$HARNESS_SAFE_TREE" = yes ] && _hsm=yes
+	cat >"$H/etc/sshd_config" <<EOF
+# Written by tests/integration/harness.sh for $HARNESS_NAME.
+# Drop-ins first, as Debian's sshd_config does: their global lines win.
+Include $H/etc/sshd_config.d/*.conf
+Port $HARNESS_PORT
+ListenAddress 127.0.0.1
+AddressFamily inet
+PidFile $H/run/sshd.pid
+HostKey $H/etc/ssh_host_ed25519_key
+KexAlgorithms curve25519-sha256
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin no
+AuthorizedKeysFile $H/keys/%u.authorized_keys
+TrustedUserCAKeys $H/etc/user_ca.pub
+ExposeAuthInfo yes
+UseDNS no
+StrictModes $_hsm
+LogLevel VERBOSE
+LoginGraceTime 30
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+EOF
+}
+
+# harness_sshd_config [FILE...]: write $H/etc/sshd_config; each FILE is
+# substituted (harness_subst) into $H/etc/sshd_config.d/ and included
+# before the harness's own lines, so its global settings win.
+harness_sshd_config() {
+	rm -f "$H/etc/sshd_config.d/"*.conf
+	_hn=10
+	for _hx; do
+		_hbase=$(basename "$_hx")
+		harness_subst "$_hx" "$H/etc/sshd_config.d/$_hn-${_hbase%.conf}.conf"
+		_hn=$((_hn + 1))
+	done
+	_harness_write_sshd_config
+}
+
+# The bind mounts, as a script for sh -c with $1 = $H; then runs "$@".
+_HARNESS_MOUNTS='
+set -e
+h=$1
+shift
+mount --bind "$h/run" /run
+mount --bind "$h/etc/pam.d" /etc/pam.d
+mount --bind "$h/etc/passwd" /etc/passwd
+mount --bind "$h/etc/group" /etc/group
+for f in wtmp btmp lastlog; do
+	if [ -f "/var/log/$f" ]; then
+		mount --bind "$h/var/log/$f" "/var/log/$f"
+	fi
+done
+exec "$@"
+'
+
+# harness_sshd_test: sshd -t on the config inside a namespace like the
+# server's; its output is in $H/sshd-t.log.  Returns sshd's status.
+harness_sshd_test() {
+	[ -f "$H/etc/sshd_config" ] || harness_sshd_config
+	unshare --mount --propagation private sh -c "$_HARNESS_MOUNTS" sh "$H" \
+	    "$HARNESS_SSHD" -t -f "$H/etc/sshd_config" >"$H/sshd-t.log" 2>&1
+}
+
+# harness_start_sshd: check the config, start sshd in its namespace and
+# wait until it accepts connections.
+harness_start_sshd() {
+	[ -z "$HARNESS_SSHD_PID" ] || harness_fail "sshd already started"
+	[ -f "$H/etc/sshd_config" ] || harness_sshd_config
+	if ! harness_sshd_test; then
+		cat "$H/sshd-t.log" >&2
+		harness_fail "sshd -t refused $H/etc/sshd_config"
+	fi
+	_htry=1
+	while :; do
+		: >"$H/sshd.log"
+		rm -f "$H/run/sshd.pid"
+		unshare --mount --propagation private sh -c "$_HARNESS_MOUNTS" \
+		    sh "$H" "$HARNESS_SSHD" -D -e -f "$H/etc/sshd_config" \
+		    </dev/null >>"$H/sshd.log" 2>&1 &
+		# unshare and sh exec, so this is sshd's own pid.
+		HARNESS_SSHD_PID=$!
+		_hst=$(_harness_proc_start "$HARNESS_SSHD_PID") &&
+		    printf '%s %s\n' "$HARNESS_SSHD_PID" "$_hst" >>"$H/pids"
+		if _harness_wait_sshd; then
+			break
+		fi
+		wait "$HARNESS_SSHD_PID" 2>/dev/null
+		HARNESS_SSHD_PID=
+		if grep -Eq 'Bind to port|Cannot bind|Address already in use' \
+		    "$H/sshd.log" && [ $_htry -lt 5 ]; then
+			harness_log "port $HARNESS_PORT taken, retrying"
+			HARNESS_PORT=
+			_harness_write_sshd_config
+			_htry=$((_htry + 1))
+			continue
+		fi
+		cat "$H/sshd.log" >&2
+		harness_fail "sshd did not start"
+	done
+
+	HARNESS_NS=$(readlink "/proc/$HARNESS_SSHD_PID/ns/mnt") ||
+	    harness_fail "cannot read sshd's mount namespace"
+	if [ "$HARNESS_NS" = "$(readlink /proc/$$/ns/mnt)" ]; then
+		HARNESS_NS=
+		harness_fail "sshd runs in the harness's own mount namespace"
+	fi
+	echo "[127.0.0.1]:$HARNESS_PORT $(cut -d' ' -f1,2 \
+	    "$H/etc/ssh_host_ed25519_key.pub")" >"$H/client/known_hosts"
+	export HARNESS_SSHD_PID HARNESS_NS
+	harness_log "sshd pid $HARNESS_SSHD_PID on 127.0.0.1:$HARNESS_PORT"
+}
+
+# Up to 10 s: the PidFile names our process and the port accepts.
+_harness_wait_sshd() {
+	_hw=0
+	while [ $_hw -lt 200 ]; do
+		harness_alive "$HARNESS_SSHD_PID" || return 1
+		if [ -s "$H/run/sshd.pid" ] &&
+		    [ -n "$(ss -Hltn "sport = :$HARNESS_PORT")" ]; then
+			read -r _hpid <"$H/run/sshd.pid"
+			[ "$_hpid" = "$HARNESS_SSHD_PID" ] ||
+			    harness_fail "PidFile says $_hpid, started $HARNESS_SSHD_PID"
+			return 0
+		fi
+		sleep 0.05
+		_hw=$((_hw + 1))
+	done
+	cat "$H/sshd.log" >&2
+	harness_fail "sshd not ready after 10 s"
+}
+
+# harness_nsenter CMD...: run CMD in sshd's mount namespace (sees its /run).
+harness_nsenter() {
+	[ -n "$HARNESS_SSHD_PID" ] || harness_fail "harness_nsenter: no sshd"
+	nsenter --mount --target "$HARNESS_SSHD_PID" -- "$@"
+}
+
+# ---- the client -----------------------------------------------------------
+
+# _harness_ssh_run MODE USER KEY [ssh options...] [--] [CMD...]
+# Caller's options go first so they win ("first -o wins").
+_harness_ssh_run() {
+	_hmode=$1
+	_huser=$2
+	_hkey=$3
+	shift 3
+	[ -n "$HARNESS_PORT" ] && [ -f "$H/client/known_hosts" ] ||
+	    harness_fail "ssh before harness_start_sshd"
+	# Count the leading option words (getopt rules of ssh(1)).
+	_hn=0
+	_hnext=0
+	_hdash=0
+	for _ha; do
+		if [ $_hnext = 1 ]; then
+			_hnext=0
+			_hn=$((_hn + 1))
+			continue
+		fi
+		case $_ha in
+		--) _hdash=1; break ;;
+		-?*) ;;
+		*) break ;;
+		esac
+		_hn=$((_hn + 1))
+		_hr=${_ha#-}
+		while [ -n "$_hr" ]; do
+			_hc=${_hr%"${_hr#?}"}
+			_hr=${_hr#?}
+			case $_hc in
+			[bceilmopBDEFIJLOQRSwW])
+				[ -z "$_hr" ] && _hnext=1
+				break ;;
+			esac
+		done
+	done
+	_hm=$(($# - _hn - _hdash))
+	# Reorder to: options, harness options, destination, command.  First
+	# rotate the caller's options to the end (dropping a "--"):
+	_hi=0
+	while [ $_hi -lt $_hn ]; do
+		set -- "$@" "$1"
+		shift
+		_hi=$((_hi + 1))
+	done
+	[ $_hdash = 1 ] && shift
+	# "$@" is now: command..., options...; append ours and the
+	# destination, then rotate the command to the end.
+	set -- "$@" -F /dev/null -p "$HARNESS_PORT" \
+	    -o UserKnownHostsFile="$H/client/known_hosts" \
+	    -o GlobalKnownHostsFile=/dev/null \
+	    -o StrictHostKeyChecking=yes -o CheckHostIP=no \
+	    -o IdentityAgent=none -o IdentitiesOnly=yes \
+	    -o ConnectTimeout=10 -o ServerAliveInterval=10 \
+	    -o ControlPath=none -o UpdateHostKeys=no
+	if [ "$_hmode" = key ]; then
+		set -- "$@" -o BatchMode=yes \
+		    -o PreferredAuthentications=publickey \
+		    -o IdentityFile="$H/client/$_hkey"
+	else
+		set -- "$@" -o PreferredAuthentications=keyboard-interactive \
+		    -o NumberOfPasswordPrompts=1 -o IdentityFile=none
+	fi
+	set -- "$@" "$_huser@127.0.0.1"
+	_hi=0
+	while [ $_hi -lt $_hm ]; do
+		set -- "$@" "$1"
+		shift
+		_hi=$((_hi + 1))
+	done
+	if [ "$_hmode" = key ]; then
+		timeout -k 5 "${HARNESS_SSH_TIMEOUT:-30}" ssh "$@"
+	else
+		SSH_ASKPASS=$H/bin/askpass SSH_ASKPASS_REQUIRE=force \
+		    HARNESS_ASKPASS_DIR=$H/client \
+		    timeout -k 5 "${HARNESS_SSH_TIMEOUT:-30}" ssh "$@"
+	fi
+}
+
+# harness_ssh USER [ssh options...] [--] CMD...: log in with USER's own key.
+harness_ssh() {
+	_hu=$1
+	shift
+	_harness_ssh_run key "$_hu" "$_hu" "$@"
+}
+
+# harness_ssh_key USER KEYNAME [ssh options...] [--] CMD...: log in as USER
+# offering only $H/client/KEYNAME (and its certificate, if any).
+harness_ssh_key() {
+	_hu=$1
+	_hk=$2
+	shift 2
+	_harness_ssh_run key "$_hu" "$_hk" "$@"
+}
+
+# harness_ssh_kbd USER ANSWER [ssh options...] [--] CMD...: keyboard-
+# interactive login; every prompt is answered with ANSWER through an
+# askpass program (never argv) and appended to $H/client/askpass.prompts.
+harness_ssh_kbd() {
+	_hu=$1
+	(umask 077 && printf '%s\n' "$2" >"$H/client/askpass.answer") ||
+	    harness_fail "cannot write the askpass answer"
+	shift 2
+	if [ ! -x "$H/bin/askpass" ]; then
+		cat >"$H/bin/askpass" <<'EOF'
+#!/bin/sh
+# ssh's askpass for the harness: record the prompt, answer from a file.
+printf '%s\n' "$1" >>"$HARNESS_ASKPASS_DIR/askpass.prompts"
+cat "$HARNESS_ASKPASS_DIR/askpass.answer"
+EOF
+		chmod 0755 "$H/bin/askpass"
+	fi
+	_harness_ssh_run kbd "$_hu" "" "$@"
+}
+
+# ---- teardown -------------------------------------------------------------
+
+# _harness_kill_wait PIDS: TERM, up to 5 s, then KILL; reap our children.
+_harness_kill_wait() {
+	[ -n "$1" ] || return 0
+	for _hk in $1; do
+		kill -TERM "$_hk" 2>/dev/null
+	done
+	_hw=0
+	while [ $_hw -lt 100 ]; do
+		_hleft=
+		for _hk in $1; do
+			harness_alive "$_hk" && _hleft="$_hleft $_hk"
+		done
+		[ -z "$_hleft" ] && break
+		sleep 0.05
+		_hw=$((_hw + 1))
+	done
+	for _hk in $_hleft; do
+		harness_log "pid $_hk ignored SIGTERM; killing"
+		kill -KILL "$_hk" 2>/dev/null
+	done
+	for _hk in $1; do
+		wait "$_hk" 2>/dev/null
+	done
+	return 0
+}
+
+# harness_stop: stop sshd and everything else the harness started (by pid;
+# anything left in sshd's mount namespace, whatever started it, too).
+harness_stop() {
+	[ -n "${H:-}" ] || return 0
+	# sshd before the rest, so that nothing new starts.
+	_hsshd=
+	_hrest=
+	for _hp in $(_harness_tracked); do
+		if [ "$_hp" = "${HARNESS_SSHD_PID:-}" ]; then
+			_hsshd=$_hp
+		else
+			_hrest="$_hrest $_hp"
+		fi
+	done
+	_harness_kill_wait "$_hsshd"
+	_harness_kill_wait "$_hrest"
+	# Whatever else is left in sshd's namespace (sessions, helpers run
+	# with harness_nsenter); twice, as a dying session may start a child.
+	# Once it is empty the namespace is gone and its id may be reused, so
+	# it is never scanned for killing again.
+	if [ -n "${HARNESS_NS:-}" ] && [ "${HARNESS_NS_EMPTY:-0}" = 0 ]; then
+		_harness_kill_wait "$(_harness_ns_pids)"
+		_harness_kill_wait "$(_harness_ns_pids)"
+		[ -z "$(_harness_ns_pids)" ] && HARNESS_NS_EMPTY=1
+	fi
+	return 0
+}
+
+_harness_exit() {
+	_hrc=$?
+	# Finish cleaning up even if stderr is gone or a second ^C comes.
+	trap '' HUP INT PIPE TERM
+	trap - EXIT
+	harness_stop
+	if [ -n "${H:-}" ] && [ -d "$H" ]; then
+		if [ $_hrc -ne 0 ] && [ $_hrc -ne 77 ]; then
+			if [ -s "$H/sshd.log" ]; then
+				echo "---- last lines of the sshd log ----" >&2
+				tail -n 40 "$H/sshd.log" >&2
+				cp "$H/sshd.log" \
+				    "$HARNESS_LOGDIR/$HARNESS_NAME.sshd.log" 2>/dev/null &&
+				    echo "(whole log: $HARNESS_LOGDIR/$HARNESS_NAME.sshd.log)" >&2
+			fi
+		fi
+		if [ $_hrc -ne 0 ] && [ $_hrc -ne 77 ] &&
+		    [ "${KEEP_HARNESS:-0}" = 1 ]; then
+			echo "KEEP_HARNESS=1: kept $H" >&2
+		else
+			rm -rf "$H"
+		fi
+	fi
+	exit $_hrc
+}
