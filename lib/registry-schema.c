@@ -15,23 +15,32 @@
 
 #include "tunl.h"
 
+/*
+ * A text column of min to max bytes (SQLite's length() counts characters;
+ * the C side's bounds count bytes), so nothing in the file can be longer
+ * than the buffer that will read it.
+ */
+#define TEXT_BYTES(col, min, max) \
+	"typeof(" #col ") = 'text' AND " \
+	"length(CAST(" #col " AS BLOB)) BETWEEN " #min " AND " #max
+
 static const char *const registry_migrations[] = {
 	/* 1: sessions, tokens, rate limits, cooldowns, the event log. */
 	"CREATE TABLE sessions ("
 	"  id TEXT PRIMARY KEY NOT NULL"
-	"    CHECK (typeof(id) = 'text' AND length(id) BETWEEN 1 AND 35),"
+	"    CHECK (" TEXT_BYTES(id, 1, 35) "),"
 	"  state TEXT NOT NULL"
 	"    CHECK (state IN ('pending', 'active', 'ended', 'locked')),"
 	"  mode TEXT NOT NULL"
 	"    CHECK (mode IN ('share', 'restricted', 'tunnel')),"
 	"  case_ref TEXT NOT NULL DEFAULT ''"
-	"    CHECK (length(case_ref) <= 64),"
+	"    CHECK (" TEXT_BYTES(case_ref, 0, 64) "),"
 	"  customer TEXT NOT NULL DEFAULT ''"
-	"    CHECK (length(customer) <= 64),"
+	"    CHECK (" TEXT_BYTES(customer, 0, 64) "),"
 	"  host TEXT NOT NULL DEFAULT ''"
-	"    CHECK (length(host) <= 255),"
+	"    CHECK (" TEXT_BYTES(host, 0, 255) "),"
 	"  engineer TEXT NOT NULL"
-	"    CHECK (length(engineer) BETWEEN 1 AND 64),"
+	"    CHECK (" TEXT_BYTES(engineer, 1, 64) "),"
 	"  created INTEGER NOT NULL CHECK (typeof(created) = 'integer'),"
 	"  expires INTEGER NOT NULL CHECK (typeof(expires) = 'integer'),"
 	"  ended INTEGER NOT NULL DEFAULT 0 CHECK (typeof(ended) = 'integer'),"
@@ -59,7 +68,7 @@ static const char *const registry_migrations[] = {
 	/* One row per failed attempt, pruned once outside every window. */
 	"CREATE TABLE source_failures ("
 	"  id INTEGER PRIMARY KEY,"
-	"  source TEXT NOT NULL CHECK (length(source) BETWEEN 1 AND 45),"
+	"  source TEXT NOT NULL CHECK (" TEXT_BYTES(source, 1, 45) "),"
 	"  at INTEGER NOT NULL CHECK (typeof(at) = 'integer')"
 	");"
 	"CREATE INDEX source_failures_source ON source_failures (source, at);"
@@ -79,12 +88,14 @@ static const char *const registry_migrations[] = {
 	"CREATE TABLE events ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  session_id TEXT CHECK (session_id IS NULL OR"
-	"    length(session_id) BETWEEN 1 AND 35),"
+	"    " TEXT_BYTES(session_id, 1, 35) "),"
 	"  at INTEGER NOT NULL CHECK (typeof(at) = 'integer'),"
-	"  actor TEXT NOT NULL CHECK (length(actor) BETWEEN 1 AND 64),"
-	"  action TEXT NOT NULL CHECK (length(action) BETWEEN 1 AND 32),"
-	"  source TEXT NOT NULL DEFAULT '' CHECK (length(source) <= 45),"
-	"  detail TEXT NOT NULL DEFAULT '' CHECK (length(detail) <= 256)"
+	"  actor TEXT NOT NULL CHECK (" TEXT_BYTES(actor, 1, 64) "),"
+	"  action TEXT NOT NULL CHECK (" TEXT_BYTES(action, 1, 32) "),"
+	"  source TEXT NOT NULL DEFAULT ''"
+	"    CHECK (" TEXT_BYTES(source, 0, 45) "),"
+	"  detail TEXT NOT NULL DEFAULT ''"
+	"    CHECK (" TEXT_BYTES(detail, 0, 256) ")"
 	");"
 	"CREATE INDEX events_session ON events (session_id, id);"
 	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"

@@ -906,6 +906,8 @@ registry_set_busy_timeout(struct registry *reg, int ms)
 int
 registry_schema_version(struct registry *reg, int *version)
 {
+	if (version == NULL)
+		return reg_invalid(reg, "version");
 	return reg_user_version(reg, version);
 }
 
@@ -1017,6 +1019,8 @@ registry_session_get(struct registry *reg, const char *sid,
 
 	if (!reg_check_id(sid))
 		return reg_invalid(reg, "session id");
+	if (s == NULL)
+		return reg_invalid(reg, "session");
 	if ((r = reg_stmt(reg, SQL_SESSION_GET, &stmt)) != 0)
 		return r;
 	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0)

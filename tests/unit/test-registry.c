@@ -954,6 +954,92 @@ test_symlink(void **state)
 	assert_int_equal(chmod(f->path, 0640), 0);
 }
 
+static int
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3	*db = raw_open(path);
+	int	 rc;
+
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+/*
+ * The file is not trusted blindly: the schema refuses values longer than
+ * the C buffers (in bytes, not characters), and the reader refuses what
+ * got past it anyway instead of overflowing or cutting it.
+ */
+static void
+test_hostile_file(void **state)
+{
+	struct fixture	*f = *state;
+	struct session	 a, got;
+	u_int		 n;
+	char		 sql[512];
+
+	make_session(&a, T0);
+	assert_int_equal(registry_session_create(f->reg, &a, NULL, 0), 0);
+	/* 40 two-byte characters: 80 bytes, over the 64-byte bound. */
+	snprintf(sql, sizeof(sql), "UPDATE sessions SET customer = "
+	    "replace(hex(zeroblob(40)), '00', '\xc3\xa9') WHERE id = '%s'",
+	    a.id);
+	assert_int_equal(raw_exec(f->path, sql), SQLITE_CONSTRAINT);
+	snprintf(sql, sizeof(sql), "UPDATE sessions SET host = X'6162' "
+	    "WHERE id = '%s'", a.id);
+	assert_int_equal(raw_exec(f->path, sql), SQLITE_CONSTRAINT);
+	snprintf(sql, sizeof(sql), "UPDATE sessions SET state = 'gone' "
+	    "WHERE id = '%s'", a.id);
+	assert_int_equal(raw_exec(f->path, sql), SQLITE_CONSTRAINT);
+	assert_int_equal(raw_exec(f->path, "INSERT INTO tokens (session_id, "
+	    "hash, expires) VALUES ('x', X'00', 1)"), SQLITE_CONSTRAINT);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
+	assert_string_equal(got.customer, a.customer);
+
+	/* With the checks switched off, the reader still holds the line. */
+	snprintf(sql, sizeof(sql), "PRAGMA ignore_check_constraints = ON; "
+	    "UPDATE sessions SET customer = "
+	    "replace(hex(zeroblob(40)), '00', '\xc3\xa9') WHERE id = '%s'",
+	    a.id);
+	assert_int_equal(raw_exec(f->path, sql), SQLITE_OK);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got),
+	    TUNL_ERR_DB);
+	n = 0;
+	assert_int_equal(registry_session_list(f->reg, 1, count_sessions_cb,
+	    &n), TUNL_ERR_DB);
+	assert_int_equal(n, 0);
+	snprintf(sql, sizeof(sql), "PRAGMA ignore_check_constraints = ON; "
+	    "UPDATE sessions SET customer = CAST(X'610062' AS TEXT) "
+	    "WHERE id = '%s'", a.id);
+	assert_int_equal(raw_exec(f->path, sql), SQLITE_OK);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got),
+	    TUNL_ERR_DB);
+	snprintf(sql, sizeof(sql), "PRAGMA ignore_check_constraints = ON; "
+	    "UPDATE sessions SET customer = X'6162' WHERE id = '%s'", a.id);
+	assert_int_equal(raw_exec(f->path, sql), SQLITE_OK);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got),
+	    TUNL_ERR_DB);
+	snprintf(sql, sizeof(sql), "PRAGMA ignore_check_constraints = ON; "
+	    "UPDATE sessions SET customer = 'ok', mode = 'root' "
+	    "WHERE id = '%s'", a.id);
+	assert_int_equal(raw_exec(f->path, sql), SQLITE_OK);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got),
+	    TUNL_ERR_DB);
+	assert_string_not_equal(registry_errmsg(f->reg), "");
+	snprintf(sql, sizeof(sql), "PRAGMA ignore_check_constraints = ON; "
+	    "UPDATE sessions SET mode = 'share' WHERE id = '%s'", a.id);
+	assert_int_equal(raw_exec(f->path, sql), SQLITE_OK);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
+	assert_string_equal(got.customer, "ok");
+
+	/* The same for events. */
+	assert_int_equal(raw_exec(f->path, "PRAGMA ignore_check_constraints "
+	    "= ON; INSERT INTO events (at, actor, action) VALUES (1, "
+	    "replace(hex(zeroblob(100)), '00', 'x'), 'note')"), SQLITE_OK);
+	assert_int_equal(registry_event_list(f->reg, NULL, tally_cb,
+	    &(struct event_tally){ .total = 0 }), TUNL_ERR_DB);
+}
+
 /* One writer process: its own connection, opened after the fork. */
 static int
 child_work(const char *path, const char *sid, u_int k, int gate)
@@ -1144,6 +1230,7 @@ main(void)
 		T(test_events),
 		T(test_migrations),
 		T(test_symlink),
+		T(test_hostile_file),
 		T(test_concurrency),
 		T(test_busy),
 	};
