@@ -233,6 +233,106 @@ int		 token_key_load(const char *, uid_t, u_char *);
 
 /* ---- registry.c: the SQLite session registry ----------------------------- */
 
-/* (filled in by the registry work) */
+/*
+ * The schema lives in registry-schema.c as an append-only list of
+ * migrations (docs/registry.md). Every string argument is checked before
+ * any SQL runs; times are unix seconds passed in by the caller.
+ */
+#define REGISTRY_SCHEMA_VERSION		1
+
+#define REGISTRY_CREATE			0x1	/* create the file (0640) */
+#define REGISTRY_READONLY		0x2	/* no writes, no migrations */
+
+#define REGISTRY_BUSY_TIMEOUT_MS	5000	/* default wait for a lock */
+
+#define SESSION_CASE_LEN		65	/* with NUL */
+#define SESSION_CUSTOMER_LEN		65
+#define SESSION_HOST_LEN		256
+#define SESSION_ENGINEER_LEN		65
+#define EVENT_ACTOR_LEN			65
+#define EVENT_ACTION_LEN		33	/* [a-z0-9-], not empty */
+#define EVENT_SOURCE_LEN		46	/* INET6_ADDRSTRLEN */
+#define EVENT_DETAIL_LEN		257
+
+enum session_state {
+	SESSION_PENDING = 0,
+	SESSION_ACTIVE,
+	SESSION_ENDED,
+	SESSION_LOCKED
+};
+#define SESSION_NSTATES			4
+
+enum session_mode {
+	SESSION_SHARE = 0,
+	SESSION_RESTRICTED,
+	SESSION_TUNNEL
+};
+#define SESSION_NMODES			3
+
+struct session {
+	char			 id[ID_LEN_MAX];
+	enum session_state	 state;
+	enum session_mode	 mode;
+	char			 case_ref[SESSION_CASE_LEN];
+	char			 customer[SESSION_CUSTOMER_LEN];
+	char			 host[SESSION_HOST_LEN];
+	char			 engineer[SESSION_ENGINEER_LEN];
+	int64_t			 created;
+	int64_t			 expires;
+	int64_t			 ended;		/* 0 while not ended */
+	u_int			 failures;
+};
+
+struct registry_event {
+	int64_t			 id;
+	char			 session_id[ID_LEN_MAX];	/* "" if none */
+	int64_t			 at;
+	char			 actor[EVENT_ACTOR_LEN];
+	char			 action[EVENT_ACTION_LEN];
+	char			 source[EVENT_SOURCE_LEN];	/* "" if none */
+	char			 detail[EVENT_DETAIL_LEN];
+};
+
+struct registry;
+
+const char	*session_state_name(enum session_state);
+int		 session_state_parse(const char *, enum session_state *);
+const char	*session_mode_name(enum session_mode);
+int		 session_mode_parse(const char *, enum session_mode *);
+
+int		 registry_open(const char *, int, struct registry **);
+void		 registry_close(struct registry *);
+const char	*registry_errmsg(struct registry *);
+int		 registry_set_busy_timeout(struct registry *, int);
+int		 registry_schema_version(struct registry *, int *);
+int		 registry_session_create(struct registry *,
+		     const struct session *, const u_char *, int64_t);
+int		 registry_session_get(struct registry *, const char *,
+		     struct session *);
+int		 registry_session_list(struct registry *, int,
+		     int (*)(const struct session *, void *), void *);
+int		 registry_session_set_state(struct registry *, const char *,
+		     enum session_state, const char *, const char *, int64_t);
+int		 registry_session_expire(struct registry *, int64_t);
+int		 registry_token_lookup(struct registry *, const u_char *,
+		     int64_t, char [ID_LEN_MAX]);
+int		 registry_token_consume(struct registry *, const char *,
+		     int64_t);
+int		 registry_failure_record(struct registry *, const char *,
+		     const char *, int64_t, u_int, int *);
+int		 registry_source_allowed(struct registry *, const char *,
+		     u_int, u_int, int64_t);
+int		 registry_sign_cooldown(struct registry *, const char *,
+		     u_int, int64_t);
+int		 registry_event_add(struct registry *, const char *,
+		     const char *, const char *, const char *, const char *,
+		     int64_t);
+int		 registry_event_list(struct registry *, const char *,
+		     int (*)(const struct registry_event *, void *), void *);
+int		 registry_count_by_state(struct registry *,
+		     u_int [SESSION_NSTATES]);
+
+/* registry-schema.c */
+const char	*registry_migration(int);
 
 #endif /* TUNL_H */
