@@ -46,6 +46,15 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
 			    "accounts); create it with:\n  groupadd --system "
 			    "%s\n", cfg->relay_group, cfg->relay_group);
 	}
+	if ((gr = getgrnam(cfg->key_group)) != NULL)
+		ids->key_gid = gr->gr_gid;
+	else {
+		ids->missing++;
+		if (report)
+			printf("missing group %s (owns the token and CA keys; "
+			    "no members); create it with:\n  groupadd "
+			    "--system %s\n", cfg->key_group, cfg->key_group);
+	}
 	ids->missing += admin_accounts_user(cfg->customer_user,
 	    cfg->relay_group, "customers log in as it",
 	    &ids->customer_uid, report);
@@ -55,4 +64,7 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
 	ids->missing += admin_accounts_user(cfg->broker_user,
 	    cfg->relay_group, "the per-session brokers run as it",
 	    &ids->broker_uid, report);
+	ids->missing += admin_accounts_user(cfg->principals_user,
+	    cfg->relay_group, "sshd runs tunl-principals as it",
+	    &ids->principals_uid, report);
 }

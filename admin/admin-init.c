@@ -6,8 +6,8 @@
  *
  * Layout (owner:group mode):
  *	dirname(token_key), dirname(ca_key)	root:root 0755
- *	token_key				root:root 0600
- *	ca_key, ca_key.pub			root:root 0600, 0644
+ *	token_key				root:keys 0640
+ *	ca_key, ca_key.pub			root:keys 0640, 0644
  *	dirname(database)			root:relay 2770
  *	database				root:relay 0660
  *	runtime_dir				root:relay 0750
@@ -82,28 +82,29 @@ init_dir(const struct init_dir *d, gid_t relay_gid)
 }
 
 static int
-init_token_key(const struct tunl_cfg *cfg)
+init_token_key(const struct tunl_cfg *cfg, gid_t key_gid)
 {
 	u_char	 key[TOKEN_KEY_LEN];
 	char	 err[PATH_MAX + 64];
 	int	 r;
 
-	r = admin_fs_check_file(cfg->token_key, 0, 0, 0400, 0077, err,
+	r = admin_fs_check_file(cfg->token_key, 0, key_gid, 0400, 0037, err,
 	    sizeof(err));
 	if (r == TUNL_ERR_NOT_FOUND) {
-		if ((r = token_key_create(cfg->token_key, 0, 0, 0600)) != 0) {
+		if ((r = token_key_create(cfg->token_key, 0, key_gid,
+		    0640)) != 0) {
 			printf("error    %s: cannot create the token key: %s\n",
 			    cfg->token_key, tunl_err(r));
 			return r;
 		}
 		init_say("created", cfg->token_key,
-		    "(token-hashing key, root:root 0600)");
+		    "(token-hashing key, root:key group 0640)");
 		return 0;
 	}
 	if (r != 0) {
-		printf("unsafe   %s: %s; it must be root:root with no group "
-		    "or other access\n", cfg->token_key,
-		    err[0] ? err : tunl_err(r));
+		printf("unsafe   %s: %s; it must be root:%s 0640 (or "
+		    "stricter)\n", cfg->token_key, err[0] ? err : tunl_err(r),
+		    cfg->key_group);
 		return r;
 	}
 	r = token_key_load(cfg->token_key, 0, key);
@@ -119,10 +120,10 @@ init_token_key(const struct tunl_cfg *cfg)
 
 /* Run ssh-keygen (no shell) to make the user CA key. */
 static int
-init_ca_generate(const char *path)
+init_ca_generate(const char *path, gid_t key_gid)
 {
-	char	*argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "",
-		    "-C", "tunl user CA", "-f", NULL, NULL };
+	const char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N",
+		    "", "-C", "tunl user CA", "-f", NULL, NULL };
 	char	 p[PATH_MAX];
 	pid_t	 pid;
 	int	 status, fd, r;
@@ -135,7 +136,8 @@ init_ca_generate(const char *path)
 	/* ssh-keygen must not ask anything: stdin from /dev/null. */
 	(void)posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
 	    0);
-	r = posix_spawn(&pid, SSH_KEYGEN_PATH, &fa, NULL, argv, environ);
+	r = posix_spawn(&pid, SSH_KEYGEN_PATH, &fa, NULL,
+	    (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0) {
 		errno = r;
@@ -150,14 +152,14 @@ init_ca_generate(const char *path)
 	/* ssh-keygen honours the umask; make the modes exact. */
 	if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return TUNL_ERR_SYSTEM;
-	r = fchown(fd, 0, 0) == 0 && fchmod(fd, 0600) == 0 ? 0 :
+	r = fchown(fd, 0, key_gid) == 0 && fchmod(fd, 0640) == 0 ? 0 :
 	    TUNL_ERR_SYSTEM;
 	close(fd);
 	return r;
 }
 
 static int
-init_ca_key(const struct tunl_cfg *cfg)
+init_ca_key(const struct tunl_cfg *cfg, gid_t key_gid)
 {
 	char	 err[PATH_MAX + 64], pub[PATH_MAX];
 	int	 r;
@@ -165,7 +167,7 @@ init_ca_key(const struct tunl_cfg *cfg)
 	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", cfg->ca_key) >=
 	    sizeof(pub))
 		return TUNL_ERR_LENGTH;
-	r = admin_fs_check_file(cfg->ca_key, 0, 0, 0400, 0077, err,
+	r = admin_fs_check_file(cfg->ca_key, 0, key_gid, 0400, 0037, err,
 	    sizeof(err));
 	if (r == TUNL_ERR_NOT_FOUND) {
 		if (access(pub, F_OK) == 0) {
@@ -174,17 +176,17 @@ init_ca_key(const struct tunl_cfg *cfg)
 			    cfg->ca_key);
 			return TUNL_ERR_EXISTS;
 		}
-		if ((r = init_ca_generate(cfg->ca_key)) != 0) {
+		if ((r = init_ca_generate(cfg->ca_key, key_gid)) != 0) {
 			printf("error    %s: ssh-keygen failed: %s\n",
 			    cfg->ca_key, tunl_err(r));
 			return r;
 		}
 		init_say("created", cfg->ca_key,
-		    "(user CA for session certificates, root:root 0600)");
+		    "(user CA for session certificates, root:key group 0640)");
 	} else if (r != 0) {
-		printf("unsafe   %s: %s; the CA key must be root:root with "
-		    "no group or other access\n", cfg->ca_key,
-		    err[0] ? err : tunl_err(r));
+		printf("unsafe   %s: %s; the CA key must be root:%s 0640 (or "
+		    "stricter)\n", cfg->ca_key, err[0] ? err : tunl_err(r),
+		    cfg->key_group);
 		return r;
 	} else
 		init_say("ok", cfg->ca_key, "(user CA)");
@@ -261,10 +263,11 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 	}
 	umask(077);
 	printf("tunl-admin init: configuration %s\n", cfgpath);
-	printf("expects group %s and accounts %s (customers), %s "
-	    "(engineers), %s (brokers), all in group %s\n",
+	printf("expects group %s with accounts %s (customers), %s "
+	    "(engineers), %s (brokers) and %s (principals command) in it, "
+	    "and group %s with no members (keys)\n",
 	    cfg->relay_group, cfg->customer_user, cfg->engineer_user,
-	    cfg->broker_user, cfg->relay_group);
+	    cfg->broker_user, cfg->principals_user, cfg->key_group);
 	admin_accounts_resolve(cfg, &ids, 1);
 	if (ids.missing > 0) {
 		printf("tunl-admin init: stopped: %d account(s) or group(s) "
@@ -296,8 +299,8 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 		if (init_dir(&dirs[i], ids.relay_gid) != 0)
 			goto fail;
 	}
-	if ((r = init_token_key(cfg)) != 0 ||
-	    (r = init_ca_key(cfg)) != 0 ||
+	if ((r = init_token_key(cfg, ids.key_gid)) != 0 ||
+	    (r = init_ca_key(cfg, ids.key_gid)) != 0 ||
 	    (r = init_database(cfg, ids.relay_gid)) != 0)
 		goto fail;
 	printf("tunl-admin init: the relay is ready\n");

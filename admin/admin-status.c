@@ -63,12 +63,12 @@ status_dir(struct status *st, const char *path, gid_t gid, mode_t mode)
 }
 
 static void
-status_key(struct status *st, const char *path, const char *what)
+status_key(struct status *st, const char *path, gid_t gid, const char *what)
 {
 	char	 err[PATH_MAX + 64];
 	int	 r;
 
-	r = admin_fs_check_file(path, 0, 0, 0400, 0077, err, sizeof(err));
+	r = admin_fs_check_file(path, 0, gid, 0400, 0037, err, sizeof(err));
 	if (r == TUNL_ERR_NOT_FOUND)
 		status_problem(st, path, "missing (run tunl-admin init)");
 	else if (r != 0)
@@ -140,7 +140,7 @@ admin_status(const struct tunl_cfg *cfg, const char *cfgpath, int quiet)
 	if (ids.missing > 0) {
 		status_problem(&st, "accounts", "some relay accounts or the "
 		    "relay group are missing (tunl-admin init names them)");
-		ids.relay_gid = (gid_t)-1;
+		ids.relay_gid = ids.key_gid = (gid_t)-1;
 	} else
 		status_ok(&st, "accounts", "");
 
@@ -151,8 +151,9 @@ admin_status(const struct tunl_cfg *cfg, const char *cfgpath, int quiet)
 		status_dir(&st, cfg->recording_dir, ids.relay_gid, 02770);
 	}
 	if (geteuid() == 0) {
-		status_key(&st, cfg->token_key, "token-hashing key");
-		status_key(&st, cfg->ca_key, "user CA key");
+		status_key(&st, cfg->token_key, ids.key_gid,
+		    "token-hashing key");
+		status_key(&st, cfg->ca_key, ids.key_gid, "user CA key");
 	} else if (!quiet)
 		printf("skipped  key checks (they need root)\n");
 	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", cfg->ca_key) <

@@ -11,7 +11,9 @@ struct admin_ids {
 	uid_t	 customer_uid;
 	uid_t	 engineer_uid;
 	uid_t	 broker_uid;
+	uid_t	 principals_uid;
 	gid_t	 relay_gid;
+	gid_t	 key_gid;
 	int	 missing;	/* how many could not be resolved */
 };
 

@@ -335,4 +335,33 @@ int		 registry_count_by_state(struct registry *,
 /* registry-schema.c */
 const char	*registry_migration(int);
 
+/* ---- handoff.c: the binding PAM hands to the ForceCommand ------------------ */
+
+#define HANDOFF_VERSION		1
+#define HANDOFF_FILE_MAX	1024	/* bytes in a hand-off file */
+#define HANDOFF_CONN_MAX	128	/* SSH_CONNECTION, with NUL */
+#define HANDOFF_METHOD_MAX	8	/* "token" or "id", with NUL */
+#define HANDOFF_SOURCE_MAX	46	/* INET6_ADDRSTRLEN */
+#define HANDOFF_NAME_LEN	(32 + 8)	/* hex + ".handoff" */
+
+struct handoff {
+	char		 session[ID_LEN_MAX];
+	char		 rhost[HANDOFF_SOURCE_MAX];
+	char		 connection[HANDOFF_CONN_MAX];
+	char		 method[HANDOFF_METHOD_MAX];
+	int64_t		 time;
+};
+
+int		 handoff_check_connection(const char *);
+int		 handoff_check_source(const char *);
+int		 handoff_path(const char *, const char *, char *, size_t);
+int		 handoff_format(const struct handoff *, struct buf *);
+int		 handoff_parse(const char *, size_t, struct handoff *);
+int		 handoff_write(const char *, const struct handoff *, gid_t,
+		     int64_t, int64_t);
+int		 handoff_read(const char *, const char *, gid_t, int64_t,
+		     int64_t, struct handoff *);
+int		 handoff_remove(const char *, const char *);
+int		 handoff_clean(const char *, int64_t, int64_t, u_int *);
+
 #endif /* TUNL_H */

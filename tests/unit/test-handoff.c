@@ -1,0 +1,188 @@
+/* test-handoff.c: the PAM-to-ForceCommand hand-off file. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tunl.h"
+
+#define CONN	"192.0.2.7 50123 127.0.0.1 22"
+#define NOW	1700000000
+
+static void
+sample(struct handoff *h)
+{
+	memset(h, 0, sizeof(*h));
+	assert_int_equal(id_generate(h->session, sizeof(h->session)), 0);
+	strcpy(h->rhost, "192.0.2.7");
+	strcpy(h->connection, CONN);
+	strcpy(h->method, "token");
+	h->time = NOW;
+}
+
+static void
+test_connection_grammar(void **state)
+{
+	(void)state;
+	assert_int_equal(handoff_check_connection(CONN), 0);
+	assert_int_equal(handoff_check_connection(
+	    "2001:db8::1 1 ::1 65535"), 0);
+	assert_int_not_equal(handoff_check_connection(NULL), 0);
+	assert_int_not_equal(handoff_check_connection(""), 0);
+	assert_int_not_equal(handoff_check_connection(
+	    "192.0.2.7 50123 127.0.0.1"), 0);
+	assert_int_not_equal(handoff_check_connection(
+	    "192.0.2.7 50123 127.0.0.1 22 x"), 0);
+	assert_int_not_equal(handoff_check_connection(
+	    "192.0.2.7  50123 127.0.0.1 22"), 0);
+	assert_int_not_equal(handoff_check_connection(
+	    "192.0.2.7 65536 127.0.0.1 22"), 0);
+	assert_int_not_equal(handoff_check_connection(
+	    "host.example 1 127.0.0.1 22"), 0);
+	assert_int_not_equal(handoff_check_connection(
+	    "192.0.2.7 1 127.0.0.1 22\n"), 0);
+	assert_int_not_equal(handoff_check_connection(
+	    "../../x 1 127.0.0.1 22"), 0);
+}
+
+static void
+test_path(void **state)
+{
+	char	 a[256], b[256], c[256];
+
+	(void)state;
+	assert_int_equal(handoff_path("/run/tunl/auth", CONN, a, sizeof(a)),
+	    0);
+	assert_int_equal(handoff_path("/run/tunl/auth", CONN, b, sizeof(b)),
+	    0);
+	assert_string_equal(a, b);
+	assert_int_equal(strlen(a), strlen("/run/tunl/auth/") +
+	    HANDOFF_NAME_LEN);
+	assert_int_equal(handoff_path("/run/tunl/auth",
+	    "192.0.2.7 50124 127.0.0.1 22", c, sizeof(c)), 0);
+	assert_string_not_equal(a, c);
+	assert_int_equal(handoff_path("/run/tunl/auth", CONN, a, 20),
+	    TUNL_ERR_LENGTH);
+	assert_int_equal(handoff_path("/run/tunl/auth", "bad", a, sizeof(a)),
+	    TUNL_ERR_INVALID);
+}
+
+static void
+test_format_parse(void **state)
+{
+	struct handoff	 h, g;
+	struct buf	*b = buf_new(HANDOFF_FILE_MAX);
+
+	(void)state;
+	sample(&h);
+	assert_int_equal(handoff_format(&h, b), 0);
+	assert_int_equal(handoff_parse((const char *)buf_ptr(b), buf_len(b),
+	    &g), 0);
+	assert_memory_equal(&h, &g, sizeof(h));
+	/* Trailing bytes, a missing newline, a bad field: refused. */
+	assert_int_equal(handoff_parse((const char *)buf_ptr(b),
+	    buf_len(b) - 1, &g), TUNL_ERR_INVALID);
+	assert_int_equal(buf_put(b, "x", 1), 0);
+	assert_int_equal(handoff_parse((const char *)buf_ptr(b), buf_len(b),
+	    &g), TUNL_ERR_INVALID);
+	strcpy(h.method, "pw");
+	buf_reset(b);
+	assert_int_equal(handoff_format(&h, b), TUNL_ERR_INVALID);
+	buf_free(b);
+	assert_int_equal(handoff_parse("version=2\n", 10, &g),
+	    TUNL_ERR_VERSION);
+	assert_int_equal(handoff_parse("version=1\nsession=no-such-id-here-"
+	    "x\nrhost=1.2.3.4\nconnection=" CONN "\nmethod=id\ntime=1\n",
+	    92, &g), TUNL_ERR_INVALID);
+}
+
+static void
+test_write_read(void **state)
+{
+	char		 dir[] = "/tmp/tunl-handoff-XXXXXX", path[256];
+	struct handoff	 h, g;
+	struct stat	 st;
+	u_int		 removed;
+	int		 fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	sample(&h);
+	assert_int_equal(handoff_write(dir, &h, 4242, NOW, 600), 0);
+	assert_int_equal(handoff_path(dir, CONN, path, sizeof(path)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_gid, 4242);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(handoff_read(dir, CONN, 4242, NOW + 5, 600, &g), 0);
+	assert_string_equal(g.session, h.session);
+
+	/* A fresh hand-off is never replaced; a stale one is. */
+	assert_int_equal(handoff_write(dir, &h, 4242, NOW + 5, 600),
+	    TUNL_ERR_EXISTS);
+	/* Wrong group, expired, another connection: refused. */
+	assert_int_equal(handoff_read(dir, CONN, 4243, NOW, 600, &g),
+	    TUNL_ERR_UNSAFE);
+	assert_int_equal(handoff_read(dir, CONN, 4242, NOW + 601, 600, &g),
+	    TUNL_ERR_EXPIRED);
+	assert_int_equal(handoff_read(dir, "192.0.2.8 50123 127.0.0.1 22",
+	    4242, NOW, 600, &g), TUNL_ERR_NOT_FOUND);
+	/* Mode other than 0640: refused. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(handoff_read(dir, CONN, 4242, NOW, 600, &g),
+	    TUNL_ERR_UNSAFE);
+	/* Owned by someone else (a forged file): refused. */
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(chown(path, 1, 4242), 0);
+	assert_int_equal(handoff_read(dir, CONN, 4242, NOW, 600, &g),
+	    TUNL_ERR_UNSAFE);
+	/* A symlink in its place: refused, never followed. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_int_not_equal(handoff_read(dir, CONN, 0, NOW, 600, &g), 0);
+	assert_int_equal(unlink(path), 0);
+
+	/* Stale files are cleaned, fresh ones kept. */
+	assert_int_equal(handoff_write(dir, &h, 4242, NOW, 600), 0);
+	assert_int_equal(handoff_clean(dir, (int64_t)time(NULL), 600,
+	    &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(handoff_clean(dir, (int64_t)time(NULL) + 601, 600,
+	    &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(handoff_remove(dir, CONN), TUNL_ERR_NOT_FOUND);
+
+	/* An unrelated file in the directory is left alone. */
+	snprintf(path, sizeof(path), "%s/other", dir);
+	assert_true((fd = open(path, O_CREAT | O_WRONLY, 0600)) >= 0);
+	close(fd);
+	assert_int_equal(handoff_clean(dir, (int64_t)time(NULL) + 9999, 1,
+	    &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_connection_grammar),
+		cmocka_unit_test(test_path),
+		cmocka_unit_test(test_format_parse),
+		cmocka_unit_test(test_write_read),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
