@@ -313,19 +313,21 @@ _harness_users() {
 	    FILENAME == "/etc/group" { used[$3] = 1 }
 	    END {
 		n = 0
-		for (i = 61000; i < 65000 && n < 4; i++)
+		for (i = 61000; i < 65000 && n < 5; i++)
 			if (!(i in used)) { printf "%d ", i; n++ }
 	    }' /etc/passwd /etc/group)
-	[ $# -eq 4 ] || harness_fail "no four free ids from 61000 up"
+	[ $# -eq 5 ] || harness_fail "no five free ids from 61000 up"
 	HARNESS_UID_TUNL=$1
 	HARNESS_UID_SUPPORT=$2
 	HARNESS_UID_TUNLAUTH=$3
 	HARNESS_UID_BROKER=$4
 	HARNESS_GID_TUNL=$1
+	# tunl-auth: the keys' group, no members (tunl-authority is setgid).
+	HARNESS_GID_TUNL_AUTH=$5
 	export HARNESS_UID_TUNL HARNESS_UID_SUPPORT HARNESS_UID_TUNLAUTH \
-	    HARNESS_UID_BROKER HARNESS_GID_TUNL
+	    HARNESS_UID_BROKER HARNESS_GID_TUNL HARNESS_GID_TUNL_AUTH
 
-	_hmine='$1 != "tunl" && $1 != "support" && $1 != "tunlauth" && $1 != "tunl-broker"'
+	_hmine='$1 != "tunl" && $1 != "support" && $1 != "tunlauth" && $1 != "tunl-broker" && $1 != "tunl-auth"'
 	{
 		awk -F: "$_hmine" /etc/passwd
 		# No "x": these accounts have no shadow entry (pam_unix account
@@ -337,10 +339,11 @@ _harness_users() {
 	} >"$H/etc/passwd"
 	{
 		awk -F: "$_hmine" /etc/group
-		echo "tunl:x:$1:tunl,support,tunl-broker"
+		echo "tunl:x:$1:tunl,support,tunl-broker,tunlauth"
 		echo "support:x:$2:"
 		echo "tunlauth:x:$3:"
 		echo "tunl-broker:x:$4:"
+		echo "tunl-auth:x:$5:"
 	} >"$H/etc/group"
 	chmod 0644 "$H/etc/passwd" "$H/etc/group"
 

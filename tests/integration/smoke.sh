@@ -159,7 +159,7 @@ inside=$(harness_nsenter sh -c 'test -d /run/sshd && echo run-ok;
     harness_fail "harness_nsenter failed"
 harness_assert_eq "run-ok
 1
-tunl:x:$HARNESS_GID_TUNL:tunl,support,tunl-broker" "$inside" \
+tunl:x:$HARNESS_GID_TUNL:tunl,support,tunl-broker,tunlauth" "$inside" \
     "the namespace sees the private /run, passwd and group"
 grep -q "^tunlauth:" /etc/passwd &&
     harness_fail "the test account is visible in the machine's /etc/passwd"
