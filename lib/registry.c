@@ -744,7 +744,7 @@ reg_configure(struct registry *reg)
 {
 	sqlite3_stmt	*stmt = NULL;
 	const char	*mode;
-	int		 rc, r;
+	int		 rc, r, persist;
 
 	sqlite3_extended_result_codes(reg->db, 1);
 	sqlite3_busy_timeout(reg->db, REGISTRY_BUSY_TIMEOUT_MS);
@@ -762,6 +762,19 @@ reg_configure(struct registry *reg)
 	if (reg->readonly)
 		return 0;
 
+	/*
+	 * Keep the -wal and -shm files when the last writer closes: a
+	 * reader without write access to the directory (the principals
+	 * command) cannot create them and could not open the database.
+	 */
+	persist = 1;
+	(void)sqlite3_file_control(reg->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
+	/* ... but keep the kept WAL from growing without bound. */
+	rc = sqlite3_exec(reg->db, "PRAGMA journal_size_limit = 4194304;",
+	    NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return reg_fail(reg, rc);
 	rc = sqlite3_prepare_v2(reg->db, "PRAGMA journal_mode = WAL", -1,
 	    &stmt, NULL);
 	if (rc != SQLITE_OK)
