@@ -2,8 +2,8 @@
  * registry.c: the session registry, an SQLite database shared by the PAM
  * module, the ForceCommand, the brokers and tunl-admin.
  *
- * Several processes write at once, so every change that takes more than
- * one statement runs in a single BEGIN IMMEDIATE transaction: the write
+ * Several processes write at once, so every change, whatever its number
+ * of statements, runs in a single BEGIN IMMEDIATE transaction: the write
  * lock is taken up front (waiting up to the busy timeout), never upgraded
  * from a read, so no update is lost and no writer deadlocks another. The
  * database runs in WAL mode, so readers never wait for writers.
@@ -609,14 +609,18 @@ reg_event_insert(struct registry *reg, const char *sid, int64_t now,
 	sqlite3_stmt	*stmt;
 	int		 r;
 
+	if (source == NULL)
+		source = "";
+	if (detail == NULL)
+		detail = "";
 	if ((r = reg_stmt(reg, SQL_EVENT_INSERT, &stmt)) != 0)
 		return r;
 	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
 	    (r = reg_bind_int(reg, stmt, 2, now)) != 0 ||
 	    (r = reg_bind_text(reg, stmt, 3, actor)) != 0 ||
 	    (r = reg_bind_text(reg, stmt, 4, action)) != 0 ||
-	    (r = reg_bind_text(reg, stmt, 5, source == NULL ? "" : source)) != 0 ||
-	    (r = reg_bind_text(reg, stmt, 6, detail == NULL ? "" : detail)) != 0)
+	    (r = reg_bind_text(reg, stmt, 5, source)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 6, detail)) != 0)
 		goto out;
 	r = reg_exec(reg, stmt);
  out:
