@@ -2,8 +2,8 @@
  * registry.c: the session registry, an SQLite database shared by the PAM
  * module, the ForceCommand, the brokers and tunl-admin.
  *
- * Several processes write at once, so every change that takes more than
- * one statement runs in a single BEGIN IMMEDIATE transaction: the write
+ * Several processes write at once, so every change, whatever its number
+ * of statements, runs in a single BEGIN IMMEDIATE transaction: the write
  * lock is taken up front (waiting up to the busy timeout), never upgraded
  * from a read, so no update is lost and no writer deadlocks another. The
  * database runs in WAL mode, so readers never wait for writers.
@@ -609,14 +609,18 @@ reg_event_insert(struct registry *reg, const char *sid, int64_t now,
 	sqlite3_stmt	*stmt;
 	int		 r;
 
+	if (source == NULL)
+		source = "";
+	if (detail == NULL)
+		detail = "";
 	if ((r = reg_stmt(reg, SQL_EVENT_INSERT, &stmt)) != 0)
 		return r;
 	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
 	    (r = reg_bind_int(reg, stmt, 2, now)) != 0 ||
 	    (r = reg_bind_text(reg, stmt, 3, actor)) != 0 ||
 	    (r = reg_bind_text(reg, stmt, 4, action)) != 0 ||
-	    (r = reg_bind_text(reg, stmt, 5, source == NULL ? "" : source)) != 0 ||
-	    (r = reg_bind_text(reg, stmt, 6, detail == NULL ? "" : detail)) != 0)
+	    (r = reg_bind_text(reg, stmt, 5, source)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 6, detail)) != 0)
 		goto out;
 	r = reg_exec(reg, stmt);
  out:
@@ -744,7 +748,7 @@ reg_configure(struct registry *reg)
 {
 	sqlite3_stmt	*stmt = NULL;
 	const char	*mode;
-	int		 rc, r;
+	int		 rc, r, persist;
 
 	sqlite3_extended_result_codes(reg->db, 1);
 	sqlite3_busy_timeout(reg->db, REGISTRY_BUSY_TIMEOUT_MS);
@@ -762,6 +766,19 @@ reg_configure(struct registry *reg)
 	if (reg->readonly)
 		return 0;
 
+	/*
+	 * Keep the -wal and -shm files when the last writer closes: a
+	 * reader without write access to the directory (the principals
+	 * command) cannot create them and could not open the database.
+	 */
+	persist = 1;
+	(void)sqlite3_file_control(reg->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
+	/* ... but keep the kept WAL from growing without bound. */
+	rc = sqlite3_exec(reg->db, "PRAGMA journal_size_limit = 4194304;",
+	    NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return reg_fail(reg, rc);
 	rc = sqlite3_prepare_v2(reg->db, "PRAGMA journal_mode = WAL", -1,
 	    &stmt, NULL);
 	if (rc != SQLITE_OK)

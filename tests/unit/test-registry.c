@@ -1040,6 +1040,35 @@ test_hostile_file(void **state)
 	    &(struct event_tally){ .total = 0 }), TUNL_ERR_DB);
 }
 
+/*
+ * The -wal and -shm files outlive the last writer, so that a reader that
+ * may not create files in the directory (the principals command) can
+ * still open the database read-only.
+ */
+static void
+test_persist_wal(void **state)
+{
+	struct fixture	*f = *state;
+	struct registry	*reg;
+	struct session	 a, got;
+	struct stat	 st;
+	char		 p[160];
+
+	make_session(&a, T0);
+	assert_int_equal(registry_session_create(f->reg, &a, NULL, 0), 0);
+	registry_close(f->reg);
+	f->reg = NULL;
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(registry_open(f->path, REGISTRY_READONLY, &reg), 0);
+	assert_int_equal(registry_session_get(reg, a.id, &got), 0);
+	registry_close(reg);
+}
+
 /* One writer process: its own connection, opened after the fork. */
 static int
 child_work(const char *path, const char *sid, u_int k, int gate)
@@ -1231,6 +1260,7 @@ main(void)
 		T(test_migrations),
 		T(test_symlink),
 		T(test_hostile_file),
+		T(test_persist_wal),
 		T(test_concurrency),
 		T(test_busy),
 	};
