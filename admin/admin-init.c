@@ -97,8 +97,9 @@ init_token_key(const struct tunl_cfg *cfg, gid_t key_gid)
 			    cfg->token_key, tunl_err(r));
 			return r;
 		}
-		init_say("created", cfg->token_key,
-		    "(token-hashing key, root:key group 0640)");
+		snprintf(err, sizeof(err), "(token-hashing key, root:%s 0640)",
+		    cfg->key_group);
+		init_say("created", cfg->token_key, err);
 		return 0;
 	}
 	if (r != 0) {
@@ -155,6 +156,14 @@ init_ca_generate(const char *path, gid_t key_gid)
 	r = fchown(fd, 0, key_gid) == 0 && fchmod(fd, 0640) == 0 ? 0 :
 	    TUNL_ERR_SYSTEM;
 	close(fd);
+	if (r != 0 || (size_t)snprintf(p, sizeof(p), "%s.pub", path) >=
+	    sizeof(p))
+		return r != 0 ? r : TUNL_ERR_LENGTH;
+	if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return TUNL_ERR_SYSTEM;
+	r = fchown(fd, 0, 0) == 0 && fchmod(fd, 0644) == 0 ? 0 :
+	    TUNL_ERR_SYSTEM;
+	close(fd);
 	return r;
 }
 
@@ -181,8 +190,9 @@ init_ca_key(const struct tunl_cfg *cfg, gid_t key_gid)
 			    cfg->ca_key, tunl_err(r));
 			return r;
 		}
-		init_say("created", cfg->ca_key,
-		    "(user CA for session certificates, root:key group 0640)");
+		snprintf(err, sizeof(err), "(user CA for session certificates, "
+		    "root:%s 0640)", cfg->key_group);
+		init_say("created", cfg->ca_key, err);
 	} else if (r != 0) {
 		printf("unsafe   %s: %s; the CA key must be root:%s 0640 (or "
 		    "stricter)\n", cfg->ca_key, err[0] ? err : tunl_err(r),
@@ -201,12 +211,44 @@ init_ca_key(const struct tunl_cfg *cfg, gid_t key_gid)
 	return 0;
 }
 
+/*
+ * The database and the WAL files SQLite keeps beside it must all be
+ * root:relay 0660: every relay account reads and writes the registry, and
+ * a reader that cannot write the -shm file cannot open it at all.
+ */
+static int
+init_database_modes(const char *db, gid_t relay_gid)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char		 path[PATH_MAX];
+	struct stat	 st;
+	size_t		 i;
+	int		 fd, r = 0;
+
+	for (i = 0; i < TUNL_NITEMS(suffixes) && r == 0; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s%s", db,
+		    suffixes[i]) >= sizeof(path))
+			return TUNL_ERR_LENGTH;
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+		    -1) {
+			if (errno == ENOENT && i > 0)
+				continue;
+			return TUNL_ERR_SYSTEM;
+		}
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    fchown(fd, 0, relay_gid) == -1 || fchmod(fd, 0660) == -1)
+			r = TUNL_ERR_SYSTEM;
+		close(fd);
+	}
+	return r;
+}
+
 static int
 init_database(const struct tunl_cfg *cfg, gid_t relay_gid)
 {
 	struct registry	*reg = NULL;
 	char		 err[PATH_MAX + 64];
-	int		 r, exists, version = 0, fd = -1;
+	int		 r, exists, version = 0;
 
 	r = admin_fs_check_file(cfg->database, 0, relay_gid, 0600, 0117,
 	    err, sizeof(err));
@@ -227,22 +269,15 @@ init_database(const struct tunl_cfg *cfg, gid_t relay_gid)
 		    cfg->database, registry_errmsg(reg));
 		goto out;
 	}
-	if (!exists) {
-		if ((fd = open(cfg->database, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC)) == -1 || fchown(fd, 0, relay_gid) == -1 ||
-		    fchmod(fd, 0660) == -1) {
-			r = TUNL_ERR_SYSTEM;
-			printf("error    %s: %s\n", cfg->database,
-			    tunl_err(r));
-			goto out;
-		}
+	if ((r = init_database_modes(cfg->database, relay_gid)) != 0) {
+		printf("error    %s: cannot set owner and mode: %s\n",
+		    cfg->database, tunl_err(r));
+		goto out;
 	}
 	snprintf(err, sizeof(err), "(registry, schema version %d)", version);
 	init_say(exists ? "ok" : "created", cfg->database, err);
 	r = 0;
  out:
-	if (fd != -1)
-		close(fd);
 	registry_close(reg);
 	return r;
 }
