@@ -171,6 +171,9 @@ handoff_parse(const char *text, size_t len, struct handoff *h)
 		if (strncmp(line, keys[i], klen) != 0 || line[klen] != '=')
 			return TUNL_ERR_INVALID;
 		val = line + klen + 1;
+		/* Numbers in their one canonical form: no leading zero. */
+		if ((i == 0 || i == 5) && val[0] == '0')
+			return TUNL_ERR_INVALID;
 		switch (i) {
 		case 0:
 			if (tunl_strtonum(val, HANDOFF_VERSION,

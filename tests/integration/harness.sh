@@ -247,16 +247,31 @@ harness_init() {
 
 	# sshd refuses an AuthorizedPrincipalsCommand below any directory not
 	# owned by root or writable by others, so prefer such a place.
+	# A clone under /tmp (world-writable) is not such a place: then use
+	# /var/lib/tunl-tests, made here 0755 root and removed when empty.
 	HARNESS_SAFE_TREE=no
-	for _hb in ${HARNESS_TMPDIR:-} "$HARNESS_LOGDIR"; do
+	HARNESS_VARLIB=
+	for _hb in ${HARNESS_TMPDIR:-} "$HARNESS_LOGDIR" /var/lib/tunl-tests; do
+		if [ "$_hb" = /var/lib/tunl-tests ] &&
+		    harness_path_is_safe /var/lib; then
+			mkdir -p -m 0755 "$_hb" 2>/dev/null
+			HARNESS_VARLIB=1
+		fi
 		if harness_path_is_safe "$_hb"; then
 			HARNESS_SAFE_TREE=yes
 			break
 		fi
+		HARNESS_VARLIB=
 	done
 	[ "$HARNESS_SAFE_TREE" = yes ] || _hb=${TMPDIR:-/tmp}
-	H=$(mktemp -d "$_hb/$HARNESS_NAME.XXXXXX") ||
-	    harness_fail "mktemp -d in $_hb failed"
+	# Another test may remove an empty /var/lib/tunl-tests at any moment.
+	H=
+	for _hi in 1 2 3; do
+		[ -n "$HARNESS_VARLIB" ] && mkdir -p -m 0755 "$_hb" 2>/dev/null
+		H=$(mktemp -d "$_hb/$HARNESS_NAME.XXXXXX" 2>/dev/null) && break
+		H=
+	done
+	[ -n "$H" ] || harness_fail "mktemp -d in $_hb failed"
 	case $H in
 	*[!A-Za-z0-9_./-]*)
 		rm -rf "$H"
@@ -792,5 +807,7 @@ _harness_exit() {
 			rm -rf "$H"
 		fi
 	fi
+	# Leave no trace of the fallback place once no test uses it.
+	[ -n "${HARNESS_VARLIB:-}" ] && rmdir /var/lib/tunl-tests 2>/dev/null
 	exit $_hrc
 }

@@ -100,6 +100,9 @@ test_format_parse(void **state)
 	buf_free(b);
 	assert_int_equal(handoff_parse("version=2\n", 10, &g),
 	    TUNL_ERR_VERSION);
+	/* A number with a leading zero is not the form we write: refused. */
+	assert_int_equal(handoff_parse("version=01\n", 11, &g),
+	    TUNL_ERR_INVALID);
 	assert_int_equal(handoff_parse("version=1\nsession=no-such-id-here-"
 	    "x\nrhost=1.2.3.4\nconnection=" CONN "\nmethod=id\ntime=1\n",
 	    92, &g), TUNL_ERR_INVALID);
