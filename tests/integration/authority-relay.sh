@@ -52,6 +52,7 @@ h=$1
 cfgdir=$2
 shift 2
 mount --bind "$h/run" /run
+mount --bind "$h/etc/pam.d" /etc/pam.d
 mount --bind "$h/etc/passwd" /etc/passwd
 mount --bind "$h/etc/group" /etc/group
 if [ ! -d "$cfgdir" ]; then
