@@ -38,6 +38,31 @@
 
 #define AUTH_RUN_MAX	60	/* seconds before SIGALRM ends us */
 
+#if defined(__SANITIZE_ADDRESS__)
+#define AUTH_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AUTH_ASAN	1
+#endif
+#endif
+
+#ifdef AUTH_ASAN
+/*
+ * Sanitizer builds only. LeakSanitizer stops the process with ptrace at
+ * exit, which a set-group-ID (non-dumpable) process refuses, and the
+ * environment that could say so is ours to ignore; so leak checking is
+ * off here. The unit tests and fuzz targets check these parsers for
+ * leaks.
+ */
+const char	*__asan_default_options(void);
+
+const char *
+__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
+
 /*
  * A descriptor 0, 1 or 2 that is closed gets /dev/null, so that nothing
  * we open later lands there; but a caller that closed one is refused.

@@ -68,8 +68,8 @@ ar_ns() {
 	    "$AR_CFG_DIR" "$@"
 }
 
-# ar_as USER CMD...: setpriv resets the environment; ar_as_env keeps
-# whatever "env NAME=VALUE" the caller puts before CMD.
+# ar_as USER CMD...: CMD as USER with its groups and a reset environment
+# (put "env NAME=VALUE" before CMD to add to it).
 ar_as() {
 	_aru=$1
 	shift
