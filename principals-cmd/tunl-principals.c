@@ -1,0 +1,185 @@
+/*
+ * tunl-principals: sshd's AuthorizedPrincipalsCommand for the customer
+ * account.
+ *
+ *	AuthorizedPrincipalsCommand .../tunl-principals -f CONF %u %i %s %f
+ *	AuthorizedPrincipalsCommandUser tunlauth
+ *
+ * sshd has already checked the certificate's signature against
+ * TrustedUserCAKeys; this program decides which principal such a
+ * certificate may log in with. It prints "tunl-<id>" (the only principal a
+ * session certificate carries) when the user is the customer account, the
+ * key id is a well-formed session id, the serial and fingerprint look like
+ * what sshd passes, and the session is pending or active and unexpired in
+ * the registry. Otherwise it prints nothing and sshd refuses the key.
+ *
+ * sshd runs it twice on every certificate login and discards its stderr,
+ * so it does the least it can (one config read, one id check, one indexed
+ * SELECT on a read-only handle) and tells syslog, never stderr, what it
+ * decided and why. Everything in argv came from the client's certificate:
+ * it is checked before use and escaped before it is logged.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "tunl.h"
+
+#define PR_USER_MAX	64	/* bytes of %u we look at */
+#define PR_SERIAL_MAX	20	/* digits in a 64-bit serial */
+#define PR_FP_PREFIX	"SHA256:"
+#define PR_FP_B64LEN	43	/* unpadded base64 of 32 bytes */
+#define PR_LOG_FIELD	128	/* bytes of an escaped argument in a log */
+
+struct pr_args {
+	const char	*user;
+	const char	*key_id;
+	const char	*serial;
+	const char	*fingerprint;
+};
+
+/* A decimal serial: 1 to 20 digits, no sign, at most LLONG_MAX. */
+static int
+pr_check_serial(const char *s)
+{
+	long long	 v;
+
+	if (strnlen(s, PR_SERIAL_MAX + 1) > PR_SERIAL_MAX)
+		return TUNL_ERR_LENGTH;
+	return tunl_strtonum(s, 0, INT64_MAX, &v);
+}
+
+/* "SHA256:" and 43 characters of unpadded standard base64. */
+static int
+pr_check_fingerprint(const char *s)
+{
+	size_t	 plen = sizeof(PR_FP_PREFIX) - 1, i;
+	char	 c;
+
+	if (strnlen(s, plen + PR_FP_B64LEN + 1) != plen + PR_FP_B64LEN ||
+	    strncmp(s, PR_FP_PREFIX, plen) != 0)
+		return TUNL_ERR_INVALID;
+	for (i = plen; i < plen + PR_FP_B64LEN; i++) {
+		c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return TUNL_ERR_INVALID;
+	}
+	return 0;
+}
+
+/*
+ * One syslog line per decision: the arguments, each cut to PR_LOG_FIELD
+ * bytes, and the reason. log.c passes the whole line through log_escape(),
+ * so a newline or escape byte from the certificate arrives as \x0a or
+ * \x1b and cannot forge or colour a line (escaping each argument here
+ * as well would only double every backslash).
+ */
+static void
+pr_log(int accepted, const struct pr_args *a, const char *reason)
+{
+	int	 w = PR_LOG_FIELD;
+
+#define PR_ARG(s)	w, (s) == NULL ? "-" : (s)
+	if (accepted)
+		info("accepted user=%.*s key_id=%.*s serial=%.*s "
+		    "fingerprint=%.*s principal=tunl-%.*s", PR_ARG(a->user),
+		    PR_ARG(a->key_id), PR_ARG(a->serial),
+		    PR_ARG(a->fingerprint), PR_ARG(a->key_id));
+	else
+		info("refused user=%.*s key_id=%.*s serial=%.*s "
+		    "fingerprint=%.*s reason=%s", PR_ARG(a->user),
+		    PR_ARG(a->key_id), PR_ARG(a->serial),
+		    PR_ARG(a->fingerprint), reason);
+#undef PR_ARG
+}
+
+/*
+ * Decide. Returns NULL when the certificate may log in, else the reason
+ * for the log.
+ */
+static const char *
+pr_decide(const char *cfgpath, int cfgflags, const struct pr_args *a)
+{
+	struct tunl_cfg	 cfg;
+	struct registry	*reg = NULL;
+	struct session	 s;
+	char		 err[512];
+	const char	*why = NULL;
+	int64_t		 now;
+	int		 r;
+
+	if ((r = cfg_load(&cfg, cfgpath, cfgflags, err, sizeof(err))) != 0) {
+		error("configuration: %s", err);
+		return "bad-config";
+	}
+	if (strnlen(a->user, PR_USER_MAX + 1) > PR_USER_MAX ||
+	    strcmp(a->user, cfg.customer_user) != 0)
+		return "wrong-user";
+	if (id_check(a->key_id) != 0)
+		return "bad-key-id";
+	if (pr_check_serial(a->serial) != 0)
+		return "bad-serial";
+	if (pr_check_fingerprint(a->fingerprint) != 0)
+		return "bad-fingerprint";
+
+	if ((r = registry_open(cfg.database, REGISTRY_READONLY, &reg)) != 0) {
+		error_r(r, "registry %s: %s", cfg.database,
+		    registry_errmsg(NULL));
+		return "registry-error";
+	}
+	now = (int64_t)time(NULL);
+	r = registry_session_get(reg, a->key_id, &s);
+	if (r == TUNL_ERR_NOT_FOUND)
+		why = "unknown-session";
+	else if (r != 0) {
+		error_r(r, "registry: %s", registry_errmsg(reg));
+		why = "registry-error";
+	} else if (s.state == SESSION_LOCKED)
+		why = "locked";
+	else if (s.state != SESSION_PENDING && s.state != SESSION_ACTIVE)
+		why = "ended";
+	else if (s.expires <= now)
+		why = "expired";
+	registry_close(reg);
+	return why;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pr_args	 a = { NULL, NULL, NULL, NULL };
+	const char	*cfgpath = CFG_PATH_DEFAULT, *why;
+	int		 cfgflags = CFG_DEFAULT_OK;
+
+	log_init("tunl-principals", LOG_AUTH, 0);
+
+	/* "-f PATH" first, written by the operator in sshd_config. */
+	if (argc >= 3 && strcmp(argv[1], "-f") == 0) {
+		cfgpath = argv[2];
+		cfgflags = 0;
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc != 5) {
+		pr_log(0, &a, "bad-arguments");
+		return 0;
+	}
+	a.user = argv[1];
+	a.key_id = argv[2];
+	a.serial = argv[3];
+	a.fingerprint = argv[4];
+
+	why = pr_decide(cfgpath, cfgflags, &a);
+	pr_log(why == NULL, &a, why);
+	if (why == NULL) {
+		printf("tunl-%s\n", a.key_id);
+		if (fflush(stdout) != 0)
+			error("cannot write the principal");
+	}
+	log_close();
+	return 0;
+}

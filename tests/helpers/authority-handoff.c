@@ -1,0 +1,61 @@
+/*
+ * authority-handoff: write a hand-off as pam_tunl would, for the
+ * integration tests of tunl-authority (root only; run inside the test's
+ * mount namespace so that DIR is its private /run/tunl/auth).
+ *
+ *	authority-handoff DIR GROUP SESSION-ID "SSH_CONNECTION" [AGE-SECONDS]
+ *
+ * AGE-SECONDS back-dates the hand-off's time, to test expiry.
+ */
+#include "config.h"
+
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "tunl.h"
+
+int
+main(int argc, char **argv)
+{
+	struct handoff	 h;
+	struct group	*gr;
+	long long	 age = 0;
+	int64_t		 now = (int64_t)time(NULL);
+	char		 src[HANDOFF_SOURCE_MAX], *sp;
+	int		 r;
+
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: authority-handoff dir group id "
+		    "connection [age]\n");
+		return 2;
+	}
+	if (argc == 6 && tunl_strtonum(argv[5], 0, 1000000, &age) != 0) {
+		fprintf(stderr, "authority-handoff: bad age\n");
+		return 2;
+	}
+	if ((gr = getgrnam(argv[2])) == NULL) {
+		fprintf(stderr, "authority-handoff: no group %s\n", argv[2]);
+		return 1;
+	}
+	memset(&h, 0, sizeof(h));
+	if (tunl_strlcpy(h.session, argv[3], sizeof(h.session)) >=
+	    sizeof(h.session) ||
+	    tunl_strlcpy(h.connection, argv[4], sizeof(h.connection)) >=
+	    sizeof(h.connection)) {
+		fprintf(stderr, "authority-handoff: argument too long\n");
+		return 2;
+	}
+	tunl_strlcpy(src, argv[4], sizeof(src));
+	if ((sp = strchr(src, ' ')) != NULL)
+		*sp = '\0';
+	tunl_strlcpy(h.rhost, src, sizeof(h.rhost));
+	tunl_strlcpy(h.method, "token", sizeof(h.method));
+	h.time = now - age;
+	if ((r = handoff_write(argv[1], &h, gr->gr_gid, now, 3600)) != 0) {
+		fprintf(stderr, "authority-handoff: %s\n", tunl_err(r));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,309 @@
+#!/bin/sh
+# tunl-authority, installed root:tunl-auth 2755 as on a relay, run as the
+# relay's accounts in a private namespace: `mint` (engineer only) creates a
+# session and stores only the token's keyed hash; `sign` (customer only)
+# needs the hand-off of its own connection naming that session, issues a
+# certificate bound to it and consumes the token; the accounts cannot read
+# the keys themselves; a hostile environment changes nothing.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$top_srcdir/tests/integration/harness.sh"
+
+harness_init authority
+command -v setpriv >/dev/null 2>&1 || harness_skip "needs setpriv"
+command -v sqlite3 >/dev/null 2>&1 || harness_skip "needs the sqlite3 tool"
+. "$top_srcdir/tests/integration/authority-relay.sh"
+
+HANDOFF=$top_builddir/tests/helpers/authority-handoff
+[ -x "$HANDOFF" ] || harness_fail "build tests/helpers/authority-handoff first"
+
+ar_config "sign_cooldown = 2" "cert_ttl = 30"
+ar_init
+ar_install
+AUTH=$H/libexec/tunl-authority
+CONN_A="127.0.0.1 40001 127.0.0.1 22"
+CONN_X="127.0.0.1 40009 127.0.0.1 22"
+
+field() {
+	printf '%s\n' "$2" | sed -n "s/^$1=//p" | head -n 1
+}
+
+# mint USER REQUEST: run mint as USER; stdout in $out, stderr in $err,
+# status in $rc.
+mint() {
+	out=$(printf '%s\n' "$2" | ar_as "$1" "$AUTH" mint 2>"$H/err")
+	rc=$?
+	err=$(cat "$H/err")
+}
+
+# sign USER CONNECTION ID KEYFILE [env...]: likewise for sign.
+sign() {
+	_su=$1
+	_sc=$2
+	_si=$3
+	_sk=$4
+	shift 4
+	[ -n "$_sc" ] && set -- SSH_CONNECTION="$_sc" "$@"
+	out=$(ar_as "$_su" env "$@" "$AUTH" sign "$_si" <"$_sk" 2>"$H/err")
+	rc=$?
+	err=$(cat "$H/err")
+}
+
+expect_fail() {
+	[ "$rc" = 1 ] || harness_fail "$1: exit $rc (out [$out] err [$err])"
+	[ -z "$out" ] || harness_fail "$1: printed [$out]"
+	harness_assert_contains "$err" "$2" "$1"
+	n=$(printf '%s\n' "$err" | wc -l)
+	harness_assert_eq 1 "$n" "$1: one line on stderr"
+}
+
+nsessions() {
+	ar_sql "SELECT count(*) FROM sessions"
+}
+
+# ---- the installation: who can read what ---------------------------------
+
+harness_assert_eq "0:$HARNESS_GID_TUNL_AUTH 2755" \
+    "$(stat -c '%u:%g %a' "$AUTH")" "tunl-authority owner and mode"
+for f in token.key user_ca; do
+	harness_assert_eq "0:$HARNESS_GID_TUNL_AUTH 640" \
+	    "$(stat -c '%u:%g %a' "$H/etc/tunl/$f")" "$f owner and mode"
+	for u in tunl support tunlauth; do
+		if ar_as "$u" cat "$H/etc/tunl/$f" >/dev/null 2>&1; then
+			harness_fail "$u could read $f"
+		fi
+	done
+done
+
+# ---- mint --------------------------------------------------------------------
+
+now=$(date +%s)
+mint support "engineer=alice case=CASE-1 customer=acme ttl=30 mode=share"
+[ "$rc" = 0 ] || harness_fail "mint as support: exit $rc: $err"
+harness_assert_eq "" "$err" "mint's stderr"
+A=$(field id "$out")
+TOKEN=$(field token "$out")
+expires=$(field expires "$out")
+printf '%s\n' "$A" | grep -Eqx '[a-z]{3,8}(-[a-z]{3,8}){3}' ||
+    harness_fail "minted id [$A]"
+printf '%s\n' "$TOKEN" | grep -Eqx '[0-9]{8}' || harness_fail "token [$TOKEN]"
+harness_assert_eq 3 "$(printf '%s\n' "$out" | wc -l)" "mint prints three lines"
+[ "$expires" -ge $((now + 1800)) ] && [ "$expires" -le $((now + 1805)) ] ||
+    harness_fail "expires $expires is not now + 30 min ($now)"
+
+row=$(ar_sql "SELECT state, mode, case_ref, customer, engineer, expires
+    FROM sessions WHERE id = '$A'")
+harness_assert_eq "pending|share|CASE-1|acme|alice|$expires" "$row" \
+    "the registry's row for $A"
+trow=$(ar_sql "SELECT length(hash), consumed_at IS NULL, expires - $now
+    FROM tokens WHERE session_id = '$A'")
+case $trow in
+"32|1|1800"|"32|1|1799"|"32|1|1801"|"32|1|1802") ;;
+*) harness_fail "token row [$trow]: want a 32-byte hash, live, 30 min" ;;
+esac
+# The token itself is nowhere in the database, in any encoding we know.
+ar_sql ".dump" >"$H/dump.sql"
+hexdigits=$(printf '%s' "$TOKEN" | od -An -tx1 | tr -d ' \n')
+if grep -q "$TOKEN" "$H/dump.sql" || grep -qi "$hexdigits" "$H/dump.sql"; then
+	harness_fail "the token appears in the database"
+fi
+harness_assert_eq "created|alice" "$(ar_sql "SELECT action, actor FROM events
+    WHERE session_id = '$A'")" "the creation event names the engineer"
+
+# Empty case and customer, default ttl (session_ttl = 240), restricted.
+now=$(date +%s)
+mint support "engineer=bob case=- customer=- ttl=- mode=restricted"
+[ "$rc" = 0 ] || harness_fail "mint with empty fields: $err"
+B=$(field id "$out")
+expires=$(field expires "$out")
+[ "$expires" -ge $((now + 14400)) ] && [ "$expires" -le $((now + 14405)) ] ||
+    harness_fail "default ttl: expires $expires, now $now"
+harness_assert_eq "restricted||" "$(ar_sql "SELECT mode, case_ref, customer
+    FROM sessions WHERE id = '$B'")" "empty case and customer stored empty"
+# token_ttl (60) is shorter than this session's 240 minutes.
+tt=$(ar_sql "SELECT expires - $now FROM tokens WHERE session_id = '$B'")
+[ "$tt" -ge 3600 ] && [ "$tt" -le 3605 ] || harness_fail "token ttl $tt"
+
+count=$(nsessions)
+mint tunl "engineer=alice case=- customer=- ttl=5 mode=share"
+expect_fail "mint as the customer account" \
+    "mint is for the engineer account only"
+mint tunlauth "engineer=alice case=- customer=- ttl=5 mode=share"
+expect_fail "mint as the principals account" \
+    "mint is for the engineer account only"
+mint support "engineer=alice case=- customer=- ttl=5 mode=share extra=1"
+expect_fail "mint with an extra field" "bad request"
+mint support "engineer=alice case=\$(reboot) customer=- ttl=5 mode=share"
+expect_fail "mint with a shell word in the case" "bad request"
+mint support "engineer=alice case=- customer=- ttl=241 mode=share"
+expect_fail "mint beyond session_ttl" "ttl is longer than the relay allows"
+out=$(head -c 600 /dev/zero | tr '\0' 'a' | ar_as support "$AUTH" mint 2>"$H/err")
+rc=$?
+err=$(cat "$H/err")
+expect_fail "mint with an oversized request" "bad request"
+out=$(printf 'engineer=alice case=- customer=- ttl=5 mode=share\n' |
+    ar_as support "$AUTH" -f "$AR_CONF" mint 2>"$H/err")
+rc=$?
+err=$(cat "$H/err")
+expect_fail "-f from a non-root caller" "-f is for root only"
+# Root may name a configuration, but root is neither account.
+out=$(printf 'engineer=alice case=- customer=- ttl=5 mode=share\n' |
+    ar_ns "$AUTH" -f "$AR_CONF" mint 2>"$H/err")
+rc=$?
+err=$(cat "$H/err")
+expect_fail "mint as root" "mint is for the engineer account only"
+# A closed stdout: refused before anything is read or written.
+ar_as support "$AUTH" mint </dev/null >&- 2>/dev/null &&
+    harness_fail "mint ran with stdout closed"
+harness_assert_eq "$count" "$(nsessions)" "refused mints created nothing"
+
+# ---- sign ------------------------------------------------------------------
+
+harness_keygen cust
+harness_keygen other
+ssh-keygen -q -t rsa -b 2048 -N '' -f "$H/client/rsa" </dev/null ||
+    harness_fail "ssh-keygen rsa"
+
+# The customer account cannot forge a hand-off.
+if ar_as tunl sh -c 'echo x >/run/tunl/auth/forged.handoff' 2>/dev/null; then
+	harness_fail "the customer account wrote into /run/tunl/auth"
+fi
+
+ar_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" ||
+    harness_fail "cannot write the hand-off for $A"
+
+sign support "$CONN_A" "$A" "$H/client/cust.pub"
+expect_fail "sign as the engineer account" \
+    "sign is for the customer account only"
+sign tunl "" "$A" "$H/client/cust.pub"
+expect_fail "sign without SSH_CONNECTION" "not authorised for that session"
+sign tunl "$CONN_X" "$A" "$H/client/cust.pub"
+expect_fail "sign from a connection without a hand-off" \
+    "not authorised for that session"
+sign tunl "$CONN_A" "$B" "$H/client/cust.pub"
+expect_fail "sign for B with A's hand-off" "not authorised for that session"
+sign tunl "$CONN_A" "../../etc/passwd" "$H/client/cust.pub"
+expect_fail "sign with a path for an id" "not authorised for that session"
+sign tunl "$CONN_A" "$A" "$H/client/rsa.pub"
+expect_fail "sign an RSA key" "expected one ssh-ed25519 public key"
+cat "$H/client/cust.pub" "$H/client/other.pub" >"$H/client/two.pub"
+sign tunl "$CONN_A" "$A" "$H/client/two.pub"
+expect_fail "sign two keys" "expected one ssh-ed25519 public key"
+harness_assert_eq 0 "$(ar_sql "SELECT count(*) FROM sign_cooldown")" \
+    "refusals so far did not start a cooldown"
+
+# A hostile environment: a preloaded library and a PATH with its own
+# ssh-keygen, each of which would leave a marker if it ever ran.
+mkdir -p "$H/evil" && chmod 0755 "$H/evil"
+cat >"$H/evil/evil.c" <<EOF
+#include <fcntl.h>
+#include <unistd.h>
+__attribute__((constructor)) static void
+evil(void)
+{
+	int fd = open("$H/evil/preloaded", O_WRONLY | O_CREAT, 0666);
+	if (fd != -1)
+		close(fd);
+}
+EOF
+cc -shared -fPIC -o "$H/evil/evil.so" "$H/evil/evil.c" ||
+    harness_fail "cannot build the preload library"
+printf '#!/bin/sh\ntouch %s/evil/path-used\nexit 1\n' "$H" >"$H/evil/ssh-keygen"
+chmod 0755 "$H/evil/ssh-keygen" "$H/evil/evil.so"
+chmod 0777 "$H/evil"
+# Sanity: the library does leave its marker in an ordinary program.
+ar_as tunl env LD_PRELOAD="$H/evil/evil.so" true
+[ -e "$H/evil/preloaded" ] || harness_fail "the preload marker does not work"
+rm -f "$H/evil/preloaded"
+
+now=$(date +%s)
+sign tunl "$CONN_A" "$A" "$H/client/cust.pub" \
+    LD_PRELOAD="$H/evil/evil.so" LD_LIBRARY_PATH="$H/evil" \
+    PATH="$H/evil:/usr/bin:/bin" TMPDIR="$H/evil" HOME="$H/evil"
+[ "$rc" = 0 ] || harness_fail "sign for $A: exit $rc: $err"
+harness_assert_eq "" "$err" "sign's stderr"
+[ -e "$H/evil/preloaded" ] && harness_fail "LD_PRELOAD reached tunl-authority or ssh-keygen"
+[ -e "$H/evil/path-used" ] && harness_fail "PATH chose the ssh-keygen"
+harness_assert_eq "" "$(ls "$H/evil" | grep -v -e '^evil' -e '^ssh-keygen$')" \
+    "nothing was written to TMPDIR or HOME"
+harness_assert_eq "" "$(ls -d /tmp/tunl-authority.* 2>/dev/null)" \
+    "the signing directory was removed"
+
+printf '%s\n' "$out" >"$H/client/cust-cert.pub"
+case $out in
+"ssh-ed25519-cert-v01@openssh.com "*) ;;
+*) harness_fail "sign printed [$out]" ;;
+esac
+ssh-keygen -Lf "$H/client/cust-cert.pub" >"$H/cert.txt" ||
+    harness_fail "ssh-keygen -L cannot read the certificate"
+cert=$(cat "$H/cert.txt")
+harness_assert_contains "$cert" "Type: ssh-ed25519-cert-v01@openssh.com user certificate"
+harness_assert_contains "$cert" "Public key: ED25519-CERT $(ssh-keygen -lf "$H/client/cust.pub" | awk '{ print $2 }')" \
+    "the certificate is for the customer's key"
+harness_assert_contains "$cert" "Signing CA: ED25519 $(ssh-keygen -lf "$H/etc/tunl/user_ca.pub" | awk '{ print $2 }')" \
+    "signed by the relay's CA"
+harness_assert_contains "$cert" "Key ID: \"$A\""
+principals=$(sed -n '/Principals:/,/Critical Options:/p' "$H/cert.txt" |
+    sed '1d;$d' | tr -d ' \t')
+harness_assert_eq "tunl-$A" "$principals" "exactly one principal"
+critical=$(sed -n '/Critical Options:/,/Extensions:/p' "$H/cert.txt" |
+    sed '1d;$d' | sed 's/^[[:space:]]*//')
+case $critical in
+"force-command /"*/tunl/tunl-shell) ;;
+*) harness_fail "critical options [$critical]: want only force-command tunl-shell" ;;
+esac
+ext=$(sed -n '/Extensions:/,$p' "$H/cert.txt" | sed '1d' | tr -d ' \t')
+harness_assert_eq "" "$ext" "no extensions: no pty, forwarding, agent, X11, rc"
+serial=$(sed -n 's/^[[:space:]]*Serial: //p' "$H/cert.txt")
+[ "$serial" -ge "$now" ] && [ "$serial" -le $((now + 5)) ] ||
+    harness_fail "serial $serial is not the signing time $now"
+valid=$(sed -n 's/^[[:space:]]*Valid: from \(.*\) to \(.*\)$/\1 \2/p' "$H/cert.txt")
+set -- $valid
+from=$(date -d "$1" +%s)
+to=$(date -d "$2" +%s)
+[ $((now - from)) -ge 55 ] && [ $((now - from)) -le 65 ] ||
+    harness_fail "valid from $1, $((now - from)) s before signing"
+[ $((to - now)) -ge 1795 ] && [ $((to - now)) -le 1805 ] ||
+    harness_fail "valid to $2, $((to - now)) s after signing (cert_ttl 30)"
+
+harness_assert_eq 0 "$(ar_sql "SELECT consumed_at IS NULL FROM tokens
+    WHERE session_id = '$A'")" "the token is consumed"
+harness_assert_eq "customer|serial=$serial|127.0.0.1" "$(ar_sql "SELECT actor,
+    detail, source FROM events WHERE session_id = '$A' AND action = 'sign'")" \
+    "the sign event"
+
+# Again at once: the cooldown (2 s) refuses; after it, the used token does.
+sign tunl "$CONN_A" "$A" "$H/client/other.pub"
+expect_fail "a second sign within the cooldown" "signed too recently"
+sleep 2.2
+sign tunl "$CONN_A" "$A" "$H/client/other.pub"
+expect_fail "a second sign after the cooldown" \
+    "the session's token has already been used"
+harness_assert_eq 1 "$(ar_sql "SELECT count(*) FROM events
+    WHERE session_id = '$A' AND action = 'sign'")" "one certificate for one token"
+
+# A session that is locked or ended gets no certificate, hand-off or not.
+CONN_B="127.0.0.1 40002 127.0.0.1 22"
+ar_ns "$HANDOFF" /run/tunl/auth tunl "$B" "$CONN_B" ||
+    harness_fail "cannot write the hand-off for $B"
+ar_sql "UPDATE sessions SET state = 'locked' WHERE id = '$B'"
+sign tunl "$CONN_B" "$B" "$H/client/other.pub"
+expect_fail "sign for a locked session" "not authorised for that session"
+ar_sql "UPDATE sessions SET state = 'pending', expires = 1000 WHERE id = '$B'"
+sign tunl "$CONN_B" "$B" "$H/client/other.pub"
+expect_fail "sign for an expired session" "not authorised for that session"
+
+# A hand-off older than session_ttl (240 min) is refused.
+mint support "engineer=carol case=- customer=- ttl=10 mode=share"
+C=$(field id "$out")
+CONN_C="127.0.0.1 40003 127.0.0.1 22"
+ar_ns "$HANDOFF" /run/tunl/auth tunl "$C" "$CONN_C" 14500 ||
+    harness_fail "cannot write an old hand-off for $C"
+sign tunl "$CONN_C" "$C" "$H/client/other.pub"
+expect_fail "sign with a stale hand-off" "not authorised for that session"
+harness_assert_eq 1 "$(ar_sql "SELECT consumed_at IS NULL FROM tokens
+    WHERE session_id = '$C'")" "refusals leave the token alone"
+
+harness_host_unchanged
+harness_log "passed"
+exit 0
