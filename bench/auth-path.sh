@@ -12,16 +12,16 @@ PAM_RUNS=${BENCH_PAM_RUNS:-50}
 
 harness_init bench-auth-path
 command -v setpriv >/dev/null 2>&1 || harness_skip "needs setpriv"
-. "$top_srcdir/tests/integration/authority-relay.sh"
+. "$top_srcdir/tests/integration/relay.sh"
 SPAWN=$top_builddir/bench/bench-spawn
 [ -x "$SPAWN" ] || harness_fail "build bench/bench-spawn first (make bench does)"
 
-ar_config
-ar_init
-ar_install
+relay_config
+relay_init
+relay_install
 install -m 0755 "$SPAWN" "$H/libexec/bench-spawn"
 id=$(printf 'engineer=bench case=- customer=- ttl=60 mode=share\n' |
-    ar_as support "$H/libexec/tunl-authority" mint | sed -n 's/^id=//p')
+    relay_as support "$H/libexec/tunl-authority" mint | sed -n 's/^id=//p')
 [ -n "$id" ] || harness_fail "cannot mint a session"
 FP="SHA256:$(printf '%043d' 0 | tr 0 A)"
 
@@ -43,13 +43,13 @@ report() {
 echo "auth-path: $RUNS runs each, as tunlauth, on $(uname -n) ($(nproc) cpus)"
 # Floor, principals (accepted), principals (refused: unknown user),
 # floor again: the two floors show how steady the machine was.
-out=$(ar_as tunlauth sh -c '
+out=$(relay_as tunlauth sh -c '
 	s=$1; pr=$2; conf=$3; id=$4; fp=$5; n=$6
 	echo "floor1 $("$s" -n "$n" /bin/true)"
 	echo "accept $("$s" -n "$n" "$pr" -f "$conf" tunl "$id" 1 "$fp")"
 	echo "refuse $("$s" -n "$n" "$pr" -f "$conf" nobody "$id" 1 "$fp")"
 	echo "floor2 $("$s" -n "$n" /bin/true)"
-' sh "$H/libexec/bench-spawn" "$H/libexec/tunl-principals" "$AR_CONF" \
+' sh "$H/libexec/bench-spawn" "$H/libexec/tunl-principals" "$RELAY_CONF" \
     "$id" "$FP" "$RUNS") || harness_fail "the principals benchmark failed"
 floor=$(us median_us "$(printf '%s\n' "$out" | sed -n 's/^floor1 //p')")
 report "/bin/true (exec floor)" "$(printf '%s\n' "$out" | sed -n 's/^floor1 //p')" "$floor"
@@ -71,16 +71,16 @@ elif ! command -v pamtester >/dev/null 2>&1; then
 else
 	mkdir -p "$H/lib" && install -m 0644 "$pam" "$H/lib/pam_tunl.so"
 	printf 'auth required %s config=%s\naccount required pam_permit.so\n' \
-	    "$H/lib/pam_tunl.so" "$AR_CONF" >"$H/etc/pam.d/tunl-bench"
+	    "$H/lib/pam_tunl.so" "$RELAY_CONF" >"$H/etc/pam.d/tunl-bench"
 	# Each run answers the prompts (id, then token) from a file. The
 	# same token serves every run: pam_tunl's auth checks a token, only
 	# `sign` consumes it.
 	tok=$(printf 'engineer=bench case=- customer=- ttl=60 mode=share\n' |
-	    ar_as support "$H/libexec/tunl-authority" mint)
+	    relay_as support "$H/libexec/tunl-authority" mint)
 	pid=$(printf '%s\n' "$tok" | sed -n 's/^id=//p')
 	ptok=$(printf '%s\n' "$tok" | sed -n 's/^token=//p')
 	(umask 077 && printf '%s\n%s\n' "$pid" "$ptok" >"$H/pam-answers")
-	out=$(ar_ns sh -c '
+	out=$(relay_in_ns sh -c '
 		s=$1; n=$2; a=$3
 		echo "floor $("$s" -n "$n" /bin/true)"
 		echo "pam $("$s" -n "$n" -i "$a" /usr/bin/pamtester tunl-bench tunl authenticate)"

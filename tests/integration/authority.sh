@@ -12,14 +12,14 @@ set -u
 harness_init authority
 command -v setpriv >/dev/null 2>&1 || harness_skip "needs setpriv"
 command -v sqlite3 >/dev/null 2>&1 || harness_skip "needs the sqlite3 tool"
-. "$top_srcdir/tests/integration/authority-relay.sh"
+. "$top_srcdir/tests/integration/relay.sh"
 
 HANDOFF=$top_builddir/tests/helpers/authority-handoff
 [ -x "$HANDOFF" ] || harness_fail "build tests/helpers/authority-handoff first"
 
-ar_config "sign_cooldown = 2" "cert_ttl = 30"
-ar_init
-ar_install
+relay_config "sign_cooldown = 2" "cert_ttl = 30"
+relay_init
+relay_install
 AUTH=$H/libexec/tunl-authority
 CONN_A="127.0.0.1 40001 127.0.0.1 22"
 CONN_X="127.0.0.1 40009 127.0.0.1 22"
@@ -31,7 +31,7 @@ field() {
 # mint USER REQUEST: run mint as USER; stdout in $out, stderr in $err,
 # status in $rc.
 mint() {
-	out=$(printf '%s\n' "$2" | ar_as "$1" "$AUTH" mint 2>"$H/err")
+	out=$(printf '%s\n' "$2" | relay_as "$1" "$AUTH" mint 2>"$H/err")
 	rc=$?
 	err=$(cat "$H/err")
 }
@@ -44,7 +44,7 @@ sign() {
 	_sk=$4
 	shift 4
 	[ -n "$_sc" ] && set -- SSH_CONNECTION="$_sc" "$@"
-	out=$(ar_as "$_su" env "$@" "$AUTH" sign "$_si" <"$_sk" 2>"$H/err")
+	out=$(relay_as "$_su" env "$@" "$AUTH" sign "$_si" <"$_sk" 2>"$H/err")
 	rc=$?
 	err=$(cat "$H/err")
 }
@@ -58,7 +58,7 @@ expect_fail() {
 }
 
 nsessions() {
-	ar_sql "SELECT count(*) FROM sessions"
+	relay_sql "SELECT count(*) FROM sessions"
 }
 
 # ---- the installation: who can read what ---------------------------------
@@ -69,7 +69,7 @@ for f in token.key user_ca; do
 	harness_assert_eq "0:$HARNESS_GID_TUNL_AUTH 640" \
 	    "$(stat -c '%u:%g %a' "$H/etc/tunl/$f")" "$f owner and mode"
 	for u in tunl support tunlauth; do
-		if ar_as "$u" cat "$H/etc/tunl/$f" >/dev/null 2>&1; then
+		if relay_as "$u" cat "$H/etc/tunl/$f" >/dev/null 2>&1; then
 			harness_fail "$u could read $f"
 		fi
 	done
@@ -91,23 +91,23 @@ harness_assert_eq 3 "$(printf '%s\n' "$out" | wc -l)" "mint prints three lines"
 [ "$expires" -ge $((now + 1800)) ] && [ "$expires" -le $((now + 1805)) ] ||
     harness_fail "expires $expires is not now + 30 min ($now)"
 
-row=$(ar_sql "SELECT state, mode, case_ref, customer, engineer, expires
+row=$(relay_sql "SELECT state, mode, case_ref, customer, engineer, expires
     FROM sessions WHERE id = '$A'")
 harness_assert_eq "pending|share|CASE-1|acme|alice|$expires" "$row" \
     "the registry's row for $A"
-trow=$(ar_sql "SELECT length(hash), consumed_at IS NULL, expires - $now
+trow=$(relay_sql "SELECT length(hash), consumed_at IS NULL, expires - $now
     FROM tokens WHERE session_id = '$A'")
 case $trow in
 "32|1|1800"|"32|1|1799"|"32|1|1801"|"32|1|1802") ;;
 *) harness_fail "token row [$trow]: want a 32-byte hash, live, 30 min" ;;
 esac
 # The token itself is nowhere in the database, in any encoding we know.
-ar_sql ".dump" >"$H/dump.sql"
+relay_sql ".dump" >"$H/dump.sql"
 hexdigits=$(printf '%s' "$TOKEN" | od -An -tx1 | tr -d ' \n')
 if grep -q "$TOKEN" "$H/dump.sql" || grep -qi "$hexdigits" "$H/dump.sql"; then
 	harness_fail "the token appears in the database"
 fi
-harness_assert_eq "created|alice" "$(ar_sql "SELECT action, actor FROM events
+harness_assert_eq "created|alice" "$(relay_sql "SELECT action, actor FROM events
     WHERE session_id = '$A'")" "the creation event names the engineer"
 
 # Empty case and customer, default ttl (session_ttl = 240), restricted.
@@ -118,10 +118,10 @@ B=$(field id "$out")
 expires=$(field expires "$out")
 [ "$expires" -ge $((now + 14400)) ] && [ "$expires" -le $((now + 14405)) ] ||
     harness_fail "default ttl: expires $expires, now $now"
-harness_assert_eq "restricted||" "$(ar_sql "SELECT mode, case_ref, customer
+harness_assert_eq "restricted||" "$(relay_sql "SELECT mode, case_ref, customer
     FROM sessions WHERE id = '$B'")" "empty case and customer stored empty"
 # token_ttl (60) is shorter than this session's 240 minutes.
-tt=$(ar_sql "SELECT expires - $now FROM tokens WHERE session_id = '$B'")
+tt=$(relay_sql "SELECT expires - $now FROM tokens WHERE session_id = '$B'")
 [ "$tt" -ge 3600 ] && [ "$tt" -le 3605 ] || harness_fail "token ttl $tt"
 
 count=$(nsessions)
@@ -137,23 +137,23 @@ mint support "engineer=alice case=\$(reboot) customer=- ttl=5 mode=share"
 expect_fail "mint with a shell word in the case" "bad request"
 mint support "engineer=alice case=- customer=- ttl=241 mode=share"
 expect_fail "mint beyond session_ttl" "ttl is longer than the relay allows"
-out=$(head -c 600 /dev/zero | tr '\0' 'a' | ar_as support "$AUTH" mint 2>"$H/err")
+out=$(head -c 600 /dev/zero | tr '\0' 'a' | relay_as support "$AUTH" mint 2>"$H/err")
 rc=$?
 err=$(cat "$H/err")
 expect_fail "mint with an oversized request" "bad request"
 out=$(printf 'engineer=alice case=- customer=- ttl=5 mode=share\n' |
-    ar_as support "$AUTH" -f "$AR_CONF" mint 2>"$H/err")
+    relay_as support "$AUTH" -f "$RELAY_CONF" mint 2>"$H/err")
 rc=$?
 err=$(cat "$H/err")
 expect_fail "-f from a non-root caller" "-f is for root only"
 # Root may name a configuration, but root is neither account.
 out=$(printf 'engineer=alice case=- customer=- ttl=5 mode=share\n' |
-    ar_ns "$AUTH" -f "$AR_CONF" mint 2>"$H/err")
+    relay_in_ns "$AUTH" -f "$RELAY_CONF" mint 2>"$H/err")
 rc=$?
 err=$(cat "$H/err")
 expect_fail "mint as root" "mint is for the engineer account only"
 # A closed stdout: refused before anything is read or written.
-ar_as support "$AUTH" mint </dev/null >&- 2>/dev/null &&
+relay_as support "$AUTH" mint </dev/null >&- 2>/dev/null &&
     harness_fail "mint ran with stdout closed"
 harness_assert_eq "$count" "$(nsessions)" "refused mints created nothing"
 
@@ -165,11 +165,11 @@ ssh-keygen -q -t rsa -b 2048 -N '' -f "$H/client/rsa" </dev/null ||
     harness_fail "ssh-keygen rsa"
 
 # The customer account cannot forge a hand-off.
-if ar_as tunl sh -c 'echo x >/run/tunl/auth/forged.handoff' 2>/dev/null; then
+if relay_as tunl sh -c 'echo x >/run/tunl/auth/forged.handoff' 2>/dev/null; then
 	harness_fail "the customer account wrote into /run/tunl/auth"
 fi
 
-ar_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" ||
+relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" ||
     harness_fail "cannot write the hand-off for $A"
 
 sign support "$CONN_A" "$A" "$H/client/cust.pub"
@@ -189,7 +189,7 @@ expect_fail "sign an RSA key" "expected one ssh-ed25519 public key"
 cat "$H/client/cust.pub" "$H/client/other.pub" >"$H/client/two.pub"
 sign tunl "$CONN_A" "$A" "$H/client/two.pub"
 expect_fail "sign two keys" "expected one ssh-ed25519 public key"
-harness_assert_eq 0 "$(ar_sql "SELECT count(*) FROM sign_cooldown")" \
+harness_assert_eq 0 "$(relay_sql "SELECT count(*) FROM sign_cooldown")" \
     "refusals so far did not start a cooldown"
 
 # A hostile environment: a preloaded library and a PATH with its own
@@ -212,7 +212,7 @@ printf '#!/bin/sh\ntouch %s/evil/path-used\nexit 1\n' "$H" >"$H/evil/ssh-keygen"
 chmod 0755 "$H/evil/ssh-keygen" "$H/evil/evil.so"
 chmod 0777 "$H/evil"
 # Sanity: the library does leave its marker in an ordinary program.
-ar_as tunl env LD_PRELOAD="$H/evil/evil.so" true
+relay_as tunl env LD_PRELOAD="$H/evil/evil.so" true
 [ -e "$H/evil/preloaded" ] || harness_fail "the preload marker does not work"
 rm -f "$H/evil/preloaded"
 
@@ -266,9 +266,9 @@ to=$(date -d "$2" +%s)
 [ $((to - now)) -ge 1795 ] && [ $((to - now)) -le 1805 ] ||
     harness_fail "valid to $2, $((to - now)) s after signing (cert_ttl 30)"
 
-harness_assert_eq 0 "$(ar_sql "SELECT consumed_at IS NULL FROM tokens
+harness_assert_eq 0 "$(relay_sql "SELECT consumed_at IS NULL FROM tokens
     WHERE session_id = '$A'")" "the token is consumed"
-harness_assert_eq "customer|serial=$serial|127.0.0.1" "$(ar_sql "SELECT actor,
+harness_assert_eq "customer|serial=$serial|127.0.0.1" "$(relay_sql "SELECT actor,
     detail, source FROM events WHERE session_id = '$A' AND action = 'sign'")" \
     "the sign event"
 
@@ -279,17 +279,17 @@ sleep 2.2
 sign tunl "$CONN_A" "$A" "$H/client/other.pub"
 expect_fail "a second sign after the cooldown" \
     "the session's token has already been used"
-harness_assert_eq 1 "$(ar_sql "SELECT count(*) FROM events
+harness_assert_eq 1 "$(relay_sql "SELECT count(*) FROM events
     WHERE session_id = '$A' AND action = 'sign'")" "one certificate for one token"
 
 # A session that is locked or ended gets no certificate, hand-off or not.
 CONN_B="127.0.0.1 40002 127.0.0.1 22"
-ar_ns "$HANDOFF" /run/tunl/auth tunl "$B" "$CONN_B" ||
+relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$B" "$CONN_B" ||
     harness_fail "cannot write the hand-off for $B"
-ar_sql "UPDATE sessions SET state = 'locked' WHERE id = '$B'"
+relay_sql "UPDATE sessions SET state = 'locked' WHERE id = '$B'"
 sign tunl "$CONN_B" "$B" "$H/client/other.pub"
 expect_fail "sign for a locked session" "not authorised for that session"
-ar_sql "UPDATE sessions SET state = 'pending', expires = 1000 WHERE id = '$B'"
+relay_sql "UPDATE sessions SET state = 'pending', expires = 1000 WHERE id = '$B'"
 sign tunl "$CONN_B" "$B" "$H/client/other.pub"
 expect_fail "sign for an expired session" "not authorised for that session"
 
@@ -297,11 +297,11 @@ expect_fail "sign for an expired session" "not authorised for that session"
 mint support "engineer=carol case=- customer=- ttl=10 mode=share"
 C=$(field id "$out")
 CONN_C="127.0.0.1 40003 127.0.0.1 22"
-ar_ns "$HANDOFF" /run/tunl/auth tunl "$C" "$CONN_C" 14500 ||
+relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$C" "$CONN_C" 14500 ||
     harness_fail "cannot write an old hand-off for $C"
 sign tunl "$CONN_C" "$C" "$H/client/other.pub"
 expect_fail "sign with a stale hand-off" "not authorised for that session"
-harness_assert_eq 1 "$(ar_sql "SELECT consumed_at IS NULL FROM tokens
+harness_assert_eq 1 "$(relay_sql "SELECT consumed_at IS NULL FROM tokens
     WHERE session_id = '$C'")" "refusals leave the token alone"
 
 harness_host_unchanged

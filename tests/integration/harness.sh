@@ -526,6 +526,18 @@ for f in wtmp btmp lastlog; do
 		mount --bind "$h/var/log/$f" "/var/log/$f"
 	fi
 done
+# tunl programs that take no -f from their caller (tunl-authority is
+# setgid) read the built-in configuration directory: show them $H/etc/tunl
+# there. A missing directory is made on a tmpfs over its parent, inside
+# the namespace only (relay.sh checks the parent is not /etc or /).
+cfgdir=${HARNESS_CFG_DIR:-}
+if [ -n "$cfgdir" ] && [ -d "$h/etc/tunl" ]; then
+	if [ ! -d "$cfgdir" ]; then
+		mount -t tmpfs -o mode=0755,nosuid,nodev tunl-test "${cfgdir%/*}"
+		mkdir -m 0755 "$cfgdir"
+	fi
+	mount --bind "$h/etc/tunl" "$cfgdir"
+fi
 exec "$@"
 '
 

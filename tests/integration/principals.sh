@@ -13,13 +13,13 @@ harness_init principals
 for c in setpriv sqlite3 python3; do
 	command -v $c >/dev/null 2>&1 || harness_skip "needs $c"
 done
-. "$top_srcdir/tests/integration/authority-relay.sh"
+. "$top_srcdir/tests/integration/relay.sh"
 HANDOFF=$top_builddir/tests/helpers/authority-handoff
 [ -x "$HANDOFF" ] || harness_fail "build tests/helpers/authority-handoff first"
 
-ar_config
-ar_init
-ar_install
+relay_config
+relay_init
+relay_install
 PR=$H/libexec/tunl-principals
 AUTH=$H/libexec/tunl-authority
 FP="SHA256:$(printf '%043d' 0 | tr 0 A)"
@@ -52,7 +52,7 @@ for d in null zero random urandom; do : >"$H/devsave/$d"; done
 pr() {
 	_pu=$1
 	shift
-	out=$(ar_ns sh -c '
+	out=$(relay_in_ns sh -c '
 set -e
 h=$1
 shift
@@ -96,7 +96,7 @@ field() {
 
 mint() {
 	printf 'engineer=pat case=- customer=- ttl=%s mode=share\n' "$1" |
-	    ar_as support "$AUTH" mint | sed -n 's/^id=//p'
+	    relay_as support "$AUTH" mint | sed -n 's/^id=//p'
 }
 
 A=$(mint 30)
@@ -108,7 +108,7 @@ for s in A L E X U; do
 	eval "v=\$$s"
 	[ -n "$v" ] || harness_fail "cannot mint session $s"
 done
-ar_sql "UPDATE sessions SET state = 'locked' WHERE id = '$L';
+relay_sql "UPDATE sessions SET state = 'locked' WHERE id = '$L';
     UPDATE sessions SET state = 'ended', ended = created WHERE id = '$E';
     UPDATE sessions SET created = created - 7200, expires = created - 3600
         WHERE id = '$X';
@@ -117,42 +117,42 @@ ar_sql "UPDATE sessions SET state = 'locked' WHERE id = '$L';
 
 # ---- direct runs ------------------------------------------------------------
 
-accept "$A" tunlauth -f "$AR_CONF" tunl "$A" 1700000000 "$FP"
+accept "$A" tunlauth -f "$RELAY_CONF" tunl "$A" 1700000000 "$FP"
 # The built-in configuration path (mounted over in the namespace) too.
 accept "$A" tunlauth tunl "$A" 0 "$FP"
-ar_sql "UPDATE sessions SET state = 'active' WHERE id = '$A'"
-accept "$A" tunlauth -f "$AR_CONF" tunl "$A" 18446744073709551 "$FP"
+relay_sql "UPDATE sessions SET state = 'active' WHERE id = '$A'"
+accept "$A" tunlauth -f "$RELAY_CONF" tunl "$A" 18446744073709551 "$FP"
 log=$(cat "$H/syslog.txt")
 harness_assert_contains "$log" "tunl-principals[" "syslog ident"
 harness_assert_contains "$log" "accepted user=tunl key_id=$A serial=1700000000 fingerprint=$FP principal=tunl-$A"
 
-refuse locked tunlauth -f "$AR_CONF" tunl "$L" 1 "$FP"
-refuse ended tunlauth -f "$AR_CONF" tunl "$E" 1 "$FP"
-refuse expired tunlauth -f "$AR_CONF" tunl "$X" 1 "$FP"
-refuse unknown-session tunlauth -f "$AR_CONF" tunl "$U" 1 "$FP"
+refuse locked tunlauth -f "$RELAY_CONF" tunl "$L" 1 "$FP"
+refuse ended tunlauth -f "$RELAY_CONF" tunl "$E" 1 "$FP"
+refuse expired tunlauth -f "$RELAY_CONF" tunl "$X" 1 "$FP"
+refuse unknown-session tunlauth -f "$RELAY_CONF" tunl "$U" 1 "$FP"
 for bad in "" "../../etc/passwd" "$(printf '%s' "$A" | tr a-z A-Z)" \
     "$A-extra" "${A%-*}" "$A " "tunl-$A" "$A;id"; do
-	refuse bad-key-id tunlauth -f "$AR_CONF" tunl "$bad" 1 "$FP"
+	refuse bad-key-id tunlauth -f "$RELAY_CONF" tunl "$bad" 1 "$FP"
 done
-refuse wrong-user tunlauth -f "$AR_CONF" support "$A" 1 "$FP"
-refuse wrong-user tunlauth -f "$AR_CONF" root "$A" 1 "$FP"
-refuse wrong-user tunlauth -f "$AR_CONF" "tunl " "$A" 1 "$FP"
+refuse wrong-user tunlauth -f "$RELAY_CONF" support "$A" 1 "$FP"
+refuse wrong-user tunlauth -f "$RELAY_CONF" root "$A" 1 "$FP"
+refuse wrong-user tunlauth -f "$RELAY_CONF" "tunl " "$A" 1 "$FP"
 for bad in "" -1 +1 12a 0x10 123456789012345678901 " 1"; do
-	refuse bad-serial tunlauth -f "$AR_CONF" tunl "$A" "$bad" "$FP"
+	refuse bad-serial tunlauth -f "$RELAY_CONF" tunl "$A" "$bad" "$FP"
 done
 for bad in "" "MD5:00:11" "SHA256:short" "${FP}A" "SHA256:$(printf '%043d' 0 | tr 0 '*')" \
     "sha256:${FP#SHA256:}"; do
-	refuse bad-fingerprint tunlauth -f "$AR_CONF" tunl "$A" 1 "$bad"
+	refuse bad-fingerprint tunlauth -f "$RELAY_CONF" tunl "$A" 1 "$bad"
 done
-refuse bad-arguments tunlauth -f "$AR_CONF" tunl "$A" 1
-refuse bad-arguments tunlauth -f "$AR_CONF" tunl "$A" 1 "$FP" extra
+refuse bad-arguments tunlauth -f "$RELAY_CONF" tunl "$A" 1
+refuse bad-arguments tunlauth -f "$RELAY_CONF" tunl "$A" 1 "$FP" extra
 refuse bad-arguments tunlauth
 refuse bad-arguments tunlauth tunl "$A" 1 "$FP" x y
 refuse bad-config tunlauth -f "$H/no-such.conf" tunl "$A" 1 "$FP"
 
 # Hostile arguments are escaped: no second line, no raw escape byte.
 before=$(wc -l <"$H/syslog.txt")
-refuse bad-key-id tunlauth -f "$AR_CONF" tunl "$(printf 'x\nForged: line\033[2J')" 1 "$FP"
+refuse bad-key-id tunlauth -f "$RELAY_CONF" tunl "$(printf 'x\nForged: line\033[2J')" 1 "$FP"
 sleep 0.05
 new=$(tail -n +$((before + 1)) "$H/syslog.txt")
 harness_assert_eq 1 "$(printf '%s\n' "$new" | wc -l)" "one log line per decision"
@@ -161,7 +161,7 @@ printf '%s' "$new" | grep -q "$(printf '\033')" &&
     harness_fail "an escape byte reached the log"
 
 # Read-only: the registry is not written by any of this.
-harness_assert_eq 0 "$(ar_sql "SELECT count(*) FROM events WHERE actor != 'pat'
+harness_assert_eq 0 "$(relay_sql "SELECT count(*) FROM events WHERE actor != 'pat'
     AND action NOT IN ('created')")" "tunl-principals wrote no events"
 
 # ---- through sshd ----------------------------------------------------------
@@ -172,16 +172,16 @@ HARNESS_SUBST_PRINCIPALS_USER=tunlauth
 export HARNESS_SUBST_CUSTOMER_USER HARNESS_SUBST_ENGINEER_USER \
     HARNESS_SUBST_PRINCIPALS_USER
 harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
-grep -q "tunl-principals -f $AR_CONF %u %i %s %f" \
+grep -q "tunl-principals -f $RELAY_CONF %u %i %s %f" \
     "$H/etc/sshd_config.d/"*.conf || harness_fail "the drop-in's principals line"
 harness_start_sshd
 
 # A's certificate, issued the real way: hand-off, then tunl-authority sign.
 CONN_A="127.0.0.1 40001 127.0.0.1 22"
 harness_keygen a
-ar_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" ||
+relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" ||
     harness_fail "hand-off for $A"
-ar_as tunl env SSH_CONNECTION="$CONN_A" "$AUTH" sign "$A" \
+relay_as tunl env SSH_CONNECTION="$CONN_A" "$AUTH" sign "$A" \
     <"$H/client/a.pub" >"$H/client/a-cert.pub" ||
     harness_fail "tunl-authority sign for $A"
 
@@ -225,7 +225,7 @@ if out=$(harness_ssh_key support a status </dev/null 2>&1); then
 fi
 
 # A ends: its certificate, still within its validity, no longer works.
-ar_sql "UPDATE sessions SET state = 'ended', ended = created WHERE id = '$A'"
+relay_sql "UPDATE sessions SET state = 'ended', ended = created WHERE id = '$A'"
 if out=$(harness_ssh_key tunl a status </dev/null 2>&1); then
 	harness_fail "A's certificate logged in after A ended: $out"
 fi

@@ -2,18 +2,47 @@
 # relay: a tunl.conf under $H and `tunl-admin init` run with the harness's
 # private /run, passwd and group.
 #
+# tunl-authority is setgid and takes a configuration path (-f) from root
+# only, so, run as tunl or support, it reads the built-in path. The
+# harness's namespaces (sshd's and relay_in_ns's) therefore bind
+# $H/etc/tunl over the built-in configuration directory (HARNESS_CFG_DIR).
+#
 #   relay_config [LINE...]   write $RELAY_CONF (extra key = value lines win)
 #   relay_init               tunl-admin init; output in $H/admin-init.log
-#   relay_in_ns CMD...       run CMD in a fresh private namespace with the
-#                            same binds as sshd's (so it sees the same
-#                            /run/tunl); works before sshd is started
-#   relay_as USER CMD...     the same, as USER (and its groups)
+#   relay_install            put tunl-principals (root 0755) and
+#                            tunl-authority (root:tunl-auth 2755) in $H/libexec
+#   relay_in_ns CMD...       run CMD, as root, in a fresh private namespace
+#                            with the same binds as sshd's (so it sees the
+#                            same /run/tunl); works before sshd is started
+#   relay_as USER CMD...     the same, as USER with its groups and a reset
+#                            environment (put "env NAME=VALUE" before CMD)
 #   relay_sql SQL            run SQL on the registry with the sqlite3 tool
 
 : "${top_builddir:?}"
 TUNL_ADMIN=$top_builddir/tunl-admin
 RELAY_CONF=$H/etc/tunl/tunl.conf
-export TUNL_ADMIN RELAY_CONF
+RELAY_DB=$H/var/lib/tunl/tunl.db
+
+# The built-in configuration path, as tunl-admin reports it.
+RELAY_CFG_DEFAULT=$("$TUNL_ADMIN" help 2>/dev/null |
+    sed -n 's/^The configuration is read from -f, else \(.*\)\.$/\1/p')
+[ -n "$RELAY_CFG_DEFAULT" ] ||
+    harness_fail "cannot learn the built-in configuration path from tunl-admin help"
+HARNESS_CFG_DIR=${RELAY_CFG_DEFAULT%/*}
+[ "${RELAY_CFG_DEFAULT##*/}" = tunl.conf ] ||
+    harness_skip "built-in configuration $RELAY_CFG_DEFAULT is not named tunl.conf"
+# A missing directory gets a tmpfs over its parent, in the namespace only:
+# allowed for a parent like /usr/local/etc, never for /etc or /.
+if [ ! -d "$HARNESS_CFG_DIR" ]; then
+	_rp=${HARNESS_CFG_DIR%/*}
+	case $_rp in
+	/etc|/|'') harness_skip "cannot mount over $_rp for $HARNESS_CFG_DIR" ;;
+	*/etc) [ -d "$_rp" ] ||
+	    harness_skip "neither $HARNESS_CFG_DIR nor $_rp exists" ;;
+	*) harness_skip "will not mount a tmpfs over $_rp for $HARNESS_CFG_DIR" ;;
+	esac
+fi
+export TUNL_ADMIN RELAY_CONF RELAY_DB RELAY_CFG_DEFAULT HARNESS_CFG_DIR
 
 relay_in_ns() {
 	unshare --mount --propagation private sh -c "$_HARNESS_MOUNTS" sh "$H" \
@@ -31,36 +60,39 @@ relay_config() {
 	[ "$HARNESS_SAFE_TREE" = yes ] ||
 	    harness_skip "tunl-admin needs a tree whose parents only root can write (set HARNESS_TMPDIR)"
 	mkdir -p "$H/etc/tunl" "$H/var/lib" || harness_fail "mkdir under $H"
-	chmod 0755 "$H/etc/tunl" "$H/var/lib" "$H/var"
+	chmod 0755 "$H/etc/tunl" "$H/var" "$H/var/lib"
 	{
-		echo "database = $H/var/lib/tunl/tunl.db"
+		echo "database = $RELAY_DB"
 		echo "runtime_dir = /run/tunl"
 		echo "recording_dir = $H/var/log/tunl"
 		echo "token_key = $H/etc/tunl/token.key"
 		echo "ca_key = $H/etc/tunl/user_ca"
-		for _rl; do
-			echo "$_rl"
-		done
 	} >"$RELAY_CONF.new"
-	# A later line for the same key is an error, so let extra lines win
-	# by dropping the defaults above that they name.
+	# A repeated key is an error: extra lines replace the defaults above.
 	for _rl; do
 		_rk=${_rl%% *}
 		grep -v "^$_rk = " "$RELAY_CONF.new" >"$RELAY_CONF.tmp"
 		{ cat "$RELAY_CONF.tmp"; echo "$_rl"; } >"$RELAY_CONF.new"
 	done
-	awk '!seen[$0]++' "$RELAY_CONF.new" >"$RELAY_CONF"
-	rm -f "$RELAY_CONF.new" "$RELAY_CONF.tmp"
+	mv "$RELAY_CONF.new" "$RELAY_CONF"
+	rm -f "$RELAY_CONF.tmp"
 	chmod 0644 "$RELAY_CONF"
-	RELAY_DB=$H/var/lib/tunl/tunl.db
-	export RELAY_DB
 }
 
 relay_init() {
 	relay_in_ns "$TUNL_ADMIN" -f "$RELAY_CONF" init >"$H/admin-init.log" 2>&1 ||
 	    harness_fail "tunl-admin init failed: $(cat "$H/admin-init.log")"
 	HARNESS_SUBST_USER_CA=$H/etc/tunl/user_ca.pub
-	export HARNESS_SUBST_USER_CA
+	HARNESS_SUBST_TUNL_CONF=$RELAY_CONF
+	export HARNESS_SUBST_USER_CA HARNESS_SUBST_TUNL_CONF
+}
+
+relay_install() {
+	harness_install_libexec "$top_builddir/tunl-principals"
+	harness_install_libexec "$top_builddir/tunl-authority"
+	chown "0:$HARNESS_GID_TUNL_AUTH" "$H/libexec/tunl-authority" &&
+	    chmod 2755 "$H/libexec/tunl-authority" ||
+	    harness_fail "cannot make tunl-authority setgid"
 }
 
 relay_sql() {
