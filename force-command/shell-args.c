@@ -216,8 +216,9 @@ shell_args_opt(const char *word)
 
 /* Store one option's value after checking it. */
 static int
-shell_args_value(const struct shell_opt_def *o, const char *v, u_int ttl_max,
-    struct shell_cmd *c, char *err, size_t errlen)
+shell_args_value(const char *verb, const struct shell_opt_def *o,
+    const char *v, u_int ttl_max, struct shell_cmd *c, char *err,
+    size_t errlen)
 {
 	char		 echo[SHELL_ECHO_MAX * 4 + 4];
 	long long	 n;
@@ -235,8 +236,8 @@ shell_args_value(const struct shell_opt_def *o, const char *v, u_int ttl_max,
 		return 0;
 	case OPT_TTL:
 		if (tunl_strtonum(v, 1, ttl_max, &n) != 0) {
-			shell_args_err(err, errlen, "--ttl: \"%s\" is not a "
-			    "number of minutes from 1 to %u",
+			shell_args_err(err, errlen, "%s: --ttl: \"%s\" is not "
+			    "a number of minutes from 1 to %u", verb,
 			    shell_args_echo(v, strlen(v), echo, sizeof(echo)),
 			    ttl_max);
 			return -1;
@@ -245,8 +246,8 @@ shell_args_value(const struct shell_opt_def *o, const char *v, u_int ttl_max,
 		return 0;
 	}
  bad:
-	shell_args_err(err, errlen, "%s: \"%s\" is not valid (letters, "
-	    "digits, '.', '_' and '-', at most 64)", o->name,
+	shell_args_err(err, errlen, "%s: %s: \"%s\" is not valid (letters, "
+	    "digits, '.', '_' and '-', at most 64)", verb, o->name,
 	    shell_args_echo(v, strlen(v), echo, sizeof(echo)));
 	return -1;
 }
@@ -335,8 +336,8 @@ shell_args_parse(enum shell_role role, const char *cmd, size_t len,
 				return SHELL_ARGS_USAGE;
 			}
 			w++;
-			if (shell_args_value(o, words[w], ttl_max, c, err,
-			    errlen) != 0)
+			if (shell_args_value(v->name, o, words[w], ttl_max, c,
+			    err, errlen) != 0)
 				return SHELL_ARGS_USAGE;
 			continue;
 		}

@@ -475,11 +475,14 @@ sshauth_line(struct sshauth *a, const char *line, size_t len)
 		buf_free(b);	/* p pointed into b */
 		if (r != 0)
 			goto fail;
+		/*
+		 * A plain key is checked whole here; a certificate is left to
+		 * sshcert_parse, which the caller needs anyway.
+		 */
 		key->cert = sshkey_kind_find(inner, n, 1) != NULL;
-		if (!key->cert && sshkey_kind_find(inner, n, 0) == NULL) {
-			r = TUNL_ERR_INVALID;
+		if (!key->cert && (r = sshkey_check(key->blob, key->len,
+		    (char *)inner, sizeof(inner))) != 0)
 			goto fail;
-		}
 		a->nkeys++;
 		a->methods |= SSHAUTH_PUBLICKEY;
 		return 0;

@@ -26,6 +26,8 @@
 
 static char	 dir[] = "/tmp/test-sshcert.XXXXXX";
 
+static void	 run(const char *, ...) TUNL_PRINTF(1, 2);
+
 static void
 run(const char *fmt, ...)
 {
@@ -335,7 +337,9 @@ static void
 test_auth_parse(void **state)
 {
 	static char	 text[SSHAUTH_FILE_MAX + 2];
-	char		 a[16384], b[16384];
+	static u_char	 kb[SSHKEY_BLOB_MAX];
+	char		 a[16384], b[16384], b64[512];
+	size_t		 kl;
 	struct sshauth	 au;
 	struct sshcert	 c;
 
@@ -385,6 +389,14 @@ test_auth_parse(void **state)
 	assert_int_equal(sshauth_parse(text, strlen(text), &au),
 	    TUNL_ERR_INVALID);
 	assert_int_equal(au.nkeys, 0);
+	/* A plain key with a byte after it. */
+	pub_blob("user.pub", kb, &kl);
+	kb[kl++] = 0;
+	sodium_bin2base64(b64, sizeof(b64), kb, kl,
+	    sodium_base64_VARIANT_ORIGINAL);
+	snprintf(text, sizeof(text), "publickey ssh-ed25519 %s\n", b64);
+	assert_int_equal(sshauth_parse(text, strlen(text), &au),
+	    TUNL_ERR_INVALID);
 	/* A comment after the key. */
 	snprintf(text, sizeof(text), "%.*s x\n", (int)strlen(a) - 1, a);
 	assert_int_not_equal(sshauth_parse(text, strlen(text), &au), 0);
