@@ -364,4 +364,60 @@ int		 handoff_read(const char *, const char *, gid_t, int64_t,
 int		 handoff_remove(const char *, const char *);
 int		 handoff_clean(const char *, int64_t, int64_t, u_int *);
 
+/* ---- sshcert.c: ExposeAuthInfo, OpenSSH certificates, fingerprints ------ */
+
+#define SSHAUTH_FILE_MAX	(64 * 1024)	/* bytes in $SSH_USER_AUTH */
+#define SSHAUTH_LINE_MAX	16384	/* bytes in one of its lines */
+#define SSHAUTH_METHOD_MAX	64	/* bytes in a method name, with NUL */
+#define SSHAUTH_KEYS_MAX	4	/* publickey lines kept */
+#define SSHKEY_TYPE_MAX		64	/* key type name, with NUL */
+#define SSHKEY_BLOB_MAX		8192	/* decoded key or certificate */
+#define SSHKEY_B64_MAX		(((SSHKEY_BLOB_MAX + 2) / 3) * 4)
+#define SSHKEY_FP_LEN		(7 + 43 + 1)	/* "SHA256:" + base64 + NUL */
+#define SSHCERT_PRINCIPALS_MAX	16
+#define SSHCERT_TEXT_MAX	256	/* key id or principal, with NUL */
+#define SSHCERT_TYPE_USER	1
+#define SSHCERT_TYPE_HOST	2
+
+#define SSHAUTH_PUBLICKEY	0x1
+#define SSHAUTH_KBDINT		0x2	/* keyboard-interactive[/device] */
+#define SSHAUTH_PASSWORD	0x4
+#define SSHAUTH_OTHER		0x8
+
+struct sshauth_key {
+	char		 type[SSHKEY_TYPE_MAX];
+	int		 cert;		/* an OpenSSH certificate */
+	u_char		 blob[SSHKEY_BLOB_MAX];
+	size_t		 len;
+};
+
+struct sshauth {
+	u_int			 methods;	/* SSHAUTH_* */
+	u_int			 nkeys;
+	struct sshauth_key	 keys[SSHAUTH_KEYS_MAX];
+};
+
+struct sshcert {
+	char		 key_type[SSHKEY_TYPE_MAX];	/* the cert type */
+	u_int32_t	 type;		/* SSHCERT_TYPE_* */
+	u_int64_t	 serial;
+	char		 key_id[SSHCERT_TEXT_MAX];
+	u_int		 nprincipals;
+	char		 principals[SSHCERT_PRINCIPALS_MAX][SSHCERT_TEXT_MAX];
+	u_int64_t	 valid_after;
+	u_int64_t	 valid_before;
+	char		 key_fp[SSHKEY_FP_LEN];	/* the certified key */
+	char		 ca_type[SSHKEY_TYPE_MAX];
+	char		 ca_fp[SSHKEY_FP_LEN];	/* the signing CA key */
+};
+
+int		 sshauth_parse(const char *, size_t, struct sshauth *);
+int		 sshcert_parse(const u_char *, size_t, struct sshcert *);
+int		 sshcert_has_principal(const struct sshcert *, const char *);
+int		 sshkey_check(const u_char *, size_t, char *, size_t);
+int		 sshkey_check_type_name(const char *, size_t);
+int		 sshkey_fingerprint(const u_char *, size_t, char *, size_t);
+int		 sshkey_from_base64(const char *, size_t, u_char *, size_t,
+		     size_t *);
+
 #endif /* TUNL_H */

@@ -1,0 +1,446 @@
+/*
+ * shell-engineer.c: the engineer account's verbs. Who the engineer is
+ * comes first (shell-identity.c) and is recorded with every event.
+ * Creating a session needs the token key, which this program never
+ * holds, so `new` asks tunl-authority (docs/auth-design.md); the other
+ * verbs read and change the registry directly.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tunl.h"
+#include "shell.h"
+
+#define SHELL_TEXT_MAX	(SESSION_HOST_LEN * 4)	/* escaped text */
+
+/* Registry text for a terminal: escaped, "-" when empty. */
+static const char *
+shell_text(const char *s, char *out, size_t outlen)
+{
+	if (s[0] == '\0')
+		return "-";
+	(void)log_escape(out, outlen, s, strlen(s));
+	return out;
+}
+
+/* Registry text as a JSON string, escaped for JSON (and kept ASCII). */
+static void
+shell_json_string(const char *s)
+{
+	const u_char	*p;
+
+	putchar('"');
+	for (p = (const u_char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static void
+shell_age(int64_t secs, char *out, size_t outlen)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 3600)
+		snprintf(out, outlen, "%lldm", (long long)(secs / 60));
+	else if (secs < 86400)
+		snprintf(out, outlen, "%lldh%02lldm", (long long)(secs / 3600),
+		    (long long)(secs % 3600 / 60));
+	else
+		snprintf(out, outlen, "%lldd", (long long)(secs / 86400));
+}
+
+static void
+shell_time(int64_t t, char *out, size_t outlen)
+{
+	struct tm	 tm;
+	time_t		 tt = (time_t)t;
+
+	if (localtime_r(&tt, &tm) == NULL ||
+	    strftime(out, outlen, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(out, outlen, "%lld", (long long)t);
+}
+
+static void
+shell_engineer_help(void)
+{
+	printf("tunl relay commands for support engineers:\n"
+	    "  new [--case C] [--customer NAME] [--ttl MIN] [--restricted]\n"
+	    "                   create a session; prints its id, token and "
+	    "the line for the customer\n"
+	    "  list [--json]    sessions that have not ended\n"
+	    "  show ID          a session's details and event log\n"
+	    "  kill ID          end a session\n"
+	    "  unlock ID        unlock a session locked by failed logins\n"
+	    "  help             this text\n"
+	    "Not yet available here: join, consume, replay, cast, tunnel.\n"
+	    "C and NAME: letters, digits, '.', '_' and '-', at most 64.\n");
+}
+
+/* Parse tunl-authority mint's output: id=, token=, expires= lines. */
+static int
+shell_mint_output(struct shell *sh, struct buf *out, char *id, char *token,
+    int64_t *expires)
+{
+	char		*text, *line, *next, *v;
+	long long	 n;
+	int		 got = 0, r = TUNL_ERR_INVALID;
+
+	if ((text = buf_dup_string(out)) == NULL)
+		return TUNL_ERR_INVALID;
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((v = strchr(line, '=')) == NULL)
+			goto out;
+		*v++ = '\0';
+		if (strcmp(line, "id") == 0 && !(got & 1)) {
+			if (id_check(v) != 0)
+				goto out;
+			tunl_strlcpy(id, v, ID_LEN_MAX);
+			got |= 1;
+		} else if (strcmp(line, "token") == 0 && !(got & 2)) {
+			if (strcmp(v, "-") != 0 &&
+			    token_check(v, sh->cfg.token_length) != 0)
+				goto out;
+			tunl_strlcpy(token, v, TOKEN_LEN_MAX);
+			got |= 2;
+		} else if (strcmp(line, "expires") == 0 && !(got & 4)) {
+			if (tunl_strtonum(v, 1, INT64_MAX, &n) != 0)
+				goto out;
+			*expires = n;
+			got |= 4;
+		} else
+			goto out;
+	}
+	if (got == 7)
+		r = 0;
+ out:
+	tunl_memzero(text, strlen(text));
+	free(text);
+	return r;
+}
+
+static int
+shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
+{
+	const char	*argv[] = { "tunl-authority", "mint", NULL };
+	char		 input[512], why[256], id[ID_LEN_MAX];
+	char		 token[TOKEN_LEN_MAX], when[64];
+	struct buf	*out;
+	int64_t		 expires = 0;
+	u_int		 ttl = cmd->ttl != 0 ? cmd->ttl : sh->cfg.session_ttl;
+	int		 rc;
+
+	snprintf(input, sizeof(input), "engineer=%s case=%s customer=%s "
+	    "ttl=%u mode=%s\n", sh->who, cmd->case_ref, cmd->customer, ttl,
+	    cmd->restricted ? "restricted" : "share");
+	if ((out = buf_new(SHELL_CHILD_OUT_MAX)) == NULL)
+		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
+	rc = shell_run_authority(sh, argv, input, out, why, sizeof(why));
+	if (rc != 0) {
+		buf_free(out);
+		info("engineer %s: new: tunl-authority exited %d", sh->who,
+		    rc);
+		if (why[0] != '\0')
+			shell_refuse(SHELL_EXIT_REFUSED, "%s", why);
+		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not create "
+		    "a session");
+	}
+	rc = shell_mint_output(sh, out, id, token, &expires);
+	buf_free(out);
+	if (rc != 0) {
+		error("engineer %s: new: tunl-authority's answer does not "
+		    "parse", sh->who);
+		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not create "
+		    "a session");
+	}
+	info("engineer %s: new session %s (case %s, %u min, %s)", sh->who, id,
+	    cmd->case_ref[0] ? cmd->case_ref : "-", ttl,
+	    cmd->restricted ? "restricted" : "share");
+	shell_time(expires, when, sizeof(when));
+	printf("session  %s\n", id);
+	if (strcmp(token, "-") != 0)
+		printf("token    %s  (one use; the customer types it when "
+		    "asked)\n", token);
+	printf("expires  %s (in %lld min)\n", when,
+	    (long long)((expires - sh->now + 59) / 60));
+	printf("\nGive the customer this line:\n\n"
+	    "    tunl-share --relay %s%s%s%s %s\n\n", sh->relay_host,
+	    cmd->case_ref[0] ? " --case " : "", cmd->case_ref,
+	    cmd->restricted ? " --restricted" : "", id);
+	if (strcmp(token, "-") != 0)
+		printf("and, when it asks, the token above.\n");
+	tunl_memzero(token, sizeof(token));
+	return SHELL_EXIT_OK;
+}
+
+struct shell_list {
+	struct shell	*sh;
+	int		 json;
+	u_int		 n;
+};
+
+static int
+shell_list_one(const struct session *s, void *arg)
+{
+	struct shell_list	*l = arg;
+	char			 host[SHELL_TEXT_MAX], cref[SHELL_TEXT_MAX];
+	char			 age[32];
+	int64_t			 secs = l->sh->now - s->created;
+
+	if (l->json) {
+		printf("%s\n  {\"id\": ", l->n == 0 ? "" : ",");
+		shell_json_string(s->id);
+		printf(", \"state\": \"%s\", \"mode\": \"%s\", \"host\": ",
+		    session_state_name(s->state), session_mode_name(s->mode));
+		shell_json_string(s->host);
+		printf(", \"case\": ");
+		shell_json_string(s->case_ref);
+		printf(", \"customer\": ");
+		shell_json_string(s->customer);
+		printf(", \"engineer\": ");
+		shell_json_string(s->engineer);
+		printf(", \"created\": %lld, \"expires\": %lld, "
+		    "\"age\": %lld, \"viewers\": 0}", (long long)s->created,
+		    (long long)s->expires, (long long)(secs < 0 ? 0 : secs));
+	} else {
+		shell_age(secs, age, sizeof(age));
+		printf("%-35s %-10s %-10s %-20s %-16s %-6s %s\n", s->id,
+		    session_state_name(s->state), session_mode_name(s->mode),
+		    shell_text(s->host, host, sizeof(host)),
+		    shell_text(s->case_ref, cref, sizeof(cref)), age, "0");
+	}
+	l->n++;
+	return 0;
+}
+
+static int
+shell_engineer_list(struct shell *sh, struct registry *reg,
+    const struct shell_cmd *cmd)
+{
+	struct shell_list	 l = { sh, cmd->json, 0 };
+	int			 r;
+
+	if (!cmd->json)
+		printf("%-35s %-10s %-10s %-20s %-16s %-6s %s\n", "SESSION ID",
+		    "STATE", "MODE", "HOST", "CASE", "AGE", "VIEWERS");
+	else
+		printf("[");
+	if ((r = registry_session_list(reg, 0, shell_list_one, &l)) != 0) {
+		error("list: %s: %s", tunl_err(r), registry_errmsg(reg));
+		fflush(stdout);
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot list sessions");
+	}
+	if (cmd->json)
+		printf("%s]\n", l.n == 0 ? "" : "\n");
+	info("engineer %s: list (%u sessions)", sh->who, l.n);
+	return SHELL_EXIT_OK;
+}
+
+static int
+shell_show_event(const struct registry_event *e, void *arg)
+{
+	char	 when[64], actor[EVENT_ACTOR_LEN * 4], src[EVENT_SOURCE_LEN * 4];
+	char	 detail[EVENT_DETAIL_LEN * 4];
+
+	(void)arg;
+	shell_time(e->at, when, sizeof(when));
+	printf("  %s  %-10s %-16s %s%s%s\n", when, e->action,
+	    shell_text(e->actor, actor, sizeof(actor)),
+	    shell_text(e->source, src, sizeof(src)),
+	    e->detail[0] ? "  " : "",
+	    e->detail[0] ? shell_text(e->detail, detail, sizeof(detail)) : "");
+	return 0;
+}
+
+/* Get the session an engineer names, or refuse. */
+static void
+shell_engineer_get(struct registry *reg, const char *id, struct session *s)
+{
+	int	 r;
+
+	if ((r = registry_session_get(reg, id, s)) == TUNL_ERR_NOT_FOUND)
+		shell_refuse(SHELL_EXIT_REFUSED, "no session %s", id);
+	if (r != 0) {
+		error("get %s: %s: %s", id, tunl_err(r), registry_errmsg(reg));
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot read session %s", id);
+	}
+}
+
+static int
+shell_engineer_show(struct shell *sh, struct registry *reg, const char *id)
+{
+	struct session	 s;
+	char		 t[SHELL_TEXT_MAX], when[64], age[32];
+	int		 r;
+
+	shell_engineer_get(reg, id, &s);
+	printf("session   %s\n", s.id);
+	printf("state     %s\n", session_state_name(s.state));
+	printf("mode      %s\n", session_mode_name(s.mode));
+	printf("case      %s\n", shell_text(s.case_ref, t, sizeof(t)));
+	printf("customer  %s\n", shell_text(s.customer, t, sizeof(t)));
+	printf("host      %s\n", shell_text(s.host, t, sizeof(t)));
+	printf("engineer  %s\n", shell_text(s.engineer, t, sizeof(t)));
+	shell_time(s.created, when, sizeof(when));
+	shell_age(sh->now - s.created, age, sizeof(age));
+	printf("created   %s (%s ago)\n", when, age);
+	shell_time(s.expires, when, sizeof(when));
+	printf("expires   %s\n", when);
+	if (s.state == SESSION_ENDED) {
+		shell_time(s.ended, when, sizeof(when));
+		printf("ended     %s\n", when);
+	}
+	printf("failures  %u\n", s.failures);
+	printf("viewers   0\n");
+	printf("events:\n");
+	if ((r = registry_event_list(reg, id, shell_show_event, NULL)) != 0) {
+		error("events %s: %s: %s", id, tunl_err(r),
+		    registry_errmsg(reg));
+		fflush(stdout);
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot read the events of "
+		    "%s", id);
+	}
+	info("engineer %s: show %s", sh->who, id);
+	return SHELL_EXIT_OK;
+}
+
+static int
+shell_engineer_kill(struct shell *sh, struct registry *reg, const char *id)
+{
+	struct session	 s;
+	int		 r;
+
+	shell_engineer_get(reg, id, &s);
+	if (s.state == SESSION_ENDED)
+		shell_refuse(SHELL_EXIT_REFUSED, "session %s has already "
+		    "ended", id);
+	r = registry_session_set_state(reg, id, SESSION_ENDED, sh->who,
+	    "kill", sh->now);
+	if (r != 0) {
+		error("kill %s: %s: %s", id, tunl_err(r), registry_errmsg(reg));
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot end session %s", id);
+	}
+	info("engineer %s: kill %s", sh->who, id);
+	printf("session %s ended\n", id);
+	return SHELL_EXIT_OK;
+}
+
+static int
+shell_was_active(const struct registry_event *e, void *arg)
+{
+	if (strcmp(e->action, "activated") == 0)
+		*(int *)arg = 1;
+	return 0;
+}
+
+static int
+shell_engineer_unlock(struct shell *sh, struct registry *reg, const char *id)
+{
+	struct session		 s;
+	enum session_state	 to;
+	int			 active = 0, r;
+
+	shell_engineer_get(reg, id, &s);
+	if (s.state != SESSION_LOCKED)
+		shell_refuse(SHELL_EXIT_REFUSED, "session %s is not locked "
+		    "(it is %s)", id, session_state_name(s.state));
+	/* Back to the state it had: active once a producer connected. */
+	if ((r = registry_event_list(reg, id, shell_was_active,
+	    &active)) != 0) {
+		error("events %s: %s", id, tunl_err(r));
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot unlock %s", id);
+	}
+	to = active ? SESSION_ACTIVE : SESSION_PENDING;
+	r = registry_session_set_state(reg, id, to, sh->who, "unlock",
+	    sh->now);
+	if (r != 0) {
+		error("unlock %s: %s: %s", id, tunl_err(r),
+		    registry_errmsg(reg));
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot unlock %s", id);
+	}
+	info("engineer %s: unlock %s (now %s)", sh->who, id,
+	    session_state_name(to));
+	printf("session %s unlocked (%s)\n", id, session_state_name(to));
+	return SHELL_EXIT_OK;
+}
+
+int
+shell_engineer(struct shell *sh, const struct shell_cmd *cmd)
+{
+	struct registry	*reg = NULL;
+	const char	*verb = NULL;
+	int		 rc = SHELL_EXIT_OK, r;
+
+	shell_identity_engineer(sh);
+
+	switch (cmd->verb) {
+	case SHELL_V_JOIN:
+		verb = "join";
+		break;
+	case SHELL_V_CONSUME:
+		verb = "consume";
+		break;
+	case SHELL_V_REPLAY:
+		verb = "replay";
+		break;
+	case SHELL_V_CAST:
+		verb = "cast";
+		break;
+	case SHELL_V_TUNNEL:
+		verb = "tunnel";
+		break;
+	default:
+		break;
+	}
+	if (verb != NULL) {
+		info("engineer %s from %s: %s %s", sh->who, sh->rhost, verb,
+		    cmd->id);
+		shell_refuse(SHELL_EXIT_REFUSED, "%s is not available on this "
+		    "relay yet", verb);
+	}
+
+	switch (cmd->verb) {
+	case SHELL_V_HELP:
+		shell_engineer_help();
+		return SHELL_EXIT_OK;
+	case SHELL_V_NEW:
+		return shell_engineer_new(sh, cmd);
+	default:
+		break;
+	}
+
+	reg = shell_registry(sh);
+	if ((r = registry_session_expire(reg, sh->now)) < 0)
+		error("expire: %s: %s", tunl_err(r), registry_errmsg(reg));
+	switch (cmd->verb) {
+	case SHELL_V_LIST:
+		rc = shell_engineer_list(sh, reg, cmd);
+		break;
+	case SHELL_V_SHOW:
+		rc = shell_engineer_show(sh, reg, cmd->id);
+		break;
+	case SHELL_V_KILL:
+		rc = shell_engineer_kill(sh, reg, cmd->id);
+		break;
+	case SHELL_V_UNLOCK:
+		rc = shell_engineer_unlock(sh, reg, cmd->id);
+		break;
+	default:
+		registry_close(reg);
+		shell_refuse(SHELL_EXIT_USAGE, "unknown command; try help");
+	}
+	registry_close(reg);
+	return rc;
+}

@@ -1,0 +1,113 @@
+/*
+ * shell.h: tunl-shell, the ForceCommand of the customer and engineer
+ * accounts (tunl-shell(8)).
+ */
+#ifndef TUNL_SHELL_H
+#define TUNL_SHELL_H
+
+#include "tunl.h"
+
+#define SHELL_CMD_MAX		1024	/* bytes in SSH_ORIGINAL_COMMAND */
+#define SHELL_WORDS_MAX		16	/* words in it */
+#define SHELL_WORD_MAX		128	/* bytes in one word, with NUL */
+#define SHELL_CASE_MAX		65	/* [A-Za-z0-9._-]{1,64}, with NUL */
+#define SHELL_CUSTOMER_MAX	65	/* [A-Za-z0-9._-]{1,64}, with NUL */
+#define SHELL_ENGINEER_MAX	33	/* [a-z_][a-z0-9_.-]{0,31}, with NUL */
+#define SHELL_ECHO_MAX		48	/* bytes of hostile input echoed */
+#define SHELL_KEYLINE_MAX	1024	/* the public key line for sign */
+#define SHELL_CHILD_OUT_MAX	(16 * 1024)	/* authority's stdout */
+#define SHELL_CHILD_ERR_MAX	1024	/* authority's stderr */
+
+/* Exit statuses. */
+#define SHELL_EXIT_OK		0
+#define SHELL_EXIT_REFUSED	1
+#define SHELL_EXIT_USAGE	2
+
+enum shell_role {
+	SHELL_CUSTOMER,
+	SHELL_ENGINEER
+};
+
+enum shell_verb {
+	SHELL_V_STATUS,
+	SHELL_V_SIGN,
+	SHELL_V_PRODUCE,
+	SHELL_V_HELP,
+	SHELL_V_NEW,
+	SHELL_V_LIST,
+	SHELL_V_SHOW,
+	SHELL_V_KILL,
+	SHELL_V_UNLOCK,
+	SHELL_V_JOIN,
+	SHELL_V_CONSUME,
+	SHELL_V_REPLAY,
+	SHELL_V_CAST,
+	SHELL_V_TUNNEL
+};
+
+/* A parsed command: fixed-size fields, nothing to free. */
+struct shell_cmd {
+	enum shell_verb	 verb;
+	int		 has_id;
+	char		 id[ID_LEN_MAX];
+	char		 case_ref[SHELL_CASE_MAX];
+	char		 customer[SHELL_CUSTOMER_MAX];
+	u_int		 ttl;		/* minutes; 0 if not given */
+	int		 restricted;
+	int		 json;
+	int		 read_only;
+};
+
+/* What parsing failed on. */
+enum shell_args_err {
+	SHELL_ARGS_OK = 0,
+	SHELL_ARGS_UNKNOWN,	/* not a verb of this account */
+	SHELL_ARGS_USAGE	/* a verb used wrongly */
+};
+
+/* Everything one run of tunl-shell knows. */
+struct shell {
+	struct tunl_cfg	 cfg;
+	enum shell_role	 role;
+	const char	*authority;	/* path of tunl-authority */
+	const char	*engineer_keys;	/* authorized_keys to search */
+	char		 connection[HANDOFF_CONN_MAX];
+	char		 rhost[HANDOFF_SOURCE_MAX];	/* client address */
+	char		 relay_host[HANDOFF_SOURCE_MAX];	/* ours */
+	char		 auth_path[CFG_PATH_MAX];	/* $SSH_USER_AUTH */
+	struct sshauth	 auth;
+	char		 who[SHELL_ENGINEER_MAX];	/* engineer name */
+	char		 session[ID_LEN_MAX];	/* customer's bound session */
+	gid_t		 relay_gid;
+	int64_t		 now;
+};
+
+/* shell-args.c */
+int		 shell_args_split(const char *, size_t,
+		     char [SHELL_WORDS_MAX][SHELL_WORD_MAX], u_int *);
+enum shell_args_err shell_args_parse(enum shell_role, const char *, size_t,
+		     u_int, struct shell_cmd *, char *, size_t);
+int		 shell_args_case_ok(const char *);
+int		 shell_args_customer_ok(const char *);
+int		 shell_args_engineer_ok(const char *);
+const char	*shell_args_echo(const char *, size_t, char *, size_t);
+
+/* tunl-shell.c */
+void		 shell_refuse(int, const char *, ...)
+		     TUNL_PRINTF(2, 3) TUNL_NORETURN;
+int		 shell_run_authority(struct shell *, const char *const *,
+		     const char *, struct buf *, char *, size_t);
+struct registry	*shell_registry(struct shell *);
+
+/* shell-customer.c */
+int		 shell_customer(struct shell *, const struct shell_cmd *);
+
+/* shell-engineer.c */
+int		 shell_engineer(struct shell *, const struct shell_cmd *);
+
+/* shell-identity.c */
+int		 shell_identity_engineer(struct shell *);
+int		 shell_identity_keyline(const char *, size_t, const u_char *,
+		     size_t, char *, size_t);
+
+#endif /* TUNL_SHELL_H */

@@ -1,0 +1,430 @@
+/*
+ * tunl-shell.c: the ForceCommand of both relay accounts. sshd runs it
+ * for every session of the customer account (customer_user) and the
+ * engineer account (engineer_user); which of the two it serves is decided
+ * by the real uid alone, never by anything the client sends.
+ *
+ * Its options come from the ForceCommand line the operator wrote, never
+ * from the client (sshd puts the client's command in SSH_ORIGINAL_COMMAND
+ * and nowhere else):
+ *	-f PATH			the configuration file (tests)
+ *	--authority PATH	tunl-authority (tests)
+ *	--engineer-keys PATH	the engineer account's authorized_keys
+ *
+ * Every refusal is one line "tunl: <reason>" on stderr and exit status 1;
+ * a command that does not parse exits 2. Each command and its outcome are
+ * logged to syslog (LOG_AUTH) with who asked.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "tunl.h"
+#include "shell.h"
+
+#define SHELL_AUTHORITY_DEFAULT	LIBEXECDIR "/tunl/tunl-authority"
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "tunl: usage: tunl-shell [-f config] "
+	    "[--authority path] [--engineer-keys path]\n");
+	exit(SHELL_EXIT_USAGE);
+}
+
+/*
+ * Refuse: one line on stderr and in the log, then exit. The message is
+ * ours; any hostile bytes in it were escaped by the caller, and any
+ * control byte left is replaced, so it stays one line.
+ */
+void
+shell_refuse(int status, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+	size_t	 i;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (i = 0; msg[i] != '\0'; i++) {
+		if ((u_char)msg[i] < 0x20 || (u_char)msg[i] >= 0x7f)
+			msg[i] = '?';
+	}
+	fprintf(stderr, "tunl: %s\n", msg);
+	fflush(stderr);
+	info("refused: %s", msg);
+	exit(status);
+}
+
+/* Open the registry read-write (relay group) or refuse. */
+struct registry *
+shell_registry(struct shell *sh)
+{
+	struct registry	*reg;
+	int		 r;
+
+	if ((r = registry_open(sh->cfg.database, 0, &reg)) != 0) {
+		error("registry %s: %s: %s", sh->cfg.database, tunl_err(r),
+		    registry_errmsg(NULL));
+		shell_refuse(SHELL_EXIT_REFUSED, "the session registry is not "
+		    "available; ask the relay operator");
+	}
+	return reg;
+}
+
+/* Read what the fd gives, into b up to its maximum; drop the rest. */
+static int
+shell_drain(int fd, struct buf *b, int *open)
+{
+	u_char	 junk[512];
+	ssize_t	 n;
+	int	 r;
+
+	if (buf_avail(b) > 0) {
+		r = buf_read_fd(b, fd, buf_avail(b), NULL);
+		if (r == TUNL_ERR_EOF)
+			*open = 0;
+		else if (r == TUNL_ERR_SYSTEM && errno != EINTR &&
+		    errno != EAGAIN)
+			*open = 0;
+		return 0;
+	}
+	n = read(fd, junk, sizeof(junk));
+	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN))
+		*open = 0;
+	return 0;
+}
+
+/*
+ * Run tunl-authority with argv (argv[0] is replaced by the path), no
+ * shell, an environment of SSH_CONNECTION and SSH_USER_AUTH only, input
+ * on its stdin, its stdout into out (bounded) and its stderr into a
+ * bounded buffer whose first line is logged. If that line is
+ * "tunl: <reason>", the reason (printable ASCII) is copied to why for the
+ * caller to show. Returns its exit status, or -1 if it could not be run
+ * or was killed.
+ */
+int
+shell_run_authority(struct shell *sh, const char *const *argv,
+    const char *input, struct buf *out, char *why, size_t whylen)
+{
+	extern char			**environ;
+	posix_spawn_file_actions_t	  fa;
+	char				 *envp[3], conn[HANDOFF_CONN_MAX + 16];
+	char				  authenv[CFG_PATH_MAX + 16];
+	char				 *av[8], esc[SHELL_CHILD_ERR_MAX * 4];
+	struct pollfd			  pfd[2];
+	struct buf			 *errb = NULL;
+	int				  in[2] = { -1, -1 }, po[2] = { -1, -1 };
+	int				  pe[2] = { -1, -1 }, status, r, n;
+	int				  oopen = 1, eopen = 1, rc = -1;
+	size_t				  i, inlen, off = 0;
+	ssize_t				  w;
+	pid_t				  pid;
+	char				 *nl;
+	const u_char			 *e;
+	size_t				  elen, k;
+
+	if (whylen > 0)
+		why[0] = '\0';
+	(void)environ;
+	for (i = 0; argv[i] != NULL; i++) {
+		if (i + 1 >= TUNL_NITEMS(av))
+			return -1;
+		av[i] = (char *)argv[i];
+	}
+	av[i] = NULL;
+	av[0] = (char *)sh->authority;
+	n = 0;
+	snprintf(conn, sizeof(conn), "SSH_CONNECTION=%s", sh->connection);
+	envp[n++] = conn;
+	if (sh->auth_path[0] != '\0') {
+		snprintf(authenv, sizeof(authenv), "SSH_USER_AUTH=%s",
+		    sh->auth_path);
+		envp[n++] = authenv;
+	}
+	envp[n] = NULL;
+
+	if ((errb = buf_new(SHELL_CHILD_ERR_MAX)) == NULL)
+		return -1;
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(po, O_CLOEXEC) == -1 ||
+	    pipe2(pe, O_CLOEXEC) == -1) {
+		error("pipe: %s", strerror(errno));
+		goto out;
+	}
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		goto out;
+	(void)posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	(void)posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	(void)posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	r = posix_spawn(&pid, sh->authority, &fa, NULL, av, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
+		error("cannot run %s: %s", sh->authority, strerror(r));
+		goto out;
+	}
+	close(in[0]);
+	close(po[1]);
+	close(pe[1]);
+	in[0] = po[1] = pe[1] = -1;
+
+	/* The input is one short line: write it whole, then close. */
+	inlen = strlen(input);
+	(void)signal(SIGPIPE, SIG_IGN);
+	while (off < inlen) {
+		w = write(in[1], input + off, inlen - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(in[1]);
+	in[1] = -1;
+
+	while (oopen || eopen) {
+		pfd[0].fd = oopen ? po[0] : -1;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = eopen ? pe[0] : -1;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (oopen && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			(void)shell_drain(po[0], out, &oopen);
+		if (eopen && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			(void)shell_drain(pe[0], errb, &eopen);
+	}
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	}
+	if (buf_len(errb) > 0) {
+		(void)log_escape(esc, sizeof(esc), buf_ptr(errb),
+		    buf_len(errb));
+		if ((nl = strstr(esc, "\\x0a")) != NULL)
+			*nl = '\0';
+		info("tunl-authority %s: %s", argv[1], esc);
+		e = buf_ptr(errb);
+		elen = buf_len(errb);
+		if (elen > 6 && memcmp(e, "tunl: ", 6) == 0) {
+			for (k = 6; k < elen && e[k] >= 0x20 && e[k] < 0x7f;
+			    k++)
+				;
+			if ((k == elen || e[k] == '\n') && k - 6 < whylen) {
+				memcpy(why, e + 6, k - 6);
+				why[k - 6] = '\0';
+			}
+		}
+	}
+	if (status != -1 && WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else
+		error("tunl-authority %s did not exit normally", argv[1]);
+ out:
+	for (i = 0; i < 2; i++) {
+		if (in[i] != -1)
+			close(in[i]);
+		if (po[i] != -1)
+			close(po[i]);
+		if (pe[i] != -1)
+			close(pe[i]);
+	}
+	buf_free(errb);
+	return rc;
+}
+
+/* Field n (0-based) of SSH_CONNECTION, already checked. */
+static void
+shell_conn_field(const char *conn, u_int n, char *out, size_t outlen)
+{
+	const char	*p = conn, *sp;
+	size_t		 len;
+
+	while (n-- > 0 && (p = strchr(p, ' ')) != NULL)
+		p++;
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	sp = strchr(p, ' ');
+	len = sp == NULL ? strlen(p) : (size_t)(sp - p);
+	if (len < outlen) {
+		memcpy(out, p, len);
+		out[len] = '\0';
+	}
+}
+
+/* SSH_USER_AUTH: read the file sshd wrote (bounded) and parse it. */
+static void
+shell_read_auth(struct shell *sh)
+{
+	const char	*path = getenv("SSH_USER_AUTH");
+	char		*text = NULL;
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 fd = -1, r;
+
+	if (path == NULL || path[0] != '/' ||
+	    tunl_strlcpy(sh->auth_path, path, sizeof(sh->auth_path)) >=
+	    sizeof(sh->auth_path))
+		shell_refuse(SHELL_EXIT_REFUSED, "no authentication details "
+		    "from sshd (ExposeAuthInfo); ask the relay operator");
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1 || fstat(fd, &st) == -1 ||
+	    !S_ISREG(st.st_mode) || st.st_size > SSHAUTH_FILE_MAX)
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot read the "
+		    "authentication details from sshd");
+	if ((text = malloc(SSHAUTH_FILE_MAX + 1)) == NULL)
+		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
+	while (len <= SSHAUTH_FILE_MAX) {
+		n = read(fd, text + len, SSHAUTH_FILE_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	r = sshauth_parse(text, len, &sh->auth);
+	free(text);
+	if (r != 0) {
+		error("%s: %s", sh->auth_path, tunl_err(r));
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot read the "
+		    "authentication details from sshd");
+	}
+}
+
+static gid_t
+shell_gid(const char *name)
+{
+	struct group	*gr;
+
+	if ((gr = getgrnam(name)) == NULL)
+		shell_refuse(SHELL_EXIT_REFUSED, "group %s does not exist; ask "
+		    "the relay operator", name);
+	return gr->gr_gid;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct shell	 sh;
+	struct shell_cmd cmd;
+	struct passwd	*pw;
+	const char	*cfg_path = NULL, *command, *conn;
+	char		 err[512], echo[SHELL_ECHO_MAX * 4 + 4];
+	uid_t		 uid = getuid();
+	uid_t		 customer_uid, engineer_uid;
+	enum shell_args_err e;
+	int		 i, r, rc;
+
+	memset(&sh, 0, sizeof(sh));
+	log_init("tunl-shell", LOG_AUTH, 0);
+	if (sodium_init() == -1)
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot initialise libsodium");
+	sh.authority = SHELL_AUTHORITY_DEFAULT;
+
+	for (i = 1; i < argc; i++) {
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "-f") == 0)
+			cfg_path = argv[++i];
+		else if (strcmp(argv[i], "--authority") == 0)
+			sh.authority = argv[++i];
+		else if (strcmp(argv[i], "--engineer-keys") == 0)
+			sh.engineer_keys = argv[++i];
+		else
+			usage();
+	}
+	if (sh.authority[0] != '/' ||
+	    (sh.engineer_keys != NULL && sh.engineer_keys[0] != '/'))
+		usage();
+
+	if ((r = cfg_load(&sh.cfg, cfg_path, cfg_path == NULL ?
+	    CFG_DEFAULT_OK : 0, err, sizeof(err))) != 0) {
+		error("configuration: %s", err);
+		shell_refuse(SHELL_EXIT_REFUSED, "the relay is misconfigured; "
+		    "ask the relay operator");
+	}
+	log_set_level(sh.cfg.log_level);
+
+	if ((pw = getpwnam(sh.cfg.customer_user)) == NULL)
+		shell_refuse(SHELL_EXIT_REFUSED, "account %s does not exist",
+		    sh.cfg.customer_user);
+	customer_uid = pw->pw_uid;
+	if ((pw = getpwnam(sh.cfg.engineer_user)) == NULL)
+		shell_refuse(SHELL_EXIT_REFUSED, "account %s does not exist",
+		    sh.cfg.engineer_user);
+	engineer_uid = pw->pw_uid;
+	if (uid == customer_uid && uid != engineer_uid)
+		sh.role = SHELL_CUSTOMER;
+	else if (uid == engineer_uid && uid != customer_uid)
+		sh.role = SHELL_ENGINEER;
+	else
+		shell_refuse(SHELL_EXIT_REFUSED, "this account may not use "
+		    "tunl-shell");
+	if (sh.role == SHELL_ENGINEER && sh.engineer_keys == NULL) {
+		static char	 keys[PATH_MAX];
+
+		if ((pw = getpwuid(uid)) == NULL || (size_t)snprintf(keys,
+		    sizeof(keys), "%s/.ssh/authorized_keys", pw->pw_dir) >=
+		    sizeof(keys))
+			shell_refuse(SHELL_EXIT_REFUSED, "no home directory");
+		sh.engineer_keys = keys;
+	}
+
+	conn = getenv("SSH_CONNECTION");
+	if (conn == NULL || handoff_check_connection(conn) != 0)
+		shell_refuse(SHELL_EXIT_REFUSED, "not run by sshd "
+		    "(SSH_CONNECTION)");
+	tunl_strlcpy(sh.connection, conn, sizeof(sh.connection));
+	shell_conn_field(conn, 0, sh.rhost, sizeof(sh.rhost));
+	shell_conn_field(conn, 2, sh.relay_host, sizeof(sh.relay_host));
+	sh.relay_gid = shell_gid(sh.cfg.relay_group);
+	sh.now = (int64_t)time(NULL);
+	shell_read_auth(&sh);
+
+	if ((command = getenv("SSH_ORIGINAL_COMMAND")) == NULL)
+		command = "";
+	e = shell_args_parse(sh.role, command, strnlen(command,
+	    SHELL_CMD_MAX + 1), sh.cfg.session_ttl, &cmd, err, sizeof(err));
+	if (e != SHELL_ARGS_OK) {
+		info("%s from %s: bad command \"%s\"", sh.role ==
+		    SHELL_CUSTOMER ? "customer" : "engineer", sh.rhost,
+		    shell_args_echo(command, strlen(command), echo,
+		    sizeof(echo)));
+		shell_refuse(SHELL_EXIT_USAGE, "%s", err);
+	}
+
+	if (sh.role == SHELL_CUSTOMER)
+		rc = shell_customer(&sh, &cmd);
+	else
+		rc = shell_engineer(&sh, &cmd);
+	fflush(stdout);
+	log_close();
+	return rc;
+}
