@@ -43,21 +43,16 @@ recording_dir = $H/var/log/tunl
 token_key = $H/etc/tunl/token.key
 ca_key = $H/etc/tunl/user_ca
 EOF
-if ! in_ns "$top_builddir/tunl-admin" -f "$conf" init >"$H/admin-init.log" 2>&1
-then
-	# tunl-admin on this branch leaves the CA's public key 0600 under a
-	# umask of 077 and then refuses it (fixed on main); init is
-	# idempotent, so make it readable and run init again.
-	[ -f "$H/etc/tunl/user_ca.pub" ] && chmod 0644 "$H/etc/tunl/user_ca.pub"
-	in_ns "$top_builddir/tunl-admin" -f "$conf" init >"$H/admin-init.log" 2>&1 ||
-	    harness_fail "tunl-admin init: $(cat "$H/admin-init.log")"
-fi
+in_ns "$top_builddir/tunl-admin" -f "$conf" init >"$H/admin-init.log" 2>&1 ||
+    harness_fail "tunl-admin init: $(cat "$H/admin-init.log")"
 HARNESS_SUBST_USER_CA=$H/etc/tunl/user_ca.pub
 HARNESS_SUBST_CUSTOMER_USER=tunl
 HARNESS_SUBST_ENGINEER_USER=support
 HARNESS_SUBST_PRINCIPALS_USER=tunlauth
+HARNESS_SUBST_TUNL_CONF=$conf
 export HARNESS_SUBST_USER_CA HARNESS_SUBST_CUSTOMER_USER \
-    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
+    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER \
+    HARNESS_SUBST_TUNL_CONF
 
 sql() {
 	sqlite3 -batch -bail "$db" "$1" || harness_fail "sql: $1"
