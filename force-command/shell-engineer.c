@@ -143,7 +143,9 @@ shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
 	int		 rc;
 
 	snprintf(input, sizeof(input), "engineer=%s case=%s customer=%s "
-	    "ttl=%u mode=%s\n", sh->who, cmd->case_ref, cmd->customer, ttl,
+	    "ttl=%u mode=%s\n", sh->who,
+	    cmd->case_ref[0] != '\0' ? cmd->case_ref : "-",
+	    cmd->customer[0] != '\0' ? cmd->customer : "-", ttl,
 	    cmd->restricted ? "restricted" : "share");
 	if ((out = buf_new(SHELL_CHILD_OUT_MAX)) == NULL)
 		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");

@@ -623,6 +623,51 @@ harness_nsenter() {
 	nsenter --mount --target "$HARNESS_SSHD_PID" -- "$@"
 }
 
+# ---- syslog ---------------------------------------------------------------
+
+# harness_syslog_start: a syslog stand-in whose lines go to $H/syslog.log,
+# seen as /dev/log inside sshd's namespace. /dev there is replaced by a
+# tmpfs holding the machine's device nodes (bind-mounted) and the sink's
+# socket, so the machine's /dev is left as it was.
+harness_syslog_start() {
+	: >"$H/syslog.log"
+	"$top_builddir/tests/helpers/syslog-sink" "$H/syslog.sock" "$H/syslog.log" 2>"$H/syslog-sink.err" &
+	_hsp=$!
+	harness_track "$_hsp"
+	_hw=0
+	while [ ! -S "$H/syslog.sock" ]; do
+		harness_alive "$_hsp" ||
+		    harness_fail "syslog-sink: $(cat "$H/syslog-sink.err")"
+		[ $_hw -lt 100 ] || harness_fail "syslog-sink did not start"
+		sleep 0.05
+		_hw=$((_hw + 1))
+	done
+	mkdir -p "$H/devns"
+	harness_nsenter sh -c '
+		set -e
+		d=$1/devns
+		mount -t tmpfs -o mode=0755,nosuid tunl-dev "$d"
+		for e in /dev/* /dev/.[!.]*; do
+			[ -e "$e" ] || [ -L "$e" ] || continue
+			n=$d/${e#/dev/}
+			if [ -L "$e" ]; then
+				ln -s "$(readlink "$e")" "$n"
+			elif [ -d "$e" ]; then
+				mkdir "$n"
+				mount --rbind "$e" "$n"
+			else
+				: >"$n"
+				mount --bind "$e" "$n"
+			fi
+		done
+		rm -f "$d/log"
+		: >"$d/log"
+		mount --bind "$1/syslog.sock" "$d/log"
+		mount --move "$d" /dev
+		test -S /dev/log
+	' sh "$H" || harness_fail "cannot put the syslog sink at /dev/log"
+}
+
 # ---- the client -----------------------------------------------------------
 
 # _harness_ssh_run MODE USER KEY [ssh options...] [--] [CMD...]

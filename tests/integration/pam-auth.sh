@@ -9,16 +9,16 @@
 # exact format, matched by the shipped fail2ban filter; the token never
 # appears in the sshd log, the syslog, or ps.
 #
-# For now tunl-shell and tunl-principals are small stand-ins written
-# below (the real programs come from other branches), and the syslog
-# sink and relay set-up are local functions (harness_syslog_start, pamt_*)
-# until the shared harness has them.
+# tunl-shell and tunl-principals are small stand-ins written below, so that
+# this test sees exactly what pam_tunl hands over (tests/integration/
+# auth-e2e.sh runs the real programs together).
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 . "$top_srcdir/tests/integration/harness.sh"
 
 harness_init pam-auth
+. "$top_srcdir/tests/integration/relay.sh"
 
 MODULE=$top_builddir/.libs/pam_tunl.so
 SINK=$top_builddir/tests/helpers/syslog-sink
@@ -34,33 +34,9 @@ done
 
 CONF=$H/etc/tunl/tunl.conf
 
-# pamt_in_ns CMD...: run CMD in a fresh namespace with sshd's binds.
-pamt_in_ns() {
-	unshare --mount --propagation private sh -c "$_HARNESS_MOUNTS" sh "$H" \
-	    "$@"
-}
-
 pamt_relay() {
-	mkdir -p "$H/etc/tunl" "$H/var/lib" || harness_fail "mkdir"
-	chmod 0755 "$H/etc/tunl" "$H/var/lib" "$H/var"
-	cat >"$CONF" <<EOF
-database = $H/var/lib/tunl/tunl.db
-runtime_dir = /run/tunl
-recording_dir = $H/var/log/tunl
-token_key = $H/etc/tunl/token.key
-ca_key = $H/etc/tunl/user_ca
-failure_cap = 5
-rate_limit = 100
-EOF
-	chmod 0644 "$CONF"
-	if ! pamt_in_ns "$ADMIN" -f "$CONF" init >"$H/admin-init.log" 2>&1; then
-		# This tree's tunl-admin writes user_ca.pub 0600 and then
-		# refuses it (fixed on the admin side); init is idempotent.
-		grep -q 'user_ca.pub has mode 0600' "$H/admin-init.log" &&
-		    chmod 0644 "$H/etc/tunl/user_ca.pub" &&
-		    pamt_in_ns "$ADMIN" -f "$CONF" init >"$H/admin-init.log" 2>&1 ||
-		    harness_fail "tunl-admin init: $(cat "$H/admin-init.log")"
-	fi
+	relay_config "failure_cap = 5" "rate_limit = 100"
+	relay_init
 }
 
 # pamt_session: a new session; sets ID and TOKEN (never on a command line).
@@ -74,74 +50,10 @@ pamt_session() {
 	printf '%s\n' "$TOKEN" >>"$H/secrets"
 }
 
-# ---- syslog -----------------------------------------------------------------
-
-# harness_syslog_start: a syslog stand-in whose lines go to $H/syslog.log,
-# seen as /dev/log inside sshd's namespace. /dev there is replaced by a
-# tmpfs holding the machine's device nodes (bind-mounted) and the sink's
-# socket, so the machine's /dev is left as it was.
-harness_syslog_start() {
-	: >"$H/syslog.log"
-	"$SINK" "$H/syslog.sock" "$H/syslog.log" 2>"$H/syslog-sink.err" &
-	_hsp=$!
-	harness_track "$_hsp"
-	_hw=0
-	while [ ! -S "$H/syslog.sock" ]; do
-		harness_alive "$_hsp" ||
-		    harness_fail "syslog-sink: $(cat "$H/syslog-sink.err")"
-		[ $_hw -lt 100 ] || harness_fail "syslog-sink did not start"
-		sleep 0.05
-		_hw=$((_hw + 1))
-	done
-	mkdir -p "$H/devns"
-	harness_nsenter sh -c '
-		set -e
-		d=$1/devns
-		mount -t tmpfs -o mode=0755,nosuid tunl-dev "$d"
-		for e in /dev/* /dev/.[!.]*; do
-			[ -e "$e" ] || [ -L "$e" ] || continue
-			n=$d/${e#/dev/}
-			if [ -L "$e" ]; then
-				ln -s "$(readlink "$e")" "$n"
-			elif [ -d "$e" ]; then
-				mkdir "$n"
-				mount --rbind "$e" "$n"
-			else
-				: >"$n"
-				mount --bind "$e" "$n"
-			fi
-		done
-		rm -f "$d/log"
-		: >"$d/log"
-		mount --bind "$1/syslog.sock" "$d/log"
-		mount --move "$d" /dev
-		test -S /dev/log
-	' sh "$H" || harness_fail "cannot put the syslog sink at /dev/log"
-}
-
 # ---- the client side ----------------------------------------------------------
 
-# An askpass that answers by prompt: id and token from files.
-cat >"$H/bin/askpass" <<'EOF'
-#!/bin/sh
-printf '%s\n' "$1" >>"$HARNESS_ASKPASS_DIR/askpass.prompts"
-case $1 in
-*"Session id: "*) cat "$HARNESS_ASKPASS_DIR/answer.id" ;;
-*"Session token: "*) cat "$HARNESS_ASKPASS_DIR/answer.token" ;;
-*) cat "$HARNESS_ASKPASS_DIR/askpass.answer" ;;
-esac
-EOF
-chmod 0755 "$H/bin/askpass"
-
-# login ID TOKEN [CMD]: keyboard-interactive as tunl; output in $H/out,
-# client errors in $H/err; returns ssh's status.
 login() {
-	(umask 077 && printf '%s\n' "$1" >"$H/client/answer.id" &&
-	    printf '%s\n' "$2" >"$H/client/answer.token") ||
-	    harness_fail "cannot write the answers"
-	: >"$H/client/askpass.prompts"
-	harness_ssh_kbd tunl unused "${3:-status}" </dev/null \
-	    >"$H/out" 2>"$H/err"
+	relay_login "$@"
 }
 
 field() {

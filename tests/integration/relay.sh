@@ -17,6 +17,9 @@
 #   relay_as USER CMD...     the same, as USER with its groups and a reset
 #                            environment (put "env NAME=VALUE" before CMD)
 #   relay_sql SQL            run SQL on the registry with the sqlite3 tool
+#   relay_login ID TOKEN [CMD]  keyboard-interactive login as tunl answering
+#                            pam_tunl's prompts by their text (never argv);
+#                            output in $H/out, errors in $H/err
 
 : "${top_builddir:?}"
 TUNL_ADMIN=$top_builddir/tunl-admin
@@ -98,4 +101,28 @@ relay_install() {
 relay_sql() {
 	command -v sqlite3 >/dev/null 2>&1 || harness_skip "needs the sqlite3 tool"
 	sqlite3 -batch -bail "$RELAY_DB" "$1"
+}
+
+# An askpass that answers pam_tunl's prompts by their text, from files.
+relay_askpass() {
+	cat >"$H/bin/askpass" <<'EOF'
+#!/bin/sh
+printf '%s\n' "$1" >>"$HARNESS_ASKPASS_DIR/askpass.prompts"
+case $1 in
+*"Session id: "*) cat "$HARNESS_ASKPASS_DIR/answer.id" ;;
+*"Session token: "*) cat "$HARNESS_ASKPASS_DIR/answer.token" ;;
+*) cat "$HARNESS_ASKPASS_DIR/askpass.answer" ;;
+esac
+EOF
+	chmod 0755 "$H/bin/askpass"
+}
+
+relay_login() {
+	grep -q 'answer.token' "$H/bin/askpass" 2>/dev/null || relay_askpass
+	(umask 077 && printf '%s\n' "$1" >"$H/client/answer.id" &&
+	    printf '%s\n' "$2" >"$H/client/answer.token") ||
+	    harness_fail "cannot write the answers"
+	: >"$H/client/askpass.prompts"
+	harness_ssh_kbd tunl unused "${3:-status}" </dev/null \
+	    >"$H/out" 2>"$H/err"
 }

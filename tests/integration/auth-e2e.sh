@@ -1,0 +1,225 @@
+#!/bin/sh
+# Relay authentication end to end, every part real: sshd with the shipped
+# sshd_config.d/tunl.conf and pam.d/tunl, pam_tunl, tunl-shell,
+# tunl-authority (setgid) and tunl-principals, on a relay prepared by
+# tunl-admin init. An engineer creates sessions with `new`; a customer
+# logs in with the id and token, gets a certificate with `sign`, and logs
+# in with it. Checks the invariants of SPEC.md 1, 2, 3 and 10 as a user
+# meets them: binding to one session, single-use tokens, expiry, the
+# failure cap, fail2ban's view, and no secret in logs or ps.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+. "$top_srcdir/tests/integration/harness.sh"
+harness_init auth-e2e
+. "$top_srcdir/tests/integration/relay.sh"
+
+MODULE=$top_builddir/.libs/pam_tunl.so
+for f in "$MODULE" "$top_builddir/tunl-shell" "$top_builddir/tunl-authority" \
+    "$top_builddir/tunl-principals" "$top_builddir/tests/helpers/syslog-sink"; do
+	[ -f "$f" ] || harness_fail "$f is not built"
+done
+
+relay_config "failure_cap = 5" "rate_limit = 100" "sign_cooldown = 1"
+relay_init
+relay_install
+# The shipped ForceCommand line names tunl-shell alone; the operator's
+# options a test needs (where the authority and the engineers' keys are)
+# come from a root-owned wrapper, as an operator's sshd_config would give.
+harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
+cat >"$H/libexec/tunl-shell" <<EOF2
+#!/bin/sh
+exec $H/libexec/tunl-shell.bin --authority $H/libexec/tunl-authority --engineer-keys $H/keys/support.authorized_keys
+EOF2
+chmod 0755 "$H/libexec/tunl-shell"
+
+HARNESS_SUBST_PAM_MODULE=$MODULE
+HARNESS_SUBST_CUSTOMER_USER=tunl
+HARNESS_SUBST_ENGINEER_USER=support
+HARNESS_SUBST_PRINCIPALS_USER=tunlauth
+export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
+    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
+# pam.d/tunl stands above Debian's common-* lines in /etc/pam.d/sshd.
+{
+	cat "$top_srcdir/pam.d/tunl.in"
+	echo "auth [success=1 default=ignore] pam_unix.so nullok"
+	echo "auth requisite pam_deny.so"
+	echo "auth required pam_permit.so"
+	echo "account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so"
+	echo "account requisite pam_deny.so"
+	echo "account required pam_permit.so"
+	echo "session required pam_unix.so"
+} >"$H/pam-stack.in"
+harness_pam_stack "$H/pam-stack.in"
+harness_keygen alice
+harness_authorize support alice 'environment="TUNL_ENGINEER=alice"'
+harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
+harness_start_sshd
+harness_syslog_start
+
+# Watch ps for the whole test: no secret may ever show in an argv.
+(
+	while :; do
+		ps -eo args >>"$H/ps.log" 2>/dev/null
+		sleep 0.05
+	done
+) &
+harness_track $!
+
+field() {
+	sed -n "s/^$1 *//p" "$H/out" | head -n 1
+}
+
+# new_session [ARGS]: as engineer alice; sets ID and TOKEN.
+new_session() {
+	harness_ssh_key support alice new "$@" </dev/null >"$H/out" 2>"$H/err" ||
+	    harness_fail "new: $(cat "$H/err")"
+	ID=$(field session)
+	TOKEN=$(sed -n 's/^token *\([0-9]*\).*/\1/p' "$H/out")
+	[ -n "$ID" ] && [ -n "$TOKEN" ] || harness_fail "new printed: $(cat "$H/out")"
+	printf '%s\n' "$TOKEN" >>"$H/secrets"
+}
+
+# sign_cert ID NAME: log in with ID and its token, send a new key to
+# `sign`; the certificate goes to $H/client/NAME-cert.pub.
+sign_cert() {
+	harness_keygen "$2"
+	(umask 077 && printf '%s\n' "$1" >"$H/client/answer.id" &&
+	    printf '%s\n' "$3" >"$H/client/answer.token")
+	grep -q 'answer.token' "$H/bin/askpass" 2>/dev/null || relay_askpass
+	harness_ssh_kbd tunl unused sign "$1" <"$H/client/$2.pub" \
+	    >"$H/client/$2-cert.pub" 2>"$H/err"
+}
+
+# ---- an engineer creates a session --------------------------------------------
+new_session --case CS-1 --customer acme
+A=$ID
+ATOK=$TOKEN
+harness_assert_contains "$(cat "$H/out")" "tunl-share --relay"
+# The registry holds the token's keyed hash, never the token.
+relay_sql .dump >"$H/dump.sql"
+grep -qF "$ATOK" "$H/dump.sql" && harness_fail "the token is stored in clear"
+harness_assert_eq alice "$(relay_sql "SELECT engineer FROM sessions WHERE id='$A';")" \
+    "the engineer is recorded"
+
+# ---- the customer's first login: id and token ----------------------------------
+relay_login "$A" "$ATOK" "status $A" ||
+    harness_fail "id and token refused: $(cat "$H/err")"
+harness_assert_contains "$(cat "$H/out")" "$A"
+harness_assert_contains "$(cat "$H/out")" "pending"
+# Bound to A: nothing for another session, even on this good login.
+new_session
+B=$ID
+BTOK=$TOKEN
+relay_login "$A" "$ATOK" "status $B" && harness_fail "A's login read B's status"
+harness_assert_contains "$(cat "$H/err")" "not authorised for that session"
+relay_login "$A" "$ATOK" "produce $B" && harness_fail "A's login produced for B"
+relay_login "$A" "$ATOK" "sign $B" </dev/null && harness_fail "A's login signed for B"
+harness_assert_contains "$(cat "$H/err")" "not authorised for that session"
+# A's token with B's id: refused at authentication, like any wrong token.
+relay_login "$B" "$ATOK" status && harness_fail "A's token opened B"
+err_bind=$(cat "$H/err")
+relay_login "$B" 00000000 status && harness_fail "a wrong token logged in"
+harness_assert_eq "$err_bind" "$(cat "$H/err")" "the same refusal whatever was wrong"
+relay_login "$B" "$BTOK" status || harness_fail "B's own token refused"
+
+# ---- the customer signs a key; the token is then used up -----------------------
+sign_cert "$A" custa "$ATOK" || harness_fail "sign: $(cat "$H/err")"
+ssh-keygen -L -f "$H/client/custa-cert.pub" >"$H/cert.txt" ||
+    harness_fail "sign returned no certificate"
+harness_assert_contains "$(cat "$H/cert.txt")" "Key ID: \"$A\""
+harness_assert_contains "$(cat "$H/cert.txt")" "tunl-$A"
+relay_login "$A" "$ATOK" status && harness_fail "a used token logged in again"
+# The certificate logs in for A, and only A.
+harness_ssh_key tunl custa "status $A" </dev/null >"$H/out" 2>"$H/err" ||
+    harness_fail "certificate login for A: $(cat "$H/err")"
+harness_assert_contains "$(cat "$H/out")" "$A"
+harness_ssh_key tunl custa "status $B" </dev/null >"$H/out" 2>"$H/err" &&
+    harness_fail "A's certificate read B's status"
+harness_ssh_key tunl custa "produce $B" </dev/null >"$H/out" 2>"$H/err" &&
+    harness_fail "A's certificate produced for B"
+# A certificate naming B's principal under A's key id (made with the CA
+# directly, as only a thief of the CA key could) is refused by sshd.
+# (ssh-keygen wants a 0600 copy of the 0640 key when the caller owns it.)
+install -m 0600 "$H/etc/tunl/user_ca" "$H/ca-copy"
+harness_keygen forged
+ssh-keygen -q -s "$H/ca-copy" -I "$A" -n "tunl-$B" \
+    -V -1m:+10m "$H/client/forged.pub" || harness_fail "cannot make the forged cert"
+harness_ssh_key tunl forged status </dev/null >"$H/out" 2>"$H/err" &&
+    harness_fail "a certificate whose principal is not its key id's logged in"
+# An expired certificate is refused.
+harness_keygen oldcert
+ssh-keygen -q -s "$H/ca-copy" -I "$A" -n "tunl-$A" \
+    -V 20200101:20200102 "$H/client/oldcert.pub" || harness_fail "cannot make the old cert"
+rm -f "$H/ca-copy"
+harness_ssh_key tunl oldcert status </dev/null >"$H/out" 2>"$H/err" &&
+    harness_fail "an expired certificate logged in"
+
+# ---- an expired token is refused -------------------------------------------------
+new_session
+C=$ID
+CTOK=$TOKEN
+relay_sql "UPDATE tokens SET expires = 1 WHERE session_id = '$C';"
+relay_login "$C" "$CTOK" status && harness_fail "an expired token logged in"
+
+# ---- the session ends: its certificate stops working ------------------------------
+harness_ssh_key support alice kill "$A" </dev/null >"$H/out" 2>"$H/err" ||
+    harness_fail "kill: $(cat "$H/err")"
+harness_ssh_key tunl custa status </dev/null >"$H/out" 2>"$H/err" &&
+    harness_fail "a certificate for an ended session logged in"
+relay_sql "SELECT actor, action FROM events WHERE session_id = '$A';" >"$H/events"
+harness_assert_contains "$(cat "$H/events")" "alice"
+
+# ---- five failures lock a session; fail2ban sees every failure -------------------
+new_session
+D=$ID
+DTOK=$TOKEN
+i=0
+while [ $i -lt 5 ]; do
+	relay_login "$D" "$BTOK" status && harness_fail "wrong token $i logged in"
+	i=$((i + 1))
+done
+relay_login "$D" "$DTOK" status && harness_fail "a locked session let its token in"
+harness_assert_eq locked "$(relay_sql "SELECT state FROM sessions WHERE id='$D';")" \
+    "the session is locked"
+harness_ssh_key support alice unlock "$D" </dev/null >"$H/out" 2>"$H/err" ||
+    harness_fail "unlock: $(cat "$H/err")"
+relay_login "$D" "$DTOK" status || harness_fail "unlocked session refused its token"
+
+# ---- the customer account cannot forge a hand-off --------------------------------
+relay_as tunl sh -c 'echo x > /run/tunl/auth/forged.handoff' 2>/dev/null &&
+    harness_fail "the customer account can write hand-offs"
+
+sleep 0.3
+fails=$(grep -c 'pam_tunl(sshd:auth): authentication failure; rhost=127.0.0.1 ' "$H/syslog.log")
+[ "$fails" -ge 10 ] || harness_fail "only $fails failure lines logged"
+if command -v fail2ban-regex >/dev/null 2>&1 && [ -d /etc/fail2ban/filter.d ]; then
+	sed 's/^<[0-9]*>//' "$H/syslog.log" >"$H/auth.log"
+	mkdir -p "$H/f2b/filter.d"
+	cp "$top_srcdir/fail2ban/filter.d/tunl.conf" /etc/fail2ban/filter.d/common.conf \
+	    "$H/f2b/filter.d/"
+	fail2ban-regex "$H/auth.log" "$H/f2b/filter.d/tunl.conf" >"$H/f2b.out" 2>&1 ||
+	    harness_fail "fail2ban-regex: $(cat "$H/f2b.out")"
+	matched=$(sed -n 's/^Lines: .* \([0-9][0-9]*\) matched.*/\1/p' "$H/f2b.out")
+	harness_assert_eq "$fails" "$matched" "failures fail2ban-regex matched"
+else
+	harness_log "fail2ban-regex not installed: filter not checked"
+fi
+
+# ---- no secret in logs or ps ---------------------------------------------------------
+while read -r s; do
+	for f in "$H/sshd.log" "$H/syslog.log" "$H/ps.log"; do
+		grep -qF -- "$s" "$f" && harness_fail "a token appears in $(basename "$f")"
+	done
+done <"$H/secrets"
+for k in "$H/etc/tunl/user_ca" "$H/etc/tunl/token.key"; do
+	b64=$(base64 -w0 <"$k" | cut -c1-24)
+	grep -qF -- "$b64" "$H/sshd.log" "$H/syslog.log" "$H/ps.log" &&
+	    harness_fail "key material of $k appears in a log"
+done
+
+harness_stop
+harness_assert_eq "" "$(harness_leftovers)" "processes left"
+harness_host_unchanged
+harness_log "passed"
+exit 0
