@@ -807,6 +807,17 @@ _harness_kill_wait() {
 		harness_log "pid $_hk ignored SIGTERM; killing"
 		kill -KILL "$_hk" 2>/dev/null
 	done
+	# SIGKILL is not instant either: wait until they are really gone.
+	_hw=0
+	while [ -n "$_hleft" ] && [ $_hw -lt 40 ]; do
+		_hl2=
+		for _hk in $_hleft; do
+			harness_alive "$_hk" && _hl2="$_hl2 $_hk"
+		done
+		_hleft=$_hl2
+		[ -n "$_hleft" ] && sleep 0.05
+		_hw=$((_hw + 1))
+	done
 	for _hk in $1; do
 		wait "$_hk" 2>/dev/null
 	done
@@ -830,12 +841,20 @@ harness_stop() {
 	_harness_kill_wait "$_hsshd"
 	_harness_kill_wait "$_hrest"
 	# Whatever else is left in sshd's namespace (sessions, helpers run
-	# with harness_nsenter); twice, as a dying session may start a child.
+	# with harness_nsenter); in rounds, as a dying session may start a child.
 	# Once it is empty the namespace is gone and its id may be reused, so
 	# it is never scanned for killing again.
 	if [ -n "${HARNESS_NS:-}" ] && [ "${HARNESS_NS_EMPTY:-0}" = 0 ]; then
-		_harness_kill_wait "$(_harness_ns_pids)"
-		_harness_kill_wait "$(_harness_ns_pids)"
+		_hround=0
+		while [ $_hround -lt 5 ]; do
+			_hns=$(_harness_ns_pids)
+			if [ -z "$_hns" ]; then
+				HARNESS_NS_EMPTY=1
+				break
+			fi
+			_harness_kill_wait "$_hns"
+			_hround=$((_hround + 1))
+		done
 		[ -z "$(_harness_ns_pids)" ] && HARNESS_NS_EMPTY=1
 	fi
 	return 0
