@@ -187,6 +187,7 @@ harness_stop
 wait "$inner" 2>/dev/null
 harness_alive "$outside" && harness_fail "tracked pid $outside still runs"
 left=$(harness_leftovers)
+[ -n "$left" ] && ps -o pid,ppid,stat,lstart,args -p "$(echo $left | tr ' ' ,)" >&2
 harness_assert_eq "" "$left" "processes left after harness_stop"
 harness_alive "$sshd_pid" && harness_fail "sshd $sshd_pid still runs"
 [ -z "$(ss -Hltn "sport = :$HARNESS_PORT")" ] ||
