@@ -124,10 +124,26 @@ _harness_ns_pids() {
 # runs (tracked pids, sshd among them, and anything in sshd's mount
 # namespace); empty output means all are gone.
 harness_leftovers() {
-	{
-		_harness_tracked
-		_harness_ns_pids
-	} | sort -un
+	# A process killed a moment ago may still be on its way out: give
+	# stragglers two seconds before calling them left over.
+	_hw=0
+	while :; do
+		_hlo=$({
+			_harness_tracked
+			_harness_ns_pids
+		} | sort -un)
+		[ -z "$_hlo" ] || [ $_hw -ge 40 ] && break
+		sleep 0.05
+		_hw=$((_hw + 1))
+	done
+	if [ -n "$_hlo" ]; then
+		# Say what they are, for the log of a failing test.
+		for _hp in $_hlo; do
+			printf 'left over: %s %s\n' "$_hp" \
+			    "$(tr '\0' ' ' <"/proc/$_hp/cmdline" 2>/dev/null)" >&2
+		done
+	fi
+	[ -z "$_hlo" ] || printf '%s\n' "$_hlo"
 }
 
 # Tracked pids still running the process that was tracked (same start
