@@ -608,6 +608,11 @@ harness_start_sshd() {
 		HARNESS_NS=
 		harness_fail "sshd runs in the harness's own mount namespace"
 	fi
+	# Hold the namespace open: a namespace's id is reused once it is
+	# freed, and a test running beside this one could otherwise get
+	# sshd's old id and have its processes taken for ours at teardown.
+	exec 9<"/proc/$HARNESS_SSHD_PID/ns/mnt" ||
+	    harness_fail "cannot hold sshd's mount namespace"
 	echo "[127.0.0.1]:$HARNESS_PORT $(cut -d' ' -f1,2 \
 	    "$H/etc/ssh_host_ed25519_key.pub")" >"$H/client/known_hosts"
 	export HARNESS_SSHD_PID HARNESS_NS
@@ -882,6 +887,7 @@ _harness_exit() {
 	trap '' HUP INT PIPE TERM
 	trap - EXIT
 	harness_stop
+	exec 9<&-
 	if [ -n "${H:-}" ] && [ -d "$H" ]; then
 		if [ $_hrc -ne 0 ] && [ $_hrc -ne 77 ]; then
 			if [ -s "$H/sshd.log" ]; then
