@@ -364,6 +364,79 @@ int		 handoff_read(const char *, const char *, gid_t, int64_t,
 int		 handoff_remove(const char *, const char *);
 int		 handoff_clean(const char *, int64_t, int64_t, u_int *);
 
+/* ---- vtfilter.c: the escape filter (docs/escape-filter.md) ---------------- */
+
+/*
+ * A stateful filter for terminal byte streams that may arrive split
+ * anywhere. OUTPUT is what a customer's screen sends to an engineer's
+ * terminal; INPUT is what an engineer's terminal sends back as keys.
+ * Fixed-size fields only: no heap, nothing to free.
+ */
+#define VTFILTER_OUTPUT		0	/* customer's screen -> engineer */
+#define VTFILTER_INPUT		1	/* engineer's keys -> customer */
+
+#define VTFILTER_SEQ_MAX	256	/* bytes of an escape sequence kept */
+#define VTFILTER_STRING_MAX	4096	/* bytes before a string is cut */
+#define VTFILTER_PARAMS_MAX	16	/* parameters of a CSI sequence */
+#define VTFILTER_SGR_PARAMS_MAX	32	/* parameters of an SGR sequence */
+#define VTFILTER_PARAM_MAX	65535	/* largest parameter value */
+#define VTFILTER_REP_MAX	4096	/* largest REP (CSI b) count */
+/* Room in out that always suffices for one vtfilter_feed of n bytes. */
+#define VTFILTER_OUT_MAX(n)	((n) * 6 + VTFILTER_SEQ_MAX + 16)
+
+/* What was dropped, by kind (vtfilter_stats.dropped_by_class). */
+enum vtfilter_class {
+	VTFILTER_CLASS_OSC = 0,	/* ESC ] strings */
+	VTFILTER_CLASS_DCS,	/* ESC P strings */
+	VTFILTER_CLASS_APC,	/* ESC _ strings */
+	VTFILTER_CLASS_PM,	/* ESC ^ strings */
+	VTFILTER_CLASS_SOS,	/* ESC X strings */
+	VTFILTER_CLASS_CSI,	/* CSI sequences off the allowlist */
+	VTFILTER_CLASS_MODE,	/* mode numbers off the allowlist */
+	VTFILTER_CLASS_ESC,	/* other escape sequences */
+	VTFILTER_CLASS_CTRL,	/* C0 controls and DEL */
+	VTFILTER_CLASS_C1,	/* 8-bit C1 controls not converted */
+	VTFILTER_CLASS_REPORT,	/* input: terminal reports, mouse, paste marks */
+	VTFILTER_NCLASSES
+};
+
+struct vtfilter_stats {
+	u_int64_t	 dropped_seqs;	/* sequences, strings, controls */
+	u_int64_t	 dropped_bytes;	/* input bytes they held */
+	u_int64_t	 rewritten;	/* passed in a changed form */
+	u_int64_t	 cut;		/* strings or sequences over a bound */
+	u_int64_t	 replaced;	/* invalid UTF-8 made U+FFFD */
+	u_int64_t	 c1;		/* 8-bit C1 controls seen */
+	u_int64_t	 dropped_by_class[VTFILTER_NCLASSES];
+};
+
+struct vtfilter {
+	int			 direction;	/* VTFILTER_OUTPUT or _INPUT */
+	int			 state;
+	int			 string_kind;	/* enum vtfilter_class */
+	int			 overflow;	/* seq[] ran out of room */
+	int			 esc_sent;	/* input: ESC passed at a feed end */
+	int			 c1;		/* sequence began with a C1 */
+	u_int			 utf8_need;	/* continuation bytes to come */
+	u_int			 utf8_have;	/* bytes of it seen */
+	u_int32_t		 utf8_cp;
+	u_char			 utf8_lo, utf8_hi;	/* next byte's range */
+	u_int			 mouse_skip;	/* input: X10 mouse bytes left */
+	size_t			 seq_raw;	/* input bytes of this sequence */
+	size_t			 seqlen;	/* bytes in seq[] */
+	u_char			 seq[VTFILTER_SEQ_MAX];	/* after the ESC */
+	struct vtfilter_stats	 stats;
+};
+
+void		 vtfilter_init(struct vtfilter *, int);
+int		 vtfilter_feed(struct vtfilter *, const u_char *, size_t,
+		     struct buf *);
+int		 vtfilter_flush(struct vtfilter *, struct buf *);
+void		 vtfilter_reset(struct vtfilter *);
+void		 vtfilter_stats(const struct vtfilter *,
+		     struct vtfilter_stats *);
+const char	*vtfilter_class_name(int);
+
 /* ---- proto.c: frame payloads (docs/protocol.md) ---------------------------- */
 
 /*
