@@ -149,16 +149,17 @@ static const char *const sandbox_calls_sanitized[] = {
 	"mprotect", "sigaltstack", "rt_sigaction", "sched_yield",
 	"sched_getaffinity", "clone", "clone3", "ptrace", "wait4", "prctl",
 	"tgkill", "kill", "getppid", "set_robust_list", "rseq", "pipe2",
-	"dup2", "dup3", "uname", "open", "readlinkat", "getdents64",
+	"dup2", "dup3", "uname", "open", "readlinkat", "getdents", "getdents64",
 	"setrlimit", "prlimit64", "getrlimit", "process_vm_readv",
 };
 
 static int
 sandbox_seccomp(char *err, size_t errlen)
 {
-	scmp_filter_ctx	 ctx;
-	size_t		 i;
-	int		 nr, rc;
+	struct scmp_arg_cmp	 unix_only = { 0, SCMP_CMP_EQ, AF_UNIX, 0 };
+	scmp_filter_ctx		 ctx;
+	size_t			 i;
+	int			 nr, rc;
 
 	if ((ctx = seccomp_init(SANDBOX_SANITIZED ? SCMP_ACT_ERRNO(ENOSYS) :
 	    SCMP_ACT_KILL_PROCESS)) == NULL) {
@@ -173,8 +174,8 @@ sandbox_seccomp(char *err, size_t errlen)
 			goto fail;
 	}
 	/* New sockets: only the AF_UNIX datagram socket syslog uses. */
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0)
+	if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
+	    1, &unix_only)) < 0)
 		goto fail;
 	if (SANDBOX_SANITIZED) {
 		for (i = 0; i < TUNL_NITEMS(sandbox_calls_sanitized); i++) {
@@ -223,4 +224,16 @@ sandbox_enter(struct broker *b, char *err, size_t errlen)
 		}
 	}
 	return sandbox_seccomp(err, errlen);
+}
+
+/*
+ * At a clean exit of a sanitizer build only: LeakSanitizer reads
+ * /proc/self/task and attaches to the process, which a non-dumpable
+ * process forbids. Release builds stay non-dumpable to the end.
+ */
+void
+sandbox_leave(void)
+{
+	if (SANDBOX_SANITIZED)
+		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }

@@ -163,5 +163,6 @@ void		 record_close(struct broker *);
 /* broker-sandbox.c */
 int		 sandbox_identity(struct broker *, char *, size_t);
 int		 sandbox_enter(struct broker *, char *, size_t);
+void		 sandbox_leave(void);
 
 #endif /* BROKER_H */

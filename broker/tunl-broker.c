@@ -302,5 +302,6 @@ main(int argc, char **argv)
 	close(b.lockfd);
 	info("session %s: broker exits", b.sid);
 	log_close();
+	sandbox_leave();
 	return r == 0 ? 0 : BROKER_EXIT_ERROR;
 }
