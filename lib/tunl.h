@@ -550,4 +550,113 @@ void		 vtfilter_stats(const struct vtfilter *,
 		     struct vtfilter_stats *);
 const char	*vtfilter_class_name(int);
 
+/* ---- proto.c: frame payloads (docs/protocol.md) ---------------------------- */
+
+/*
+ * Encoders append one whole frame (header and payload) to out, or nothing:
+ * TUNL_ERR_FULL when out lacks room, TUNL_ERR_LENGTH/INVALID/RANGE when a
+ * field breaks its bound. Decoders take a frame's payload and consume it;
+ * every field is checked, and trailing bytes are TUNL_ERR_INVALID. Pointers
+ * a decoder returns (output, snapshot, keys bytes) point into the payload
+ * and stay valid until that buffer is next reset or written.
+ */
+#define PROTO_ROLE_PRODUCER	1
+#define PROTO_ROLE_CONSUMER	2
+#define PROTO_ROLE_BROKER	3	/* the broker's reply */
+
+#define PROTO_MODE_RW		0	/* consumer: read-write */
+#define PROTO_MODE_RO		1	/* consumer: read-only */
+#define PROTO_SESSION_SHARE	0	/* broker reply: session mode */
+#define PROTO_SESSION_RESTRICTED 1
+
+#define PROTO_NAME_LEN		33	/* [a-z_][a-z0-9_.-]{0,31}, NUL */
+#define PROTO_TEXT_MAX		200	/* error, status, notice bytes */
+#define PROTO_CHAT_MAX		1024	/* chat text bytes */
+#define PROTO_KEYS_MAX		4096	/* keys bytes in one frame */
+#define PROTO_COLS_MAX		1000
+#define PROTO_ROWS_MAX		500
+#define PROTO_VIEWERS_MAX	64
+#define PROTO_SNAPSHOT_HDR	12	/* u32 id + four u16 */
+
+/* Codes carried by FRAME_ERROR. */
+#define PROTO_ERR_VERSION	1	/* protocol version differs */
+#define PROTO_ERR_MALFORMED	2	/* payload does not parse */
+#define PROTO_ERR_TYPE		3	/* unknown or unexpected type */
+#define PROTO_ERR_LENGTH	4	/* frame over FRAME_MAX */
+#define PROTO_ERR_DENIED	5	/* wrong peer, session or role */
+#define PROTO_ERR_BUSY		6	/* producer already connected */
+#define PROTO_ERR_FULL		7	/* too many consumers */
+#define PROTO_ERR_TIMEOUT	8	/* no HELLO in time */
+#define PROTO_ERR_ENDED		9	/* the session is over */
+#define PROTO_ERR_INTERNAL	10
+
+struct proto_hello {
+	u_int16_t	 version;
+	u_int8_t	 role;			/* PROTO_ROLE_* */
+	char		 session[ID_LEN_MAX];
+	char		 engineer[PROTO_NAME_LEN];	/* consumer only */
+	u_int8_t	 mode;		/* consumer: PROTO_MODE_*;
+					   broker: PROTO_SESSION_* */
+	u_int16_t	 cols;		/* consumer, broker; 0 = unknown */
+	u_int16_t	 rows;
+};
+
+struct proto_error {
+	u_int16_t	 code;
+	char		 message[PROTO_TEXT_MAX + 1];
+};
+
+struct proto_snapshot {
+	u_int32_t	 id;
+	u_int16_t	 cols, rows;
+	u_int16_t	 cx, cy;	/* cursor, 0-based, inside the screen */
+	const u_char	*data;
+	size_t		 len;
+};
+
+struct proto_chat {
+	char		 from[PROTO_NAME_LEN];
+	char		 text[PROTO_CHAT_MAX + 1];
+};
+
+struct proto_keys {
+	u_int8_t	 pane;		/* FRAME_PANE_* */
+	char		 engineer[PROTO_NAME_LEN];
+	const u_char	*data;
+	size_t		 len;		/* 1 .. PROTO_KEYS_MAX */
+};
+
+struct proto_viewer {
+	char		 name[PROTO_NAME_LEN];
+	u_int8_t	 mode;		/* PROTO_MODE_* */
+};
+
+struct proto_viewers {
+	u_int16_t		 count;
+	struct proto_viewer	 v[PROTO_VIEWERS_MAX];
+};
+
+int		 proto_name_check(const char *);
+int		 proto_text_check(const void *, size_t);
+int		 proto_put_hello(struct buf *, const struct proto_hello *);
+int		 proto_get_hello(struct buf *, struct proto_hello *);
+int		 proto_put_error(struct buf *, u_int16_t, const char *);
+int		 proto_get_error(struct buf *, struct proto_error *);
+int		 proto_put_u32(struct buf *, u_int8_t, u_int32_t);
+int		 proto_get_u32(struct buf *, u_int32_t *);
+int		 proto_put_output(struct buf *, const void *, size_t);
+int		 proto_get_output(struct buf *, const u_char **, size_t *);
+int		 proto_put_snapshot(struct buf *, const struct proto_snapshot *);
+int		 proto_get_snapshot(struct buf *, struct proto_snapshot *);
+int		 proto_put_chat(struct buf *, const struct proto_chat *);
+int		 proto_get_chat(struct buf *, struct proto_chat *);
+int		 proto_put_keys(struct buf *, const struct proto_keys *);
+int		 proto_get_keys(struct buf *, struct proto_keys *);
+int		 proto_put_resize(struct buf *, u_int, u_int);
+int		 proto_get_resize(struct buf *, u_int16_t *, u_int16_t *);
+int		 proto_put_text(struct buf *, u_int8_t, const char *);
+int		 proto_get_text(struct buf *, char [PROTO_TEXT_MAX + 1]);
+int		 proto_put_viewers(struct buf *, const struct proto_viewers *);
+int		 proto_get_viewers(struct buf *, struct proto_viewers *);
+
 #endif /* TUNL_H */
