@@ -602,4 +602,62 @@ int		 proto_get_text(struct buf *, char [PROTO_TEXT_MAX + 1]);
 int		 proto_put_viewers(struct buf *, const struct proto_viewers *);
 int		 proto_get_viewers(struct buf *, struct proto_viewers *);
 
+/* ---- cast.c: asciicast v2 recordings (docs/recording.md) ----------------- */
+
+#define CAST_NAME_MAX		128	/* bytes in a recording's file name */
+#define CAST_SIZE_MAX		10000	/* columns or rows */
+#define CAST_TIME_MAX		1e9	/* seconds from the start */
+#define CAST_EVENT_MAX		(256 * 1024)	/* escaped bytes of one
+						   event's string */
+#define CAST_LINE_MAX		(1024 * 1024)	/* reader: bytes in a line */
+#define CAST_DEPTH_MAX		16	/* reader: JSON nesting */
+#define CAST_NUMBER_MAX		32	/* reader: characters in a number */
+#define CAST_SYNC_MS		1000	/* fdatasync at least this often... */
+#define CAST_SYNC_BYTES		(64 * 1024)	/* ...or after this many bytes */
+#define CAST_CASE_LEN		65	/* with NUL, as SESSION_CASE_LEN */
+#define CAST_HOST_LEN		256	/* with NUL, as SESSION_HOST_LEN */
+#define CAST_TITLE_LEN		128	/* with NUL */
+
+/* Fixed-size fields only; strings are NUL-terminated, "" when absent. */
+struct cast_header {
+	u_int		 cols, rows;	/* 1..CAST_SIZE_MAX */
+	int64_t		 timestamp;	/* unix seconds of the start, 0 if none */
+	char		 session[ID_LEN_MAX];
+	char		 case_ref[CAST_CASE_LEN];
+	char		 host[CAST_HOST_LEN];
+	char		 title[CAST_TITLE_LEN];
+};
+
+/*
+ * One event from the reader. data belongs to the reader and stays valid
+ * until the next cast_reader_next or cast_reader_free.
+ */
+struct cast_event {
+	double		 t;		/* seconds, never decreasing */
+	char		 type;		/* 'o', 'r', 'i' or 'm' */
+	struct buf	*data;		/* decoded bytes of the string */
+	u_int		 cols, rows;	/* for 'r': the parsed size */
+};
+
+struct cast_writer;
+struct cast_reader;
+
+int		 cast_name_check(const char *);
+int		 cast_writer_open(const char *, const char *, gid_t,
+		     const struct cast_header *, struct cast_writer **);
+int		 cast_writer_output(struct cast_writer *, double,
+		     const u_char *, size_t);
+int		 cast_writer_resize(struct cast_writer *, double, u_int, u_int);
+int		 cast_writer_sync(struct cast_writer *);
+int		 cast_writer_close(struct cast_writer *);
+int		 cast_reader_open_fd(int, struct cast_reader **);
+int		 cast_reader_open_fd_err(int, struct cast_reader **, char *,
+		     size_t);
+int		 cast_reader_header(struct cast_reader *, struct cast_header *);
+int		 cast_reader_next(struct cast_reader *, struct cast_event *);
+u_int		 cast_reader_line(const struct cast_reader *);
+int		 cast_reader_torn(const struct cast_reader *);
+const char	*cast_reader_errmsg(const struct cast_reader *);
+void		 cast_reader_free(struct cast_reader *);
+
 #endif /* TUNL_H */
