@@ -44,6 +44,9 @@ static struct buf	*snap;		/* the last SNAPSHOT's screen bytes */
 static int		 got_hello, got_end;
 
 static void
+fail(const char *fmt, ...) TUNL_PRINTF(1, 2);
+
+static void
 fail(const char *fmt, ...)
 {
 	va_list	 ap;
