@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "tunl.h"
 
 #define BUF_ALLOC_MIN	256
@@ -63,10 +61,10 @@ buf_free(struct buf *b)
 	if (b == NULL)
 		return;
 	if (b->d != NULL) {
-		sodium_memzero(b->d, b->alloc);
+		tunl_memzero(b->d, b->alloc);
 		free(b->d);
 	}
-	sodium_memzero(b, sizeof(*b));
+	tunl_memzero(b, sizeof(*b));
 	free(b);
 }
 
@@ -75,7 +73,7 @@ void
 buf_reset(struct buf *b)
 {
 	if (b->d != NULL)
-		sodium_memzero(b->d, b->alloc);
+		tunl_memzero(b->d, b->alloc);
 	b->off = b->size = 0;
 }
 
@@ -127,7 +125,7 @@ buf_reserve(struct buf *b, size_t len, u_char **dp)
 	if (b->off > 0 && b->size + len > b->alloc) {
 		memmove(b->d, b->d + b->off, b->size - b->off);
 		b->size -= b->off;
-		sodium_memzero(b->d + b->size, b->alloc - b->size);
+		tunl_memzero(b->d + b->size, b->alloc - b->size);
 		b->off = 0;
 	}
 	need = b->size + len;
@@ -142,7 +140,7 @@ buf_reserve(struct buf *b, size_t len, u_char **dp)
 			return TUNL_ERR_ALLOC;
 		if (b->d != NULL) {
 			memcpy(nd, b->d, b->size);
-			sodium_memzero(b->d, b->alloc);
+			tunl_memzero(b->d, b->alloc);
 			free(b->d);
 		}
 		b->d = nd;

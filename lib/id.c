@@ -6,47 +6,14 @@
  * (the one-time token is, see token.c). id_check() is the one grammar an
  * id from outside must pass before it touches a path, the database or a
  * command line: exactly ID_WORDS listed words, lowercase, separated by
- * single dashes, and nothing else.
+ * single dashes, and nothing else. Making a new id needs randomness from
+ * libsodium and lives in id-generate.c, so this file stays libc only.
  */
 #include "config.h"
 
 #include <string.h>
 
-#include <sodium.h>
-
 #include "tunl.h"
-
-/*
- * Write a new random id to out. Each word is drawn uniformly from the list
- * (randombytes_uniform avoids modulo bias), giving 44 bits.
- */
-int
-id_generate(char *out, size_t outlen)
-{
-	const char	*w;
-	size_t		 off = 0, n;
-	u_int		 i;
-
-	if (out == NULL || outlen < ID_LEN_MAX)
-		return TUNL_ERR_LENGTH;
-	if (sodium_init() == -1)
-		return TUNL_ERR_CRYPTO;
-	for (i = 0; i < ID_WORDS; i++) {
-		if ((w = id_word(randombytes_uniform(ID_WORDLIST_LEN))) ==
-		    NULL)
-			return TUNL_ERR_INTERNAL;
-		n = strlen(w);
-		/* Room for the word, a dash or the NUL. */
-		if (n > ID_WORD_MAX || outlen - off < n + 1)
-			return TUNL_ERR_INTERNAL;
-		if (i > 0)
-			out[off++] = '-';
-		memcpy(out + off, w, n);
-		off += n;
-	}
-	out[off] = '\0';
-	return 0;
-}
 
 /*
  * Check that s is a well-formed id: ID_WORDS words from the list, each

@@ -109,9 +109,15 @@ int		 buf_write_fd(struct buf *, int, size_t *);
 
 int		 tunl_strtonum(const char *, long long, long long, long long *);
 size_t		 tunl_strlcpy(char *, const char *, size_t);
-int		 tunl_streq_ct(const void *, const void *, size_t);
 int		 tunl_safe_path(const char *, uid_t, char *, size_t);
 int		 tunl_open_safely(const char *, int, mode_t, uid_t, int *);
+
+/* ---- util-ct.c: constant-time compare (libsodium) ------------------------ */
+
+int		 tunl_streq_ct(const void *, const void *, size_t);
+
+/* ---- memzero.c: wiping secrets (libc: explicit_bzero) ------------------ */
+
 void		 tunl_memzero(void *, size_t);
 
 /* ---- log.c: syslog and stderr, untrusted strings escaped --------------- */
@@ -209,7 +215,7 @@ const char	*cfg_log_level_name(enum log_level);
 #define ID_WORD_MAX		8	/* letters in the longest word */
 #define ID_LEN_MAX		(ID_WORDS * (ID_WORD_MAX + 1))	/* with NUL */
 
-int		 id_generate(char *, size_t);
+int		 id_generate(char *, size_t);	/* id-generate.c */
 int		 id_check(const char *);
 const char	*id_word(u_int);
 size_t		 id_wordlist_len(void);

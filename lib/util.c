@@ -1,7 +1,8 @@
 /*
- * util.c: numbers from untrusted text, constant-time compares, and the
- * careful opening of files whose owner and mode decide whether they can be
- * trusted.
+ * util.c: numbers from untrusted text and the careful opening of files
+ * whose owner and mode decide whether they can be trusted. Libc only: it
+ * is part of the wire subset tunl-share links (the constant-time compare
+ * is in util-ct.c, the wiping in memzero.c).
  */
 #include "config.h"
 
@@ -13,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <sodium.h>
 
 #include "tunl.h"
 
@@ -62,19 +61,6 @@ tunl_strlcpy(char *dst, const char *src, size_t dstlen)
 		dst[n] = '\0';
 	}
 	return len;
-}
-
-/* 1 when the two buffers are equal, in time that does not depend on them. */
-int
-tunl_streq_ct(const void *a, const void *b, size_t len)
-{
-	return sodium_memcmp(a, b, len) == 0;
-}
-
-void
-tunl_memzero(void *p, size_t len)
-{
-	sodium_memzero(p, len);
 }
 
 /*

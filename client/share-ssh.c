@@ -1,0 +1,521 @@
+/*
+ * share-ssh.c: the system's ssh-keygen and ssh, run as argument vectors.
+ *
+ *  - keygen: an ephemeral ed25519 key in the private directory.
+ *  - sign:   ssh tunl@relay sign <id>, answering pam_tunl's two
+ *            keyboard-interactive prompts through SSH_ASKPASS pointed at
+ *            tunl-share itself; the public key on stdin, the certificate on
+ *            stdout. The token goes to the askpass helper over a Unix
+ *            socket in the private directory: never in an argv or an
+ *            environment.
+ *  - produce: ssh -i key -o CertificateFile=cert tunl@relay produce <id>;
+ *            stdin and stdout are the frame stream.
+ *
+ * Host keys are always checked (StrictHostKeyChecking=yes): a relay ssh
+ * cannot verify is refused, with ssh's own log in <dir>/ssh.log.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "share.h"
+
+#define SSH_ARGS_MAX		64
+#define SSH_CERT_MAX		8192	/* bytes of a certificate line */
+#define SSH_SIGN_TIMEOUT	60	/* seconds for the whole sign */
+#define ASKPASS_PROMPT_MAX	256
+
+/* The options every ssh invocation gets; the first value of an option wins. */
+static size_t
+ssh_common(struct share *s, const char **argv, char *khf, size_t khflen)
+{
+	size_t	 n = 0;
+
+	argv[n++] = "ssh";
+	argv[n++] = "-T";
+	argv[n++] = "-o"; argv[n++] = "StrictHostKeyChecking=yes";
+	if (s->known_hosts[0] != '\0') {
+		(void)snprintf(khf, khflen, "UserKnownHostsFile=%s",
+		    s->known_hosts);
+		argv[n++] = "-o"; argv[n++] = khf;
+		argv[n++] = "-o"; argv[n++] = "GlobalKnownHostsFile=none";
+	}
+	argv[n++] = "-o"; argv[n++] = "UpdateHostKeys=no";
+	argv[n++] = "-o"; argv[n++] = "ControlMaster=no";
+	argv[n++] = "-o"; argv[n++] = "ControlPath=none";
+	argv[n++] = "-o"; argv[n++] = "ForwardAgent=no";
+	argv[n++] = "-o"; argv[n++] = "ForwardX11=no";
+	argv[n++] = "-o"; argv[n++] = "ClearAllForwardings=yes";
+	argv[n++] = "-o"; argv[n++] = "PermitLocalCommand=no";
+	argv[n++] = "-o"; argv[n++] = "IdentityAgent=none";
+	argv[n++] = "-o"; argv[n++] = "RequestTTY=no";
+	argv[n++] = "-o"; argv[n++] = "ServerAliveInterval=10";
+	argv[n++] = "-o"; argv[n++] = "ServerAliveCountMax=3";
+	argv[n++] = "-o"; argv[n++] = "ConnectTimeout=20";
+	argv[n++] = "-o"; argv[n++] = "LogLevel=ERROR";
+	if (s->port[0] != '\0') {
+		argv[n++] = "-p";
+		argv[n++] = s->port;
+	}
+	return n;
+}
+
+static int
+ssh_log_open(struct share *s)
+{
+	return open(s->sshlog, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+}
+
+/* Does ssh's log (since offset) say the host key could not be checked? */
+static int
+ssh_log_hostkey(struct share *s, off_t from)
+{
+	char	 b[8192];
+	ssize_t	 n;
+	int	 fd, found = 0;
+
+	if ((fd = open(s->sshlog, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;
+	if (lseek(fd, from, SEEK_SET) != -1 &&
+	    (n = read(fd, b, sizeof(b) - 1)) > 0) {
+		b[n] = '\0';
+		found = strstr(b, "Host key verification failed") != NULL ||
+		    strstr(b, "HOST IDENTIFICATION HAS CHANGED") != NULL ||
+		    strstr(b, "No ED25519 host key is known") != NULL ||
+		    strstr(b, "host key is known for") != NULL;
+	}
+	(void)close(fd);
+	return found;
+}
+
+static off_t
+ssh_log_size(struct share *s)
+{
+	struct stat	 st;
+
+	if (stat(s->sshlog, &st) == -1)
+		return 0;
+	return st.st_size;
+}
+
+int
+share_ssh_keygen(struct share *s)
+{
+	const char *const argv[] = { "ssh-keygen", "-t", "ed25519", "-N", "",
+	    "-q", "-C", "tunl-share", "-f", s->key, NULL };
+	pid_t	 pid;
+	int	 r;
+
+	if ((r = share_spawn(argv, -1, -1, STDERR_FILENO, &pid)) != 0)
+		return r;
+	if (share_wait(pid) != 0)
+		return TUNL_ERR_SYSTEM;
+	return 0;
+}
+
+/* ---- certificates: just enough to learn valid_before --------------------- */
+
+static int
+b64_val(u_char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static int
+b64_decode(const char *s, size_t len, struct buf *out)
+{
+	u_int32_t	 acc = 0;
+	size_t		 i, bits = 0, pad = 0;
+	int		 v, r;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || (v = b64_val((u_char)s[i])) < 0)
+			return TUNL_ERR_INVALID;
+		acc = (acc << 6) | (u_int32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if ((r = buf_put_u8(out, (acc >> bits) & 0xff)) != 0)
+				return r;
+		}
+	}
+	return pad > 2 ? TUNL_ERR_INVALID : 0;
+}
+
+/*
+ * Read valid_before from an ed25519 user certificate file
+ * ("ssh-ed25519-cert-v01@openssh.com BASE64 [comment]"): type, nonce,
+ * public key, serial, type, key id, principals, valid_after, valid_before.
+ */
+int
+share_ssh_cert_expiry(const char *path, u_int64_t *expiry)
+{
+	static const char	 type[] = "ssh-ed25519-cert-v01@openssh.com";
+	char			 line[SSH_CERT_MAX], *b64, *sp;
+	struct buf		*b = NULL;
+	const u_char		*p;
+	size_t			 len;
+	u_int64_t		 u64;
+	u_int32_t		 u32;
+	ssize_t			 n;
+	int			 fd, r = TUNL_ERR_INVALID;
+
+	*expiry = 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return TUNL_ERR_SYSTEM;
+	n = read(fd, line, sizeof(line) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return TUNL_ERR_INVALID;
+	line[n] = '\0';
+	if ((sp = strchr(line, '\n')) != NULL)
+		*sp = '\0';
+	if (strncmp(line, type, sizeof(type) - 1) != 0 ||
+	    line[sizeof(type) - 1] != ' ')
+		return TUNL_ERR_INVALID;
+	b64 = line + sizeof(type);
+	if ((sp = strchr(b64, ' ')) != NULL)
+		*sp = '\0';
+	if ((b = buf_new(SSH_CERT_MAX)) == NULL)
+		return TUNL_ERR_ALLOC;
+	if (b64_decode(b64, strlen(b64), b) != 0)
+		goto out;
+	if (buf_get_string_direct(b, &p, &len) != 0 ||
+	    len != sizeof(type) - 1 || memcmp(p, type, len) != 0 ||
+	    buf_get_string_direct(b, &p, &len) != 0 ||	/* nonce */
+	    buf_get_string_direct(b, &p, &len) != 0 ||	/* public key */
+	    buf_get_u64(b, &u64) != 0 ||		/* serial */
+	    buf_get_u32(b, &u32) != 0 ||		/* type */
+	    buf_get_string_direct(b, &p, &len) != 0 ||	/* key id */
+	    buf_get_string_direct(b, &p, &len) != 0 ||	/* principals */
+	    buf_get_u64(b, &u64) != 0 ||		/* valid after */
+	    buf_get_u64(b, expiry) != 0)
+		goto out;
+	r = 0;
+ out:
+	buf_free(b);
+	return r;
+}
+
+/* ---- askpass ------------------------------------------------------------- */
+
+/*
+ * tunl-share as ssh's askpass program: ask the main process over the
+ * socket for the answer to prompt, print it. Exits 1 when there is none.
+ */
+int
+share_askpass_main(const char *sock, const char *prompt)
+{
+	char	 answer[SHARE_TOKEN_MAX + 2], msg[ASKPASS_PROMPT_MAX + 2];
+	size_t	 len;
+	int	 fd = -1, rc = 1;
+
+	len = strnlen(prompt, ASKPASS_PROMPT_MAX + 1);
+	if (len > ASKPASS_PROMPT_MAX || strchr(prompt, '\n') != NULL)
+		return 1;
+	memcpy(msg, prompt, len);
+	msg[len++] = '\n';
+	if (share_sock_connect(sock, &fd) != 0 ||
+	    share_write_all(fd, msg, len) != 0 ||
+	    share_sock_line(fd, answer, sizeof(answer) - 1, 30000) != 0)
+		goto out;
+	len = strlen(answer);
+	answer[len++] = '\n';
+	if (share_write_all(STDOUT_FILENO, answer, len) == 0)
+		rc = 0;
+ out:
+	tunl_memzero(answer, sizeof(answer));
+	if (fd != -1)
+		(void)close(fd);
+	return rc;
+}
+
+/*
+ * Answer one askpass connection on lfd: the session id for pam_tunl's
+ * "Session id: ", the token for "Session token: ", nothing for anything
+ * else (ssh then fails). Returns 1 for the id, 2 for the token, 0 when a
+ * prompt was refused, or a negative code.
+ */
+int
+share_askpass_answer(int lfd, const char *id, const char *token)
+{
+	char		 prompt[ASKPASS_PROMPT_MAX + 1], msg[SHARE_TOKEN_MAX + 2];
+	const char	*a = NULL;
+	int		 fd, r, which = 0;
+
+	if ((r = share_sock_accept(lfd, &fd)) != 0)
+		return r;
+	if ((r = share_sock_line(fd, prompt, sizeof(prompt), 5000)) != 0)
+		goto out;
+	if (strcmp(prompt, "Session id: ") == 0) {
+		a = id;
+		which = 1;
+	} else if (strcmp(prompt, "Session token: ") == 0 && token != NULL) {
+		a = token;
+		which = 2;
+	}
+	if (a != NULL) {
+		(void)snprintf(msg, sizeof(msg), "%s\n", a);
+		if ((r = share_write_all(fd, msg, strlen(msg))) != 0)
+			goto out;
+	}
+	r = which;
+ out:
+	tunl_memzero(msg, sizeof(msg));
+	(void)close(fd);
+	return r;
+}
+
+/* ---- sign ------------------------------------------------------------------ */
+
+static int
+read_file(const char *path, char *out, size_t len)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return TUNL_ERR_SYSTEM;
+	n = read(fd, out, len - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return TUNL_ERR_INVALID;
+	out[n] = '\0';
+	return 0;
+}
+
+/* A certificate line from the relay: one printable line of the right type. */
+static int
+cert_line_ok(const u_char *p, size_t len)
+{
+	static const char	 type[] = "ssh-ed25519-cert-v01@openssh.com ";
+	size_t			 i;
+
+	if (len < sizeof(type) || memcmp(p, type, sizeof(type) - 1) != 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\n' && i == len - 1)
+			break;
+		if (p[i] < 0x20 || p[i] >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Get a certificate for our key with the token. 0 on success;
+ * TUNL_ERR_UNSAFE when the relay's host key could not be verified;
+ * TUNL_ERR_DENIED when the relay refused.
+ */
+int
+share_ssh_sign(struct share *s, const char *token)
+{
+	const char	*argv[SSH_ARGS_MAX];
+	char		 khf[PATH_MAX + 32], dest[SHARE_HOST_MAX + 8];
+	char		 pub[1024], chunk[1024];
+	struct pollfd	 pfd[2];
+	struct buf	*cert = NULL;
+	time_t		 deadline;
+	off_t		 logpos;
+	size_t		 n;
+	ssize_t		 got;
+	pid_t		 pid = -1;
+	int		 in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	int		 lfd = -1, logfd = -1, fd, r, st, open_out = 1;
+
+	{
+		char	 pubpath[PATH_MAX + 8];
+
+		(void)snprintf(pubpath, sizeof(pubpath), "%s.pub", s->key);
+		if ((r = read_file(pubpath, pub, sizeof(pub))) != 0)
+			return r;
+	}
+	n = ssh_common(s, argv, khf, sizeof(khf));
+	argv[n++] = "-o"; argv[n++] = "BatchMode=no";
+	argv[n++] = "-o"; argv[n++] = "IdentityFile=none";
+	argv[n++] = "-o"; argv[n++] = "PubkeyAuthentication=no";
+	argv[n++] = "-o"; argv[n++] = "PasswordAuthentication=no";
+	argv[n++] = "-o"; argv[n++] = "PreferredAuthentications=keyboard-interactive";
+	argv[n++] = "-o"; argv[n++] = "NumberOfPasswordPrompts=1";
+	(void)snprintf(dest, sizeof(dest), "tunl@%s", s->host);
+	argv[n++] = "--";
+	argv[n++] = dest;
+	argv[n++] = "sign";
+	argv[n++] = s->session;
+	argv[n] = NULL;
+
+	if ((cert = buf_new(SSH_CERT_MAX)) == NULL)
+		return TUNL_ERR_ALLOC;
+	if ((r = share_sock_listen(s->asksock, &lfd)) != 0)
+		goto out;
+	r = TUNL_ERR_SYSTEM;
+	if ((logfd = ssh_log_open(s)) == -1 || pipe2(in, O_CLOEXEC) == -1 ||
+	    pipe2(out, O_CLOEXEC) == -1)
+		goto out;
+	logpos = ssh_log_size(s);
+	if (setenv("SSH_ASKPASS", s->self, 1) == -1 ||
+	    setenv("SSH_ASKPASS_REQUIRE", "force", 1) == -1 ||
+	    setenv(SHARE_ASKPASS_ENV, s->asksock, 1) == -1)
+		goto out;
+	r = share_spawn(argv, in[0], out[1], logfd, &pid);
+	(void)unsetenv("SSH_ASKPASS");
+	(void)unsetenv("SSH_ASKPASS_REQUIRE");
+	(void)unsetenv(SHARE_ASKPASS_ENV);
+	if (r != 0)
+		goto out;
+	(void)close(in[0]);
+	(void)close(out[1]);
+	in[0] = out[1] = -1;
+	/* The public key is one short line: it fits in the pipe at once. */
+	(void)share_write_all(in[1], pub, strlen(pub));
+	(void)close(in[1]);
+	in[1] = -1;
+
+	deadline = time(NULL) + SSH_SIGN_TIMEOUT;
+	while (open_out) {
+		if (time(NULL) > deadline) {
+			(void)kill(pid, SIGTERM);
+			break;
+		}
+		pfd[0].fd = lfd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = out[0];
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN)
+			(void)share_askpass_answer(lfd, s->session, token);
+		if (pfd[1].revents & (POLLIN | POLLHUP)) {
+			got = read(out[0], chunk, sizeof(chunk));
+			if (got == -1 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				open_out = 0;
+			else if (buf_put(cert, chunk, (size_t)got) != 0)
+				open_out = 0;	/* too long: refused below */
+		}
+	}
+	st = share_wait(pid);
+	pid = -1;
+	if (st != 0 || !cert_line_ok(buf_ptr(cert), buf_len(cert))) {
+		r = ssh_log_hostkey(s, logpos) ? TUNL_ERR_UNSAFE :
+		    TUNL_ERR_DENIED;
+		goto out;
+	}
+	(void)unlink(s->cert);
+	if ((fd = open(s->cert, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		r = TUNL_ERR_SYSTEM;
+		goto out;
+	}
+	r = share_write_all(fd, buf_ptr(cert), buf_len(cert));
+	(void)close(fd);
+	if (r == 0 && (r = share_ssh_cert_expiry(s->cert, &s->cert_expiry)) != 0)
+		r = TUNL_ERR_DENIED;
+ out:
+	if (pid > 0) {
+		(void)kill(pid, SIGTERM);
+		(void)share_wait(pid);
+	}
+	if (lfd != -1) {
+		(void)close(lfd);
+		(void)unlink(s->asksock);
+	}
+	if (in[0] != -1) (void)close(in[0]);
+	if (in[1] != -1) (void)close(in[1]);
+	if (out[0] != -1) (void)close(out[0]);
+	if (out[1] != -1) (void)close(out[1]);
+	if (logfd != -1)
+		(void)close(logfd);
+	buf_free(cert);
+	return r;
+}
+
+/* ---- produce ---------------------------------------------------------------- */
+
+int
+share_ssh_produce(struct share *s)
+{
+	const char	*argv[SSH_ARGS_MAX];
+	char		 khf[PATH_MAX + 32], dest[SHARE_HOST_MAX + 8];
+	char		 cf[PATH_MAX + 32];
+	size_t		 n;
+	int		 in[2] = { -1, -1 }, out[2] = { -1, -1 }, logfd, r;
+
+	n = ssh_common(s, argv, khf, sizeof(khf));
+	(void)snprintf(cf, sizeof(cf), "CertificateFile=%s", s->cert);
+	argv[n++] = "-o"; argv[n++] = "BatchMode=yes";
+	argv[n++] = "-o"; argv[n++] = "IdentitiesOnly=yes";
+	argv[n++] = "-o"; argv[n++] = "PreferredAuthentications=publickey";
+	argv[n++] = "-i"; argv[n++] = s->key;
+	argv[n++] = "-o"; argv[n++] = cf;
+	(void)snprintf(dest, sizeof(dest), "tunl@%s", s->host);
+	argv[n++] = "--";
+	argv[n++] = dest;
+	argv[n++] = "produce";
+	argv[n++] = s->session;
+	argv[n] = NULL;
+
+	if ((logfd = ssh_log_open(s)) == -1)
+		return TUNL_ERR_SYSTEM;
+	r = TUNL_ERR_SYSTEM;
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1)
+		goto out;
+	if ((r = share_spawn(argv, in[0], out[1], logfd, &s->ssh_pid)) != 0)
+		goto out;
+	s->rout = in[1];
+	s->rin = out[0];
+	in[1] = out[0] = -1;
+	(void)fcntl(s->rout, F_SETFL, O_NONBLOCK);
+	(void)fcntl(s->rin, F_SETFL, O_NONBLOCK);
+	r = 0;
+ out:
+	if (in[0] != -1) (void)close(in[0]);
+	if (in[1] != -1) (void)close(in[1]);
+	if (out[0] != -1) (void)close(out[0]);
+	if (out[1] != -1) (void)close(out[1]);
+	(void)close(logfd);
+	return r;
+}
+
+/* Close the connection: ssh gets EOF and a SIGTERM. */
+void
+share_ssh_stop(struct share *s)
+{
+	if (s->rout != -1 && s->rout != s->rin)
+		(void)close(s->rout);
+	if (s->rin != -1)
+		(void)close(s->rin);
+	s->rout = s->rin = -1;
+	if (s->ssh_pid > 0) {
+		(void)kill(s->ssh_pid, SIGTERM);
+		(void)share_wait(s->ssh_pid);
+		s->ssh_pid = 0;
+	}
+	s->connected = 0;
+}

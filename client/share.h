@@ -1,0 +1,229 @@
+/*
+ * share.h: tunl-share, the customer's program (man/tunl-share.1).
+ *
+ * tunl-share runs the system's ssh and tmux and nothing else. It links
+ * only the libc-only wire subset of lib/ (libtunlwire.la: buffers, frames,
+ * payloads, the id grammar, the asciicast writer). Bytes from the relay
+ * are decoded by lib/proto.c and pass share-allow.c, the one allowlist;
+ * nothing from the relay is ever run or handed to a shell.
+ *
+ * Prototypes are grouped by the file that defines them.
+ */
+#ifndef TUNL_SHARE_H
+#define TUNL_SHARE_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <time.h>
+
+#include "tunl.h"
+#include "frame.h"
+
+#define SHARE_HOST_MAX		255	/* bytes in the relay's host name */
+#define SHARE_TOKEN_MAX		128	/* bytes in a token */
+#define SHARE_PANE_LEN		16	/* "%123", with NUL */
+#define SHARE_CHAT_PANE_ROWS	8	/* height of the chat pane */
+#define SHARE_SUMMARY_MAX	256	/* audit summary, escaped, with NUL */
+#define SHARE_LINE_MAX		1200	/* a chat socket line, with newline */
+#define SHARE_CAPTURE_MAX	(FRAME_PAYLOAD_MAX - PROTO_SNAPSHOT_HDR - 64)
+#define SHARE_BACKOFF_MAX	30	/* seconds between reconnects, at most */
+#define SHARE_SESSION		"tunl"	/* the tmux session's name */
+#define SHARE_ASKPASS_ENV	"TUNL_SHARE_ASKPASS"	/* askpass mode */
+#define SHARE_CHAT_FROM		"customer"	/* our name in chat frames */
+
+/* ---- share-ctlmode.c: tmux control-mode lines (untrusted) ---------------- */
+
+#define CTLMODE_LINE_MAX	(256 * 1024)	/* bytes in one line */
+
+enum ctlmode_kind {
+	CTLMODE_NONE = 0,
+	CTLMODE_OUTPUT,		/* %output: pane, data */
+	CTLMODE_LAYOUT,		/* %layout-change: sizes may have moved */
+	CTLMODE_EXIT,		/* %exit: the client is going away */
+	CTLMODE_OTHER,		/* any other line (%begin, %end, ...) */
+	CTLMODE_BAD,		/* a line that does not decode: dropped */
+};
+
+struct ctlmode {
+	struct buf	*line;		/* the line being gathered */
+	struct buf	*data;		/* the last %output's decoded bytes */
+	int		 skipping;	/* dropping an over-long line */
+	u_int64_t	 bad;		/* lines that did not decode */
+	u_int64_t	 toolong;	/* lines over CTLMODE_LINE_MAX */
+};
+
+struct ctlmode_msg {
+	enum ctlmode_kind	 kind;
+	u_int			 pane;	/* CTLMODE_OUTPUT: the %N */
+	const u_char		*data;	/* CTLMODE_OUTPUT: decoded bytes */
+	size_t			 len;
+};
+
+int		 ctlmode_init(struct ctlmode *);
+void		 ctlmode_free(struct ctlmode *);
+int		 ctlmode_feed(struct ctlmode *, const u_char *, size_t,
+		     size_t *, struct ctlmode_msg *);
+int		 ctlmode_parse_line(const u_char *, size_t, struct buf *,
+		     struct ctlmode_msg *);
+int		 ctlmode_pane_id(const char *, u_int *);
+
+/* ---- share-allow.c: the allowlist and the audit log ------------------------ */
+
+enum allow_action {
+	ALLOW_DROP = 0,		/* dropped; reason says why */
+	ALLOW_HELLO,		/* the broker's reply hello */
+	ALLOW_ERROR,		/* an error from the relay: shown */
+	ALLOW_PING,		/* answered with a pong */
+	ALLOW_SNAPSHOT,		/* capture the main pane */
+	ALLOW_KEYS,		/* send-keys -l into a registered pane */
+	ALLOW_RESIZE,		/* resize-window */
+	ALLOW_STATUS,		/* status row and chat pane header */
+	ALLOW_NOTICE,		/* a notice: chat pane */
+	ALLOW_VIEWERS,		/* who watches: status row and chat pane */
+	ALLOW_CHAT,		/* chat pane */
+};
+
+/* One inbound request, decoded and judged. */
+struct allow_req {
+	u_int8_t		 type;
+	enum allow_action	 action;
+	const char		*reason;	/* ALLOW_DROP: why */
+	u_int32_t		 u32;		/* ping nonce, snapshot id */
+	u_int16_t		 cols, rows;	/* resize, hello */
+	struct proto_hello	 hello;
+	struct proto_error	 err;
+	struct proto_keys	 keys;
+	u_char			 keybytes[PROTO_KEYS_MAX];	/* NUL dropped */
+	size_t			 nkeys;
+	char			 text[PROTO_TEXT_MAX + 1];	/* status, notice */
+	struct proto_chat	 chat;
+	struct proto_viewers	 viewers;
+	char			 summary[SHARE_SUMMARY_MAX];	/* escaped */
+};
+
+int		 share_allow(int, u_int8_t, struct buf *, struct allow_req *);
+int		 share_audit_open(const char *, int *);
+int		 share_audit_format(char *, size_t, const struct timespec *,
+		     const struct allow_req *);
+int		 share_audit_write(int, const struct allow_req *);
+int		 share_audit_note(int, const char *);
+size_t		 share_printable(char *, size_t, const char *, int);
+
+/* ---- share-sock.c: Unix sockets in the private directory ------------------ */
+
+int		 share_sock_listen(const char *, int *);
+int		 share_sock_connect(const char *, int *);
+int		 share_sock_accept(int, int *);
+int		 share_sock_line(int, char *, size_t, int);
+int		 share_write_all(int, const void *, size_t);
+
+/* ---- share-tmux.c: the private tmux server ---------------------------------- */
+
+struct share;
+
+int		 share_spawn(const char *const [], int, int, int, pid_t *);
+int		 share_wait(pid_t);
+int		 share_tmux(struct share *, const char *const [], struct buf *);
+int		 share_tmux_start(struct share *);
+int		 share_tmux_control(struct share *);
+int		 share_tmux_keys(struct share *, const char *, const u_char *,
+		     size_t);
+int		 share_tmux_resize(struct share *, u_int, u_int);
+int		 share_tmux_size(struct share *, u_int *, u_int *, u_int *,
+		     u_int *);
+int		 share_tmux_snapshot(struct share *, u_int32_t, struct buf *);
+int		 share_tmux_set(struct share *, const char *, const char *,
+		     const char *);
+void		 share_tmux_kill(struct share *);
+
+/* ---- share-ssh.c: ssh-keygen and ssh ------------------------------------- */
+
+int		 share_ssh_keygen(struct share *);
+int		 share_ssh_sign(struct share *, const char *);
+int		 share_ssh_produce(struct share *);
+int		 share_ssh_cert_expiry(const char *, u_int64_t *);
+int		 share_askpass_main(const char *, const char *);
+int		 share_askpass_answer(int, const char *, const char *);
+void		 share_ssh_stop(struct share *);
+
+/* ---- share-ui.c: the status row, the chat pane ------------------------------ */
+
+int		 share_ui_init(struct share *);
+void		 share_ui_status(struct share *);
+void		 share_ui_chat(struct share *, const char *, const char *);
+void		 share_ui_header(struct share *);
+int		 share_chat_pane_main(const char *);
+int		 share_ui_accept(struct share *);
+int		 share_ui_read(struct share *, char *, size_t);
+int		 share_ui_ask_token(struct share *);
+int		 share_read_secret(int, int, char *, size_t);
+
+/* ---- share-proto.c: the frame loop ------------------------------------------ */
+
+int		 share_proto_run(struct share *);
+int		 share_proto_send(struct share *, const struct buf *);
+void		 share_proto_bye(struct share *);
+
+/* ---- tunl-share.c: the whole session's state -------------------------------- */
+
+struct share {
+	/* From the command line. */
+	char		 host[SHARE_HOST_MAX + 1];
+	char		 port[8];		/* "" for ssh's default */
+	char		 case_ref[CAST_CASE_LEN];
+	char		 known_hosts[PATH_MAX];	/* "" for ssh's default */
+	char		 session[ID_LEN_MAX];
+	int		 restricted;		/* never goes back to 0 */
+	int		 relay_fd;		/* tests: frames on this fd */
+	int		 no_attach;		/* do not attach the terminal */
+	pid_t		 attach_pid;		/* tmux attach on our terminal */
+	char		 self[PATH_MAX];	/* this program, for tmux */
+
+	/* The private 0700 directory and what is in it. */
+	char		 dir[PATH_MAX];
+	char		 key[PATH_MAX];		/* dir/key (and key.pub) */
+	char		 cert[PATH_MAX];	/* dir/key-cert.pub */
+	char		 sock[PATH_MAX];	/* dir/tmux.sock */
+	char		 audit[PATH_MAX];	/* dir/audit.log */
+	char		 cast[PATH_MAX];	/* dir/session.cast */
+	char		 chatsock[PATH_MAX];	/* dir/chat.sock */
+	char		 asksock[PATH_MAX];	/* dir/askpass.sock */
+	char		 sshlog[PATH_MAX];	/* dir/ssh.log */
+
+	/* tmux. */
+	char		 pane_main[SHARE_PANE_LEN];
+	char		 pane_chat[SHARE_PANE_LEN];
+	u_int		 pane_main_id;
+	u_int		 cols, rows;		/* main pane, last seen */
+	pid_t		 ctl_pid;
+	int		 ctl_in, ctl_out;
+	struct ctlmode	 ctl;
+
+	/* The relay connection. */
+	pid_t		 ssh_pid;
+	int		 rin, rout;		/* frames in, frames out */
+	struct frame_reader fr;
+	struct buf	*out;			/* frames not yet written */
+	int		 connected;
+	u_int		 backoff;		/* seconds to the next try */
+	time_t		 retry_at;
+	u_int64_t	 cert_expiry;		/* valid_before, unix time */
+	u_int64_t	 dropped_output;	/* bytes not sent: queue full */
+
+	/* Audit log, recording, chat pane. */
+	int		 audit_fd;
+	struct cast_writer *cw;
+	struct timespec	 start;
+	int		 chat_listen, chat_fd;
+	struct buf	*chat_in;
+	int		 want_token;		/* asked the chat pane */
+
+	/* What the status row shows. */
+	char		 relay_state[64];
+	char		 viewers[128];
+	char		 status_text[PROTO_TEXT_MAX + 1];
+	int		 ending;
+};
+
+#endif /* TUNL_SHARE_H */
