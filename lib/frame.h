@@ -41,7 +41,7 @@ enum frame_type {
 
 	/* Relay-bound: from the customer (producer). */
 	FRAME_OUTPUT		= 0x10,	/* bytes of the shared pane */
-	FRAME_SNAPSHOT		= 0x11,	/* u16 cols, u16 rows, screen bytes */
+	FRAME_SNAPSHOT		= 0x11,	/* u32 id, u16 cols, rows, x, y, bytes */
 	FRAME_CHAT		= 0x12,	/* string from, string text */
 
 	/* Customer-bound: requests the allowlist in tunl-share checks. */
@@ -55,7 +55,7 @@ enum frame_type {
 
 	/* Broker to consumer (engineer). */
 	FRAME_NOTICE		= 0x30,	/* string one-line notice */
-	FRAME_VIEWERS		= 0x31,	/* u16 count, strings name:mode */
+	FRAME_VIEWERS		= 0x31,	/* u16 count, (string name, u8 mode) */
 };
 
 /* Panes a FRAME_KEYS may name. */

@@ -420,4 +420,244 @@ int		 sshkey_fingerprint(const u_char *, size_t, char *, size_t);
 int		 sshkey_from_base64(const char *, size_t, u_char *, size_t,
 		     size_t *);
 
+/* ---- vtfilter.c: the escape filter (docs/escape-filter.md) ---------------- */
+
+/*
+ * A stateful filter for terminal byte streams that may arrive split
+ * anywhere. OUTPUT is what a customer's screen sends to an engineer's
+ * terminal; INPUT is what an engineer's terminal sends back as keys.
+ * Fixed-size fields only: no heap, nothing to free.
+ */
+#define VTFILTER_OUTPUT		0	/* customer's screen -> engineer */
+#define VTFILTER_INPUT		1	/* engineer's keys -> customer */
+
+#define VTFILTER_SEQ_MAX	256	/* bytes of an escape sequence kept */
+#define VTFILTER_STRING_MAX	4096	/* bytes before a string is cut */
+#define VTFILTER_PARAMS_MAX	16	/* parameters of a CSI sequence */
+#define VTFILTER_SGR_PARAMS_MAX	32	/* parameters of an SGR sequence */
+#define VTFILTER_PARAM_MAX	65535	/* largest parameter value */
+#define VTFILTER_REP_MAX	4096	/* largest REP (CSI b) count */
+/* Room in out that always suffices for one vtfilter_feed of n bytes. */
+#define VTFILTER_OUT_MAX(n)	((n) * 6 + VTFILTER_SEQ_MAX + 16)
+
+/* What was dropped, by kind (vtfilter_stats.dropped_by_class). */
+enum vtfilter_class {
+	VTFILTER_CLASS_OSC = 0,	/* ESC ] strings */
+	VTFILTER_CLASS_DCS,	/* ESC P strings */
+	VTFILTER_CLASS_APC,	/* ESC _ strings */
+	VTFILTER_CLASS_PM,	/* ESC ^ strings */
+	VTFILTER_CLASS_SOS,	/* ESC X strings */
+	VTFILTER_CLASS_CSI,	/* CSI sequences off the allowlist */
+	VTFILTER_CLASS_MODE,	/* mode numbers off the allowlist */
+	VTFILTER_CLASS_ESC,	/* other escape sequences */
+	VTFILTER_CLASS_CTRL,	/* C0 controls and DEL */
+	VTFILTER_CLASS_C1,	/* 8-bit C1 controls not converted */
+	VTFILTER_CLASS_REPORT,	/* input: terminal reports, mouse, paste marks */
+	VTFILTER_NCLASSES
+};
+
+struct vtfilter_stats {
+	u_int64_t	 dropped_seqs;	/* sequences, strings, controls */
+	u_int64_t	 dropped_bytes;	/* input bytes they held */
+	u_int64_t	 rewritten;	/* passed in a changed form */
+	u_int64_t	 cut;		/* strings or sequences over a bound */
+	u_int64_t	 replaced;	/* invalid UTF-8 made U+FFFD */
+	u_int64_t	 c1;		/* 8-bit C1 controls seen */
+	u_int64_t	 dropped_by_class[VTFILTER_NCLASSES];
+};
+
+struct vtfilter {
+	int			 direction;	/* VTFILTER_OUTPUT or _INPUT */
+	int			 state;
+	int			 string_kind;	/* enum vtfilter_class */
+	int			 overflow;	/* seq[] ran out of room */
+	int			 esc_sent;	/* input: ESC passed at a feed end */
+	int			 c1;		/* sequence began with a C1 */
+	u_int			 utf8_need;	/* continuation bytes to come */
+	u_int			 utf8_have;	/* bytes of it seen */
+	u_int32_t		 utf8_cp;
+	u_char			 utf8_lo, utf8_hi;	/* next byte's range */
+	u_int			 mouse_skip;	/* input: X10 mouse bytes left */
+	size_t			 seq_raw;	/* input bytes of this sequence */
+	size_t			 seqlen;	/* bytes in seq[] */
+	u_char			 seq[VTFILTER_SEQ_MAX];	/* after the ESC */
+	struct vtfilter_stats	 stats;
+};
+
+void		 vtfilter_init(struct vtfilter *, int);
+int		 vtfilter_feed(struct vtfilter *, const u_char *, size_t,
+		     struct buf *);
+int		 vtfilter_flush(struct vtfilter *, struct buf *);
+void		 vtfilter_reset(struct vtfilter *);
+void		 vtfilter_stats(const struct vtfilter *,
+		     struct vtfilter_stats *);
+const char	*vtfilter_class_name(int);
+
+/* ---- proto.c: frame payloads (docs/protocol.md) ---------------------------- */
+
+/*
+ * Encoders append one whole frame (header and payload) to out, or nothing:
+ * TUNL_ERR_FULL when out lacks room, TUNL_ERR_LENGTH/INVALID/RANGE when a
+ * field breaks its bound. Decoders take a frame's payload and consume it;
+ * every field is checked, and trailing bytes are TUNL_ERR_INVALID. Pointers
+ * a decoder returns (output, snapshot, keys bytes) point into the payload
+ * and stay valid until that buffer is next reset or written.
+ */
+#define PROTO_ROLE_PRODUCER	1
+#define PROTO_ROLE_CONSUMER	2
+#define PROTO_ROLE_BROKER	3	/* the broker's reply */
+
+#define PROTO_MODE_RW		0	/* consumer: read-write */
+#define PROTO_MODE_RO		1	/* consumer: read-only */
+#define PROTO_SESSION_SHARE	0	/* broker reply: session mode */
+#define PROTO_SESSION_RESTRICTED 1
+
+#define PROTO_NAME_LEN		33	/* [a-z_][a-z0-9_.-]{0,31}, NUL */
+#define PROTO_TEXT_MAX		200	/* error, status, notice bytes */
+#define PROTO_CHAT_MAX		1024	/* chat text bytes */
+#define PROTO_KEYS_MAX		4096	/* keys bytes in one frame */
+#define PROTO_COLS_MAX		1000
+#define PROTO_ROWS_MAX		500
+#define PROTO_VIEWERS_MAX	64
+#define PROTO_SNAPSHOT_HDR	12	/* u32 id + four u16 */
+
+/* Codes carried by FRAME_ERROR. */
+#define PROTO_ERR_VERSION	1	/* protocol version differs */
+#define PROTO_ERR_MALFORMED	2	/* payload does not parse */
+#define PROTO_ERR_TYPE		3	/* unknown or unexpected type */
+#define PROTO_ERR_LENGTH	4	/* frame over FRAME_MAX */
+#define PROTO_ERR_DENIED	5	/* wrong peer, session or role */
+#define PROTO_ERR_BUSY		6	/* producer already connected */
+#define PROTO_ERR_FULL		7	/* too many consumers */
+#define PROTO_ERR_TIMEOUT	8	/* no HELLO in time */
+#define PROTO_ERR_ENDED		9	/* the session is over */
+#define PROTO_ERR_INTERNAL	10
+
+struct proto_hello {
+	u_int16_t	 version;
+	u_int8_t	 role;			/* PROTO_ROLE_* */
+	char		 session[ID_LEN_MAX];
+	char		 engineer[PROTO_NAME_LEN];	/* consumer only */
+	u_int8_t	 mode;		/* consumer: PROTO_MODE_*;
+					   broker: PROTO_SESSION_* */
+	u_int16_t	 cols;		/* consumer, broker; 0 = unknown */
+	u_int16_t	 rows;
+};
+
+struct proto_error {
+	u_int16_t	 code;
+	char		 message[PROTO_TEXT_MAX + 1];
+};
+
+struct proto_snapshot {
+	u_int32_t	 id;
+	u_int16_t	 cols, rows;
+	u_int16_t	 cx, cy;	/* cursor, 0-based, inside the screen */
+	const u_char	*data;
+	size_t		 len;
+};
+
+struct proto_chat {
+	char		 from[PROTO_NAME_LEN];
+	char		 text[PROTO_CHAT_MAX + 1];
+};
+
+struct proto_keys {
+	u_int8_t	 pane;		/* FRAME_PANE_* */
+	char		 engineer[PROTO_NAME_LEN];
+	const u_char	*data;
+	size_t		 len;		/* 1 .. PROTO_KEYS_MAX */
+};
+
+struct proto_viewer {
+	char		 name[PROTO_NAME_LEN];
+	u_int8_t	 mode;		/* PROTO_MODE_* */
+};
+
+struct proto_viewers {
+	u_int16_t		 count;
+	struct proto_viewer	 v[PROTO_VIEWERS_MAX];
+};
+
+int		 proto_name_check(const char *);
+int		 proto_text_check(const void *, size_t);
+int		 proto_put_hello(struct buf *, const struct proto_hello *);
+int		 proto_get_hello(struct buf *, struct proto_hello *);
+int		 proto_put_error(struct buf *, u_int16_t, const char *);
+int		 proto_get_error(struct buf *, struct proto_error *);
+int		 proto_put_u32(struct buf *, u_int8_t, u_int32_t);
+int		 proto_get_u32(struct buf *, u_int32_t *);
+int		 proto_put_output(struct buf *, const void *, size_t);
+int		 proto_get_output(struct buf *, const u_char **, size_t *);
+int		 proto_put_snapshot(struct buf *, const struct proto_snapshot *);
+int		 proto_get_snapshot(struct buf *, struct proto_snapshot *);
+int		 proto_put_chat(struct buf *, const struct proto_chat *);
+int		 proto_get_chat(struct buf *, struct proto_chat *);
+int		 proto_put_keys(struct buf *, const struct proto_keys *);
+int		 proto_get_keys(struct buf *, struct proto_keys *);
+int		 proto_put_resize(struct buf *, u_int, u_int);
+int		 proto_get_resize(struct buf *, u_int16_t *, u_int16_t *);
+int		 proto_put_text(struct buf *, u_int8_t, const char *);
+int		 proto_get_text(struct buf *, char [PROTO_TEXT_MAX + 1]);
+int		 proto_put_viewers(struct buf *, const struct proto_viewers *);
+int		 proto_get_viewers(struct buf *, struct proto_viewers *);
+
+/* ---- cast.c: asciicast v2 recordings (docs/recording.md) ----------------- */
+
+#define CAST_NAME_MAX		128	/* bytes in a recording's file name */
+#define CAST_SIZE_MAX		10000	/* columns or rows */
+#define CAST_TIME_MAX		1e9	/* seconds from the start */
+#define CAST_EVENT_MAX		(256 * 1024)	/* escaped bytes of one
+						   event's string */
+#define CAST_LINE_MAX		(1024 * 1024)	/* reader: bytes in a line */
+#define CAST_DEPTH_MAX		16	/* reader: JSON nesting */
+#define CAST_NUMBER_MAX		32	/* reader: characters in a number */
+#define CAST_SYNC_MS		1000	/* fdatasync at least this often... */
+#define CAST_SYNC_BYTES		(64 * 1024)	/* ...or after this many bytes */
+#define CAST_CASE_LEN		65	/* with NUL, as SESSION_CASE_LEN */
+#define CAST_HOST_LEN		256	/* with NUL, as SESSION_HOST_LEN */
+#define CAST_TITLE_LEN		128	/* with NUL */
+
+/* Fixed-size fields only; strings are NUL-terminated, "" when absent. */
+struct cast_header {
+	u_int		 cols, rows;	/* 1..CAST_SIZE_MAX */
+	int64_t		 timestamp;	/* unix seconds of the start, 0 if none */
+	char		 session[ID_LEN_MAX];
+	char		 case_ref[CAST_CASE_LEN];
+	char		 host[CAST_HOST_LEN];
+	char		 title[CAST_TITLE_LEN];
+};
+
+/*
+ * One event from the reader. data belongs to the reader and stays valid
+ * until the next cast_reader_next or cast_reader_free.
+ */
+struct cast_event {
+	double		 t;		/* seconds, never decreasing */
+	char		 type;		/* 'o', 'r', 'i' or 'm' */
+	struct buf	*data;		/* decoded bytes of the string */
+	u_int		 cols, rows;	/* for 'r': the parsed size */
+};
+
+struct cast_writer;
+struct cast_reader;
+
+int		 cast_name_check(const char *);
+int		 cast_writer_open(const char *, const char *, gid_t,
+		     const struct cast_header *, struct cast_writer **);
+int		 cast_writer_output(struct cast_writer *, double,
+		     const u_char *, size_t);
+int		 cast_writer_resize(struct cast_writer *, double, u_int, u_int);
+int		 cast_writer_sync(struct cast_writer *);
+int		 cast_writer_close(struct cast_writer *);
+int		 cast_reader_open_fd(int, struct cast_reader **);
+int		 cast_reader_open_fd_err(int, struct cast_reader **, char *,
+		     size_t);
+int		 cast_reader_header(struct cast_reader *, struct cast_header *);
+int		 cast_reader_next(struct cast_reader *, struct cast_event *);
+u_int		 cast_reader_line(const struct cast_reader *);
+int		 cast_reader_torn(const struct cast_reader *);
+const char	*cast_reader_errmsg(const struct cast_reader *);
+void		 cast_reader_free(struct cast_reader *);
+
 #endif /* TUNL_H */
