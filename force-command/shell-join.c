@@ -483,8 +483,16 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 			join_winch = 0;
 			join_resize(&j);
 		}
-		while (buf_avail(j.out) >= VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX)
-		    + 1024) {
+		while (!brk_open || buf_avail(j.out) >=
+		    VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX) + 1024) {
+			/*
+			 * Once the broker is gone its last frames still
+			 * count (a drop or end notice); screen bytes that
+			 * no longer fit are let go.
+			 */
+			if (!brk_open && buf_avail(j.out) <
+			    VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX) + 1024)
+				buf_reset(j.out);
 			r = frame_reader_next(&j.brk, &f);
 			if (r == TUNL_ERR_SHORT)
 				break;
@@ -595,7 +603,7 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 		if (fl != -1)
 			(void)fcntl(STDOUT_FILENO, F_SETFL, fl & ~O_NONBLOCK);
 	}
-	fprintf(stderr, "%s\r\n", j.last);
+	fprintf(stderr, "\r\n%s\r\n", j.last);
 	join_free(&j);
 	return rc;
 }

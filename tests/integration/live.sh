@@ -36,7 +36,8 @@ SOCKEXEC=$top_builddir/tests/helpers/sock-exec
 [ -x "$SOCKEXEC" ] && [ -x "$top_builddir/tunl-shell" ] ||
     harness_fail "programs not built"
 
-relay_config "producer_grace = 60" "log_level = debug"
+relay_config "producer_grace = 60" "log_level = debug" \
+    "consumer_backlog = 4M"
 relay_init
 relay_install
 harness_install_libexec "$BROKER"
@@ -144,7 +145,7 @@ pane() {
 	tm send-keys -t "live:$_pn" "exec sh -c '$SSH -o IdentityFile=$H/client/$_pe -t support@127.0.0.1 $*; echo \"exit=\$?\"; sleep 600'" Enter
 }
 screen() {
-	tm capture-pane -p -t "live:$1"
+	tm capture-pane -p -J -t "live:$1"
 }
 # wait_screen NAME TEXT [SECS]
 wait_screen() {
@@ -272,8 +273,16 @@ harness_assert_not_contains "$(screen rw)" "exit="
 BOBSSH=$(ssh_pid ro) || harness_fail "no ssh process for bob's pane"
 kill -STOP "$BOBSSH"
 t0=$(date +%s)
-yes 'flood line for the slow-engineer test: the quick brown fox jumps' |
-    head -c 30000000 >&7
+# 30 MB at about 10 MB/s: a pace tmux keeps up with, so the running
+# engineers stay in step while bob's backlog overflows.
+cr=$(printf '\r')
+i=0
+while [ $i -lt 30 ]; do
+	yes "flood line $i for the slow-engineer test: the quick brown fox$cr" |
+	    head -c 1000000 >&7
+	sleep 0.1
+	i=$((i + 1))
+done
 printf 'after-the-flood\r\n' >&7
 wait_screen rw after-the-flood 120
 t1=$(date +%s)
