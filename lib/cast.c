@@ -44,7 +44,8 @@ struct cast_writer {
 	struct buf	*line;		/* the event being formatted */
 	u_char		 pending[4];	/* incomplete UTF-8 held back */
 	size_t		 npending;
-	u_int64_t	 last_us;	/* time of the last event */
+	u_int64_t	 last_us;	/* time of the last event written */
+	u_int64_t	 line_us;	/* time of the event being formatted */
 	off_t		 off;		/* bytes of complete lines in the file */
 	size_t		 unsynced;	/* written since the last fdatasync */
 	struct timespec	 synced_at;
@@ -412,6 +413,7 @@ cast_write_line(struct cast_writer *w)
 	}
 	w->off += (off_t)len;
 	w->unsynced += len;
+	w->last_us = w->line_us;
 	if (w->unsynced >= CAST_SYNC_BYTES ||
 	    cast_ms_since(&w->synced_at) >= CAST_SYNC_MS)
 		return cast_datasync(w);
@@ -441,7 +443,6 @@ cast_writer_time(struct cast_writer *w, double t, u_int64_t *usp)
 	/* Times never go backwards in the file. */
 	if (us < w->last_us)
 		us = w->last_us;
-	w->last_us = us;
 	*usp = us;
 	return 0;
 }
@@ -450,6 +451,7 @@ static int
 cast_event_start(struct cast_writer *w, u_int64_t us, char type)
 {
 	buf_reset(w->line);
+	w->line_us = us;
 	return buf_putf(w->line, "[%llu.%06llu, \"%c\", \"",
 	    (unsigned long long)(us / 1000000),
 	    (unsigned long long)(us % 1000000), type);

@@ -693,8 +693,12 @@ test_resize_and_time(void **state)
 	    (const u_char *)"d", 1), TUNL_ERR_RANGE);
 	assert_int_equal(cast_writer_output(w, 300, NULL, 1),
 	    TUNL_ERR_INVALID);
-	/* Nothing to write: no event. */
+	/* Nothing to write: no event, and the clock does not move. */
 	assert_int_equal(cast_writer_output(w, 300, NULL, 0), 0);
+	assert_int_equal(cast_writer_output(w, 300, (const u_char *)"\xe2",
+	    1), 0);
+	assert_int_equal(cast_writer_output(w, 300, (const u_char *)"\x82",
+	    1), 0);
 	assert_int_equal(cast_writer_sync(w), 0);
 	assert_int_equal(cast_writer_close(w), 0);
 
@@ -705,22 +709,23 @@ test_resize_and_time(void **state)
 	    "[123.456789, \"o\", \"b\"]\n"
 	    "[123.456789, \"o\", \"c\"]\n"
 	    "[123.456789, \"r\", \"1x1\"]\n"
-	    "[200.000000, \"r\", \"10000x10000\"]\n";
+	    "[200.000000, \"r\", \"10000x10000\"]\n"
+	    "[200.000000, \"o\", \"\xef\xbf\xbd\"]\n";
 	assert_int_equal(len - (size_t)(p - text), strlen(want));
 	assert_memory_equal(p, want, strlen(want));
 	free(text);
 
 	read_back("t", &rb);
 	assert_int_equal(rb.end, TUNL_ERR_EOF);
-	assert_int_equal(rb.events, 6);
+	assert_int_equal(rb.events, 7);
 	assert_int_equal(rb.resizes, 3);
 	assert_int_equal(rb.sizes[0][0], 132);
 	assert_int_equal(rb.sizes[0][1], 43);
 	assert_int_equal(rb.sizes[1][0], 1);
 	assert_int_equal(rb.sizes[2][1], CAST_SIZE_MAX);
 	assert_true(rb.last_t == 200.0);
-	assert_int_equal(rb.outlen, 3);
-	assert_memory_equal(rb.out, "abc", 3);
+	assert_int_equal(rb.outlen, 6);
+	assert_memory_equal(rb.out, "abc" FFFD, 6);
 	free(rb.out);
 	remove_dir();
 }
@@ -936,12 +941,14 @@ full_data(char *data, size_t len, u_int i)
  * In a child: write 300-byte events until the disk or the file size limit
  * says no, then 1-byte events until they fail too; the refusal must be
  * TUNL_ERR_FULL, and lasting (a resize line is longer than the last
- * refused one). Close, and read the file back: every event that was
- * accepted is there, and nothing else. Returns 0 when all holds, 77 when
- * the setup is impossible, another number for the check that failed.
+ * refused one). Then either close with a held-back byte that cannot be
+ * written (TUNL_ERR_FULL), or, with grow, make room and check the same
+ * writer goes on. Read the file back: every event that was accepted is
+ * there, and nothing else. Returns 0 when all holds, 77 when the setup is
+ * impossible, another number for the check that failed.
  */
 static int
-full_child(const char *dir)
+full_child(const char *dir, const char *name, int (*grow)(void))
 {
 	struct cast_header	 h;
 	struct cast_writer	*w;
@@ -952,7 +959,7 @@ full_child(const char *dir)
 	int			 fd, r;
 
 	sample_header(&h);
-	if (cast_writer_open(dir, "full", (gid_t)-1, &h, &w) != 0)
+	if (cast_writer_open(dir, name, (gid_t)-1, &h, &w) != 0)
 		return 10;
 	for (i = 0; i < 100000; i++) {
 		full_data(data, sizeof(data), i);
@@ -972,13 +979,22 @@ full_child(const char *dir)
 		return 12;
 	if (cast_writer_resize(w, i, 80, 24) != TUNL_ERR_FULL)
 		return 13;
-	/* Held-back bytes that cannot be written at close: an error. */
-	if (cast_writer_output(w, i, (u_char *)"\xe2", 1) != 0)
-		return 14;
-	if (cast_writer_close(w) != TUNL_ERR_FULL)
-		return 15;
+	if (grow == NULL) {
+		/* Held-back bytes that cannot be written at close. */
+		if (cast_writer_output(w, i, (u_char *)"\xe2", 1) != 0)
+			return 14;
+		if (cast_writer_close(w) != TUNL_ERR_FULL)
+			return 15;
+	} else {
+		if (grow() != 0)
+			return 20;
+		if (cast_writer_output(w, i, (u_char *)"again", 5) != 0 ||
+		    cast_writer_output(w, i, (u_char *)"\xe2", 1) != 0 ||
+		    cast_writer_close(w) != 0)
+			return 21;
+	}
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/full", dir) >=
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    sizeof(path) || (fd = open(path, O_RDONLY)) == -1 ||
 	    cast_reader_open_fd(fd, &rd) != 0)
 		return 16;
@@ -988,10 +1004,22 @@ full_child(const char *dir)
 			if (buf_len(ev.data) != sizeof(data) ||
 			    memcmp(buf_ptr(ev.data), data, sizeof(data)) != 0)
 				return 17;
-		} else if (buf_len(ev.data) != 1 || *buf_ptr(ev.data) != 's')
-			return 18;
+		} else if (i < big + small) {
+			if (buf_len(ev.data) != 1 || *buf_ptr(ev.data) != 's')
+				return 18;
+		} else if (grow != NULL && i == big + small) {
+			if (buf_len(ev.data) != 5 ||
+			    memcmp(buf_ptr(ev.data), "again", 5) != 0)
+				return 22;
+		} else if (grow != NULL && i == big + small + 1) {
+			if (buf_len(ev.data) != 3 ||
+			    memcmp(buf_ptr(ev.data), FFFD, 3) != 0)
+				return 23;
+		} else
+			return 24;
 	}
-	if (r != TUNL_ERR_EOF || cast_reader_torn(rd) || i != big + small)
+	if (r != TUNL_ERR_EOF || cast_reader_torn(rd) ||
+	    i != big + small + (grow != NULL ? 2 : 0))
 		return 19;
 	cast_reader_free(rd);
 	close(fd);
@@ -999,8 +1027,9 @@ full_child(const char *dir)
 }
 
 static void
-run_full_child(int (*setup)(void))
+run_full_child(int (*setup)(void), int (*grow)(void))
 {
+	char	 path[PATH_MAX];
 	pid_t	 pid;
 	int	 status;
 
@@ -1010,7 +1039,14 @@ run_full_child(int (*setup)(void))
 
 		if ((r = setup()) != 0)
 			_exit(r);
-		_exit(full_child(tmpdir));
+		if ((r = full_child(tmpdir, "full", NULL)) != 0)
+			_exit(r);
+		path_of(path, sizeof(path), "full");
+		if (unlink(path) == -1)
+			_exit(30);
+		if (grow != NULL && (r = full_child(tmpdir, "grow", grow)) != 0)
+			_exit(r);
+		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -1036,12 +1072,23 @@ setup_fsize(void)
 	return 0;
 }
 
+static int
+grow_fsize(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) == -1)
+		return -1;
+	rl.rlim_cur = rl.rlim_max;
+	return setrlimit(RLIMIT_FSIZE, &rl);
+}
+
 static void
 test_full_fsize(void **state)
 {
 	(void)state;
 	make_dir();
-	run_full_child(setup_fsize);
+	run_full_child(setup_fsize, grow_fsize);
 	remove_dir();
 }
 
@@ -1064,12 +1111,20 @@ setup_tmpfs(void)
 	return 0;
 }
 
+/* Room comes back: the tmpfs grows. */
+static int
+grow_tmpfs(void)
+{
+	return mount("tunl-test", tmpdir, "tmpfs", MS_REMOUNT | MS_NOSUID |
+	    MS_NODEV, "size=64k");
+}
+
 static void
 test_full_tmpfs(void **state)
 {
 	(void)state;
 	make_dir();
-	run_full_child(setup_tmpfs);
+	run_full_child(setup_tmpfs, grow_tmpfs);
 	remove_dir();
 }
 
@@ -1459,6 +1514,7 @@ test_reader_strings_and_ends(void **state)
 static int
 run_to_file(char *const argv[], const char *out, int tty)
 {
+	char	 conf[PATH_MAX];
 	pid_t	 pid;
 	int	 status, fd, m;
 
@@ -1479,6 +1535,11 @@ run_to_file(char *const argv[], const char *out, int tty)
 			_exit(126);
 		if ((fd = open("/dev/null", O_RDWR)) == -1 || dup2(fd, 0) == -1)
 			_exit(126);
+		/* asciinema keeps an install id in its config home. */
+		if ((size_t)snprintf(conf, sizeof(conf), "%s/config",
+		    tmpdir) >= sizeof(conf))
+			_exit(126);
+		setenv("ASCIINEMA_CONFIG_HOME", conf, 1);
 		setenv("LC_ALL", "C.UTF-8", 1);
 		setenv("PYTHONIOENCODING", "utf-8", 1);
 		execvp(argv[0], argv);
@@ -1582,6 +1643,11 @@ test_other_players(void **state)
 	}
 	free(norm);
 	free(in);
+	/* What asciinema kept, if it ran. */
+	path_of(path, sizeof(path), "config/install-id");
+	assert_true(unlink(path) == 0 || errno == ENOENT);
+	path_of(path, sizeof(path), "config");
+	assert_true(rmdir(path) == 0 || errno == ENOENT);
 	remove_dir();
 	if (ran == 0)
 		skip();

@@ -1,0 +1,265 @@
+/*
+ * broker-loop.c: the event loop. One ppoll(2) over the listening socket
+ * and every peer; sockets are non-blocking and every write goes through a
+ * peer's bounded queue, so no peer can make the loop wait. Signals are
+ * blocked except inside ppoll, so a SIGTERM is never lost between a check
+ * and the wait.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+static struct broker	*loop_broker;
+
+int64_t
+broker_now_ms(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+loop_signal(int sig)
+{
+	if (loop_broker != NULL)
+		loop_broker->signalled = sig;
+}
+
+static void
+loop_accept(struct broker *b)
+{
+	struct ucred	 cred;
+	socklen_t	 len;
+	struct peer	*p;
+	int		 fd;
+
+	for (;;) {
+		fd = accept4(b->listenfd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				info("accept: %s; pausing for %d ms",
+				    strerror(errno), BROKER_ACCEPT_PAUSE_MS);
+				b->accept_paused_until = broker_now_ms() +
+				    BROKER_ACCEPT_PAUSE_MS;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK)
+				error("accept: %s", strerror(errno));
+			return;
+		}
+		len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred,
+		    &len) == -1 || len != sizeof(cred)) {
+			error("SO_PEERCRED: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		if (cred.uid != b->customer_uid &&
+		    cred.uid != b->engineer_uid) {
+			info("connection from uid %ld refused",
+			    (long)cred.uid);
+			close(fd);
+			continue;
+		}
+		if (b->nnew >= BROKER_NEW_MAX || b->ended) {
+			info("connection from uid %ld refused: %s",
+			    (long)cred.uid, b->ended ? "ending" :
+			    "too many before hello");
+			close(fd);
+			continue;
+		}
+		if ((p = peer_new(b, fd, cred.uid, cred.pid)) == NULL) {
+			error("out of memory for a connection");
+			close(fd);
+			continue;
+		}
+		b->nnew++;
+		TAILQ_INSERT_TAIL(&b->peers, p, entry);
+		debug("%s: accepted, pid %ld", peer_label(p), (long)cred.pid);
+	}
+}
+
+/* How much all the queues hold: over budget, the producer waits. */
+static size_t
+loop_queued(const struct broker *b)
+{
+	const struct peer	*p;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(p, &b->peers, entry)
+		n += buf_len(p->out);
+	return n;
+}
+
+static void
+loop_reap(struct broker *b)
+{
+	struct peer	*p, *next;
+
+	for (p = TAILQ_FIRST(&b->peers); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (!p->dead)
+			continue;
+		TAILQ_REMOVE(&b->peers, p, entry);
+		session_peer_gone(b, p);
+		debug("%s: closed", peer_label(p));
+		peer_free(p);
+	}
+}
+
+/*
+ * Before the sandbox: handlers for the signals that end the session, and
+ * those signals blocked except while ppoll waits.
+ */
+void
+broker_signals(struct broker *b)
+{
+	struct sigaction	 sa;
+	sigset_t		 block;
+
+	loop_broker = b;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = loop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+}
+
+int
+broker_loop(struct broker *b)
+{
+	sigset_t		 unblocked;
+	struct pollfd		*pfd = NULL;
+	struct peer		**who = NULL, *p;
+	struct timespec		 ts;
+	size_t			 npfd, maxpfd = 0, i;
+	int64_t			 now, wait;
+	int			 listening, n, r = 0;
+
+	sigemptyset(&unblocked);
+	sigprocmask(SIG_BLOCK, NULL, &unblocked);
+	sigdelset(&unblocked, SIGTERM);
+	sigdelset(&unblocked, SIGINT);
+	sigdelset(&unblocked, SIGHUP);
+
+	b->idle_ms = 0;
+	b->next_check_ms = broker_now_ms() + BROKER_CHECK_MS;
+	b->next_keys_log_ms = broker_now_ms() + BROKER_KEYS_LOG_MS;
+	for (;;) {
+		now = broker_now_ms();
+		if (b->signalled && !b->ended) {
+			info("signal %d", (int)b->signalled);
+			session_end(b, "broker", "stopped by signal", 1);
+		}
+		session_timers(b, now);
+		loop_reap(b);
+		if (b->ended && TAILQ_EMPTY(&b->peers))
+			break;
+
+		/* Room for the listener and every peer. */
+		npfd = 1;
+		TAILQ_FOREACH(p, &b->peers, entry)
+			npfd++;
+		if (npfd > maxpfd) {
+			free(pfd);
+			free(who);
+			maxpfd = npfd + 16;
+			pfd = calloc(maxpfd, sizeof(*pfd));
+			who = calloc(maxpfd, sizeof(*who));
+			if (pfd == NULL || who == NULL) {
+				error("out of memory for the poll set");
+				r = -1;
+				break;
+			}
+		}
+		npfd = 0;
+		listening = !b->ended && now >= b->accept_paused_until;
+		if (listening) {
+			pfd[npfd].fd = b->listenfd;
+			pfd[npfd].events = POLLIN;
+			who[npfd++] = NULL;
+		}
+		TAILQ_FOREACH(p, &b->peers, entry) {
+			pfd[npfd].fd = p->fd;
+			pfd[npfd].events = 0;
+			if (!p->closing && !(p->role == PEER_PRODUCER &&
+			    loop_queued(b) > BROKER_MEM_BUDGET))
+				pfd[npfd].events |= POLLIN;
+			if (buf_len(p->out) > 0)
+				pfd[npfd].events |= POLLOUT;
+			who[npfd++] = p;
+		}
+
+		wait = 1000;
+		if (!listening && !b->ended &&
+		    b->accept_paused_until - now < wait)
+			wait = b->accept_paused_until - now;
+		if (b->ended)
+			wait = 100;
+		if (wait < 0)
+			wait = 0;
+		ts.tv_sec = wait / 1000;
+		ts.tv_nsec = (wait % 1000) * 1000000;
+		n = ppoll(pfd, npfd, &ts, &unblocked);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			error("ppoll: %s", strerror(errno));
+			r = -1;
+			break;
+		}
+		for (i = 0; i < npfd && n > 0; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (who[i] == NULL) {
+				loop_accept(b);
+				continue;
+			}
+			p = who[i];
+			if (p->dead)
+				continue;
+			if (pfd[i].revents & POLLOUT)
+				(void)peer_flush(b, p);
+			if (!p->dead && (pfd[i].revents &
+			    (POLLIN | POLLHUP | POLLERR))) {
+				if (p->closing)
+					p->dead = 1;
+				else
+					peer_read(b, p);
+			}
+		}
+		/* Write what the frames just handled queued. */
+		TAILQ_FOREACH(p, &b->peers, entry) {
+			if (!p->dead && buf_len(p->out) > 0)
+				(void)peer_flush(b, p);
+		}
+	}
+	loop_reap(b);
+	free(pfd);
+	free(who);
+	loop_broker = NULL;
+	return r;
+}

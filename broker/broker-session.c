@@ -1,0 +1,925 @@
+/*
+ * broker-session.c: what the broker does with each frame (docs/broker.md).
+ *
+ * The producer's output goes through the session's escape filter once;
+ * the filtered bytes are recorded and queued to every live consumer. A
+ * consumer whose queue cannot take a frame has fallen behind: its queue is
+ * dropped and it waits for the producer's next snapshot, as a new consumer
+ * does. The producer's stream is ordered, so a snapshot that arrives after
+ * a consumer started waiting shows the screen after every byte that
+ * consumer missed, and live output after it follows on exactly.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "broker.h"
+
+static void	 session_fanout(struct broker *, const u_char *, size_t);
+
+/* ---- helpers --------------------------------------------------------------- */
+
+int
+session_effective_rw(const struct broker *b, const struct peer *c)
+{
+	return c->role == PEER_CONSUMER && c->mode == PROTO_MODE_RW &&
+	    !b->restricted;
+}
+
+static const char *
+session_mode_word(const struct broker *b, const struct peer *c)
+{
+	if (c->mode == PROTO_MODE_RO)
+		return "read-only";
+	return b->restricted ? "read-only (restricted session)" :
+	    "read-write";
+}
+
+/* Registry event; failures are logged, never fatal. */
+void
+session_event(struct broker *b, const char *actor, const char *action,
+    const char *detail)
+{
+	int	 r;
+
+	if (b->reg == NULL)
+		return;
+	if ((r = registry_event_add(b->reg, b->sid, actor, action, NULL,
+	    detail, (int64_t)time(NULL))) != 0)
+		error_r(r, "registry event %s: %s", action,
+		    registry_errmsg(b->reg));
+}
+
+static void
+session_notice_consumers(struct broker *b, const char *msg)
+{
+	struct peer	*p;
+
+	TAILQ_FOREACH(p, &b->peers, entry) {
+		if (p->role == PEER_CONSUMER && !p->dead && !p->closing)
+			peer_send_text(p, FRAME_NOTICE, "%s", msg);
+	}
+}
+
+/* Ask the producer for a snapshot, unless one is already on its way. */
+static u_int32_t
+session_want_snapshot(struct broker *b)
+{
+	if (b->producer == NULL)
+		return 0;
+	if (b->snap_pending != 0)
+		return b->snap_pending;
+	if (++b->snap_next == 0)
+		b->snap_next = 1;
+	if (proto_put_u32(b->producer->out, FRAME_SNAPSHOT_REQ,
+	    b->snap_next) != 0) {
+		/* Its queue is full; the next event will ask again. */
+		debug("snapshot request not queued");
+		return 0;
+	}
+	b->snap_pending = b->snap_next;
+	return b->snap_pending;
+}
+
+/* Make a consumer wait for a snapshot before it sees live output again. */
+static void
+session_wait_snapshot(struct broker *b, struct peer *c)
+{
+	c->waiting = 1;
+	c->snap_id = session_want_snapshot(b);
+}
+
+/* Drop a consumer with a last notice (best effort) and an event. */
+static void
+session_drop(struct broker *b, struct peer *c, const char *why)
+{
+	char	 detail[128];
+
+	(void)peer_drop_queue(c);
+	peer_send_text(c, FRAME_NOTICE, "tunl: disconnected: %s", why);
+	peer_close_after(c);
+	info("%s dropped: %s", peer_label(c), why);
+	snprintf(detail, sizeof(detail), "%s", why);
+	session_event(b, c->name, "drop", detail);
+}
+
+static void
+session_behind(struct broker *b, struct peer *c)
+{
+	size_t	 dropped;
+
+	if (c->catching_up || c->waiting) {
+		session_drop(b, c, "fell behind again before catching up");
+		return;
+	}
+	dropped = peer_drop_queue(c);
+	info("%s fell behind (%zu bytes dropped); resynchronising",
+	    peer_label(c), dropped);
+	peer_send_text(c, FRAME_NOTICE,
+	    "tunl: you fell behind; resynchronising");
+	c->catching_up = 1;
+	session_wait_snapshot(b, c);
+	session_event(b, c->name, "resync", NULL);
+}
+
+/* ---- viewers and sizes --------------------------------------------------------- */
+
+static void
+session_viewers(struct broker *b)
+{
+	static struct proto_viewers	 v;
+	struct peer			*p;
+
+	memset(&v, 0, sizeof(v));
+	TAILQ_FOREACH(p, &b->peers, entry) {
+		if (p->role != PEER_CONSUMER || p->dead ||
+		    v.count >= PROTO_VIEWERS_MAX)
+			continue;
+		tunl_strlcpy(v.v[v.count].name, p->name,
+		    sizeof(v.v[v.count].name));
+		v.v[v.count].mode = session_effective_rw(b, p) ?
+		    PROTO_MODE_RW : PROTO_MODE_RO;
+		v.count++;
+	}
+	TAILQ_FOREACH(p, &b->peers, entry) {
+		if (p->role == PEER_NEW || p->dead || p->closing)
+			continue;
+		(void)proto_put_viewers(p->out, &v);
+	}
+}
+
+/* Tell each consumer whose terminal is smaller than the session, once. */
+static void
+session_small_notices(struct broker *b)
+{
+	struct peer	*c;
+
+	if (b->prod_cols == 0)
+		return;
+	TAILQ_FOREACH(c, &b->peers, entry) {
+		if (c->role != PEER_CONSUMER || c->dead || c->closing)
+			continue;
+		if (c->cols >= b->prod_cols && c->rows >= b->prod_rows) {
+			c->small_cols = c->small_rows = 0;
+			continue;
+		}
+		if (c->small_cols == b->prod_cols &&
+		    c->small_rows == b->prod_rows)
+			continue;
+		c->small_cols = b->prod_cols;
+		c->small_rows = b->prod_rows;
+		peer_send_text(c, FRAME_NOTICE,
+		    "tunl: your terminal is %ux%u, the session is %ux%u",
+		    c->cols, c->rows, b->prod_cols, b->prod_rows);
+	}
+}
+
+/*
+ * The customer's window follows the smallest read-write engineer; with
+ * none, the producer keeps its own size and nothing is sent.
+ */
+static void
+session_resize(struct broker *b)
+{
+	struct peer	*c;
+	u_int		 cols = 0, rows = 0;
+
+	TAILQ_FOREACH(c, &b->peers, entry) {
+		if (c->dead || !session_effective_rw(b, c))
+			continue;
+		if (cols == 0 || c->cols < cols)
+			cols = c->cols;
+		if (rows == 0 || c->rows < rows)
+			rows = c->rows;
+	}
+	if (cols == 0) {
+		b->want_cols = b->want_rows = 0;
+		return;
+	}
+	if (cols == b->want_cols && rows == b->want_rows)
+		return;
+	if (b->producer != NULL &&
+	    proto_put_resize(b->producer->out, cols, rows) != 0) {
+		debug("resize not queued");
+		return;
+	}
+	b->want_cols = cols;
+	b->want_rows = rows;
+	debug("session size %ux%u", cols, rows);
+}
+
+static void
+session_producer_size(struct broker *b, u_int cols, u_int rows)
+{
+	if (cols == b->prod_cols && rows == b->prod_rows)
+		return;
+	b->prod_cols = cols;
+	b->prod_rows = rows;
+	record_resize(b, cols, rows);
+	session_small_notices(b);
+}
+
+/* ---- hello --------------------------------------------------------------------- */
+
+static void
+session_reply_hello(struct broker *b, struct peer *p, u_int cols, u_int rows)
+{
+	struct proto_hello	 h;
+
+	memset(&h, 0, sizeof(h));
+	h.version = TUNL_PROTO_VERSION;
+	h.role = PROTO_ROLE_BROKER;
+	tunl_strlcpy(h.session, b->sid, sizeof(h.session));
+	h.mode = b->restricted ? PROTO_SESSION_RESTRICTED :
+	    PROTO_SESSION_SHARE;
+	h.cols = (u_int16_t)cols;
+	h.rows = (u_int16_t)rows;
+	if (proto_put_hello(p->out, &h) != 0)
+		error("%s: hello reply not queued", peer_label(p));
+}
+
+static int
+session_grow_queue(struct peer *p, size_t max)
+{
+	struct buf	*nb;
+
+	if ((nb = buf_new(max)) == NULL)
+		return TUNL_ERR_ALLOC;
+	if (buf_putb(nb, p->out) != 0) {
+		buf_free(nb);
+		return TUNL_ERR_ALLOC;
+	}
+	buf_free(p->out);
+	p->out = nb;
+	return 0;
+}
+
+static void
+session_producer_hello(struct broker *b, struct peer *p)
+{
+	struct peer	*c;
+	char		 detail[64];
+	int		 r;
+
+	if (p->uid != b->customer_uid) {
+		peer_send_error(p, PROTO_ERR_DENIED,
+		    "this account may not produce");
+		info("%s refused: not the customer account", peer_label(p));
+		peer_close_after(p);
+		return;
+	}
+	if (b->producer != NULL && !b->producer->dead) {
+		peer_send_error(p, PROTO_ERR_BUSY, "producer already connected");
+		info("%s refused: producer already connected", peer_label(p));
+		peer_close_after(p);
+		return;
+	}
+	if (session_grow_queue(p, BROKER_PRODUCER_QUEUE) != 0) {
+		peer_send_error(p, PROTO_ERR_INTERNAL, "out of memory");
+		peer_close_after(p);
+		return;
+	}
+	p->role = PEER_PRODUCER;
+	b->nnew--;
+	b->producer = p;
+	b->producer_gone_ms = 0;
+	b->snap_pending = 0;
+	vtfilter_init(&b->vf, VTFILTER_OUTPUT);
+	info("producer connected (pid %ld)", (long)p->pid);
+
+	if (b->sess.state == SESSION_PENDING || !b->had_producer) {
+		r = registry_session_set_state(b->reg, b->sid, SESSION_ACTIVE,
+		    "customer", NULL, (int64_t)time(NULL));
+		if (r == 0)
+			b->sess.state = SESSION_ACTIVE;
+		else if (r != TUNL_ERR_STATE)
+			error_r(r, "mark session active: %s",
+			    registry_errmsg(b->reg));
+	}
+	b->had_producer = 1;
+	snprintf(detail, sizeof(detail), "pid=%ld", (long)p->pid);
+	session_event(b, "customer", "producer-connected", detail);
+
+	session_reply_hello(b, p, b->want_cols, b->want_rows);
+	/* A new stream: every consumer starts again from a snapshot. */
+	TAILQ_FOREACH(c, &b->peers, entry) {
+		if (c->role != PEER_CONSUMER || c->dead || c->closing)
+			continue;
+		peer_send_text(c, FRAME_NOTICE, "tunl: customer connected");
+		c->waiting = 1;
+		c->snap_id = 0;
+	}
+	(void)session_want_snapshot(b);
+	TAILQ_FOREACH(c, &b->peers, entry) {
+		if (c->role == PEER_CONSUMER && c->waiting)
+			c->snap_id = b->snap_pending;
+	}
+	b->want_cols = b->want_rows = 0;
+	session_resize(b);
+	session_viewers(b);
+}
+
+static void
+session_consumer_hello(struct broker *b, struct peer *p,
+    const struct proto_hello *h)
+{
+	size_t	 backlog;
+
+	if (p->uid != b->engineer_uid) {
+		peer_send_error(p, PROTO_ERR_DENIED,
+		    "this account may not join");
+		info("%s refused: not the engineer account", peer_label(p));
+		peer_close_after(p);
+		return;
+	}
+	if (b->nconsumers >= b->cfg.max_consumers) {
+		peer_send_error(p, PROTO_ERR_FULL,
+		    "session full: %u engineers already", b->nconsumers);
+		info("%s (%s) refused: %u consumers already", peer_label(p),
+		    h->engineer, b->nconsumers);
+		peer_close_after(p);
+		return;
+	}
+	backlog = b->cfg.consumer_backlog;
+	if (backlog > BUF_SIZE_MAX)
+		backlog = BUF_SIZE_MAX;
+	if (backlog < 2 * (FRAME_HEADER_LEN + FRAME_MAX))
+		backlog = 2 * (FRAME_HEADER_LEN + FRAME_MAX);
+	if (session_grow_queue(p, backlog) != 0) {
+		peer_send_error(p, PROTO_ERR_INTERNAL, "out of memory");
+		peer_close_after(p);
+		return;
+	}
+	p->role = PEER_CONSUMER;
+	b->nnew--;
+	b->nconsumers++;
+	tunl_strlcpy(p->name, h->engineer, sizeof(p->name));
+	p->mode = h->mode;
+	p->cols = h->cols;
+	p->rows = h->rows;
+	vtfilter_init(&p->infilter, VTFILTER_INPUT);
+	info("%s joined %s (%ux%u)", p->name, session_mode_word(b, p),
+	    p->cols, p->rows);
+	session_event(b, p->name, "engineer-joined",
+	    session_mode_word(b, p));
+	session_reply_hello(b, p, b->prod_cols, b->prod_rows);
+	if (b->producer == NULL)
+		peer_send_text(p, FRAME_NOTICE,
+		    "tunl: waiting for the customer");
+	session_wait_snapshot(b, p);
+	if (b->producer != NULL)
+		peer_send_text(b->producer, FRAME_STATUS, "%s joined %s",
+		    p->name, session_mode_word(b, p));
+	session_resize(b);
+	session_small_notices(b);
+	session_viewers(b);
+}
+
+static void
+session_hello(struct broker *b, struct peer *p, struct frame *f)
+{
+	struct proto_hello	 h;
+	int			 r;
+
+	if (f->type != FRAME_HELLO) {
+		peer_send_error(p, PROTO_ERR_DENIED, "first frame must be hello");
+		info("%s: first frame %s, not hello", peer_label(p),
+		    frame_type_name(f->type));
+		peer_close_after(p);
+		return;
+	}
+	if ((r = proto_get_hello(f->payload, &h)) != 0) {
+		if (r == TUNL_ERR_VERSION) {
+			peer_send_error(p, PROTO_ERR_VERSION,
+			    "protocol version %u, broker speaks %u",
+			    h.version, TUNL_PROTO_VERSION);
+			info("%s: protocol version %u", peer_label(p),
+			    h.version);
+		} else {
+			peer_send_error(p, PROTO_ERR_MALFORMED,
+			    "malformed hello");
+			info("%s: malformed hello: %s", peer_label(p),
+			    tunl_err(r));
+		}
+		peer_close_after(p);
+		return;
+	}
+	if (strcmp(h.session, b->sid) != 0) {
+		peer_send_error(p, PROTO_ERR_DENIED, "wrong session");
+		info("%s: hello for another session", peer_label(p));
+		peer_close_after(p);
+		return;
+	}
+	switch (h.role) {
+	case PROTO_ROLE_PRODUCER:
+		session_producer_hello(b, p);
+		break;
+	case PROTO_ROLE_CONSUMER:
+		session_consumer_hello(b, p, &h);
+		break;
+	default:
+		peer_send_error(p, PROTO_ERR_DENIED, "role not accepted");
+		peer_close_after(p);
+		break;
+	}
+}
+
+/* ---- producer frames ------------------------------------------------------------- */
+
+/* Queue one OUTPUT frame of filtered bytes to every live consumer. */
+static void
+session_fanout(struct broker *b, const u_char *data, size_t len)
+{
+	struct peer	*c;
+	int		 r;
+
+	if (len == 0)
+		return;
+	record_output(b, data, len);
+	TAILQ_FOREACH(c, &b->peers, entry) {
+		if (c->role != PEER_CONSUMER || c->waiting || c->dead ||
+		    c->closing)
+			continue;
+		if ((r = proto_put_output(c->out, data, len)) == 0)
+			continue;
+		if (r == TUNL_ERR_FULL)
+			session_behind(b, c);
+		else
+			error_r(r, "%s: output", peer_label(c));
+	}
+}
+
+static void
+session_output(struct broker *b, const u_char *data, size_t len)
+{
+	size_t	 n;
+	int	 r;
+
+	while (len > 0) {
+		n = len < BROKER_FILTER_CHUNK ? len : BROKER_FILTER_CHUNK;
+		buf_reset(b->scratch);
+		if ((r = vtfilter_feed(&b->vf, data, n, b->scratch)) != 0) {
+			error_r(r, "escape filter");
+			return;
+		}
+		session_fanout(b, buf_ptr(b->scratch), buf_len(b->scratch));
+		data += n;
+		len -= n;
+	}
+}
+
+/* End of the producer's stream: let the filter drop what it held. */
+static void
+session_output_flush(struct broker *b)
+{
+	buf_reset(b->scratch);
+	if (vtfilter_flush(&b->vf, b->scratch) == 0)
+		session_fanout(b, buf_ptr(b->scratch), buf_len(b->scratch));
+}
+
+static void
+session_snapshot(struct broker *b, const struct proto_snapshot *s)
+{
+	struct proto_snapshot	 fs;
+	struct peer		*c;
+	int			 toobig = 0, r;
+
+	session_producer_size(b, s->cols, s->rows);
+	if (s->id != 0 && s->id == b->snap_pending)
+		b->snap_pending = 0;
+	if (s->id == 0)
+		return;
+
+	/* The screen goes through a fresh filter of its own. */
+	vtfilter_reset(&b->snapvf);
+	buf_reset(b->scratch);
+	if (vtfilter_feed(&b->snapvf, s->data, s->len, b->scratch) != 0 ||
+	    vtfilter_flush(&b->snapvf, b->scratch) != 0 ||
+	    buf_len(b->scratch) > FRAME_PAYLOAD_MAX - PROTO_SNAPSHOT_HDR) {
+		/* Never cut a screen mid-sequence: send it blank instead. */
+		toobig = 1;
+		buf_reset(b->scratch);
+	}
+	fs = *s;
+	fs.data = buf_ptr(b->scratch);
+	fs.len = buf_len(b->scratch);
+	if (toobig)
+		fs.cx = fs.cy = 0;
+
+	TAILQ_FOREACH(c, &b->peers, entry) {
+		if (c->role != PEER_CONSUMER || !c->waiting || c->dead ||
+		    c->closing || c->snap_id == 0 || c->snap_id > s->id)
+			continue;
+		if ((r = proto_put_snapshot(c->out, &fs)) != 0) {
+			session_drop(b, c, "fell behind again before "
+			    "catching up");
+			continue;
+		}
+		c->waiting = 0;
+		c->snap_id = 0;
+		if (toobig)
+			peer_send_text(c, FRAME_NOTICE,
+			    "tunl: the screen was too large to send");
+	}
+	/* Anyone still waiting without a request gets one now. */
+	TAILQ_FOREACH(c, &b->peers, entry) {
+		if (c->role == PEER_CONSUMER && c->waiting && !c->dead &&
+		    !c->closing && c->snap_id == 0)
+			c->snap_id = session_want_snapshot(b);
+	}
+}
+
+static void
+session_chat_out(struct broker *b, struct peer *from, const char *name,
+    const char *text)
+{
+	struct proto_chat	 ch;
+	struct peer		*p;
+
+	memset(&ch, 0, sizeof(ch));
+	tunl_strlcpy(ch.from, name, sizeof(ch.from));
+	tunl_strlcpy(ch.text, text, sizeof(ch.text));
+	TAILQ_FOREACH(p, &b->peers, entry) {
+		if (p == from || p->role == PEER_NEW || p->dead || p->closing)
+			continue;
+		if (p->role == PEER_CONSUMER && p->waiting)
+			continue;
+		(void)proto_put_chat(p->out, &ch);
+	}
+}
+
+static void
+session_malformed(struct peer *p, const struct frame *f, int r)
+{
+	info("%s: malformed %s frame (%zu bytes): %s", peer_label(p),
+	    frame_type_name(f->type), buf_len(f->payload), tunl_err(r));
+	peer_send_error(p, PROTO_ERR_MALFORMED, "malformed %s frame",
+	    frame_type_name(f->type));
+}
+
+static void
+session_unexpected(struct peer *p, const struct frame *f)
+{
+	info("%s: unexpected frame type 0x%02x (%s), %zu bytes",
+	    peer_label(p), f->type, frame_type_name(f->type),
+	    buf_len(f->payload));
+	peer_send_error(p, PROTO_ERR_TYPE, "unexpected frame type 0x%02x",
+	    f->type);
+}
+
+/* PING is answered, ERROR logged, ACK and PONG taken; 1 if handled. */
+static int
+session_common(struct peer *p, struct frame *f)
+{
+	struct proto_error	 e;
+	u_int32_t		 v;
+	int			 r;
+
+	switch (f->type) {
+	case FRAME_PING:
+		if ((r = proto_get_u32(f->payload, &v)) != 0)
+			session_malformed(p, f, r);
+		else
+			(void)proto_put_u32(p->out, FRAME_PONG, v);
+		return 1;
+	case FRAME_PONG:
+	case FRAME_ACK:
+		if ((r = proto_get_u32(f->payload, &v)) != 0)
+			session_malformed(p, f, r);
+		return 1;
+	case FRAME_ERROR:
+		if ((r = proto_get_error(f->payload, &e)) != 0)
+			info("%s: malformed error frame", peer_label(p));
+		else
+			info("%s reports error %u: %s", peer_label(p),
+			    e.code, e.message);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+session_producer_frame(struct broker *b, struct peer *p, struct frame *f)
+{
+	static struct proto_chat	 ch;
+	struct proto_snapshot		 s;
+	const u_char			*d;
+	size_t				 dl;
+	u_int16_t			 cols, rows;
+	int				 r;
+
+	switch (f->type) {
+	case FRAME_OUTPUT:
+		if ((r = proto_get_output(f->payload, &d, &dl)) != 0)
+			session_malformed(p, f, r);
+		else
+			session_output(b, d, dl);
+		return;
+	case FRAME_SNAPSHOT:
+		if ((r = proto_get_snapshot(f->payload, &s)) != 0)
+			session_malformed(p, f, r);
+		else
+			session_snapshot(b, &s);
+		return;
+	case FRAME_RESIZE:
+		if ((r = proto_get_resize(f->payload, &cols, &rows)) != 0)
+			session_malformed(p, f, r);
+		else
+			session_producer_size(b, cols, rows);
+		return;
+	case FRAME_CHAT:
+		if ((r = proto_get_chat(f->payload, &ch)) != 0)
+			session_malformed(p, f, r);
+		else
+			session_chat_out(b, p, "customer", ch.text);
+		return;
+	}
+	if (!session_common(p, f))
+		session_unexpected(p, f);
+}
+
+/* ---- consumer frames -------------------------------------------------------------- */
+
+static void
+session_keys(struct broker *b, struct peer *c, const struct proto_keys *k)
+{
+	struct proto_keys	 fk;
+	const u_char		*d;
+	size_t			 left, n;
+	int			 r;
+
+	if (!session_effective_rw(b, c)) {
+		c->keys_dropped += k->len;
+		return;
+	}
+	if (b->producer == NULL || b->producer->dead ||
+	    b->producer->closing) {
+		if (!c->keys_noticed)
+			peer_send_text(c, FRAME_NOTICE,
+			    "tunl: the customer is not connected; "
+			    "keys dropped");
+		c->keys_noticed = 1;
+		return;
+	}
+	buf_reset(b->scratch);
+	if ((r = vtfilter_feed(&c->infilter, k->data, k->len,
+	    b->scratch)) != 0) {
+		error_r(r, "%s: input filter", peer_label(c));
+		return;
+	}
+	memset(&fk, 0, sizeof(fk));
+	fk.pane = k->pane;
+	tunl_strlcpy(fk.engineer, c->name, sizeof(fk.engineer));
+	d = buf_ptr(b->scratch);
+	left = buf_len(b->scratch);
+	while (left > 0) {
+		n = left < PROTO_KEYS_MAX ? left : PROTO_KEYS_MAX;
+		fk.data = d;
+		fk.len = n;
+		if (proto_put_keys(b->producer->out, &fk) != 0) {
+			if (!c->keys_noticed)
+				peer_send_text(c, FRAME_NOTICE,
+				    "tunl: the customer is not keeping up; "
+				    "keys dropped");
+			c->keys_noticed = 1;
+			return;
+		}
+		d += n;
+		left -= n;
+	}
+	c->keys_noticed = 0;
+}
+
+static void
+session_consumer_frame(struct broker *b, struct peer *c, struct frame *f)
+{
+	static struct proto_chat	 ch;
+	struct proto_keys		 k;
+	u_int16_t			 cols, rows;
+	int				 r;
+
+	switch (f->type) {
+	case FRAME_KEYS:
+		if ((r = proto_get_keys(f->payload, &k)) != 0)
+			session_malformed(c, f, r);
+		else
+			session_keys(b, c, &k);
+		return;
+	case FRAME_RESIZE:
+		if ((r = proto_get_resize(f->payload, &cols, &rows)) != 0) {
+			session_malformed(c, f, r);
+			return;
+		}
+		c->cols = cols;
+		c->rows = rows;
+		session_resize(b);
+		session_small_notices(b);
+		return;
+	case FRAME_CHAT:
+		if ((r = proto_get_chat(f->payload, &ch)) != 0) {
+			session_malformed(c, f, r);
+			return;
+		}
+		/* Chat is talk, not typing: read-write engineers only. */
+		if (c->mode != PROTO_MODE_RW) {
+			c->keys_dropped += strlen(ch.text);
+			return;
+		}
+		session_chat_out(b, c, c->name, ch.text);
+		return;
+	}
+	if (!session_common(c, f))
+		session_unexpected(c, f);
+}
+
+void
+session_frame(struct broker *b, struct peer *p, struct frame *f)
+{
+	switch (p->role) {
+	case PEER_NEW:
+		session_hello(b, p, f);
+		break;
+	case PEER_PRODUCER:
+		session_producer_frame(b, p, f);
+		break;
+	case PEER_CONSUMER:
+		session_consumer_frame(b, p, f);
+		break;
+	}
+}
+
+/* ---- leaving, timers, the end ------------------------------------------------------- */
+
+static void
+session_keys_log(struct broker *b, struct peer *c)
+{
+	if (c->keys_dropped == c->keys_logged)
+		return;
+	info("%s: %llu key bytes dropped (%s)", peer_label(c),
+	    (unsigned long long)(c->keys_dropped - c->keys_logged),
+	    session_mode_word(b, c));
+	c->keys_logged = c->keys_dropped;
+}
+
+/* Called once for each peer as it is closed. */
+void
+session_peer_gone(struct broker *b, struct peer *p)
+{
+	struct vtfilter_stats	 st;
+	char			 detail[64];
+
+	switch (p->role) {
+	case PEER_NEW:
+		b->nnew--;
+		break;
+	case PEER_PRODUCER:
+		if (b->producer != p)
+			break;
+		session_output_flush(b);
+		vtfilter_stats(&b->vf, &st);
+		info("producer gone; filter dropped %llu sequences "
+		    "(%llu bytes)", (unsigned long long)st.dropped_seqs,
+		    (unsigned long long)st.dropped_bytes);
+		b->producer = NULL;
+		b->snap_pending = 0;
+		b->producer_gone_ms = broker_now_ms();
+		session_event(b, "customer", "producer-disconnected", NULL);
+		if (!b->ended)
+			session_notice_consumers(b,
+			    "tunl: customer reconnecting");
+		break;
+	case PEER_CONSUMER:
+		b->nconsumers--;
+		session_keys_log(b, p);
+		snprintf(detail, sizeof(detail), "%s",
+		    session_mode_word(b, p));
+		info("%s left", p->name);
+		session_event(b, p->name, "engineer-left", detail);
+		p->dead = 1;	/* out of the viewers and the size */
+		if (!b->ended) {
+			if (b->producer != NULL)
+				peer_send_text(b->producer, FRAME_STATUS,
+				    "%s left", p->name);
+			session_resize(b);
+			session_viewers(b);
+		}
+		break;
+	}
+}
+
+void
+session_timers(struct broker *b, int64_t now)
+{
+	struct session	 s;
+	struct peer	*p;
+	int64_t		 grace = (int64_t)b->cfg.producer_grace * 1000;
+	int		 r;
+
+	TAILQ_FOREACH(p, &b->peers, entry) {
+		if (p->dead)
+			continue;
+		if (p->role == PEER_NEW && !p->closing &&
+		    now - p->since_ms > BROKER_HELLO_TIMEOUT_MS) {
+			peer_send_error(p, PROTO_ERR_TIMEOUT,
+			    "no hello within %d seconds",
+			    BROKER_HELLO_TIMEOUT_MS / 1000);
+			info("%s: no hello in time", peer_label(p));
+			peer_close_after(p);
+		}
+		if (p->closing && now - p->close_ms > (b->ended ?
+		    BROKER_END_LINGER_MS : BROKER_LINGER_MS))
+			p->dead = 1;
+		else if (!p->closing && p->role == PEER_CONSUMER &&
+		    p->stuck_ms != 0 && now - p->stuck_ms > BROKER_STUCK_MS)
+			session_drop(b, p, "not reading for 10 seconds");
+	}
+
+	if (b->ended)
+		return;
+	if (now >= b->next_keys_log_ms) {
+		TAILQ_FOREACH(p, &b->peers, entry) {
+			if (p->role == PEER_CONSUMER)
+				session_keys_log(b, p);
+		}
+		b->next_keys_log_ms = now + BROKER_KEYS_LOG_MS;
+	}
+
+	/* Nobody at all: the idle clock runs. */
+	if (b->producer != NULL || b->nconsumers > 0)
+		b->idle_ms = 0;
+	else if (b->idle_ms == 0)
+		b->idle_ms = now;
+
+	if (b->producer == NULL && b->had_producer &&
+	    now - b->producer_gone_ms >= grace) {
+		session_end(b, "broker", "customer did not reconnect", 1);
+		return;
+	}
+	if (!b->had_producer && b->idle_ms != 0 &&
+	    now - b->idle_ms >= (grace > BROKER_START_WAIT_MS ? grace :
+	    BROKER_START_WAIT_MS)) {
+		session_end(b, "broker", "customer never connected", 1);
+		return;
+	}
+
+	if (now < b->next_check_ms)
+		return;
+	b->next_check_ms = now + BROKER_CHECK_MS;
+	if ((r = registry_session_get(b->reg, b->sid, &s)) != 0) {
+		if (r == TUNL_ERR_NOT_FOUND)
+			session_end(b, "broker", "session removed", 0);
+		else
+			error_r(r, "registry check: %s",
+			    registry_errmsg(b->reg));
+		return;
+	}
+	if (s.state == SESSION_ENDED)
+		session_end(b, "broker", "session ended", 0);
+	else if (s.state == SESSION_LOCKED)
+		session_end(b, "broker", "session locked", 0);
+	else if (s.expires <= (int64_t)time(NULL))
+		session_end(b, "broker", "session expired", 1);
+}
+
+/*
+ * End the session: a last notice to everyone, the recording closed, the
+ * registry told (state ended if set_state, else only an event). The loop
+ * then writes what it can for a moment and exits.
+ */
+void
+session_end(struct broker *b, const char *actor, const char *reason,
+    int set_state)
+{
+	struct peer	*p;
+	char		 msg[PROTO_TEXT_MAX + 1];
+	int		 r;
+
+	if (b->ended)
+		return;
+	b->ended = 1;
+	info("session ending: %s", reason);
+	if (b->producer != NULL)
+		session_output_flush(b);
+	snprintf(msg, sizeof(msg), "tunl: session ended: %s", reason);
+	TAILQ_FOREACH(p, &b->peers, entry) {
+		if (p->dead)
+			continue;
+		if (p->role == PEER_CONSUMER)
+			peer_send_text(p, FRAME_NOTICE, "%s", msg);
+		else if (p->role == PEER_PRODUCER)
+			peer_send_error(p, PROTO_ERR_ENDED, "%s", msg);
+		if (p->role == PEER_CONSUMER)
+			session_keys_log(b, p);
+		peer_close_after(p);
+	}
+	record_close(b);
+	if (set_state) {
+		r = registry_session_set_state(b->reg, b->sid, SESSION_ENDED,
+		    actor, reason, (int64_t)time(NULL));
+		if (r != 0 && r != TUNL_ERR_STATE)
+			error_r(r, "mark session ended: %s",
+			    registry_errmsg(b->reg));
+	}
+	session_event(b, actor, "broker-exit", reason);
+}

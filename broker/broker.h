@@ -1,0 +1,167 @@
+/*
+ * broker.h: tunl-broker, one process per session (docs/broker.md).
+ *
+ *	tunl-broker.c		main: options, identity, lock, socket, start
+ *	broker-loop.c		the poll(2) loop, accept, timers, signals
+ *	broker-peer.c		one connection: read frames, bounded queue
+ *	broker-session.c	fan-out, snapshots, keys, resize, viewers, end
+ *	broker-record.c		the asciicast recording
+ *	broker-sandbox.c	privileges, rlimits, seccomp
+ */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <signal.h>
+
+#include "tunl.h"
+#include "frame.h"
+
+#define BROKER_HELLO_TIMEOUT_MS	5000	/* first frame must come by then */
+#define BROKER_STUCK_MS		10000	/* unwritable that long: dropped */
+#define BROKER_LINGER_MS	30000	/* a closing peer's last words */
+#define BROKER_END_LINGER_MS	2000	/* the same, once the session ended */
+#define BROKER_CHECK_MS		2000	/* registry state checked this often */
+#define BROKER_KEYS_LOG_MS	10000	/* dropped-keys summary at most */
+#define BROKER_ACCEPT_PAUSE_MS	1000	/* after EMFILE or ENFILE */
+#define BROKER_START_WAIT_MS	30000	/* first producer, at least */
+#define BROKER_NEW_MAX		16	/* connections before their hello */
+#define BROKER_READ_CHUNK	(64 * 1024)
+#define BROKER_PRODUCER_READS	8	/* reads per wakeup, producer */
+#define BROKER_FILTER_CHUNK	(32 * 1024)	/* output filtered at once */
+#define BROKER_PRODUCER_QUEUE	(2 * (FRAME_HEADER_LEN + FRAME_MAX))
+#define BROKER_NEW_QUEUE	4096	/* before hello: errors only */
+#define BROKER_MEM_BUDGET	((size_t)256 * 1024 * 1024)
+#define BROKER_EXIT_BUSY	3	/* another broker has the session */
+
+enum peer_role {
+	PEER_NEW = 0,
+	PEER_PRODUCER,
+	PEER_CONSUMER
+};
+
+struct peer {
+	TAILQ_ENTRY(peer)	 entry;
+	u_int			 serial;	/* for logs */
+	int			 fd;
+	enum peer_role		 role;
+	uid_t			 uid;
+	pid_t			 pid;
+	struct frame_reader	 fr;
+	struct buf		*out;		/* whole frames, queued */
+	size_t			 head_rem;	/* bytes left of a frame
+						   partly written */
+	int64_t			 since_ms;	/* accepted */
+	int64_t			 stuck_ms;	/* unwritable since; 0 not */
+	int64_t			 close_ms;	/* closing since */
+	int			 closing;	/* write what is queued, close */
+	int			 dead;		/* close at the end of the pass */
+
+	/* Consumers. */
+	char			 name[PROTO_NAME_LEN];
+	int			 mode;		/* PROTO_MODE_*, as asked */
+	u_int			 cols, rows;
+	int			 waiting;	/* for a snapshot */
+	u_int32_t		 snap_id;	/* the request it waits for */
+	int			 catching_up;	/* resynced, not yet drained */
+	u_int			 small_cols, small_rows;	/* noticed */
+	int			 keys_noticed;
+	struct vtfilter		 infilter;
+	u_int64_t		 keys_dropped;	/* read-only, restricted */
+	u_int64_t		 keys_logged;
+};
+TAILQ_HEAD(peers, peer);
+
+struct cast_writer;
+
+struct broker {
+	struct tunl_cfg		 cfg;
+	char			 sid[ID_LEN_MAX];
+	struct session		 sess;		/* as read at start */
+	int			 restricted;
+	struct registry		*reg;
+	int			 lockfd;
+	int			 listenfd;
+	char			 sockpath[CFG_PATH_MAX + 64];
+	char			 lockpath[CFG_PATH_MAX + 64];
+	uid_t			 customer_uid;
+	uid_t			 engineer_uid;
+	gid_t			 relay_gid;
+	int			 readyfd;	/* daemon: report to parent */
+	int			 foreground;
+
+	struct peers		 peers;
+	struct peer		*producer;
+	u_int			 nconsumers;
+	u_int			 nnew;
+	u_int			 serial;
+
+	struct vtfilter		 vf;		/* live output */
+	struct vtfilter		 snapvf;	/* snapshots, reset each */
+	struct buf		*scratch;	/* filtered bytes */
+	u_int32_t		 snap_next;	/* next request id */
+	u_int32_t		 snap_pending;	/* asked, not answered; 0 */
+	u_int			 prod_cols, prod_rows;	/* 0: not known */
+	u_int			 want_cols, want_rows;	/* last RESIZE sent */
+
+	int64_t			 start_ms;
+	int64_t			 producer_gone_ms;	/* 0: here/never */
+	int64_t			 idle_ms;	/* nobody connected since */
+	int64_t			 next_check_ms;
+	int64_t			 next_keys_log_ms;
+	int64_t			 accept_paused_until;
+	int			 had_producer;
+
+	struct cast_writer	*rec;
+	char			 recpath[CFG_PATH_MAX + 64];
+	int			 rec_failed;
+
+	volatile sig_atomic_t	 signalled;
+	int			 ended;
+};
+
+/* tunl-broker.c */
+void		 broker_report(struct broker *, int, const char *, ...)
+		     TUNL_PRINTF(3, 4);
+
+/* broker-loop.c */
+int64_t		 broker_now_ms(void);
+void		 broker_signals(struct broker *);
+int		 broker_loop(struct broker *);
+
+/* broker-peer.c */
+struct peer	*peer_new(struct broker *, int, uid_t, pid_t);
+void		 peer_free(struct peer *);
+void		 peer_read(struct broker *, struct peer *);
+int		 peer_flush(struct broker *, struct peer *);
+void		 peer_send_error(struct peer *, u_int16_t, const char *, ...)
+		     TUNL_PRINTF(3, 4);
+void		 peer_send_text(struct peer *, u_int8_t, const char *, ...)
+		     TUNL_PRINTF(3, 4);
+void		 peer_close_after(struct peer *);
+const char	*peer_label(const struct peer *);
+size_t		 peer_drop_queue(struct peer *);
+
+/* broker-session.c */
+void		 session_frame(struct broker *, struct peer *, struct frame *);
+void		 session_peer_gone(struct broker *, struct peer *);
+void		 session_timers(struct broker *, int64_t);
+void		 session_end(struct broker *, const char *, const char *, int);
+void		 session_event(struct broker *, const char *, const char *,
+		     const char *);
+int		 session_effective_rw(const struct broker *,
+		     const struct peer *);
+
+/* broker-record.c */
+int		 record_open(struct broker *);
+void		 record_output(struct broker *, const u_char *, size_t);
+void		 record_resize(struct broker *, u_int, u_int);
+void		 record_close(struct broker *);
+
+/* broker-sandbox.c */
+int		 sandbox_identity(struct broker *, char *, size_t);
+int		 sandbox_enter(struct broker *, char *, size_t);
+
+#endif /* BROKER_H */

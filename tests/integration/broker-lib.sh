@@ -1,0 +1,125 @@
+# broker-lib.sh: sourced by the broker's integration tests after
+# harness.sh and relay.sh. No sshd: the broker and the test peers run in
+# private namespaces with the harness's /run, passwd and group
+# (relay_in_ns), the peers as the harness's customer (tunl) and engineer
+# (support) accounts (relay_as), so SO_PEERCRED sees the real uids.
+#
+#   broker_setup [CFG-LINE...]      tunl.conf + tunl-admin init
+#   broker_session SID [MODE]       a pending session in the registry
+#   broker_start SID                tunl-broker -F in the background: $BPID
+#   producer USER SID ARGS...       test-producer in the background: $!
+#   consumer USER SID NAME ARGS...  test-consumer in the background: $!
+#   wait_grep FILE TEXT [SECS]      until FILE holds TEXT (fixed string)
+#   wait_gone PID [SECS]            until PID has exited
+
+BROKER=$top_builddir/tunl-broker
+TPROD=$top_builddir/tests/helpers/test-producer
+TCONS=${TCONS_OVERRIDE:-$top_builddir/tests/helpers/test-consumer}
+[ -x "$BROKER" ] && [ -x "$TPROD" ] && [ -x "$TCONS" ] ||
+    harness_skip "tunl-broker or the test peers are not built"
+
+# Files the peers write, as their own accounts.
+T=$H/t
+mkdir -p "$T" && chmod 1777 "$T" || harness_fail "mkdir $T"
+
+broker_setup() {
+	relay_config "log_level = debug" "$@"
+	relay_init
+}
+
+broker_session() {
+	_bnow=$(date +%s)
+	relay_sql "INSERT INTO sessions (id, state, mode, case_ref, customer,
+	    host, engineer, created, expires) VALUES ('$1', 'pending',
+	    '${2:-share}', 'CASE-42', 'acme', 'customer.example', 'alice',
+	    $_bnow, $((_bnow + 3600)));" || harness_fail "insert session $1"
+}
+
+sock_of() {
+	echo "/run/tunl/sessions/$1.sock"
+}
+
+# In the background, with exec all the way down, so that $! is the pid of
+# the program itself (a backgrounded function would be a subshell).
+bg_in_ns() {
+	(exec unshare --mount --propagation private sh -c "$_HARNESS_MOUNTS" \
+	    sh "$H" "$@") &
+}
+
+bg_as() {
+	_bu=$1
+	shift
+	bg_in_ns setpriv --reuid="$_bu" --regid="$_bu" --init-groups \
+	    --reset-env -- "$@"
+}
+
+broker_start() {
+	bg_in_ns "$BROKER" -F -f "$RELAY_CONF" -s "$1" \
+	    </dev/null >>"$H/broker-$1.log" 2>&1
+	BPID=$!
+	harness_track "$BPID"
+	_bw=0
+	while [ ! -S "$H/run/tunl/sessions/$1.sock" ]; do
+		harness_alive "$BPID" || {
+			cat "$H/broker-$1.log" >&2
+			harness_fail "broker for $1 exited during setup"
+		}
+		[ $_bw -lt 200 ] || harness_fail "broker for $1 not ready"
+		sleep 0.05
+		_bw=$((_bw + 1))
+	done
+	# Ready means set up: the sandbox is in place before the loop runs.
+	wait_grep "$H/broker-$1.log" "broker ready"
+}
+
+producer() {
+	_pu=$1
+	_ps=$2
+	shift 2
+	bg_as "$_pu" "$TPROD" -S "$(sock_of "$_ps")" -s "$_ps" "$@" \
+	    2>>"$H/producer.err"
+	harness_track $!
+}
+
+consumer() {
+	_cu=$1
+	_cs=$2
+	_cn=$3
+	shift 3
+	bg_as "$_cu" "$TCONS" -S "$(sock_of "$_cs")" -s "$_cs" -u "$_cn" "$@" \
+	    2>>"$H/consumer-$_cn.err"
+	harness_track $!
+}
+
+wait_grep() {
+	_wt=$(( ${3:-10} * 20 ))
+	while [ $_wt -gt 0 ]; do
+		[ -f "$1" ] && grep -qF -- "$2" "$1" && return 0
+		sleep 0.05
+		_wt=$((_wt - 1))
+	done
+	echo "---- $1 ----" >&2
+	cat "$1" >&2 2>/dev/null
+	harness_fail "no '$2' in $1 after ${3:-10} s"
+}
+
+wait_gone() {
+	_wt=$(( ${2:-10} * 20 ))
+	while harness_alive "$1"; do
+		[ $_wt -gt 0 ] || return 1
+		sleep 0.05
+		_wt=$((_wt - 1))
+	done
+	return 0
+}
+
+# The size of a file (0 if missing).
+fsize() {
+	stat -c %s "$1" 2>/dev/null || echo 0
+}
+
+# Events of a session as "actor action detail" lines.
+events_of() {
+	relay_sql "SELECT actor || ' ' || action || ' ' || detail FROM events
+	    WHERE session_id = '$1' ORDER BY id;"
+}
