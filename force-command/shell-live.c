@@ -99,15 +99,25 @@ shell_live_connect(const struct shell *sh, const char *id, int *fdp)
 	return 0;
 }
 
-/* Whether the session's broker still accepts connections. */
+/*
+ * Whether the session's broker still accepts connections, asked after our
+ * connection to it closed. A killed process's descriptors close one after
+ * another, so its listening socket may outlive our connection by a
+ * moment: ask LIVE_ALIVE_WAIT_MS later, and twice.
+ */
+#define LIVE_ALIVE_WAIT_MS	200
+
 int
 shell_live_alive(const struct shell *sh, const char *id)
 {
-	int	 fd;
+	int	 fd, i;
 
-	if (shell_live_connect(sh, id, &fd) != 0)
-		return 0;
-	close(fd);
+	for (i = 0; i < 2; i++) {
+		(void)poll(NULL, 0, LIVE_ALIVE_WAIT_MS);
+		if (shell_live_connect(sh, id, &fd) != 0)
+			return 0;
+		close(fd);
+	}
 	return 1;
 }
 
