@@ -10,7 +10,7 @@
  *	engineer:  new [--case C] [--customer NAME] [--ttl MIN] [--restricted]
  *		   list [--json] | show ID | kill ID | unlock ID | help
  *		   join ID [--read-only] | consume ID [--read-only]
- *		   replay ID | cast ID | tunnel ID
+ *		   replay ID [--speed X] | cast ID | tunnel ID
  */
 #include "config.h"
 
@@ -27,6 +27,7 @@
 #define OPT_RESTRICTED	0x08
 #define OPT_JSON	0x10
 #define OPT_READ_ONLY	0x20
+#define OPT_SPEED	0x40
 
 /* Whether a verb takes a session id. */
 #define ARG_NONE	0
@@ -57,7 +58,7 @@ static const struct shell_verb_def engineer_verbs[] = {
 	{ "help", SHELL_V_HELP, ARG_NONE, 0 },
 	{ "join", SHELL_V_JOIN, ARG_REQUIRED, OPT_READ_ONLY },
 	{ "consume", SHELL_V_CONSUME, ARG_REQUIRED, OPT_READ_ONLY },
-	{ "replay", SHELL_V_REPLAY, ARG_REQUIRED, 0 },
+	{ "replay", SHELL_V_REPLAY, ARG_REQUIRED, OPT_SPEED },
 	{ "cast", SHELL_V_CAST, ARG_REQUIRED, 0 },
 	{ "tunnel", SHELL_V_TUNNEL, ARG_REQUIRED, 0 },
 };
@@ -75,6 +76,7 @@ static const struct shell_opt_def shell_opts[] = {
 	{ "--restricted", OPT_RESTRICTED, 0 },
 	{ "--json", OPT_JSON, 0 },
 	{ "--read-only", OPT_READ_ONLY, 0 },
+	{ "--speed", OPT_SPEED, 1 },
 };
 
 static void shell_args_err(char *, size_t, const char *, ...)
@@ -202,6 +204,46 @@ shell_args_engineer_ok(const char *s)
 	return 1;
 }
 
+/*
+ * A replay speed: digits, optionally a point and at most two more digits
+ * ("0.25", "2", "16", "1.5"), from REPLAY_SPEED_MIN to REPLAY_SPEED_MAX
+ * hundredths. No locale, no exponent, no sign.
+ */
+int
+shell_args_speed(const char *s, u_int *hundredths)
+{
+	u_int	 whole = 0, frac = 0, nwhole = 0, nfrac = 0, v;
+	int	 point = 0;
+
+	*hundredths = 0;
+	for (; *s != '\0'; s++) {
+		if (*s == '.' && !point && nwhole > 0) {
+			point = 1;
+			continue;
+		}
+		if (*s < '0' || *s > '9')
+			return TUNL_ERR_INVALID;
+		if (point) {
+			if (++nfrac > 2)
+				return TUNL_ERR_INVALID;
+			frac = frac * 10 + (u_int)(*s - '0');
+		} else {
+			if (++nwhole > 3)
+				return TUNL_ERR_RANGE;
+			whole = whole * 10 + (u_int)(*s - '0');
+		}
+	}
+	if (nwhole == 0 || (point && nfrac == 0))
+		return TUNL_ERR_INVALID;
+	if (nfrac == 1)
+		frac *= 10;
+	v = whole * 100 + frac;
+	if (v < REPLAY_SPEED_MIN || v > REPLAY_SPEED_MAX)
+		return TUNL_ERR_RANGE;
+	*hundredths = v;
+	return 0;
+}
+
 static const struct shell_opt_def *
 shell_args_opt(const char *word)
 {
@@ -233,6 +275,14 @@ shell_args_value(const char *verb, const struct shell_opt_def *o,
 		if (!shell_args_customer_ok(v))
 			goto bad;
 		tunl_strlcpy(c->customer, v, sizeof(c->customer));
+		return 0;
+	case OPT_SPEED:
+		if (shell_args_speed(v, &c->speed) != 0) {
+			shell_args_err(err, errlen, "%s: --speed: \"%s\" is not "
+			    "a speed from 0.25 to 16", verb,
+			    shell_args_echo(v, strlen(v), echo, sizeof(echo)));
+			return -1;
+		}
 		return 0;
 	case OPT_TTL:
 		if (tunl_strtonum(v, 1, ttl_max, &n) != 0) {

@@ -254,8 +254,8 @@ shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 		break;
 	case SHELL_V_PRODUCE:
 		info("customer %s from %s: produce", sh->session, sh->rhost);
-		shell_refuse(SHELL_EXIT_REFUSED, "live sharing is not "
-		    "available on this relay yet");
+		rc = shell_produce(sh);
+		break;
 	default:
 		shell_refuse(SHELL_EXIT_USAGE, "unknown command; try help");
 	}

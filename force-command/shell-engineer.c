@@ -82,8 +82,17 @@ shell_engineer_help(void)
 	    "  show ID          a session's details and event log\n"
 	    "  kill ID          end a session\n"
 	    "  unlock ID        unlock a session locked by failed logins\n"
+	    "  join ID [--read-only]\n"
+	    "                   watch the customer's terminal live (needs "
+	    "ssh -t); consume is the\n"
+	    "                   same; " JOIN_DETACH_NAME " detaches, Ctrl-] "
+	    "Ctrl-] sends Ctrl-]\n"
+	    "  replay ID [--speed X]\n"
+	    "                   play the recording (X from 0.25 to 16; "
+	    "pauses cut to 2 s)\n"
+	    "  cast ID          the recording as asciicast v2 on stdout\n"
 	    "  help             this text\n"
-	    "Not yet available here: join, consume, replay, cast, tunnel.\n"
+	    "Not yet available here: tunnel.\n"
 	    "C and NAME: letters, digits, '.', '_' and '-', at most 64.\n");
 }
 
@@ -382,35 +391,25 @@ int
 shell_engineer(struct shell *sh, const struct shell_cmd *cmd)
 {
 	struct registry	*reg = NULL;
-	const char	*verb = NULL;
 	int		 rc = SHELL_EXIT_OK, r;
 
 	shell_identity_engineer(sh);
 
 	switch (cmd->verb) {
 	case SHELL_V_JOIN:
-		verb = "join";
-		break;
 	case SHELL_V_CONSUME:
-		verb = "consume";
-		break;
+		return shell_join(sh, cmd);
 	case SHELL_V_REPLAY:
-		verb = "replay";
-		break;
+		return shell_replay(sh, cmd);
 	case SHELL_V_CAST:
-		verb = "cast";
-		break;
+		return shell_cast(sh, cmd);
 	case SHELL_V_TUNNEL:
-		verb = "tunnel";
-		break;
+		info("engineer %s from %s: tunnel %s", sh->who, sh->rhost,
+		    cmd->id);
+		shell_refuse(SHELL_EXIT_REFUSED, "tunnel is not available on "
+		    "this relay yet");
 	default:
 		break;
-	}
-	if (verb != NULL) {
-		info("engineer %s from %s: %s %s", sh->who, sh->rhost, verb,
-		    cmd->id);
-		shell_refuse(SHELL_EXIT_REFUSED, "%s is not available on this "
-		    "relay yet", verb);
 	}
 
 	switch (cmd->verb) {

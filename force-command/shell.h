@@ -6,6 +6,7 @@
 #define TUNL_SHELL_H
 
 #include "tunl.h"
+#include "frame.h"
 
 #define SHELL_CMD_MAX		1024	/* bytes in SSH_ORIGINAL_COMMAND */
 #define SHELL_WORDS_MAX		16	/* words in it */
@@ -17,6 +18,8 @@
 #define SHELL_KEYLINE_MAX	1024	/* the public key line for sign */
 #define SHELL_CHILD_OUT_MAX	(16 * 1024)	/* authority's stdout */
 #define SHELL_CHILD_ERR_MAX	1024	/* authority's stderr */
+#define REPLAY_SPEED_MIN	25	/* replay --speed, in hundredths */
+#define REPLAY_SPEED_MAX	1600
 
 /* Exit statuses. */
 #define SHELL_EXIT_OK		0
@@ -56,6 +59,7 @@ struct shell_cmd {
 	int		 restricted;
 	int		 json;
 	int		 read_only;
+	u_int		 speed;		/* replay: hundredths; 0 if not given */
 };
 
 /* What parsing failed on. */
@@ -71,6 +75,7 @@ struct shell {
 	enum shell_role	 role;
 	const char	*authority;	/* path of tunl-authority */
 	const char	*engineer_keys;	/* authorized_keys to search */
+	const char	*broker;	/* path of tunl-broker */
 	char		 connection[HANDOFF_CONN_MAX];
 	char		 rhost[HANDOFF_SOURCE_MAX];	/* client address */
 	char		 relay_host[HANDOFF_SOURCE_MAX];	/* ours */
@@ -91,6 +96,7 @@ int		 shell_args_case_ok(const char *);
 int		 shell_args_customer_ok(const char *);
 int		 shell_args_engineer_ok(const char *);
 const char	*shell_args_echo(const char *, size_t, char *, size_t);
+int		 shell_args_speed(const char *, u_int *);
 
 /* tunl-shell.c */
 void		 shell_refuse(int, const char *, ...)
@@ -104,6 +110,56 @@ int		 shell_customer(struct shell *, const struct shell_cmd *);
 
 /* shell-engineer.c */
 int		 shell_engineer(struct shell *, const struct shell_cmd *);
+
+/* shell-live.c: what produce, join and replay share */
+#define LIVE_QUEUE_MAX		(2 * (FRAME_HEADER_LEN + FRAME_MAX))
+#define LIVE_START_WAIT_MS	15000	/* for a broker to say it is ready */
+#define LIVE_CONNECT_TRIES	50	/* 100 ms apart */
+#define LIVE_FLUSH_MS		2000	/* last words before exit */
+
+int		 shell_live_sockpath(const struct shell *, const char *, char *,
+		     size_t);
+int		 shell_live_connect(const struct shell *, const char *, int *);
+int		 shell_live_start(struct shell *, const char *, int *);
+int		 shell_live_alive(const struct shell *, const char *);
+void		 shell_live_broker_died(struct shell *, const char *,
+		     const char *);
+void		 shell_live_nonblock(int);
+void		 shell_live_flush(int, struct buf *, int);
+int		 shell_live_term_raw(int);
+void		 shell_live_term_restore(void);
+int64_t		 shell_live_now_ms(void);
+
+/* shell-produce.c */
+int		 shell_produce(struct shell *);
+
+/* shell-join.c */
+#define JOIN_DETACH_KEY		0x1d	/* Ctrl-] */
+#define JOIN_DETACH_NAME	"Ctrl-] d"
+#define JOIN_NOTICE_MS		5000	/* a notice stays this long */
+#define JOIN_STATUS_MS		1000	/* status row redrawn at most */
+#define JOIN_OUT_MAX		(4 * 1024 * 1024)	/* terminal backlog */
+
+/* What a key press means, one byte at a time (shell_join_key). */
+enum join_key {
+	JOIN_KEY_SEND,		/* send the byte */
+	JOIN_KEY_HOLD,		/* the escape: wait for the next byte */
+	JOIN_KEY_DETACH,	/* leave the session */
+	JOIN_KEY_HELP,		/* show the keys */
+	JOIN_KEY_SEND_BOTH	/* send the escape, then the byte */
+};
+
+enum join_key	 shell_join_key(int *, u_char);
+int		 shell_join(struct shell *, const struct shell_cmd *);
+
+/* shell-replay.c */
+#define REPLAY_IDLE_MAX_MS	2000	/* recorded gaps are cut to this */
+#define REPLAY_FILES_MAX	100	/* <id>.cast, <id>-2.cast ... */
+
+int		 shell_replay_open(struct shell *, const char *, char *, size_t,
+		     int *);
+int		 shell_replay(struct shell *, const struct shell_cmd *);
+int		 shell_cast(struct shell *, const struct shell_cmd *);
 
 /* shell-identity.c */
 int		 shell_identity_engineer(struct shell *);

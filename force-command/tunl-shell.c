@@ -9,6 +9,7 @@
  * and nowhere else):
  *	-f PATH			the configuration file (tests)
  *	--authority PATH	tunl-authority (tests)
+ *	--broker PATH		tunl-broker, started by produce (tests)
  *	--engineer-keys PATH	the engineer account's authorized_keys
  *
  * Every refusal is one line "tunl: <reason>" on stderr and exit status 1;
@@ -41,12 +42,13 @@
 #include "shell.h"
 
 #define SHELL_AUTHORITY_DEFAULT	LIBEXECDIR "/tunl/tunl-authority"
+#define SHELL_BROKER_DEFAULT	LIBEXECDIR "/tunl/tunl-broker"
 
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "tunl: usage: tunl-shell [-f config] "
-	    "[--authority path] [--engineer-keys path]\n");
+	    "[--authority path] [--broker path] [--engineer-keys path]\n");
 	exit(SHELL_EXIT_USAGE);
 }
 
@@ -347,6 +349,7 @@ main(int argc, char **argv)
 	if (sodium_init() == -1)
 		shell_refuse(SHELL_EXIT_REFUSED, "cannot initialise libsodium");
 	sh.authority = SHELL_AUTHORITY_DEFAULT;
+	sh.broker = SHELL_BROKER_DEFAULT;
 
 	for (i = 1; i < argc; i++) {
 		if (i + 1 >= argc)
@@ -355,12 +358,14 @@ main(int argc, char **argv)
 			cfg_path = argv[++i];
 		else if (strcmp(argv[i], "--authority") == 0)
 			sh.authority = argv[++i];
+		else if (strcmp(argv[i], "--broker") == 0)
+			sh.broker = argv[++i];
 		else if (strcmp(argv[i], "--engineer-keys") == 0)
 			sh.engineer_keys = argv[++i];
 		else
 			usage();
 	}
-	if (sh.authority[0] != '/' ||
+	if (sh.authority[0] != '/' || sh.broker[0] != '/' ||
 	    (sh.engineer_keys != NULL && sh.engineer_keys[0] != '/'))
 		usage();
 

@@ -197,10 +197,18 @@ expect_refusal 1 "tunl: session $A is not locked (it is pending)"
 run alice show amber-falcon-river </dev/null
 expect_refusal 2 "tunl: show: \"amber-falcon-river\" is not a session id"
 
-for v in join consume replay cast tunnel; do
+for v in join consume; do
 	run alice "$v" "$A" </dev/null
-	expect_refusal 1 "tunl: $v is not available on this relay yet"
+	expect_refusal 1 "tunl: join needs a terminal: use ssh -t"
 done
+for v in replay cast; do
+	run alice "$v" "$A" </dev/null
+	expect_refusal 1 "tunl: no recording of session $A"
+done
+run alice tunnel "$A" </dev/null
+expect_refusal 1 "tunl: tunnel is not available on this relay yet"
+run alice replay "$A" --speed 20 </dev/null
+expect_refusal 2 'tunl: replay: --speed: "20" is not a speed from 0.25 to 16'
 
 # A key without a name.
 run support list </dev/null
@@ -247,7 +255,7 @@ for cmd in "status $B" "sign $B" "produce $B"; do
 done
 harness_assert_eq "" "$(cat "$H/authority.log")" "authority not run for B"
 run kbd produce "$A" </dev/null
-expect_refusal 1 "tunl: live sharing is not available on this relay yet"
+expect_refusal 1 "tunl: produce: no tunl protocol hello; run tunl-share"
 run kbd list </dev/null
 expect_refusal 2 'tunl: unknown command "list"; try help'
 

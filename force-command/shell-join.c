@@ -1,0 +1,609 @@
+/*
+ * shell-join.c: an engineer's join (alias consume): the customer's screen
+ * on the engineer's terminal, live, and, unless read-only or restricted,
+ * the engineer's keys to the customer.
+ *
+ * The screen. The broker sends a snapshot first, then live output; what
+ * it sends has passed its escape filter and passes our own (vtfilter
+ * OUTPUT) again here. The session uses the engineer's terminal less its
+ * last row: join announces rows - 1 to the broker, keeps a scroll region
+ * over the rows above and draws the status row on the last one (session,
+ * mode, who is watching, the detach key), between save- and
+ * restore-cursor, so it never moves the shared screen's cursor. Notices
+ * (resynchronising, reconnecting, a window smaller than the session,
+ * chat) replace the status text for JOIN_NOTICE_MS. Output that resets
+ * the scroll region can overwrite the status row; it is redrawn at most
+ * every JOIN_STATUS_MS while output flows. The terminal's alternate
+ * screen is used, so the engineer's own screen comes back afterwards.
+ *
+ * Keys. Ctrl-] is the escape key: Ctrl-] d detaches, Ctrl-] ? shows the
+ * keys, Ctrl-] Ctrl-] sends one Ctrl-]; Ctrl-] followed by anything else
+ * sends both bytes. ssh's own escape (~ after a newline) is untouched.
+ * Read-only engineers' keys are never sent (a notice says so once).
+ *
+ * The terminal is in raw mode while joined and is put back on every way
+ * out: detach, the session's end, the broker going away, an error,
+ * SIGTERM, SIGHUP and SIGINT.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "tunl.h"
+#include "shell.h"
+
+#define JOIN_ENTER	"\033[?1049h\033[H\033[2J"
+#define JOIN_LEAVE	"\033[0m\033[r\033[?6l\033[?7h\033[4l\033[?1l\033>" \
+			"\033(B\033[?25h\033[2J\033[?1049l"
+
+struct join {
+	struct shell		*sh;
+	const char		*id;
+	int			 bfd;
+	int			 read_only;
+	int			 restricted;	/* from the broker's hello */
+	struct frame_reader	 brk;
+	struct buf		*to_broker;
+	struct buf		*out;		/* for the terminal */
+	struct vtfilter		 vf;
+	u_int			 cols, rows;	/* the terminal */
+	u_int			 sess_cols, sess_rows;	/* 0: unknown */
+	char			 viewers[PROTO_TEXT_MAX + 1];
+	char			 notice[PROTO_TEXT_MAX + 1];
+	int64_t			 notice_until;
+	int64_t			 status_at;	/* last drawn */
+	int			 status_dirty;
+	int			 keys_noticed;
+	int			 esc;		/* escape key pending */
+	char			 last[PROTO_TEXT_MAX + 64];	/* words at the end */
+	int			 ended;		/* the broker said goodbye */
+	int			 detached;
+};
+
+static volatile sig_atomic_t	 join_signal;
+static volatile sig_atomic_t	 join_winch;
+
+static void
+join_on_signal(int sig)
+{
+	join_signal = sig;
+}
+
+static void
+join_on_winch(int sig)
+{
+	(void)sig;
+	join_winch = 1;
+}
+
+static void
+join_restore_atexit(void)
+{
+	shell_live_term_restore();
+}
+
+/*
+ * The escape key, one byte at a time. *state is 1 while Ctrl-] waits for
+ * its second key.
+ */
+enum join_key
+shell_join_key(int *state, u_char c)
+{
+	if (*state) {
+		*state = 0;
+		if (c == 'd' || c == 'D')
+			return JOIN_KEY_DETACH;
+		if (c == '?')
+			return JOIN_KEY_HELP;
+		if (c == JOIN_DETACH_KEY)
+			return JOIN_KEY_SEND;
+		return JOIN_KEY_SEND_BOTH;
+	}
+	if (c == JOIN_DETACH_KEY) {
+		*state = 1;
+		return JOIN_KEY_HOLD;
+	}
+	return JOIN_KEY_SEND;
+}
+
+static void
+join_size(struct join *j)
+{
+	struct winsize	 ws;
+
+	j->cols = 80;
+	j->rows = 24;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 &&
+	    ws.ws_row > 1) {
+		j->cols = ws.ws_col;
+		j->rows = ws.ws_row;
+	}
+	if (j->cols > PROTO_COLS_MAX)
+		j->cols = PROTO_COLS_MAX;
+	if (j->rows > PROTO_ROWS_MAX + 1)
+		j->rows = PROTO_ROWS_MAX + 1;
+	if (j->rows < 2)
+		j->rows = 2;
+}
+
+static void
+join_notice(struct join *j, const char *fmt, ...) TUNL_PRINTF(2, 3);
+
+static void
+join_notice(struct join *j, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(j->notice, sizeof(j->notice), fmt, ap);
+	va_end(ap);
+	j->notice_until = shell_live_now_ms() + JOIN_NOTICE_MS;
+	j->status_dirty = 1;
+}
+
+/* Bytes of text for the status row: printable ASCII, the rest '?'. */
+static void
+join_put_text(struct buf *b, const char *s, size_t max)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i < max; i++) {
+		if ((u_char)s[i] < 0x20 || (u_char)s[i] >= 0x7f)
+			(void)buf_put_u8(b, '?');
+		else
+			(void)buf_put_u8(b, (u_char)s[i]);
+	}
+}
+
+/* The status row: the terminal's last row, cursor saved and restored. */
+static void
+join_status(struct join *j)
+{
+	char	 text[512];
+	int64_t	 now = shell_live_now_ms();
+
+	if (now < j->notice_until)
+		snprintf(text, sizeof(text), " tunl %s | %s", j->id, j->notice);
+	else
+		snprintf(text, sizeof(text), " tunl %s | %s | %s | %s: detach ",
+		    j->id, j->restricted ? "read-only (restricted)" :
+		    j->read_only ? "read-only" : "read-write",
+		    j->viewers[0] != '\0' ? j->viewers : "no viewers yet",
+		    JOIN_DETACH_NAME);
+	if (buf_avail(j->out) < sizeof(text) + 64)
+		return;
+	(void)buf_putf(j->out, "\0337\033[%u;1H\033[0;7m", j->rows);
+	join_put_text(j->out, text, j->cols);
+	(void)buf_putf(j->out, "\033[K\033[0m\0338");
+	j->status_at = now;
+	j->status_dirty = 0;
+}
+
+/* The region above the status row; after it the cursor is at home. */
+static void
+join_region(struct join *j)
+{
+	(void)buf_putf(j->out, "\033[1;%ur", j->rows - 1);
+}
+
+static void
+join_filtered(struct join *j, const u_char *data, size_t len)
+{
+	int	 r;
+
+	if ((r = vtfilter_feed(&j->vf, data, len, j->out)) != 0)
+		error_r(r, "session %s: output dropped", j->id);
+}
+
+static void
+join_snapshot(struct join *j, const struct proto_snapshot *s)
+{
+	vtfilter_reset(&j->vf);
+	j->sess_cols = s->cols;
+	j->sess_rows = s->rows;
+	(void)buf_putf(j->out, "\033[0m");
+	join_region(j);
+	(void)buf_putf(j->out, "\033[H\033[2J");
+	join_filtered(j, s->data, s->len);
+	(void)vtfilter_flush(&j->vf, j->out);
+	(void)buf_putf(j->out, "\033[%u;%uH", (u_int)s->cy + 1,
+	    (u_int)s->cx + 1);
+	j->status_dirty = 1;
+}
+
+static void
+join_viewers(struct join *j, const struct proto_viewers *v)
+{
+	size_t	 off = 0;
+	u_int	 i;
+	int	 n;
+
+	j->viewers[0] = '\0';
+	for (i = 0; i < v->count; i++) {
+		n = snprintf(j->viewers + off, sizeof(j->viewers) - off,
+		    "%s%s%s", i == 0 ? "watching: " : ", ", v->v[i].name,
+		    v->v[i].mode == PROTO_MODE_RO ? " (ro)" : "");
+		if (n < 0 || (size_t)n >= sizeof(j->viewers) - off)
+			break;
+		off += (size_t)n;
+	}
+	j->status_dirty = 1;
+}
+
+/* A notice from the broker: the status row now, the last one on exit. */
+static void
+join_broker_notice(struct join *j, const char *text)
+{
+	if (strncmp(text, "tunl: session ended", 19) == 0 ||
+	    strncmp(text, "tunl: disconnected", 18) == 0) {
+		j->ended = 1;
+		tunl_strlcpy(j->last, text, sizeof(j->last));
+	}
+	join_notice(j, "%s", text);
+}
+
+static void
+join_frame(struct join *j, struct frame *f)
+{
+	struct proto_hello	 h;
+	struct proto_snapshot	 s;
+	struct proto_viewers	 v;
+	struct proto_error	 e;
+	struct proto_chat	 c;
+	char			 text[PROTO_TEXT_MAX + 1];
+	const u_char		*data;
+	size_t			 len;
+	u_int16_t		 cols, rows;
+	int			 r = 0;
+
+	switch (f->type) {
+	case FRAME_HELLO:
+		if ((r = proto_get_hello(f->payload, &h)) == 0 &&
+		    h.role == PROTO_ROLE_BROKER) {
+			j->restricted = h.mode == PROTO_SESSION_RESTRICTED;
+			if (h.cols != 0) {
+				j->sess_cols = h.cols;
+				j->sess_rows = h.rows;
+			}
+			j->status_dirty = 1;
+		}
+		break;
+	case FRAME_SNAPSHOT:
+		if ((r = proto_get_snapshot(f->payload, &s)) == 0)
+			join_snapshot(j, &s);
+		break;
+	case FRAME_OUTPUT:
+		if ((r = proto_get_output(f->payload, &data, &len)) == 0)
+			join_filtered(j, data, len);
+		break;
+	case FRAME_RESIZE:
+		if ((r = proto_get_resize(f->payload, &cols, &rows)) == 0) {
+			j->sess_cols = cols;
+			j->sess_rows = rows;
+		}
+		break;
+	case FRAME_NOTICE:
+		if ((r = proto_get_text(f->payload, text)) == 0)
+			join_broker_notice(j, text);
+		break;
+	case FRAME_VIEWERS:
+		if ((r = proto_get_viewers(f->payload, &v)) == 0)
+			join_viewers(j, &v);
+		break;
+	case FRAME_CHAT:
+		if ((r = proto_get_chat(f->payload, &c)) == 0)
+			join_notice(j, "chat from %s: %s", c.from, c.text);
+		break;
+	case FRAME_ERROR:
+		if ((r = proto_get_error(f->payload, &e)) == 0) {
+			snprintf(j->last, sizeof(j->last), "tunl: %s",
+			    e.message);
+			j->ended = 1;
+			join_notice(j, "%s", j->last);
+		}
+		break;
+	default:
+		debug("session %s: ignored a %s frame", j->id,
+		    frame_type_name(f->type));
+		break;
+	}
+	if (r != 0)
+		error_r(r, "session %s: malformed %s frame from the broker",
+		    j->id, frame_type_name(f->type));
+}
+
+static void
+join_keys(struct join *j, const u_char *keys, size_t n)
+{
+	struct proto_keys	 k;
+	u_char			 send[PROTO_KEYS_MAX];
+	size_t			 i, len = 0;
+
+	for (i = 0; i < n; i++) {
+		switch (shell_join_key(&j->esc, keys[i])) {
+		case JOIN_KEY_HOLD:
+			continue;
+		case JOIN_KEY_DETACH:
+			j->detached = 1;
+			return;
+		case JOIN_KEY_HELP:
+			join_notice(j, "keys: %s detach, Ctrl-] Ctrl-] sends "
+			    "Ctrl-]", JOIN_DETACH_NAME);
+			continue;
+		case JOIN_KEY_SEND_BOTH:
+			if (len < sizeof(send))
+				send[len++] = JOIN_DETACH_KEY;
+			/* FALLTHROUGH */
+		case JOIN_KEY_SEND:
+			if (len < sizeof(send))
+				send[len++] = keys[i];
+			break;
+		}
+	}
+	if (len == 0)
+		return;
+	if (j->read_only || j->restricted) {
+		if (!j->keys_noticed)
+			join_notice(j, "read-only: your keys are not sent");
+		j->keys_noticed = 1;
+		return;
+	}
+	memset(&k, 0, sizeof(k));
+	k.pane = FRAME_PANE_MAIN;
+	tunl_strlcpy(k.engineer, j->sh->who, sizeof(k.engineer));
+	k.data = send;
+	k.len = len;
+	if (proto_put_keys(j->to_broker, &k) != 0)
+		join_notice(j, "typing too fast: keys dropped");
+}
+
+static void
+join_resize(struct join *j)
+{
+	join_size(j);
+	(void)proto_put_resize(j->to_broker, j->cols, j->rows - 1);
+	join_region(j);
+	j->status_dirty = 1;
+}
+
+/* Check the session before anything touches the terminal. */
+static void
+join_check(struct shell *sh, const char *id)
+{
+	struct registry	*reg;
+	struct session	 s;
+	int		 r;
+
+	reg = shell_registry(sh);
+	r = registry_session_get(reg, id, &s);
+	registry_close(reg);
+	if (r == TUNL_ERR_NOT_FOUND)
+		shell_refuse(SHELL_EXIT_REFUSED, "no session %s", id);
+	if (r != 0)
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot read session %s", id);
+	if (s.state != SESSION_PENDING && s.state != SESSION_ACTIVE)
+		shell_refuse(SHELL_EXIT_REFUSED, "session %s is not live", id);
+}
+
+static void
+join_free(struct join *j)
+{
+	frame_reader_free(&j->brk);
+	buf_free(j->to_broker);
+	buf_free(j->out);
+	if (j->bfd != -1)
+		close(j->bfd);
+}
+
+int
+shell_join(struct shell *sh, const struct shell_cmd *cmd)
+{
+	struct join		 j;
+	struct proto_hello	 h;
+	struct sigaction	 sa;
+	struct pollfd		 pfd[3];
+	struct frame		 f;
+	u_char			 keys[PROTO_KEYS_MAX];
+	int64_t			 now;
+	ssize_t			 n;
+	int			 r, rc = SHELL_EXIT_OK, brk_open = 1, tmo;
+
+	memset(&j, 0, sizeof(j));
+	j.sh = sh;
+	j.id = cmd->id;
+	j.bfd = -1;
+	j.read_only = cmd->read_only;
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		shell_refuse(SHELL_EXIT_REFUSED, "join needs a terminal: use "
+		    "ssh -t");
+	join_check(sh, cmd->id);
+	if (shell_live_connect(sh, cmd->id, &j.bfd) != 0)
+		shell_refuse(SHELL_EXIT_REFUSED, "session %s is not live",
+		    cmd->id);
+	if (frame_reader_init(&j.brk) != 0 ||
+	    (j.to_broker = buf_new(LIVE_QUEUE_MAX)) == NULL ||
+	    (j.out = buf_new(JOIN_OUT_MAX)) == NULL)
+		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
+	vtfilter_init(&j.vf, VTFILTER_OUTPUT);
+	join_size(&j);
+
+	memset(&h, 0, sizeof(h));
+	h.version = TUNL_PROTO_VERSION;
+	h.role = PROTO_ROLE_CONSUMER;
+	tunl_strlcpy(h.session, cmd->id, sizeof(h.session));
+	tunl_strlcpy(h.engineer, sh->who, sizeof(h.engineer));
+	h.mode = cmd->read_only ? PROTO_MODE_RO : PROTO_MODE_RW;
+	h.cols = (u_int16_t)j.cols;
+	h.rows = (u_int16_t)(j.rows - 1);
+	if ((r = proto_put_hello(j.to_broker, &h)) != 0) {
+		error_r(r, "consumer hello");
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot join session %s",
+		    cmd->id);
+	}
+	info("engineer %s from %s: join %s (%s, %ux%u)", sh->who, sh->rhost,
+	    cmd->id, cmd->read_only ? "read-only" : "read-write", j.cols,
+	    j.rows);
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = join_on_signal;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGQUIT, &sa, NULL);
+	sa.sa_handler = join_on_winch;
+	(void)sigaction(SIGWINCH, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+
+	if (atexit(join_restore_atexit) != 0 ||
+	    shell_live_term_raw(STDIN_FILENO) != 0)
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot set up the terminal");
+	shell_live_nonblock(STDOUT_FILENO);
+	shell_live_nonblock(STDIN_FILENO);
+	(void)buf_putf(j.out, JOIN_ENTER);
+	join_region(&j);
+	join_notice(&j, "joined %s; waiting for the customer's screen",
+	    cmd->id);
+	join_status(&j);
+
+	while (!j.detached && join_signal == 0) {
+		if (join_winch) {
+			join_winch = 0;
+			join_resize(&j);
+		}
+		while (!brk_open || buf_avail(j.out) >=
+		    VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX) + 1024) {
+			/*
+			 * Once the broker is gone its last frames still
+			 * count (a drop or end notice); screen bytes that
+			 * no longer fit are let go.
+			 */
+			if (!brk_open && buf_avail(j.out) <
+			    VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX) + 1024)
+				buf_reset(j.out);
+			r = frame_reader_next(&j.brk, &f);
+			if (r == TUNL_ERR_SHORT)
+				break;
+			if (r != 0) {
+				error_r(r, "session %s: frames from the "
+				    "broker", cmd->id);
+				continue;
+			}
+			join_frame(&j, &f);
+			if (j.status_at + JOIN_STATUS_MS <=
+			    shell_live_now_ms())
+				j.status_dirty = 1;
+		}
+		if (!brk_open)
+			break;
+		now = shell_live_now_ms();
+		if (j.notice_until != 0 && now >= j.notice_until) {
+			j.notice_until = 0;
+			j.status_dirty = 1;
+		}
+		if (j.status_dirty)
+			join_status(&j);
+
+		tmo = j.notice_until != 0 ?
+		    (int)(j.notice_until - now) + 1 : -1;
+		pfd[0].fd = STDIN_FILENO;
+		pfd[0].events = buf_avail(j.to_broker) >=
+		    FRAME_HEADER_LEN + PROTO_KEYS_MAX + 64 ? POLLIN : 0;
+		pfd[1].fd = buf_len(j.out) > 0 ? STDOUT_FILENO : -1;
+		pfd[1].events = POLLOUT;
+		pfd[2].fd = j.bfd;
+		pfd[2].events = (buf_avail(j.brk.in) > 0 ? POLLIN : 0) |
+		    (buf_len(j.to_broker) > 0 ? POLLOUT : 0);
+		if (poll(pfd, 3, tmo) == -1) {
+			if (errno == EINTR)
+				continue;
+			error("poll: %s", strerror(errno));
+			rc = SHELL_EXIT_REFUSED;
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			n = read(STDIN_FILENO, keys, sizeof(keys));
+			if (n > 0)
+				join_keys(&j, keys, (size_t)n);
+			else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				break;
+		} else if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			break;
+		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+			break;
+		if (pfd[1].revents & POLLOUT &&
+		    buf_write_fd(j.out, STDOUT_FILENO, NULL) != 0 &&
+		    errno != EAGAIN)
+			break;
+		if (pfd[2].revents & POLLOUT &&
+		    buf_write_fd(j.to_broker, j.bfd, NULL) != 0 &&
+		    errno != EAGAIN)
+			brk_open = 0;
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			u_char	 chunk[64 * 1024];
+			size_t	 room = buf_avail(j.brk.in);
+
+			if (room > sizeof(chunk))
+				room = sizeof(chunk);
+			n = room == 0 ? 0 : read(j.bfd, chunk, room);
+			if (n > 0)
+				(void)frame_reader_feed(&j.brk, chunk,
+				    (size_t)n);
+			else if (room != 0 && (n == 0 ||
+			    (errno != EAGAIN && errno != EINTR)))
+				brk_open = 0;
+		}
+	}
+
+	/* Why we stopped, in words for after the terminal is back. */
+	if (j.detached)
+		snprintf(j.last, sizeof(j.last), "tunl: detached from %s",
+		    cmd->id);
+	else if (join_signal != 0)
+		snprintf(j.last, sizeof(j.last), "tunl: left %s (signal %d)",
+		    cmd->id, (int)join_signal);
+	else if (!brk_open && !j.ended) {
+		if (shell_live_alive(sh, cmd->id))
+			snprintf(j.last, sizeof(j.last), "tunl: the relay "
+			    "closed the connection to %s", cmd->id);
+		else {
+			shell_live_broker_died(sh, cmd->id, sh->who);
+			snprintf(j.last, sizeof(j.last), "tunl: session %s "
+			    "ended: the relay's broker stopped", cmd->id);
+		}
+		rc = SHELL_EXIT_REFUSED;
+	} else if (j.last[0] == '\0')
+		snprintf(j.last, sizeof(j.last), "tunl: left %s", cmd->id);
+	if (j.ended && strncmp(j.last, "tunl: disconnected", 18) == 0)
+		rc = SHELL_EXIT_REFUSED;
+	info("engineer %s: join %s over: %s", sh->who, cmd->id, j.last);
+
+	/* Put the terminal back: the screen, then its modes. */
+	(void)vtfilter_flush(&j.vf, j.out);
+	if (buf_avail(j.out) < sizeof(JOIN_LEAVE))
+		buf_reset(j.out);
+	(void)buf_putf(j.out, JOIN_LEAVE);
+	shell_live_flush(STDOUT_FILENO, j.out, LIVE_FLUSH_MS);
+	shell_live_term_restore();
+	{
+		int	 fl = fcntl(STDOUT_FILENO, F_GETFL);
+
+		if (fl != -1)
+			(void)fcntl(STDOUT_FILENO, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	fprintf(stderr, "\r\n%s\r\n", j.last);
+	join_free(&j);
+	return rc;
+}

@@ -1,0 +1,386 @@
+#!/bin/sh
+# Live sharing end to end through a real sshd with the shipped drop-in:
+# the customer's side is the broker's test-producer speaking the protocol
+# over `ssh tunl@relay produce` (a session certificate from the relay's
+# CA, the real tunl-principals); engineers run `ssh -t support@relay join`
+# in panes of a private tmux server; tunl-shell starts the real
+# tunl-broker, installed as docs/broker.md says (tunl-broker:tunl 4750).
+#
+# Covered: both engineers see the output; only the read-write one's keys
+# reach the customer; a late joiner gets the current screen; hostile
+# escape sequences never reach an engineer's terminal (raw pane log, the
+# pane's title, tmux's clipboard); malformed and oversized frames from
+# the customer get FRAME_ERROR and the session goes on; the customer's
+# connection drops and comes back within the grace period with the
+# engineers still there; a stopped engineer does not stall the producer
+# or the other engineer and is resynchronised or dropped with a message;
+# the detach key; cast equals the recording and parses; replay shows the
+# recorded text; SIGKILL of the broker ends the session: the joins end
+# with a message, the registry says "broker died", the recording parses.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$top_srcdir/tests/integration/harness.sh"
+
+harness_init live
+for c in setpriv sqlite3 python3 tmux; do
+	command -v $c >/dev/null 2>&1 || harness_skip "needs $c"
+done
+[ "$HARNESS_SAFE_TREE" = yes ] ||
+    harness_skip "needs a tree only root can write (set HARNESS_TMPDIR)"
+. "$top_srcdir/tests/integration/relay.sh"
+BROKER=$top_builddir/tunl-broker
+TPROD=$top_builddir/tests/helpers/test-producer
+SOCKEXEC=$top_builddir/tests/helpers/sock-exec
+[ -x "$BROKER" ] && [ -x "$TPROD" ] ||
+    harness_skip "tunl-broker and tests/helpers/test-producer are not built here"
+[ -x "$SOCKEXEC" ] && [ -x "$top_builddir/tunl-shell" ] ||
+    harness_fail "programs not built"
+
+relay_config "producer_grace = 60" "log_level = debug" \
+    "consumer_backlog = 4M"
+relay_init
+relay_install
+harness_install_libexec "$BROKER"
+chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
+    chmod 4750 "$H/libexec/tunl-broker" ||
+    harness_fail "cannot make tunl-broker setuid"
+harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
+cat >"$H/libexec/tunl-shell" <<EOF
+#!/bin/sh
+exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
+EOF
+chmod 0755 "$H/libexec/tunl-shell"
+
+HARNESS_SUBST_CUSTOMER_USER=tunl
+HARNESS_SUBST_ENGINEER_USER=support
+HARNESS_SUBST_PRINCIPALS_USER=tunlauth
+export HARNESS_SUBST_CUSTOMER_USER HARNESS_SUBST_ENGINEER_USER \
+    HARNESS_SUBST_PRINCIPALS_USER
+for e in alice bob carol dave; do
+	harness_keygen "$e"
+	harness_authorize support "$e" "environment=\"TUNL_ENGINEER=$e\""
+done
+harness_keygen cust
+harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
+harness_start_sshd
+
+# ---- the session and the customer's certificate -----------------------------
+S=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
+now=$(date +%s)
+relay_sql "INSERT INTO sessions (id, state, mode, case_ref, customer, host,
+    engineer, created, expires) VALUES ('$S', 'pending', 'share', 'CS-9',
+    'acme', 'customer.example', 'alice', $now, $((now + 3600)));" ||
+    harness_fail "insert the session"
+(umask 077 && cp "$H/etc/tunl/user_ca" "$H/ca-copy") || harness_fail "cp CA"
+ssh-keygen -q -s "$H/ca-copy" -I "$S" -n "tunl-$S" -V -1m:+30m \
+    "$H/client/cust.pub" </dev/null || harness_fail "signing"
+REC=$H/var/log/tunl/$S.cast
+
+sql() {
+	relay_sql "$1" || harness_fail "sql: $1"
+}
+
+# Everything the harness's ssh would give, for commands run by others.
+SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$H/client/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none -o UpdateHostKeys=no"
+
+# produce N INPUT ARGS...: a test-producer as customer N through ssh,
+# reading INPUT (an asynchronous command's stdin would be /dev/null);
+# its log in $H/prodN.log, its ssh's stderr in $H/prodN.err; $PRODN and
+# $SSHN.
+produce() {
+	_n=$1
+	_in=$2
+	shift 2
+	rm -f "$H/bridge$_n.sock"
+	"$SOCKEXEC" "$H/bridge$_n.sock" $SSH -o IdentityFile="$H/client/cust" \
+	    -T tunl@127.0.0.1 produce 2>"$H/prod$_n.err" &
+	SSHN=$!
+	harness_track $SSHN
+	_w=0
+	while [ ! -S "$H/bridge$_n.sock" ]; do
+		[ $_w -lt 100 ] || harness_fail "bridge $_n did not listen"
+		sleep 0.05
+		_w=$((_w + 1))
+	done
+	"$TPROD" -S "$H/bridge$_n.sock" -s "$S" -l "$H/prod$_n.log" "$@" \
+	    <"$_in" &
+	PRODN=$!
+	harness_track $PRODN
+}
+
+wait_grep() {
+	_wt=$(( ${3:-15} * 20 ))
+	while [ $_wt -gt 0 ]; do
+		[ -f "$1" ] && grep -qF -- "$2" "$1" && return 0
+		sleep 0.05
+		_wt=$((_wt - 1))
+	done
+	echo "---- $1 ----" >&2
+	cat "$1" >&2 2>/dev/null
+	harness_fail "no '$2' in $1 after ${3:-15} s"
+}
+
+# ---- engineers in tmux ---------------------------------------------------------
+TMUX_SOCK=tunl-live-$$
+tm() {
+	tmux -L "$TMUX_SOCK" -f /dev/null "$@"
+}
+# pane NAME ENGINEER CMD...: a window running ssh -t, then its status.
+pane() {
+	_pn=$1
+	_pe=$2
+	shift 2
+	if tm has-session 2>/dev/null; then
+		tm new-window -d -n "$_pn"
+	else
+		tm new-session -d -s live -n "$_pn" -x 100 -y 30
+		tm set -g default-size 100x30 2>/dev/null
+		tm set -g remain-on-exit on
+		tm set -g set-clipboard on
+		tm set -g allow-rename on
+		tm set -g history-limit 0
+		harness_track "$(tm display -p '#{pid}')"
+	fi
+	tm pipe-pane -t "live:$_pn" "cat >>$H/raw-$_pn.log"
+	tm send-keys -t "live:$_pn" "exec sh -c '$SSH -o IdentityFile=$H/client/$_pe -t support@127.0.0.1 $*; echo \"exit=\$?\"; sleep 600'" Enter
+}
+screen() {
+	tm capture-pane -p -J -t "live:$1"
+}
+# wait_screen NAME TEXT [SECS]
+wait_screen() {
+	_wt=$(( ${3:-15} * 5 ))
+	while [ $_wt -gt 0 ]; do
+		screen "$1" | grep -qF -- "$2" && return 0
+		sleep 0.2
+		_wt=$((_wt - 1))
+	done
+	screen "$1" >&2
+	harness_fail "pane $1 never showed [$2]"
+}
+# The ssh client of a pane (the pane's shell execs sh -c, which runs ssh).
+ssh_pid() {
+	_pp=$(tm display -p -t "live:$1" '#{pane_pid}')
+	for _c in /proc/[0-9]*; do
+		[ "$(awk '{ print $4 }' "$_c/stat" 2>/dev/null)" = "$_pp" ] &&
+		    [ "$(readlink "$_c/exe" 2>/dev/null)" = "$(command -v ssh)" ] &&
+		    { echo "${_c#/proc/}"; return 0; }
+	done
+	return 1
+}
+
+cleanup_tmux() {
+	tm kill-server 2>/dev/null
+	return 0
+}
+
+# ---- join before a producer: not live ------------------------------------
+out=$(harness_ssh_key support alice -tt join "$S" </dev/null 2>&1)
+harness_assert_contains "$out" "tunl: session $S is not live"
+
+# ---- the producer comes; two engineers join ----------------------------------
+mkfifo "$H/feed"
+exec 7<>"$H/feed"
+produce 1 "$H/feed" -i -e
+P1=$PRODN
+S1=$SSHN
+wait_grep "$H/prod1.log" "snapreq" 20
+pane rw alice join "$S"
+pane ro bob join "$S" --read-only
+wait_screen rw "watching: alice, bob (ro)"
+wait_screen ro "watching: alice, bob (ro)"
+wait_screen ro "read-only"
+harness_assert_eq active "$(sql "SELECT state FROM sessions WHERE id = '$S';")"
+
+printf 'hello-from-customer-1\r\n' >&7
+wait_screen rw hello-from-customer-1
+wait_screen ro hello-from-customer-1
+
+# ---- keys: only the read-write engineer's reach the customer ----------------
+tm send-keys -t live:rw -l 'typed-by-alice'
+wait_grep "$H/prod1.log" "keys pane=0 from=alice data=typed-by-alice"
+tm send-keys -t live:ro -l 'typed-by-bob'
+wait_screen ro "your keys are not sent"
+sleep 1
+grep -q 'typed-by-bob' "$H/prod1.log" && harness_fail "a read-only key reached the customer"
+grep -q 'from=bob' "$H/prod1.log" && harness_fail "bob's keys reached the customer"
+# The producer echoes keys as output: both see alice's, nobody bob's.
+wait_screen ro typed-by-alice
+
+# ---- a late joiner starts from the current screen --------------------------
+printf 'current-screen-line\r\n' >&7
+wait_screen rw current-screen-line
+pane late carol join "$S" --read-only
+wait_screen late current-screen-line
+wait_screen rw "carol (ro)"
+
+# ---- the hostile corpus never reaches a terminal ------------------------------
+title_before=$(tm display -p -t live:ro '#{pane_title}')
+if [ -d "$top_srcdir/tests/vtfilter" ]; then
+	for f in "$top_srcdir"/tests/vtfilter/*.in; do
+		case $f in */input-*) continue ;; esac
+		cat "$f" >&7
+	done
+fi
+# The corpus may leave allowed modes set (no autowrap, line drawing,
+# insert mode): put them back, as any program would, before the marker.
+printf '\033[?7h\033[4l\033[0m\033(B\017\033[r\r\n' >&7
+printf '\033]52;c;cHduZWQ=\007\033]0;pwned-title\007\033]8;;http://x/\033\\link\033]8;;\033\\\033P+q544e\033\\\033[c\033[6n\033]1337;File=x\007\005after-hostile\r\n' >&7
+wait_screen ro after-hostile 20
+wait_screen rw after-hostile
+sleep 1
+for p in rw ro late; do
+	raw=$H/raw-$p.log
+	for bad in '\]52;' '\]0;' '\]2;' '\]8;' '\]1337' 'P\+q' '\[c' '\[6n' \
+	    '\[>c' '\[21t' '\]10;\?' '\[\?1000h' '\[\?2004h' '_G'; do
+		if LC_ALL=C grep -aq "$(printf '\033')$bad" "$raw"; then
+			harness_fail "pane $p received ESC$bad"
+		fi
+	done
+	LC_ALL=C grep -aq "$(printf '\005')" "$raw" &&
+	    harness_fail "pane $p received ENQ"
+done
+harness_assert_eq "$title_before" "$(tm display -p -t live:ro '#{pane_title}')" \
+    "the pane's title"
+harness_assert_eq "" "$(tm list-buffers)" "tmux clipboard buffers"
+harness_assert_not_contains "$(screen ro)" "pwned-title"
+
+# ---- bad frames from the customer: an error each, the session goes on -------
+# The first producer leaves; a second comes within the grace period with a
+# frame of an unknown type, a keys frame (relay-bound only), a malformed
+# output frame (empty) and an oversized one; then real output.
+kill "$S1" 2>/dev/null
+wait "$S1" 2>/dev/null
+exec 7>&-
+wait "$P1" 2>/dev/null
+sleep 1
+screen rw | grep -q "exit=" && harness_fail "alice's join ended with the producer"
+mkfifo "$H/feed2"
+exec 7<>"$H/feed2"
+produce 2 "$H/feed2" -i -e -X 300000 -x 0000000299ff00000001210000000110
+P2=$PRODN
+S2=$SSHN
+wait_grep "$H/prod2.log" "error 3 frame type 0x99" 20
+wait_grep "$H/prod2.log" "error 3 frame type 0x21"
+wait_grep "$H/prod2.log" "error 2 malformed"
+wait_grep "$H/prod2.log" "error 4 frame over"
+printf 'second-producer-here\r\n' >&7
+wait_screen rw second-producer-here
+wait_screen ro second-producer-here
+harness_assert_not_contains "$(screen rw)" "exit="
+
+# ---- one engineer stops reading; nobody else waits --------------------------
+BOBSSH=$(ssh_pid ro) || harness_fail "no ssh process for bob's pane"
+kill -STOP "$BOBSSH"
+t0=$(date +%s)
+# 30 MB at about 10 MB/s: a pace tmux keeps up with, so the running
+# engineers stay in step while bob's backlog overflows.
+cr=$(printf '\r')
+i=0
+while [ $i -lt 30 ]; do
+	yes "flood line $i for the slow-engineer test: the quick brown fox$cr" |
+	    head -c 1000000 >&7
+	sleep 0.1
+	i=$((i + 1))
+done
+printf 'after-the-flood\r\n' >&7
+wait_screen rw after-the-flood 120
+t1=$(date +%s)
+[ $((t1 - t0)) -lt 120 ] || harness_fail "the producer stalled: $((t1 - t0)) s"
+wait_screen late after-the-flood 60
+kill -CONT "$BOBSSH"
+_w=0
+while :; do
+	s=$(screen ro)
+	case $s in
+	*resynchronising*|*"tunl: disconnected"*) break ;;
+	esac
+	[ $_w -lt 150 ] || { printf '%s\n' "$s" >&2;
+	    harness_fail "bob was neither resynchronised nor dropped"; }
+	sleep 0.2
+	_w=$((_w + 1))
+done
+ev=$(sql "SELECT action FROM events WHERE session_id = '$S' AND actor = 'bob' AND action IN ('resync', 'drop');")
+[ -n "$ev" ] || harness_fail "no resync or drop event for bob"
+
+# ---- the detach key -----------------------------------------------------------
+pane det dave join "$S" --read-only
+wait_screen det "watching:" 20
+tm send-keys -t live:det C-] d
+wait_screen det "tunl: detached from $S"
+wait_screen det "exit=0"
+
+# ---- replay, cast ----------------------------------------------------------------
+sleep 1.5	# the recording syncs at least every second
+[ -f "$REC" ] || harness_fail "no recording $REC"
+harness_ssh_key support alice cast "$S" </dev/null >"$H/cast.out" 2>"$H/err" ||
+    harness_fail "cast: $(cat "$H/err")"
+[ -s "$H/cast.out" ] || harness_fail "cast wrote nothing"
+head -c "$(stat -c %s "$H/cast.out")" "$REC" | cmp -s - "$H/cast.out" ||
+    harness_fail "cast output is not the recording"
+python3 - "$H/cast.out" <<'EOF' || harness_fail "cast output is not asciicast v2"
+import json, sys
+lines = open(sys.argv[1], "rb").read().decode("utf-8").split("\n")
+if lines[-1] == "":
+    lines.pop()
+h = json.loads(lines[0])
+assert h["version"] == 2 and h["width"] > 0, h
+for l in lines[1:]:
+    e = json.loads(l)
+    assert e[1] in ("o", "r"), e
+EOF
+harness_ssh_key support alice replay "$S" </dev/null >"$H/replay.out" 2>"$H/err" ||
+    harness_fail "replay without a terminal: $(cat "$H/err")"
+grep -q hello-from-customer-1 "$H/replay.out" ||
+    harness_fail "replay output lacks the recorded text"
+LC_ALL=C grep -aq "$(printf '\033')]52;" "$H/replay.out" &&
+    harness_fail "replay passed OSC 52"
+# At 16 times the speed it may be over before a capture: the pane's raw
+# log holds what was drawn.
+pane rep alice replay "$S" --speed 16
+wait_grep "$H/raw-rep.log" hello-from-customer-1 30
+wait_screen rep "tunl: replayed $S.cast" 60
+
+# ---- the broker is killed: the session ends cleanly --------------------------
+BPID=
+for c in /proc/[0-9]*; do
+	[ "$(readlink "$c/ns/mnt" 2>/dev/null)" = "$HARNESS_NS" ] || continue
+	cmd=$(tr '\0' ' ' <"$c/cmdline" 2>/dev/null)
+	case $cmd in
+	"$H/libexec/tunl-broker -s $S ") BPID=${c#/proc/} ;;
+	esac
+done
+[ -n "$BPID" ] || harness_fail "cannot find the session's broker"
+kill -KILL "$BPID"
+wait_screen rw "ended: the relay's broker stopped" 20
+wait_screen rw "exit=1"
+wait_screen late "exit="
+harness_assert_eq ended "$(sql "SELECT state FROM sessions WHERE id = '$S';")"
+harness_assert_contains "$(sql "SELECT detail FROM events WHERE session_id = '$S' AND action = 'ended';")" \
+    "broker died"
+wait_grep "$H/prod2.log" "broker stopped" 20
+python3 - "$REC" <<'EOF' || harness_fail "the recording does not parse after the kill"
+import json, sys
+data = open(sys.argv[1], "rb").read().decode("utf-8")
+lines = data.split("\n")
+# Complete lines only: a torn last line is all a kill may leave.
+if not data.endswith("\n"):
+    lines.pop()
+elif lines[-1] == "":
+    lines.pop()
+json.loads(lines[0])
+for l in lines[1:]:
+    json.loads(l)
+assert any("hello-from-customer-1" in l for l in lines)
+EOF
+# The terminal came back: the panes' shells print after the joins.
+harness_assert_contains "$(screen rw)" "exit=1"
+out=$(harness_ssh_key support alice -tt join "$S" </dev/null 2>&1)
+harness_assert_contains "$out" "tunl: session $S is not live"
+
+exec 7>&-
+cleanup_tmux
+harness_stop
+harness_host_unchanged
+harness_log "passed"
+exit 0
