@@ -156,7 +156,8 @@ static const char *const sandbox_calls_sanitized[] = {
 static int
 sandbox_seccomp(char *err, size_t errlen)
 {
-	struct scmp_arg_cmp	 unix_only = { 0, SCMP_CMP_EQ, AF_UNIX, 0 };
+	struct scmp_arg_cmp	 unix_only = { .arg = 0, .op = SCMP_CMP_EQ,
+	    .datum_a = AF_UNIX, .datum_b = 0 };
 	scmp_filter_ctx		 ctx;
 	size_t			 i;
 	int			 nr, rc;

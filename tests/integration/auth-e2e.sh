@@ -42,17 +42,7 @@ HARNESS_SUBST_PRINCIPALS_USER=tunlauth
 export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
     HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
 # pam.d/tunl stands above Debian's common-* lines in /etc/pam.d/sshd.
-{
-	cat "$top_srcdir/pam.d/tunl.in"
-	echo "auth [success=1 default=ignore] pam_unix.so nullok"
-	echo "auth requisite pam_deny.so"
-	echo "auth required pam_permit.so"
-	echo "account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so"
-	echo "account requisite pam_deny.so"
-	echo "account required pam_permit.so"
-	echo "session required pam_unix.so"
-} >"$H/pam-stack.in"
-harness_pam_stack "$H/pam-stack.in"
+relay_pam_stack
 harness_keygen alice
 harness_authorize support alice 'environment="TUNL_ENGINEER=alice"'
 harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"

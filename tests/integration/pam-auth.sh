@@ -101,21 +101,7 @@ export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_TUNL_CONF \
     HARNESS_SUBST_PRINCIPALS_USER
 
 pamt_relay
-# pam.d/tunl is included above Debian's common-* files, which follow it in
-# /etc/pam.d/sshd: these are their lines. (pam_setcred replays the auth
-# stack; pam_succeed_if's setcred says PAM_IGNORE, so the customer's
-# credentials come from common-auth's pam_unix, as on a real relay.)
-{
-	cat "$top_srcdir/pam.d/tunl.in"
-	echo "auth [success=1 default=ignore] pam_unix.so nullok"
-	echo "auth requisite pam_deny.so"
-	echo "auth required pam_permit.so"
-	echo "account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so"
-	echo "account requisite pam_deny.so"
-	echo "account required pam_permit.so"
-	echo "session required pam_unix.so"
-} >"$H/pam-stack.in"
-harness_pam_stack "$H/pam-stack.in"
+relay_pam_stack
 harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
 harness_start_sshd
 harness_syslog_start

@@ -126,3 +126,22 @@ relay_login() {
 	harness_ssh_kbd tunl unused "${3:-status}" </dev/null \
 	    >"$H/out" 2>"$H/err"
 }
+
+# relay_pam_stack: the namespace's /etc/pam.d/sshd as on a Debian relay:
+# the shipped pam.d/tunl first (`@include tunl` above common-auth), then
+# the lines of Debian's common-auth, common-account and common-session.
+# (pam_setcred replays auth; pam_succeed_if's setcred says PAM_IGNORE, so
+# the customer's credentials come from pam_unix as on a real relay.)
+relay_pam_stack() {
+	{
+		cat "$top_srcdir/pam.d/tunl.in"
+		echo "auth [success=1 default=ignore] pam_unix.so nullok"
+		echo "auth requisite pam_deny.so"
+		echo "auth required pam_permit.so"
+		echo "account [success=1 new_authtok_reqd=done default=ignore] pam_unix.so"
+		echo "account requisite pam_deny.so"
+		echo "account required pam_permit.so"
+		echo "session required pam_unix.so"
+	} >"$H/pam-stack.in"
+	harness_pam_stack "$H/pam-stack.in"
+}

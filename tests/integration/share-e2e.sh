@@ -60,7 +60,7 @@ for e in alice bob; do
 	harness_keygen "$e"
 	harness_authorize support "$e" "environment=\"TUNL_ENGINEER=$e\""
 done
-harness_pam_stack "$top_srcdir/pam.d/tunl.in"
+relay_pam_stack
 harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
 harness_start_sshd
 KH=$H/client/known_hosts
