@@ -51,6 +51,22 @@ session_event(struct broker *b, const char *actor, const char *action,
 		    registry_errmsg(b->reg));
 }
 
+/*
+ * Tell the registry how many engineers watch: `list` shows it, and every
+ * broker checks the relay-wide cap (max_consumers_total) against the sum.
+ */
+void
+session_record_viewers(struct broker *b)
+{
+	int	 r;
+
+	if (b->reg == NULL)
+		return;
+	r = registry_session_set_viewers(b->reg, b->sid, b->nconsumers);
+	if (r != 0 && r != TUNL_ERR_STATE)
+		error_r(r, "registry viewers: %s", registry_errmsg(b->reg));
+}
+
 static void
 session_notice_consumers(struct broker *b, const char *msg)
 {
@@ -325,6 +341,8 @@ session_consumer_hello(struct broker *b, struct peer *p,
     const struct proto_hello *h)
 {
 	size_t	 backlog;
+	u_int	 total;
+	int	 r;
 
 	if (p->uid != b->engineer_uid) {
 		peer_send_error(p, PROTO_ERR_DENIED,
@@ -338,6 +356,22 @@ session_consumer_hello(struct broker *b, struct peer *p,
 		    "session full: %u engineers already", b->nconsumers);
 		info("%s (%s) refused: %u consumers already", peer_label(p),
 		    h->engineer, b->nconsumers);
+		peer_close_after(p);
+		return;
+	}
+	/*
+	 * The relay-wide cap counts every live session's engineers. If the
+	 * registry cannot answer (locked past its timeout) the engineer is
+	 * let in: the per-session cap above still holds, and the log says so.
+	 */
+	if ((r = registry_viewers_total(b->reg, &total)) != 0)
+		error_r(r, "relay-wide viewer count: %s; not enforced for %s",
+		    registry_errmsg(b->reg), h->engineer);
+	else if (total >= b->cfg.max_consumers_total) {
+		peer_send_error(p, PROTO_ERR_FULL,
+		    "relay full: %u engineers watching", total);
+		info("%s (%s) refused: %u consumers on the relay",
+		    peer_label(p), h->engineer, total);
 		peer_close_after(p);
 		return;
 	}
@@ -363,6 +397,7 @@ session_consumer_hello(struct broker *b, struct peer *p,
 	    p->cols, p->rows);
 	session_event(b, p->name, "engineer-joined",
 	    session_mode_word(b, p));
+	session_record_viewers(b);
 	session_reply_hello(b, p, b->prod_cols, b->prod_rows);
 	if (b->producer == NULL)
 		peer_send_text(p, FRAME_NOTICE,
@@ -796,6 +831,7 @@ session_peer_gone(struct broker *b, struct peer *p)
 		    session_mode_word(b, p));
 		info("%s left", p->name);
 		session_event(b, p->name, "engineer-left", detail);
+		session_record_viewers(b);
 		p->dead = 1;	/* out of the viewers and the size */
 		if (!b->ended) {
 			if (b->producer != NULL)

@@ -149,6 +149,7 @@ void		 session_frame(struct broker *, struct peer *, struct frame *);
 void		 session_peer_gone(struct broker *, struct peer *);
 void		 session_timers(struct broker *, int64_t);
 void		 session_end(struct broker *, const char *, const char *, int);
+void		 session_record_viewers(struct broker *);
 void		 session_event(struct broker *, const char *, const char *,
 		     const char *);
 int		 session_effective_rw(const struct broker *,

@@ -224,6 +224,8 @@ broker_open_registry(struct broker *b)
 		broker_report(b, BROKER_EXIT_ERROR, "session %s has expired",
 		    b->sid);
 	b->restricted = b->sess.mode == SESSION_RESTRICTED;
+	/* A broker that died leaves its count behind: start from none. */
+	session_record_viewers(b);
 }
 
 int

@@ -223,14 +223,16 @@ shell_list_one(const struct session *s, void *arg)
 		printf(", \"engineer\": ");
 		shell_json_string(s->engineer);
 		printf(", \"created\": %lld, \"expires\": %lld, "
-		    "\"age\": %lld, \"viewers\": 0}", (long long)s->created,
-		    (long long)s->expires, (long long)(secs < 0 ? 0 : secs));
+		    "\"age\": %lld, \"viewers\": %u}", (long long)s->created,
+		    (long long)s->expires, (long long)(secs < 0 ? 0 : secs),
+		    s->viewers);
 	} else {
 		shell_age(secs, age, sizeof(age));
-		printf("%-35s %-10s %-10s %-20s %-16s %-6s %s\n", s->id,
+		printf("%-35s %-10s %-10s %-20s %-16s %-6s %u\n", s->id,
 		    session_state_name(s->state), session_mode_name(s->mode),
 		    shell_text(s->host, host, sizeof(host)),
-		    shell_text(s->case_ref, cref, sizeof(cref)), age, "0");
+		    shell_text(s->case_ref, cref, sizeof(cref)), age,
+		    s->viewers);
 	}
 	l->n++;
 	return 0;
@@ -314,7 +316,7 @@ shell_engineer_show(struct shell *sh, struct registry *reg, const char *id)
 		printf("ended     %s\n", when);
 	}
 	printf("failures  %u\n", s.failures);
-	printf("viewers   0\n");
+	printf("viewers   %u\n", s.viewers);
 	printf("events:\n");
 	if ((r = registry_event_list(reg, id, shell_show_event, NULL)) != 0) {
 		error("events %s: %s: %s", id, tunl_err(r),

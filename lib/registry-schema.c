@@ -102,6 +102,14 @@ static const char *const registry_migrations[] = {
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
 	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+
+	/*
+	 * 2: how many engineers each session's broker has connected, so the
+	 * relay-wide cap (max_consumers_total) can be kept and `list` can
+	 * show viewers. Ended sessions have none.
+	 */
+	"ALTER TABLE sessions ADD COLUMN viewers INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (typeof(viewers) = 'integer' AND viewers >= 0);",
 };
 
 /* The list and the version the code claims must agree. */

@@ -66,12 +66,14 @@ enum reg_sql {
 	SQL_EVENT_INSERT,
 	SQL_EVENT_LIST,
 	SQL_EVENT_LIST_ALL,
+	SQL_SESSION_SET_VIEWERS,
+	SQL_VIEWERS_TOTAL,
 	SQL_NSTMTS
 };
 
 #define SESSION_COLUMNS \
 	"id, state, mode, case_ref, customer, host, engineer, " \
-	"created, expires, ended, failures"
+	"created, expires, ended, failures, viewers"
 #define EVENT_COLUMNS \
 	"id, session_id, at, actor, action, source, detail"
 #define LIVE_STATES	"('pending', 'active')"
@@ -83,7 +85,7 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	[SQL_USER_VERSION] = "PRAGMA user_version",
 	[SQL_SESSION_INSERT] =
 	    "INSERT INTO sessions (" SESSION_COLUMNS ") "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, 0)",
 	[SQL_TOKEN_INSERT] =
 	    "INSERT INTO tokens (session_id, hash, expires) "
 	    "VALUES (?1, ?2, ?3)",
@@ -99,6 +101,7 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	[SQL_SESSION_SET_STATE] =
 	    "UPDATE sessions SET state = ?2, "
 	    "ended = CASE WHEN ?2 = 'ended' THEN ?3 ELSE ended END, "
+	    "viewers = CASE WHEN ?2 = 'ended' THEN 0 ELSE viewers END, "
 	    "failures = CASE WHEN ?4 THEN 0 ELSE failures END "
 	    "WHERE id = ?1",
 	[SQL_SESSION_EXPIRE_EVENTS] =
@@ -106,7 +109,7 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "SELECT id, ?1, '" REG_ACTOR_SELF "', 'expired' FROM sessions "
 	    "WHERE state IN " LIVE_STATES " AND expires <= ?1 ORDER BY id",
 	[SQL_SESSION_EXPIRE] =
-	    "UPDATE sessions SET state = 'ended', ended = ?1 "
+	    "UPDATE sessions SET state = 'ended', ended = ?1, viewers = 0 "
 	    "WHERE state IN " LIVE_STATES " AND expires <= ?1",
 	[SQL_SESSION_FAIL] =
 	    "UPDATE sessions SET failures = failures + 1 WHERE id = ?1",
@@ -144,6 +147,12 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "ORDER BY id",
 	[SQL_EVENT_LIST_ALL] =
 	    "SELECT " EVENT_COLUMNS " FROM events ORDER BY id",
+	[SQL_SESSION_SET_VIEWERS] =
+	    "UPDATE sessions SET viewers = ?2 WHERE id = ?1 "
+	    "AND state IN " LIVE_STATES,
+	[SQL_VIEWERS_TOTAL] =
+	    "SELECT coalesce(sum(viewers), 0) FROM sessions "
+	    "WHERE state IN " LIVE_STATES,
 };
 
 struct registry {
@@ -573,7 +582,7 @@ static int
 reg_row_session(struct registry *reg, sqlite3_stmt *stmt, struct session *s)
 {
 	const char	*mode;
-	int64_t		 failures;
+	int64_t		 failures, viewers;
 	int		 r;
 
 	memset(s, 0, sizeof(*s));
@@ -598,6 +607,9 @@ reg_row_session(struct registry *reg, sqlite3_stmt *stmt, struct session *s)
 	failures = sqlite3_column_int64(stmt, 10);
 	s->failures = failures < 0 ? 0 : failures > UINT_MAX ? UINT_MAX :
 	    (u_int)failures;
+	viewers = sqlite3_column_int64(stmt, 11);
+	s->viewers = viewers < 0 ? 0 : viewers > UINT_MAX ? UINT_MAX :
+	    (u_int)viewers;
 	return 0;
 }
 
@@ -1230,6 +1242,62 @@ registry_count_by_state(struct registry *reg, u_int counts[SESSION_NSTATES])
 			break;
 		n = sqlite3_column_int64(stmt, 1);
 		counts[state] = n > UINT_MAX ? UINT_MAX : (u_int)n;
+	}
+	reg_release(stmt);
+	return r;
+}
+
+/*
+ * Record how many engineers a live session's broker has connected. An
+ * ended session keeps none; a session that is no longer live is left
+ * as it is (TUNL_ERR_STATE), so a late broker cannot bring one back.
+ */
+int
+registry_session_set_viewers(struct registry *reg, const char *sid,
+    u_int viewers)
+{
+	sqlite3_stmt	*stmt;
+	int		 r;
+
+	if (!reg_check_id(sid))
+		return reg_invalid(reg, "session id");
+	if (viewers > REGISTRY_VIEWERS_MAX)
+		return reg_invalid(reg, "viewer count");
+	if ((r = reg_stmt(reg, SQL_SESSION_SET_VIEWERS, &stmt)) != 0)
+		return r;
+	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 2, viewers)) != 0 ||
+	    (r = reg_exec(reg, stmt)) != 0)
+		goto out;
+	if (sqlite3_changes(reg->db) == 0) {
+		reg_set_err(reg, "no live session with that id");
+		r = TUNL_ERR_STATE;
+	}
+ out:
+	reg_release(stmt);
+	return r;
+}
+
+/* The engineers joined across every live session of the relay. */
+int
+registry_viewers_total(struct registry *reg, u_int *total)
+{
+	sqlite3_stmt	*stmt;
+	int64_t		 n;
+	int		 r;
+
+	if (total == NULL)
+		return reg_invalid(reg, "total");
+	*total = 0;
+	if ((r = reg_stmt(reg, SQL_VIEWERS_TOTAL, &stmt)) != 0)
+		return r;
+	if ((r = reg_step(reg, stmt)) == 1) {
+		n = sqlite3_column_int64(stmt, 0);
+		*total = n < 0 ? 0 : n > UINT_MAX ? UINT_MAX : (u_int)n;
+		r = 0;
+	} else if (r == 0) {
+		reg_set_err(reg, "no result");
+		r = TUNL_ERR_INTERNAL;
 	}
 	reg_release(stmt);
 	return r;

@@ -244,7 +244,8 @@ int		 token_key_load(const char *, uid_t, u_char *);
  * migrations (docs/registry.md). Every string argument is checked before
  * any SQL runs; times are unix seconds passed in by the caller.
  */
-#define REGISTRY_SCHEMA_VERSION		1
+#define REGISTRY_SCHEMA_VERSION		2
+#define REGISTRY_VIEWERS_MAX		65535	/* per session */
 
 #define REGISTRY_CREATE			0x1	/* create the file (0640) */
 #define REGISTRY_READONLY		0x2	/* no writes, no migrations */
@@ -287,6 +288,7 @@ struct session {
 	int64_t			 expires;
 	int64_t			 ended;		/* 0 while not ended */
 	u_int			 failures;
+	u_int			 viewers;	/* engineers joined now */
 };
 
 struct registry_event {
@@ -337,6 +339,9 @@ int		 registry_event_list(struct registry *, const char *,
 		     int (*)(const struct registry_event *, void *), void *);
 int		 registry_count_by_state(struct registry *,
 		     u_int [SESSION_NSTATES]);
+int		 registry_session_set_viewers(struct registry *, const char *,
+		     u_int);
+int		 registry_viewers_total(struct registry *, u_int *);
 
 /* registry-schema.c */
 const char	*registry_migration(int);

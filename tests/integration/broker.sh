@@ -95,6 +95,9 @@ esac
 consumer support "$S" erin -l "$T/erin.log"
 wait_grep "$T/erin.log" "error 7 session full"
 wait_grep "$T/erin.log" "eof"
+# The registry knows how many watch (`list` shows it).
+harness_assert_eq 4 "$(relay_sql "SELECT viewers FROM sessions WHERE id = '$S';")" \
+    "viewers recorded in the registry"
 
 # ---- wrong accounts and roles are refused ---------------------------------------------
 consumer tunl "$S" mallory -l "$T/mallory.log"

@@ -1241,6 +1241,81 @@ test_busy(void **state)
 	assert_int_equal(count_events(f->reg, a.id, "note"), 1);
 }
 
+/* Viewers: counted per live session, summed for the relay-wide cap. */
+static void
+test_viewers(void **state)
+{
+	struct fixture	*f = *state;
+	struct session	 a, b, got;
+	u_int		 total;
+
+	make_session(&a, T0);
+	make_session(&b, T0 + 1);
+	assert_int_equal(registry_session_create(f->reg, &a, NULL, 0), 0);
+	assert_int_equal(registry_session_create(f->reg, &b, NULL, 0), 0);
+	assert_int_equal(registry_viewers_total(f->reg, &total), 0);
+	assert_int_equal(total, 0);
+	assert_int_equal(registry_session_set_viewers(f->reg, a.id, 3), 0);
+	assert_int_equal(registry_session_set_viewers(f->reg, b.id, 2), 0);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
+	assert_int_equal(got.viewers, 3);
+	assert_int_equal(registry_viewers_total(f->reg, &total), 0);
+	assert_int_equal(total, 5);
+	/* An ended session counts for nothing and cannot be given viewers. */
+	assert_int_equal(registry_session_set_state(f->reg, b.id,
+	    SESSION_ENDED, "alice", NULL, T0 + 10), 0);
+	assert_int_equal(registry_viewers_total(f->reg, &total), 0);
+	assert_int_equal(total, 3);
+	assert_int_equal(registry_session_get(f->reg, b.id, &got), 0);
+	assert_int_equal(got.viewers, 0);
+	assert_int_equal(registry_session_set_viewers(f->reg, b.id, 1),
+	    TUNL_ERR_STATE);
+	/* Expiry ends a session and its viewers with it. */
+	assert_int_equal(registry_session_expire(f->reg, T0 + 7200), 1);
+	assert_int_equal(registry_viewers_total(f->reg, &total), 0);
+	assert_int_equal(total, 0);
+	/* Bad arguments never reach SQL. */
+	assert_int_equal(registry_session_set_viewers(f->reg, "no-such",
+	    1), TUNL_ERR_INVALID);
+	assert_int_equal(registry_session_set_viewers(f->reg, a.id,
+	    REGISTRY_VIEWERS_MAX + 1), TUNL_ERR_INVALID);
+	assert_int_equal(registry_viewers_total(f->reg, NULL),
+	    TUNL_ERR_INVALID);
+}
+
+/* A version 1 database is migrated forward and keeps its sessions. */
+static void
+test_migrate_from_v1(void **state)
+{
+	struct fixture	*f = *state;
+	struct registry	*reg;
+	struct session	 got;
+	sqlite3		*db = NULL;
+	char		 path[160], sql[512], id[ID_LEN_MAX];
+	int		 v;
+
+	snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, registry_migration(1), NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(id_generate(id, sizeof(id)), 0);
+	snprintf(sql, sizeof(sql), "INSERT INTO sessions (id, state, mode, "
+	    "case_ref, customer, host, engineer, created, expires, ended, "
+	    "failures) VALUES ('%s', 'active', 'share', '', '', '', 'bob', "
+	    "1, 99999999999, 0, 0); PRAGMA user_version = 1;", id);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(registry_open(path, 0, &reg), 0);
+	assert_int_equal(registry_schema_version(reg, &v), 0);
+	assert_int_equal(v, REGISTRY_SCHEMA_VERSION);
+	assert_int_equal(registry_session_get(reg, id, &got), 0);
+	assert_int_equal(got.state, SESSION_ACTIVE);
+	assert_int_equal(got.viewers, 0);
+	assert_string_equal(got.engineer, "bob");
+	registry_close(reg);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1263,6 +1338,8 @@ main(void)
 		T(test_persist_wal),
 		T(test_concurrency),
 		T(test_busy),
+		T(test_viewers),
+		T(test_migrate_from_v1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

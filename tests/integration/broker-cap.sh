@@ -1,0 +1,63 @@
+#!/bin/sh
+# The relay-wide cap on engineers (max_consumers_total): every broker
+# records its viewers in the registry and refuses a join that would take
+# the relay's sum past the cap; a leave makes room again. `list` and
+# `show` read the same count. No sshd.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$top_srcdir/tests/integration/harness.sh"
+harness_init broker-cap
+. "$top_srcdir/tests/integration/relay.sh"
+. "$top_srcdir/tests/integration/broker-lib.sh"
+
+broker_setup "max_consumers = 2" "max_consumers_total = 3"
+S1=aardvark-abide-ability-able
+S2=abolish-abrupt-absent-absolute
+broker_session "$S1"
+broker_session "$S2"
+broker_start "$S1"
+B1=$BPID
+broker_start "$S2"
+B2=$BPID
+
+viewers() {
+	relay_sql "SELECT viewers FROM sessions WHERE id = '$1';"
+}
+
+consumer support "$S1" alice -l "$T/alice.log"
+ALICE=$!
+wait_grep "$T/alice.log" "viewers 1 alice:rw"
+consumer support "$S1" bob -r -l "$T/bob.log"
+wait_grep "$T/bob.log" "viewers 2 alice:rw bob:ro"
+consumer support "$S2" carol -l "$T/carol.log"
+wait_grep "$T/carol.log" "viewers 1 carol:rw"
+harness_assert_eq 2 "$(viewers "$S1")" "S1's viewers in the registry"
+harness_assert_eq 1 "$(viewers "$S2")" "S2's viewers in the registry"
+
+# S2 has room of its own (max_consumers = 2) but the relay does not.
+consumer support "$S2" dave -l "$T/dave.log"
+wait_grep "$T/dave.log" "error 7 relay full: 3 engineers watching"
+wait_grep "$T/dave.log" "eof"
+wait_grep "$H/broker-$S2.log" "refused: 3 consumers on the relay"
+
+# One leaves S1: there is room on the relay again.
+kill "$ALICE"
+wait_gone "$ALICE" || harness_fail "alice's consumer did not stop"
+wait_grep "$H/broker-$S1.log" "alice left"
+harness_assert_eq 1 "$(viewers "$S1")" "S1's viewers after a leave"
+consumer support "$S2" erin -l "$T/erin.log"
+wait_grep "$T/erin.log" "viewers 2 carol:rw erin:rw"
+harness_assert_eq 2 "$(viewers "$S2")" "S2's viewers after the join"
+
+# A session that ends gives its viewers back.
+kill "$B1"
+wait_gone "$B1" || harness_fail "the first broker did not stop"
+harness_assert_eq ended "$(relay_sql "SELECT state FROM sessions WHERE id = '$S1';")" \
+    "S1 ended with its broker"
+harness_assert_eq 0 "$(viewers "$S1")" "an ended session's viewers"
+kill "$B2"
+wait_gone "$B2" || harness_fail "the second broker did not stop"
+harness_stop
+harness_assert_eq "" "$(harness_leftovers)" "processes left"
+harness_log "passed"
+exit 0
