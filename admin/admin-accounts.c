@@ -37,6 +37,9 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
 	struct group	*gr;
 
 	ids->missing = 0;
+	ids->relay_gid = ids->key_gid = (gid_t)-1;
+	ids->customer_uid = ids->engineer_uid = (uid_t)-1;
+	ids->broker_uid = ids->principals_uid = (uid_t)-1;
 	if ((gr = getgrnam(cfg->relay_group)) != NULL)
 		ids->relay_gid = gr->gr_gid;
 	else {

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,28 +18,59 @@
 #include "tunl.h"
 #include "admin.h"
 
-struct status {
-	int	 quiet;
-	int	 problems;
-};
-
-static void
-status_ok(struct status *st, const char *what, const char *detail)
+void
+admin_report_ok(struct admin_report *rp, const char *what, const char *detail)
 {
-	if (!st->quiet)
+	if (!rp->quiet)
 		printf("ok       %s%s%s\n", what, detail[0] ? ": " : "",
 		    detail);
 }
 
-static void
-status_problem(struct status *st, const char *what, const char *detail)
+void
+admin_report_problem(struct admin_report *rp, const char *what,
+    const char *fmt, ...)
 {
-	st->problems++;
-	printf("PROBLEM  %s: %s\n", what, detail);
+	va_list	 ap;
+
+	rp->problems++;
+	printf("PROBLEM  %s: ", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+void
+admin_report_note(struct admin_report *rp, const char *what,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (rp->quiet)
+		return;
+	printf("note     %s: ", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+void
+admin_report_fixed(struct admin_report *rp, const char *what,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	rp->fixed++;
+	printf("fixed    %s: ", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
 }
 
 static void
-status_dir(struct status *st, const char *path, gid_t gid, mode_t mode)
+status_dir(struct admin_report *st, const char *path, gid_t gid, mode_t mode)
 {
 	struct stat	 sb;
 	char		 msg[PATH_MAX + 128], own[160];
@@ -46,7 +78,7 @@ status_dir(struct status *st, const char *path, gid_t gid, mode_t mode)
 	if (lstat(path, &sb) == -1) {
 		snprintf(msg, sizeof(msg), "%s (run tunl-admin init)",
 		    strerror(errno));
-		status_problem(st, path, msg);
+		admin_report_problem(st, path, "%s", msg);
 		return;
 	}
 	if (!S_ISDIR(sb.st_mode) || sb.st_uid != 0 || sb.st_gid != gid ||
@@ -56,25 +88,25 @@ status_dir(struct status *st, const char *path, gid_t gid, mode_t mode)
 		    (u_int)(sb.st_mode & 07777),
 		    admin_fs_owner(0, gid, own + 80, sizeof(own) - 80),
 		    (u_int)mode);
-		status_problem(st, path, msg);
+		admin_report_problem(st, path, "%s", msg);
 		return;
 	}
-	status_ok(st, path, "");
+	admin_report_ok(st, path, "");
 }
 
 static void
-status_key(struct status *st, const char *path, gid_t gid, const char *what)
+status_key(struct admin_report *st, const char *path, gid_t gid, const char *what)
 {
 	char	 err[PATH_MAX + 64];
 	int	 r;
 
 	r = admin_fs_check_file(path, 0, gid, 0400, 0037, err, sizeof(err));
 	if (r == TUNL_ERR_NOT_FOUND)
-		status_problem(st, path, "missing (run tunl-admin init)");
+		admin_report_problem(st, path, "missing (run tunl-admin init)");
 	else if (r != 0)
-		status_problem(st, path, err[0] ? err : tunl_err(r));
+		admin_report_problem(st, path, "%s", err[0] ? err : tunl_err(r));
 	else
-		status_ok(st, path, what);
+		admin_report_ok(st, path, what);
 }
 
 static int
@@ -86,7 +118,7 @@ status_count(const struct session *s, void *arg)
 }
 
 static void
-status_database(struct status *st, const struct tunl_cfg *cfg)
+status_database(struct admin_report *st, const struct tunl_cfg *cfg)
 {
 	struct registry	*reg = NULL;
 	u_int		 counts[4] = { 0, 0, 0, 0 }, all = 0;
@@ -95,31 +127,31 @@ status_database(struct status *st, const struct tunl_cfg *cfg)
 
 	if ((r = registry_open(cfg->database, REGISTRY_READONLY, &reg)) != 0) {
 		snprintf(msg, sizeof(msg), "cannot open: %s", tunl_err(r));
-		status_problem(st, cfg->database, msg);
+		admin_report_problem(st, cfg->database, "%s", msg);
 		goto out;
 	}
 	if ((r = registry_schema_version(reg, &version)) != 0) {
 		snprintf(msg, sizeof(msg), "cannot read the schema: %s",
 		    registry_errmsg(reg));
-		status_problem(st, cfg->database, msg);
+		admin_report_problem(st, cfg->database, "%s", msg);
 		goto out;
 	}
 	if (version != REGISTRY_SCHEMA_VERSION) {
 		snprintf(msg, sizeof(msg), "schema version %d, this tunl "
 		    "uses %d (run tunl-admin init)", version,
 		    REGISTRY_SCHEMA_VERSION);
-		status_problem(st, cfg->database, msg);
+		admin_report_problem(st, cfg->database, "%s", msg);
 		goto out;
 	}
 	if ((r = registry_count_by_state(reg, counts)) != 0 ||
 	    (r = registry_session_list(reg, 1, status_count, &all)) != 0) {
 		snprintf(msg, sizeof(msg), "cannot count sessions: %s",
 		    registry_errmsg(reg));
-		status_problem(st, cfg->database, msg);
+		admin_report_problem(st, cfg->database, "%s", msg);
 		goto out;
 	}
 	snprintf(msg, sizeof(msg), "schema version %d", version);
-	status_ok(st, cfg->database, msg);
+	admin_report_ok(st, cfg->database, msg);
 	/* Counts are the point of status: print them even when quiet. */
 	printf("sessions: %u pending, %u active, %u locked, %u ended "
 	    "(%u in all)\n", counts[SESSION_PENDING], counts[SESSION_ACTIVE],
@@ -128,39 +160,50 @@ status_database(struct status *st, const struct tunl_cfg *cfg)
 	registry_close(reg);
 }
 
+/*
+ * Everything status checks, shared with doctor. ids gets the accounts (a
+ * group that could not be resolved is (gid_t)-1).
+ */
+void
+admin_status_checks(const struct tunl_cfg *cfg, const char *cfgpath,
+    struct admin_report *st, struct admin_ids *ids)
+{
+	char	 dir[PATH_MAX], pub[PATH_MAX];
+
+	admin_report_ok(st, "configuration", cfgpath);
+	admin_accounts_resolve(cfg, ids, 0);
+	if (ids->missing > 0) {
+		admin_report_problem(st, "accounts", "some relay accounts or "
+		    "the relay group are missing (tunl-admin init names them)");
+	} else
+		admin_report_ok(st, "accounts", "");
+
+	if (ids->relay_gid != (gid_t)-1) {
+		if (admin_fs_dirname(cfg->database, dir, sizeof(dir)) == 0)
+			status_dir(st, dir, ids->relay_gid, 02770);
+		status_dir(st, cfg->runtime_dir, ids->relay_gid, 0750);
+		status_dir(st, cfg->recording_dir, ids->relay_gid, 02770);
+	}
+	if (geteuid() == 0 && ids->key_gid != (gid_t)-1) {
+		status_key(st, cfg->token_key, ids->key_gid,
+		    "token-hashing key");
+		status_key(st, cfg->ca_key, ids->key_gid, "user CA key");
+	} else if (!st->quiet)
+		printf("skipped  key checks (they need root and the key "
+		    "group)\n");
+	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", cfg->ca_key) <
+	    sizeof(pub) && access(pub, R_OK) != 0)
+		admin_report_problem(st, pub, "missing or unreadable");
+	status_database(st, cfg);
+}
+
 int
 admin_status(const struct tunl_cfg *cfg, const char *cfgpath, int quiet)
 {
-	struct status	 st = { quiet, 0 };
-	struct admin_ids ids;
-	char		 dir[PATH_MAX], pub[PATH_MAX];
+	struct admin_report	 st = { quiet, 0, 0 };
+	struct admin_ids	 ids;
 
-	status_ok(&st, "configuration", cfgpath);
-	admin_accounts_resolve(cfg, &ids, 0);
-	if (ids.missing > 0) {
-		status_problem(&st, "accounts", "some relay accounts or the "
-		    "relay group are missing (tunl-admin init names them)");
-		ids.relay_gid = ids.key_gid = (gid_t)-1;
-	} else
-		status_ok(&st, "accounts", "");
-
-	if (ids.relay_gid != (gid_t)-1) {
-		if (admin_fs_dirname(cfg->database, dir, sizeof(dir)) == 0)
-			status_dir(&st, dir, ids.relay_gid, 02770);
-		status_dir(&st, cfg->runtime_dir, ids.relay_gid, 0750);
-		status_dir(&st, cfg->recording_dir, ids.relay_gid, 02770);
-	}
-	if (geteuid() == 0) {
-		status_key(&st, cfg->token_key, ids.key_gid,
-		    "token-hashing key");
-		status_key(&st, cfg->ca_key, ids.key_gid, "user CA key");
-	} else if (!quiet)
-		printf("skipped  key checks (they need root)\n");
-	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", cfg->ca_key) <
-	    sizeof(pub) && access(pub, R_OK) != 0)
-		status_problem(&st, pub, "missing or unreadable");
-	status_database(&st, cfg);
-
+	admin_status_checks(cfg, cfgpath, &st, &ids);
 	if (st.problems > 0)
 		printf("tunl-admin status: %d problem(s)\n", st.problems);
 	else

@@ -6,6 +6,13 @@
 
 struct tunl_cfg;
 
+/* What status and doctor have found so far; every line goes to stdout. */
+struct admin_report {
+	int	 quiet;		/* only problems, fixes and the summary */
+	int	 problems;
+	int	 fixed;
+};
+
 /* The accounts and group the relay runs as, resolved from the config. */
 struct admin_ids {
 	uid_t	 customer_uid;
@@ -33,6 +40,81 @@ void	 admin_accounts_resolve(const struct tunl_cfg *, struct admin_ids *,
 int	 admin_init(const struct tunl_cfg *, const char *);
 
 /* admin-status.c */
+void	 admin_report_ok(struct admin_report *, const char *, const char *);
+void	 admin_report_problem(struct admin_report *, const char *,
+	     const char *, ...) __attribute__((format(printf, 3, 4)));
+void	 admin_report_note(struct admin_report *, const char *,
+	     const char *, ...) __attribute__((format(printf, 3, 4)));
+void	 admin_report_fixed(struct admin_report *, const char *,
+	     const char *, ...) __attribute__((format(printf, 3, 4)));
+void	 admin_status_checks(const struct tunl_cfg *, const char *,
+	     struct admin_report *, struct admin_ids *);
 int	 admin_status(const struct tunl_cfg *, const char *, int);
+
+/* admin-sshd.c: the effective sshd settings doctor checks (sshd -T). */
+enum sshd_key {
+	SSHD_FORCECOMMAND = 0,
+	SSHD_AUTHMETHODS,
+	SSHD_PRINCIPALSCMD,
+	SSHD_PRINCIPALSUSER,
+	SSHD_TRUSTEDCA,
+	SSHD_EXPOSEAUTHINFO,
+	SSHD_USEPAM,
+	SSHD_KBDINTERACTIVE,
+	SSHD_DISABLEFORWARDING,
+	SSHD_TCPFORWARDING,
+	SSHD_PERMITUSERRC,
+	SSHD_MAXAUTHTRIES
+};
+#define SSHD_NKEYS		12
+#define SSHD_VALUE_MAX		1024	/* bytes in a value, with NUL */
+#define SSHD_OUTPUT_MAX		(256 * 1024)	/* bytes of sshd -T output */
+#define SSHD_ERROR_MAX		512	/* bytes of its stderr kept */
+#define SSHD_TIMEOUT_MS		10000
+
+struct sshd_eff {
+	int	 seen[SSHD_NKEYS];
+	char	 value[SSHD_NKEYS][SSHD_VALUE_MAX];
+};
+
+const char *admin_sshd_keyword(enum sshd_key);
+const char *admin_sshd_name(enum sshd_key);
+int	 admin_sshd_parse(const char *, size_t, struct sshd_eff *);
+int	 admin_sshd_run(const char *, const char *, const char *,
+	     struct sshd_eff *, char *, size_t);
+
+/* admin-pam.c: where pam_tunl stands in the sshd PAM stack. */
+#define PAM_LINE_MAX		4096
+#define PAM_FILE_MAX		(64 * 1024)
+
+struct pam_order {
+	u_int	 tunl_line;	/* `@include tunl' or auth with pam_tunl.so */
+	int	 tunl_include;	/* tunl_line is an include of "tunl" */
+	u_int	 common_line;	/* `@include common-auth' (or substack) */
+	u_int	 other_line;	/* first auth line of any other module */
+	char	 other_module[128];
+	char	 module[1024];	/* module path on the pam_tunl auth line */
+};
+
+int	 admin_pam_scan(const char *, size_t, struct pam_order *);
+
+/* admin-doctor.c */
+#ifndef SSHD_PATH
+#define SSHD_PATH		"/usr/sbin/sshd"	/* --sshd overrides */
+#endif
+
+struct doctor_opts {
+	int		 fix;
+	int		 quiet;
+	const char	*libexecdir;	/* tunl's programs */
+	const char	*pamdir;	/* pam_tunl.so */
+	const char	*sshd;
+	const char	*sshd_config;	/* NULL: sshd's own default */
+	const char	*pam_confdir;	/* /etc/pam.d */
+	const char	*fail2ban_dir;	/* /etc/fail2ban */
+};
+
+int	 admin_doctor(const struct tunl_cfg *, const char *,
+	     const struct doctor_opts *);
 
 #endif /* TUNL_ADMIN_H */

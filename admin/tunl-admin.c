@@ -1,10 +1,11 @@
 /*
- * tunl-admin: the operator's command. It prepares the relay (init) and
- * says whether it is healthy (status).
+ * tunl-admin: the operator's command. It prepares the relay (init),
+ * says whether it is healthy (status) and what to fix (doctor).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,14 @@ usage(int status)
 	    "commands:\n"
 	    "  init     create the database, keys and directories (as root)\n"
 	    "  status   say whether the relay is healthy\n"
+	    "  doctor [-q] [--fix] [options]\n"
+	    "           status, plus programs, sshd, PAM, stale state and\n"
+	    "           fail2ban, each problem with its fix (as root)\n"
 	    "  config   print the effective configuration\n"
 	    "  help     this text\n"
+	    "doctor's options for tests and unusual layouts:\n"
+	    "  --libexecdir DIR --pamdir DIR --sshd PATH --sshd-config FILE\n"
+	    "  --pam-dir DIR --fail2ban-dir DIR\n"
 	    "The configuration is read from -f, else %s.\n", CFG_PATH_DEFAULT);
 	exit(status);
 }
@@ -47,16 +54,95 @@ admin_config(const struct tunl_cfg *cfg)
 	return 0;
 }
 
+static int
+doctor_path(const char *opt, const char *arg)
+{
+	if (arg[0] != '/' || strlen(arg) >= PATH_MAX - 64) {
+		fprintf(stderr, "tunl-admin: doctor %s needs an absolute path "
+		    "(under %d bytes)\n", opt, PATH_MAX - 64);
+		return -1;
+	}
+	return 0;
+}
+
+/* doctor's own options, after the command word (argv[0] is "doctor"). */
+static void
+doctor_args(int argc, char **argv, struct doctor_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "fix",		no_argument,		NULL, 'F' },
+		{ "quiet",		no_argument,		NULL, 'q' },
+		{ "libexecdir",		required_argument,	NULL, 'L' },
+		{ "pamdir",		required_argument,	NULL, 'P' },
+		{ "sshd",		required_argument,	NULL, 'S' },
+		{ "sshd-config",	required_argument,	NULL, 'C' },
+		{ "pam-dir",		required_argument,	NULL, 'D' },
+		{ "fail2ban-dir",	required_argument,	NULL, 'B' },
+		{ NULL,			0,			NULL, 0 }
+	};
+	const char	**dst;
+	int		  ch, idx;
+
+	optind = 0;		/* glibc: start over, argv[0] is the command */
+	while ((ch = getopt_long(argc, argv, "+q", longopts, &idx)) != -1) {
+		dst = NULL;
+		switch (ch) {
+		case 'F':
+			o->fix = 1;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 'L':
+			dst = &o->libexecdir;
+			break;
+		case 'P':
+			dst = &o->pamdir;
+			break;
+		case 'S':
+			dst = &o->sshd;
+			break;
+		case 'C':
+			dst = &o->sshd_config;
+			break;
+		case 'D':
+			dst = &o->pam_confdir;
+			break;
+		case 'B':
+			dst = &o->fail2ban_dir;
+			break;
+		default:
+			usage(2);
+		}
+		if (dst != NULL) {
+			if (doctor_path(longopts[idx].name, optarg) != 0)
+				usage(2);
+			*dst = optarg;
+		}
+	}
+	if (optind != argc)
+		usage(2);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct tunl_cfg	 cfg;
+	struct doctor_opts dopt = {
+		.libexecdir = LIBEXECDIR "/tunl",
+		.pamdir = PAMDIR,
+		.sshd = SSHD_PATH,
+		.sshd_config = NULL,
+		.pam_confdir = "/etc/pam.d",
+		.fail2ban_dir = "/etc/fail2ban",
+	};
 	const char	*path = NULL, *cmd;
 	char		 err[512];
 	int		 ch, r, quiet = 0, flags = 0;
 
 	log_init("tunl-admin", LOG_AUTH, LOG_TO_STDERR | LOG_NO_SYSLOG);
-	while ((ch = getopt(argc, argv, "f:hq")) != -1) {
+	/* "+": stop at the command; doctor has options of its own. */
+	while ((ch = getopt(argc, argv, "+f:hq")) != -1) {
 		switch (ch) {
 		case 'f':
 			path = optarg;
@@ -72,11 +158,16 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
+	if (argc < 1)
 		usage(2);
 	cmd = argv[0];
 	if (strcmp(cmd, "help") == 0)
 		usage(0);
+	if (strcmp(cmd, "doctor") == 0) {
+		dopt.quiet = quiet;
+		doctor_args(argc, argv, &dopt);
+	} else if (argc != 1)
+		usage(2);
 
 	if (path == NULL) {
 		path = CFG_PATH_DEFAULT;
@@ -92,6 +183,8 @@ main(int argc, char **argv)
 		return admin_init(&cfg, path);
 	if (strcmp(cmd, "status") == 0)
 		return admin_status(&cfg, path, quiet);
+	if (strcmp(cmd, "doctor") == 0)
+		return admin_doctor(&cfg, path, &dopt);
 	if (strcmp(cmd, "config") == 0)
 		return admin_config(&cfg);
 	(void)log_escape(err, 64, cmd, strlen(cmd));
