@@ -7,7 +7,8 @@
 # Covered: text the customer's shell prints reaches a joined engineer; an
 # engineer's typed echo runs in the customer's pane (capture-pane on the
 # customer's private tmux); a read-only engineer never gets a byte in;
-# killing the customer's ssh reconnects without the engineers leaving; the
+# killing the customer's ssh reconnects without the engineers leaving; a
+# late joiner sees the screen as it is (tunl-share's snapshot); the
 # registry turning a running session restricted stops the keys at once;
 # the end key (C-b Q y) ends the session for the engineers too and removes
 # key, certificate and socket while the audit log and recording stay; a
@@ -63,7 +64,7 @@ HARNESS_SUBST_ENGINEER_USER=support
 HARNESS_SUBST_PRINCIPALS_USER=tunlauth
 export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
     HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
-for e in alice bob; do
+for e in alice bob carol; do
 	harness_keygen "$e"
 	harness_authorize support "$e" "environment=\"TUNL_ENGINEER=$e\""
 done
@@ -253,6 +254,11 @@ wait_raw rw "tunl: customer connected" 30
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo after-$((5*5))' Enter
 wait_screen rw after-25 40
 screen rw | grep -q 'exit=' && harness_fail "the engineer was dropped"
+# A late joiner starts from the customer's screen as it is (tunl-share's
+# snapshot of the pane), not from an empty one.
+pane late "$SSH -o IdentityFile=$H/client/carol -t support@127.0.0.1 join $ID --read-only"
+wait_screen late after-25 20
+wait_screen late customer-23
 
 # ---- the registry turns the running session restricted: keys stop ----------
 # (What produce --restricted does for a broker that already runs.)
