@@ -236,6 +236,59 @@ session_producer_size(struct broker *b, u_int cols, u_int rows)
 	session_small_notices(b);
 }
 
+/* ---- the registry's word ----------------------------------------------------------- */
+
+/*
+ * The session turns restricted, for good: from now on no consumer is
+ * read-write (session_effective_rw), so no keys and no size go to the
+ * producer; every consumer is told, and sees the new viewers list.
+ */
+static void
+session_restrict(struct broker *b)
+{
+	if (b->restricted)
+		return;
+	b->restricted = 1;
+	info("session is now restricted");
+	session_event(b, "broker", "mode-restricted", NULL);
+	session_notice_consumers(b, PROTO_NOTICE_RESTRICTED);
+	b->want_cols = b->want_rows = 0;
+	session_viewers(b);
+}
+
+/*
+ * Read the session's row: end the session when it was ended, locked,
+ * removed or has expired; follow a change of mode to restricted (never
+ * back). Returns 1 when the session ended.
+ */
+static int
+session_registry_check(struct broker *b)
+{
+	struct session	 s;
+	int		 r;
+
+	if ((r = registry_session_get(b->reg, b->sid, &s)) != 0) {
+		if (r == TUNL_ERR_NOT_FOUND) {
+			session_end(b, "broker", "session removed", 0);
+			return 1;
+		}
+		error_r(r, "registry check: %s", registry_errmsg(b->reg));
+		return 0;
+	}
+	if (s.state == SESSION_ENDED)
+		session_end(b, "broker", "session ended", 0);
+	else if (s.state == SESSION_LOCKED)
+		session_end(b, "broker", "session locked", 0);
+	else if (s.expires <= (int64_t)time(NULL))
+		session_end(b, "broker", "session expired", 1);
+	else {
+		if (s.mode == SESSION_RESTRICTED)
+			session_restrict(b);
+		return 0;
+	}
+	return 1;
+}
+
 /* ---- hello --------------------------------------------------------------------- */
 
 static void
@@ -293,6 +346,15 @@ session_producer_hello(struct broker *b, struct peer *p)
 	}
 	if (session_grow_queue(p, BROKER_PRODUCER_QUEUE) != 0) {
 		peer_send_error(p, PROTO_ERR_INTERNAL, "out of memory");
+		peer_close_after(p);
+		return;
+	}
+	/*
+	 * The producer may have restricted the session just before this
+	 * hello (produce --restricted): take the registry's word now, so
+	 * the reply and everything after it carry the mode.
+	 */
+	if (session_registry_check(b)) {
 		peer_close_after(p);
 		return;
 	}
@@ -639,6 +701,7 @@ session_producer_frame(struct broker *b, struct peer *p, struct frame *f)
 {
 	static struct proto_chat	 ch;
 	struct proto_snapshot		 s;
+	struct proto_error		 e;
 	const u_char			*d;
 	size_t				 dl;
 	u_int16_t			 cols, rows;
@@ -669,6 +732,19 @@ session_producer_frame(struct broker *b, struct peer *p, struct frame *f)
 		else
 			session_chat_out(b, p, "customer", ch.text);
 		return;
+	case FRAME_ERROR:
+		/*
+		 * The customer may end the session at any moment: its end
+		 * key says so with ERROR "ended" before it hangs up, and
+		 * nobody then waits for it to come back.
+		 */
+		if ((r = proto_get_error(f->payload, &e)) == 0 &&
+		    e.code == PROTO_ERR_ENDED) {
+			info("%s ended the session", peer_label(p));
+			session_end(b, "customer", "the customer ended it", 1);
+			return;
+		}
+		break;
 	}
 	if (!session_common(p, f))
 		session_unexpected(p, f);
@@ -847,10 +923,8 @@ session_peer_gone(struct broker *b, struct peer *p)
 void
 session_timers(struct broker *b, int64_t now)
 {
-	struct session	 s;
 	struct peer	*p;
 	int64_t		 grace = (int64_t)b->cfg.producer_grace * 1000;
-	int		 r;
 
 	TAILQ_FOREACH(p, &b->peers, entry) {
 		if (p->dead)
@@ -902,20 +976,7 @@ session_timers(struct broker *b, int64_t now)
 	if (now < b->next_check_ms)
 		return;
 	b->next_check_ms = now + BROKER_CHECK_MS;
-	if ((r = registry_session_get(b->reg, b->sid, &s)) != 0) {
-		if (r == TUNL_ERR_NOT_FOUND)
-			session_end(b, "broker", "session removed", 0);
-		else
-			error_r(r, "registry check: %s",
-			    registry_errmsg(b->reg));
-		return;
-	}
-	if (s.state == SESSION_ENDED)
-		session_end(b, "broker", "session ended", 0);
-	else if (s.state == SESSION_LOCKED)
-		session_end(b, "broker", "session locked", 0);
-	else if (s.expires <= (int64_t)time(NULL))
-		session_end(b, "broker", "session expired", 1);
+	(void)session_registry_check(b);
 }
 
 /*

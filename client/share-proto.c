@@ -79,7 +79,7 @@ proto_hello(struct share *s)
 static void
 proto_disconnect(struct share *s, const char *why)
 {
-	share_ssh_stop(s);
+	share_ssh_stop(s, 0);
 	frame_reader_free(&s->fr);
 	buf_reset(s->out);
 	if (s->relay_fd != -1) {
@@ -109,7 +109,7 @@ proto_connect(struct share *s)
 	}
 	if ((r = share_ssh_produce(s)) != 0 ||
 	    (r = frame_reader_init(&s->fr)) != 0) {
-		share_ssh_stop(s);
+		share_ssh_stop(s, 0);
 		s->retry_at = now + s->backoff;
 		return;
 	}

@@ -8,8 +8,8 @@
  *            stdout. The token goes to the askpass helper over a Unix
  *            socket in the private directory: never in an argv or an
  *            environment.
- *  - produce: ssh -i key -o CertificateFile=cert tunl@relay produce <id>;
- *            stdin and stdout are the frame stream.
+ *  - produce: ssh -i key -o CertificateFile=cert tunl@relay produce <id>
+ *            [--restricted]; stdin and stdout are the frame stream.
  *
  * Host keys are always checked (StrictHostKeyChecking=yes): a relay ssh
  * cannot verify is refused, with ssh's own log in <dir>/ssh.log.
@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,6 +257,30 @@ share_askpass_main(const char *sock, const char *prompt)
 }
 
 /*
+ * Which of pam_tunl's prompts this is: 1 for "Session id: ", 2 for
+ * "Session token: ", 0 for anything else. ssh (since OpenSSH 8.7) puts
+ * "(user@host) " before a keyboard-interactive prompt; that prefix, and
+ * only that, is skipped: one parenthesised word, then one space.
+ */
+int
+share_askpass_prompt(const char *prompt)
+{
+	const char	*p = prompt, *rp;
+
+	if (p[0] == '(') {
+		if ((rp = strchr(p, ')')) == NULL || rp[1] != ' ' ||
+		    rp == p + 1 || memchr(p, ' ', (size_t)(rp - p)) != NULL)
+			return 0;
+		p = rp + 2;
+	}
+	if (strcmp(p, "Session id: ") == 0)
+		return 1;
+	if (strcmp(p, "Session token: ") == 0)
+		return 2;
+	return 0;
+}
+
+/*
  * Answer one askpass connection on lfd: the session id for pam_tunl's
  * "Session id: ", the token for "Session token: ", nothing for anything
  * else (ssh then fails). Returns 1 for the id, 2 for the token, 0 when a
@@ -272,12 +297,17 @@ share_askpass_answer(int lfd, const char *id, const char *token)
 		return r;
 	if ((r = share_sock_line(fd, prompt, sizeof(prompt), 5000)) != 0)
 		goto out;
-	if (strcmp(prompt, "Session id: ") == 0) {
+	switch (share_askpass_prompt(prompt)) {
+	case 1:
 		a = id;
 		which = 1;
-	} else if (strcmp(prompt, "Session token: ") == 0 && token != NULL) {
-		a = token;
-		which = 2;
+		break;
+	case 2:
+		if (token != NULL) {
+			a = token;
+			which = 2;
+		}
+		break;
 	}
 	if (a != NULL) {
 		(void)snprintf(msg, sizeof(msg), "%s\n", a);
@@ -479,6 +509,9 @@ share_ssh_produce(struct share *s)
 	argv[n++] = dest;
 	argv[n++] = "produce";
 	argv[n++] = s->session;
+	/* The relay enforces it too: never back to share (tunl-shell(8)). */
+	if (s->restricted)
+		argv[n++] = "--restricted";
 	argv[n] = NULL;
 
 	if ((logfd = ssh_log_open(s)) == -1)
@@ -503,15 +536,41 @@ share_ssh_produce(struct share *s)
 	return r;
 }
 
-/* Close the connection: ssh gets EOF and a SIGTERM. */
+/*
+ * Close the connection: ssh gets EOF on its input. With grace_ms, ssh has
+ * that long to pass on what it was given and leave by itself (the relay
+ * hangs up once it has read everything: the end notice must get there);
+ * whatever it prints meanwhile is read and dropped. Then SIGTERM.
+ */
 void
-share_ssh_stop(struct share *s)
+share_ssh_stop(struct share *s, int grace_ms)
 {
+	struct pollfd	 pfd;
+	char		 junk[4096];
+	pid_t		 w;
+	int		 left = grace_ms;
+
 	if (s->rout != -1 && s->rout != s->rin)
 		(void)close(s->rout);
+	s->rout = -1;
+	while (s->ssh_pid > 0 && left > 0) {
+		if ((w = waitpid(s->ssh_pid, NULL, WNOHANG)) == s->ssh_pid ||
+		    (w == -1 && errno != EINTR)) {
+			s->ssh_pid = 0;
+			break;
+		}
+		pfd.fd = s->rin;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 50) > 0 && s->rin != -1 &&
+		    read(s->rin, junk, sizeof(junk)) == 0) {
+			(void)close(s->rin);
+			s->rin = -1;
+		}
+		left -= 50;
+	}
 	if (s->rin != -1)
 		(void)close(s->rin);
-	s->rout = s->rin = -1;
+	s->rin = -1;
 	if (s->ssh_pid > 0) {
 		(void)kill(s->ssh_pid, SIGTERM);
 		(void)share_wait(s->ssh_pid);

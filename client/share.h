@@ -28,6 +28,7 @@
 #define SHARE_LINE_MAX		1200	/* a chat socket line, with newline */
 #define SHARE_CAPTURE_MAX	(FRAME_PAYLOAD_MAX - PROTO_SNAPSHOT_HDR - 64)
 #define SHARE_BACKOFF_MAX	30	/* seconds between reconnects, at most */
+#define SHARE_BYE_MS		3000	/* ssh's time to pass on the end */
 #define SHARE_SESSION		"tunl"	/* the tmux session's name */
 #define SHARE_ASKPASS_ENV	"TUNL_SHARE_ASKPASS"	/* askpass mode */
 #define SHARE_CHAT_FROM		"customer"	/* our name in chat frames */
@@ -144,8 +145,9 @@ int		 share_ssh_sign(struct share *, const char *);
 int		 share_ssh_produce(struct share *);
 int		 share_ssh_cert_expiry(const char *, u_int64_t *);
 int		 share_askpass_main(const char *, const char *);
+int		 share_askpass_prompt(const char *);
 int		 share_askpass_answer(int, const char *, const char *);
-void		 share_ssh_stop(struct share *);
+void		 share_ssh_stop(struct share *, int);
 
 /* ---- share-ui.c: the status row, the chat pane ------------------------------ */
 

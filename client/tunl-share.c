@@ -353,7 +353,7 @@ main(int argc, char **argv)
 
 	share_proto_bye(s);
 	(void)share_audit_note(s->audit_fd, "ended by the customer");
-	share_ssh_stop(s);
+	share_ssh_stop(s, SHARE_BYE_MS);
 	share_tmux_kill(s);
 	if (s->attach_pid > 0) {
 		while (waitpid(s->attach_pid, &st, 0) == -1 && errno == EINTR)

@@ -6,7 +6,8 @@
  * command, each word and the number of words are bounded. What the
  * grammar accepts is all that later code sees.
  *
- *	customer:  [status [ID]] | sign [ID] | produce [ID] | help
+ *	customer:  [status [ID]] | sign [ID] | produce [ID] [--restricted]
+ *		   help
  *	engineer:  new [--case C] [--customer NAME] [--ttl MIN] [--restricted]
  *		   list [--json] | show ID | kill ID | unlock ID | help
  *		   join ID [--read-only] | consume ID [--read-only]
@@ -44,7 +45,7 @@ struct shell_verb_def {
 static const struct shell_verb_def customer_verbs[] = {
 	{ "status", SHELL_V_STATUS, ARG_OPTIONAL, 0 },
 	{ "sign", SHELL_V_SIGN, ARG_OPTIONAL, 0 },
-	{ "produce", SHELL_V_PRODUCE, ARG_OPTIONAL, 0 },
+	{ "produce", SHELL_V_PRODUCE, ARG_OPTIONAL, OPT_RESTRICTED },
 	{ "help", SHELL_V_HELP, ARG_NONE, 0 },
 };
 

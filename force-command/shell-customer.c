@@ -227,6 +227,34 @@ shell_customer_sign(struct shell *sh)
 	return SHELL_EXIT_OK;
 }
 
+/*
+ * produce --restricted: the customer asked for watch and chat only. The
+ * registry says so before the broker hears from us (it reads the mode
+ * when the producer says hello, and every 2 seconds), and it is never
+ * undone. Refused, not ignored, when it cannot be recorded.
+ */
+static void
+shell_customer_restrict(struct shell *sh, struct session *s)
+{
+	struct registry	*reg;
+	int		 r;
+
+	if (s->mode == SESSION_RESTRICTED)
+		return;
+	reg = shell_registry(sh);
+	r = registry_session_restrict(reg, sh->session, "customer", sh->now);
+	if (r != 0) {
+		error("session %s: cannot make it restricted: %s: %s",
+		    sh->session, tunl_err(r), registry_errmsg(reg));
+		registry_close(reg);
+		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not make "
+		    "the session restricted; not sharing");
+	}
+	registry_close(reg);
+	s->mode = SESSION_RESTRICTED;
+	info("session %s: restricted by the customer", sh->session);
+}
+
 int
 shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 {
@@ -236,7 +264,7 @@ shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 
 	if (cmd->verb == SHELL_V_HELP) {
 		printf("commands: status [ID], sign [ID] (an ed25519 public "
-		    "key on stdin), produce [ID], help\n");
+		    "key on stdin), produce [ID] [--restricted], help\n");
 		return SHELL_EXIT_OK;
 	}
 	reg = shell_registry(sh);
@@ -253,7 +281,10 @@ shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 		rc = shell_customer_sign(sh);
 		break;
 	case SHELL_V_PRODUCE:
-		info("customer %s from %s: produce", sh->session, sh->rhost);
+		info("customer %s from %s: produce%s", sh->session, sh->rhost,
+		    cmd->restricted ? " (restricted)" : "");
+		if (cmd->restricted)
+			shell_customer_restrict(sh, &s);
 		rc = shell_produce(sh);
 		break;
 	default:

@@ -250,6 +250,9 @@ join_broker_notice(struct join *j, const char *text)
 		j->ended = 1;
 		tunl_strlcpy(j->last, text, sizeof(j->last));
 	}
+	/* The session turned restricted while we watch: for good. */
+	if (strcmp(text, PROTO_NOTICE_RESTRICTED) == 0)
+		j->restricted = 1;
 	join_notice(j, "%s", text);
 }
 

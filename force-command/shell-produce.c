@@ -8,7 +8,8 @@
  * protocol version, the session this login is bound to); it is answered
  * here and never passed on: tunl-shell sends the broker a HELLO of its
  * own naming the bound session. After that only the frame types a
- * customer may send (output, snapshot, chat, ack, ping, pong, error) with
+ * customer may send (output, snapshot, chat, resize of the customer's own
+ * window, ack, ping, pong, error) with
  * payloads that parse go to the broker; anything else, an oversized frame
  * included, is answered with FRAME_ERROR and dropped, and the session
  * goes on. The broker's frames go to the customer as they are.
@@ -77,6 +78,7 @@ produce_check(struct produce *p, struct frame *f)
 	const u_char		*data;
 	size_t			 len;
 	u_int32_t		 v;
+	u_int16_t		 cols, rows;
 	int			 r;
 
 	switch (f->type) {
@@ -88,6 +90,10 @@ produce_check(struct produce *p, struct frame *f)
 		break;
 	case FRAME_CHAT:
 		r = proto_get_chat(f->payload, &chat);
+		break;
+	case FRAME_RESIZE:
+		/* The customer's window changed (docs/protocol.md). */
+		r = proto_get_resize(f->payload, &cols, &rows);
 		break;
 	case FRAME_ACK:
 	case FRAME_PING:

@@ -52,6 +52,7 @@ enum reg_sql {
 	SQL_SESSION_LIST_ALL,
 	SQL_SESSION_STATE,
 	SQL_SESSION_SET_STATE,
+	SQL_SESSION_RESTRICT,
 	SQL_SESSION_EXPIRE_EVENTS,
 	SQL_SESSION_EXPIRE,
 	SQL_SESSION_FAIL,
@@ -104,6 +105,9 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "viewers = CASE WHEN ?2 = 'ended' THEN 0 ELSE viewers END, "
 	    "failures = CASE WHEN ?4 THEN 0 ELSE failures END "
 	    "WHERE id = ?1",
+	[SQL_SESSION_RESTRICT] =
+	    "UPDATE sessions SET mode = 'restricted' "
+	    "WHERE id = ?1 AND mode != 'restricted' AND state IN " LIVE_STATES,
 	[SQL_SESSION_EXPIRE_EVENTS] =
 	    "INSERT INTO events (session_id, at, actor, action) "
 	    "SELECT id, ?1, '" REG_ACTOR_SELF "', 'expired' FROM sessions "
@@ -1177,6 +1181,56 @@ registry_session_set_state(struct registry *reg, const char *sid,
 		goto out;
 	if ((r = reg_event_insert(reg, sid, now, actor,
 	    reg_transition_action(from, to), NULL, detail)) != 0)
+		goto out;
+	r = reg_commit(reg);
+ out:
+	reg_release(stmt);
+	if (r != 0)
+		reg_rollback(reg);
+	return r;
+}
+
+/*
+ * Make a pending or active session restricted (watch and chat only), with
+ * a "mode-restricted" event. One way: nothing here turns a session back
+ * to share, and a session already restricted stays as it is, without a
+ * second event. TUNL_ERR_STATE when the session is ended or locked,
+ * TUNL_ERR_NOT_FOUND when there is none.
+ */
+int
+registry_session_restrict(struct registry *reg, const char *sid,
+    const char *actor, int64_t now)
+{
+	sqlite3_stmt		*stmt = NULL;
+	enum session_state	 state;
+	int			 r;
+
+	if (!reg_check_id(sid))
+		return reg_invalid(reg, "session id");
+	if (!reg_check_text(actor, 1, EVENT_ACTOR_LEN))
+		return reg_invalid(reg, "actor");
+	if (!reg_check_time(now))
+		return reg_invalid(reg, "time");
+
+	if ((r = reg_begin(reg)) != 0)
+		return r;
+	if ((r = reg_session_state(reg, sid, &state, NULL)) != 0)
+		goto out;
+	if (state != SESSION_PENDING && state != SESSION_ACTIVE) {
+		snprintf(reg->errmsg, sizeof(reg->errmsg),
+		    "a session that is %s cannot change its mode",
+		    session_state_name(state));
+		r = TUNL_ERR_STATE;
+		goto out;
+	}
+	if ((r = reg_stmt(reg, SQL_SESSION_RESTRICT, &stmt)) != 0)
+		goto out;
+	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
+	    (r = reg_exec(reg, stmt)) != 0)
+		goto out;
+	if (sqlite3_changes(reg->db) > 0 &&
+	    (r = reg_event_insert(reg, sid, now, actor, "mode-restricted",
+	    NULL, NULL)) != 0)
 		goto out;
 	r = reg_commit(reg);
  out:

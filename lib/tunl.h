@@ -321,6 +321,8 @@ int		 registry_session_list(struct registry *, int,
 		     int (*)(const struct session *, void *), void *);
 int		 registry_session_set_state(struct registry *, const char *,
 		     enum session_state, const char *, const char *, int64_t);
+int		 registry_session_restrict(struct registry *, const char *,
+		     const char *, int64_t);
 int		 registry_session_expire(struct registry *, int64_t);
 int		 registry_token_lookup(struct registry *, const u_char *,
 		     int64_t, char [ID_LEN_MAX]);
@@ -588,6 +590,9 @@ const char	*vtfilter_class_name(int);
 #define PROTO_ROWS_MAX		500
 #define PROTO_VIEWERS_MAX	64
 #define PROTO_SNAPSHOT_HDR	12	/* u32 id + four u16 */
+/* The broker's notice when a running session turns restricted. */
+#define PROTO_NOTICE_RESTRICTED	\
+	"tunl: the session is now restricted: watch and chat only"
 
 /* Codes carried by FRAME_ERROR. */
 #define PROTO_ERR_VERSION	1	/* protocol version differs */

@@ -649,8 +649,9 @@ harness_nsenter() {
 
 # harness_syslog_start: a syslog stand-in whose lines go to $H/syslog.log,
 # seen as /dev/log inside sshd's namespace. /dev there is replaced by a
-# tmpfs holding the machine's device nodes (bind-mounted) and the sink's
-# socket, so the machine's /dev is left as it was.
+# tmpfs holding the machine's device nodes (bind-mounted; /dev/ptmx made
+# anew so that ssh -t still gets a pty) and the sink's socket, so the
+# machine's /dev is left as it was.
 harness_syslog_start() {
 	: >"$H/syslog.log"
 	"$top_builddir/tests/helpers/syslog-sink" "$H/syslog.sock" "$H/syslog.log" 2>"$H/syslog-sink.err" &
@@ -674,6 +675,12 @@ harness_syslog_start() {
 			n=$d/${e#/dev/}
 			if [ -L "$e" ]; then
 				ln -s "$(readlink "$e")" "$n"
+			elif [ "$e" = /dev/ptmx ] && [ -c "$e" ]; then
+				# The kernel finds the pty instance as "pts"
+				# beside the ptmx node it opened: a node bound
+				# alone has no such sibling (openpty fails with
+				# ENOENT), a node made here has our pts.
+				mknod -m 0666 "$n" c 5 2
 			elif [ -d "$e" ]; then
 				mkdir "$n"
 				mount --rbind "$e" "$n"

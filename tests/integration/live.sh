@@ -247,8 +247,9 @@ harness_assert_not_contains "$(screen ro)" "pwned-title"
 
 # ---- bad frames from the customer: an error each, the session goes on -------
 # The first producer leaves; a second comes within the grace period with a
-# frame of an unknown type, a keys frame (relay-bound only), a malformed
-# output frame (empty) and an oversized one; then real output.
+# resize of its own window (allowed: 100x30), a frame of an unknown type,
+# a keys frame (relay-bound only), a malformed output frame (empty) and an
+# oversized one; then real output.
 kill "$S1" 2>/dev/null
 wait "$S1" 2>/dev/null
 exec 7>&-
@@ -257,10 +258,13 @@ sleep 1
 screen rw | grep -q "exit=" && harness_fail "alice's join ended with the producer"
 mkfifo "$H/feed2"
 exec 7<>"$H/feed2"
-produce 2 "$H/feed2" -i -e -X 300000 -x 0000000299ff00000001210000000110
+produce 2 "$H/feed2" -i -e -X 300000 -x 00000005220064001e0000000299ff00000001210000000110
 P2=$PRODN
 S2=$SSHN
 wait_grep "$H/prod2.log" "error 3 frame type 0x99" 20
+# Errors come back in order: none for the resize before the 0x99 frame.
+grep -q 'frame type 0x22' "$H/prod2.log" &&
+    harness_fail "the customer's own resize was refused"
 wait_grep "$H/prod2.log" "error 3 frame type 0x21"
 wait_grep "$H/prod2.log" "error 2 malformed"
 wait_grep "$H/prod2.log" "error 4 frame over"

@@ -6,13 +6,17 @@
 #
 # Covered: text the customer's shell prints reaches a joined engineer; an
 # engineer's typed echo runs in the customer's pane (capture-pane on the
-# customer's private tmux); a read-only engineer never gets a byte in; a
-# restricted session never gets a byte in; killing the customer's ssh
-# reconnects without the engineers leaving; a relay with a wrong host key
-# is refused; the token is never in ps (cmdline, environ) or the audit log.
-#
-# It needs parts built on other branches (pam_tunl, tunl-broker, tunl-shell
-# with produce); it skips, naming what is missing, until they are here.
+# customer's private tmux); a read-only engineer never gets a byte in;
+# killing the customer's ssh reconnects without the engineers leaving; a
+# late joiner sees the screen as it is (tunl-share's snapshot); the
+# registry turning a running session restricted stops the keys at once;
+# the end key (C-b Q y) ends the session for the engineers too and removes
+# key, certificate and socket while the audit log and recording stay; a
+# session made restricted never gets a byte in, and neither does a share
+# session whose customer ran tunl-share --restricted (the relay records it
+# and drops the keys itself); a relay with a wrong host key is refused; the
+# token is never in ps (watched throughout), an environment, a log, the
+# audit log or the recording.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
@@ -24,6 +28,10 @@ missing=
     missing="$missing tunl-shell produce/join (branch live)"
 if [ -n "$missing" ]; then
 	echo "SKIP: share-e2e: not built here:$missing"
+	exit 77
+fi
+if [ -n "${TUNL_SANITIZED:-}" ]; then
+	echo "SKIP: share-e2e: a sanitizer build's pam_tunl.so cannot load into the stock sshd"
 	exit 77
 fi
 
@@ -42,12 +50,12 @@ relay_init
 relay_install
 harness_install_libexec "$top_builddir/tunl-broker"
 chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
-    chmod 4755 "$H/libexec/tunl-broker" ||
+    chmod 4750 "$H/libexec/tunl-broker" ||
     harness_fail "cannot make tunl-broker setuid"
 harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
 cat >"$H/libexec/tunl-shell" <<EOF
 #!/bin/sh
-exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
+exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --authority $H/libexec/tunl-authority --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
 EOF
 chmod 0755 "$H/libexec/tunl-shell"
 HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
@@ -56,13 +64,14 @@ HARNESS_SUBST_ENGINEER_USER=support
 HARNESS_SUBST_PRINCIPALS_USER=tunlauth
 export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
     HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
-for e in alice bob; do
+for e in alice bob carol; do
 	harness_keygen "$e"
 	harness_authorize support "$e" "environment=\"TUNL_ENGINEER=$e\""
 done
 relay_pam_stack
 harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
 harness_start_sshd
+harness_syslog_start
 KH=$H/client/known_hosts
 RELAY=127.0.0.1:$HARNESS_PORT
 SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$KH -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none"
@@ -93,6 +102,7 @@ pane() {
 		tm set -g remain-on-exit on
 		harness_track "$(tm display -p '#{pid}')"
 	fi
+	tm pipe-pane -t "e2e:$1" "cat >>$H/raw-$1.log"
 	tm send-keys -t "e2e:$1" "exec sh -c '$2; echo exit=\$?; sleep 600'" Enter
 }
 screen() {
@@ -105,12 +115,42 @@ wait_screen() {
 		sleep 0.2
 		_wt=$((_wt - 1))
 	done
-	screen "$1" >&2
+	share_debug
 	harness_fail "pane $1 never showed [$2]"
+}
+# What a failing test needs to see: the panes, ssh's and the relay's logs.
+share_debug() {
+	for _w in $(tm list-windows -F '#{window_name}' 2>/dev/null); do
+		echo "---- pane $_w ----" >&2
+		screen "$_w" >&2
+	done
+	for _d in "$XDG"/tunl-share.*; do
+		[ -d "$_d" ] || continue
+		for _f in ssh.log audit.log; do
+			[ -f "$_d/$_f" ] || continue
+			echo "---- $_d/$_f ----" >&2
+			tail -n 30 "$_d/$_f" >&2
+		done
+	done
+	if [ -f "$H/syslog.log" ]; then
+		echo "---- syslog ----" >&2
+		tail -n 40 "$H/syslog.log" >&2
+	fi
+}
+# wait_raw NAME TEXT [SECS]: TEXT in what pane NAME was sent.
+wait_raw() {
+	_wt=$(( ${3:-20} * 5 ))
+	while [ $_wt -gt 0 ]; do
+		grep -aqF -- "$2" "$H/raw-$1.log" 2>/dev/null && return 0
+		sleep 0.2
+		_wt=$((_wt - 1))
+	done
+	share_debug
+	harness_fail "pane $1 was never sent [$2]"
 }
 # The customer's private tmux: its socket is in tunl-share's directory.
 cust_sock() {
-	for _d in "$H"/xdg/tunl-share.*; do
+	for _d in "$XDG"/tunl-share.*; do
 		[ -S "$_d/tmux.sock" ] && { echo "$_d/tmux.sock"; return 0; }
 	done
 	return 1
@@ -124,10 +164,28 @@ cust_wait_pane() {
 		sleep 0.2
 		_wt=$((_wt - 1))
 	done
+	share_debug
 	harness_fail "the customer's pane never showed [$1]"
 }
-mkdir -p "$H/xdg" && chmod 0700 "$H/xdg"
-SHARE_ENV="env XDG_RUNTIME_DIR=$H/xdg SHELL=/bin/sh PS1=\$\\ "
+# The customer's shell is ready when it runs what is typed into it (its
+# prompt is the login shell's, "# " for root).
+cust_wait_ready() {
+	_wt=100
+	while [ $_wt -gt 0 ]; do
+		CSOCK=$(cust_sock) &&
+		    tmux -S "$CSOCK" has-session -t tunl 2>/dev/null && break
+		sleep 0.2
+		_wt=$((_wt - 1))
+	done
+	[ $_wt -gt 0 ] || { share_debug; harness_fail "tunl-share did not start"; }
+	tmux -S "$CSOCK" send-keys -t tunl:0.0 "echo ready-\$((2*$1))" Enter
+	cust_wait_pane "ready-$((2*$1))"
+}
+# tunl-share's private directory goes under XDG_RUNTIME_DIR when that is
+# short enough for its sockets' paths, so the test gives it a short one.
+XDG=$(mktemp -d /tmp/tunl-e2e.XXXXXX) || harness_fail "mktemp"
+trap '_rc=$?; rm -rf "$XDG"; (exit $_rc); _harness_exit' EXIT
+SHARE_ENV="env XDG_RUNTIME_DIR=$XDG SHELL=/bin/sh"
 
 # ---- a relay whose host key is not the pinned one is refused ----------------
 new
@@ -140,15 +198,29 @@ out=$($SHARE_ENV "$SHARE" --relay "$RELAY" --known-hosts \
 harness_assert_contains "$out" "host key could not be verified"
 
 # ---- share: output out, an engineer's echo in, read-only gets nothing in -----
+# Watch ps while tunl-share signs and produces: never the token in an argv.
+(
+	while :; do
+		ps -eww -o args >>"$H/ps.log" 2>/dev/null
+		sleep 0.05
+	done
+) &
+PSWATCH=$!
+harness_track $PSWATCH
 pane cust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE $ID"
-cust_wait_pane '$'
-# The token is in no process's argv or environment, nor in the audit log.
+cust_wait_ready 1
+kill "$PSWATCH"
+# The token is in no process's argv or environment, nor in a log.
 TOKEN=$(cat "$TOKENFILE")
 for p in /proc/[0-9]*; do
-	tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$TOKEN" &&
+	{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$TOKEN" &&
 	    harness_fail "the token is in the argv of pid ${p#/proc/}"
-	tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qF -- "$TOKEN" &&
+	{ tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qF -- "$TOKEN" &&
 	    harness_fail "the token is in the environment of pid ${p#/proc/}"
+done
+[ -s "$H/ps.log" ] || harness_fail "ps was not watched"
+for f in "$H/ps.log" "$H/syslog.log" "$H/sshd.log" "${CSOCK%/tmux.sock}/ssh.log"; do
+	grep -qF -- "$TOKEN" "$f" && harness_fail "the token is in $f"
 done
 pane rw "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
 pane ro "$SSH -o IdentityFile=$H/client/bob -t support@127.0.0.1 join $ID --read-only"
@@ -172,39 +244,118 @@ grep -q 'keys allowed pane=main from=alice' "$AUDIT" ||
 # ---- killing the customer's ssh: reconnect, the engineers stay -------------
 for p in /proc/[0-9]*; do
 	[ "$(readlink "$p/exe" 2>/dev/null)" = "$(command -v ssh)" ] || continue
-	tr '\0' ' ' <"$p/cmdline" | grep -q " produce $ID" && kill "${p#/proc/}"
+	{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q " produce $ID" &&
+	    kill "${p#/proc/}"
 done
-sleep 1
-wait_screen rw "reconnect" 20
+# The notice lasts until the customer is back, which may be quicker than a
+# capture: the pane's raw log has it.
+wait_raw rw "tunl: customer reconnecting" 20
+wait_raw rw "tunl: customer connected" 30
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo after-$((5*5))' Enter
 wait_screen rw after-25 40
 screen rw | grep -q 'exit=' && harness_fail "the engineer was dropped"
+# A late joiner starts from the customer's screen as it is (tunl-share's
+# snapshot of the pane), not from an empty one.
+pane late "$SSH -o IdentityFile=$H/client/carol -t support@127.0.0.1 join $ID --read-only"
+wait_screen late after-25 20
+wait_screen late customer-23
 
-# ---- the end key ends it: key and certificate removed, log kept ---------------
+# ---- the registry turns the running session restricted: keys stop ----------
+# (What produce --restricted does for a broker that already runs.)
+relay_sql "UPDATE sessions SET mode = 'restricted' WHERE id = '$ID';"
+wait_raw rw "tunl: the session is now restricted: watch and chat only" 10
+wait_screen rw "read-only (restricted)" 10
+tm send-keys -t e2e:rw -l 'echo late-$((6+1))'
+tm send-keys -t e2e:rw Enter
+tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo still-$((8+1))' Enter
+wait_screen rw still-9
+sleep 1
+tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | grep -q 'late-7' &&
+    harness_fail "keys reached the customer after the session turned restricted"
+# The customer's chat pane names the change of mode.
+_wt=50
+until tmux -S "$CSOCK" capture-pane -p -t tunl:0.1 | grep -qF "alice joined (read-only)"; do
+	_wt=$((_wt - 1))
+	[ $_wt -gt 0 ] || { share_debug; harness_fail "the chat pane never showed alice read-only"; }
+	sleep 0.2
+done
+
+# ---- the end key: the session ends for everyone, secrets removed -----------
 DIR=${CSOCK%/tmux.sock}
-tmux -S "$CSOCK" kill-session -t tunl
+tm send-keys -t e2e:cust C-b Q
+wait_screen cust "End the tunl session?"
+tm send-keys -t e2e:cust y
 wait_screen cust "audit log: $DIR/audit.log"
-[ -e "$DIR/key" ] || [ -e "$DIR/key-cert.pub" ] &&
+wait_screen cust "exit=0"
+[ -e "$DIR/key" ] || [ -e "$DIR/key-cert.pub" ] || [ -e "$DIR/key.pub" ] &&
     harness_fail "key or certificate left behind"
+[ -e "$DIR/tmux.sock" ] && harness_fail "the tmux socket was left behind"
 [ -s "$DIR/audit.log" ] && [ -s "$DIR/session.cast" ] ||
     harness_fail "audit log or recording missing"
+[ "$(stat -c %a "$DIR/audit.log")" = 600 ] || harness_fail "audit log not 0600"
+grep -qF -- "$TOKEN" "$DIR/audit.log" "$DIR/session.cast" &&
+    harness_fail "the token is in the audit log or the recording"
+# The engineers are told, and nobody waits for a reconnect.
+wait_screen rw "session ended: the customer ended it" 10
+wait_screen rw "exit=" 10
+wait_screen ro "exit=" 10
+harness_assert_eq ended "$(relay_sql "SELECT state FROM sessions WHERE id = '$ID';")" \
+    "the registry after the end key"
 
-# ---- a restricted session never gets a byte in -----------------------------
+# ---- a session the engineer made restricted never gets a byte in ------------
 new --restricted
 pane rcust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE $ID"
-sleep 3
-CSOCK=
-for d in "$H"/xdg/tunl-share.*; do
-	[ -S "$d/tmux.sock" ] && CSOCK=$d/tmux.sock
-done
-[ -n "$CSOCK" ] || harness_fail "the restricted tunl-share did not start"
+cust_wait_ready 2
 pane rrw "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
-sleep 2
+wait_screen rrw "read-only (restricted)" 20
+tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo shown-$((3+4))' Enter
+wait_screen rrw shown-7
 tm send-keys -t e2e:rrw -l 'echo restricted-$((3+3))'
 tm send-keys -t e2e:rrw Enter
 sleep 2
 tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | grep -q 'restricted-6' &&
     harness_fail "keys reached a restricted customer"
-tmux -S "$CSOCK" kill-session -t tunl
+tm send-keys -t e2e:rcust C-b Q
+wait_screen rcust "End the tunl session?"
+tm send-keys -t e2e:rcust y
+wait_screen rcust "exit=0"
+
+# ---- tunl-share --restricted on a share session: the relay enforces it too --
+new
+harness_assert_eq share "$(relay_sql "SELECT mode FROM sessions WHERE id = '$ID';")"
+pane scust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE --restricted $ID"
+cust_wait_ready 3
+# produce --restricted records it before it reaches the broker.
+_wt=100
+until [ "$(relay_sql "SELECT mode FROM sessions WHERE id = '$ID';")" = restricted ] ||
+    [ $_wt -eq 0 ]; do
+	sleep 0.2
+	_wt=$((_wt - 1))
+done
+harness_assert_eq restricted "$(relay_sql "SELECT mode FROM sessions WHERE id = '$ID';")" \
+    "the registry after tunl-share --restricted"
+harness_assert_eq customer "$(relay_sql "SELECT actor FROM events WHERE session_id = '$ID' AND action = 'mode-restricted';")" \
+    "the mode-restricted event"
+pane srw "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
+wait_screen srw "read-only (restricted)" 20
+tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo seen-$((4+4))' Enter
+wait_screen srw seen-8
+tm send-keys -t e2e:srw -l 'echo typed-$((9+9))'
+tm send-keys -t e2e:srw Enter
+sleep 2
+tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | grep -q 'typed-18' &&
+    harness_fail "keys reached a customer who ran tunl-share --restricted"
+# The relay dropped them: none ever reached tunl-share to be refused there.
+grep -q '^[^ ]* keys ' "${CSOCK%/tmux.sock}/audit.log" &&
+    harness_fail "the relay sent keys to a restricted customer"
+tm send-keys -t e2e:scust C-b Q
+wait_screen scust "End the tunl session?"
+tm send-keys -t e2e:scust y
+wait_screen scust "exit=0"
+
 tm kill-server 2>/dev/null
+harness_stop
+harness_assert_eq "" "$(harness_leftovers)" "processes left"
+harness_host_unchanged
+harness_log "passed"
 exit 0

@@ -792,6 +792,56 @@ test_transitions(void **state)
 	    counts[SESSION_LOCKED], 0);
 }
 
+/* Restricting is one way, once, for live sessions only. */
+static void
+test_restrict(void **state)
+{
+	struct fixture	*f = *state;
+	struct session	 a, b, got;
+
+	make_session(&a, T0);
+	assert_int_equal(registry_session_create(f->reg, &a, NULL, 0), 0);
+	assert_int_equal(registry_session_restrict(f->reg, a.id, "customer",
+	    T0 + 1), 0);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
+	assert_int_equal(got.mode, SESSION_RESTRICTED);
+	assert_int_equal(got.state, SESSION_PENDING);
+	assert_int_equal(count_events(f->reg, a.id, "mode-restricted"), 1);
+	/* Again: no change, no second event. */
+	assert_int_equal(registry_session_restrict(f->reg, a.id, "customer",
+	    T0 + 2), 0);
+	assert_int_equal(count_events(f->reg, a.id, "mode-restricted"), 1);
+	/* Becoming active, being unlocked: still restricted. */
+	assert_int_equal(registry_session_set_state(f->reg, a.id,
+	    SESSION_ACTIVE, "customer", NULL, T0 + 3), 0);
+	assert_int_equal(registry_session_set_state(f->reg, a.id,
+	    SESSION_LOCKED, "pam", NULL, T0 + 4), 0);
+	assert_int_equal(registry_session_restrict(f->reg, a.id, "customer",
+	    T0 + 5), TUNL_ERR_STATE);
+	assert_int_equal(registry_session_set_state(f->reg, a.id,
+	    SESSION_ACTIVE, "alice", NULL, T0 + 6), 0);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
+	assert_int_equal(got.mode, SESSION_RESTRICTED);
+
+	/* An ended session keeps its mode; unknown and bad ids refused. */
+	make_session(&b, T0);
+	assert_int_equal(registry_session_create(f->reg, &b, NULL, 0), 0);
+	assert_int_equal(registry_session_set_state(f->reg, b.id,
+	    SESSION_ENDED, "alice", NULL, T0 + 1), 0);
+	assert_int_equal(registry_session_restrict(f->reg, b.id, "customer",
+	    T0 + 2), TUNL_ERR_STATE);
+	assert_int_equal(registry_session_get(f->reg, b.id, &got), 0);
+	assert_int_equal(got.mode, SESSION_SHARE);
+	assert_int_equal(count_events(f->reg, b.id, "mode-restricted"), 0);
+	make_session(&b, T0);
+	assert_int_equal(registry_session_restrict(f->reg, b.id, "customer",
+	    T0), TUNL_ERR_NOT_FOUND);
+	assert_int_equal(registry_session_restrict(f->reg, "x'; DROP", "c",
+	    T0), TUNL_ERR_INVALID);
+	assert_int_equal(registry_session_restrict(f->reg, a.id, "", T0),
+	    TUNL_ERR_INVALID);
+}
+
 static void
 test_events(void **state)
 {
@@ -1331,6 +1381,7 @@ main(void)
 		T(test_source_rate),
 		T(test_sign_cooldown),
 		T(test_transitions),
+		T(test_restrict),
 		T(test_events),
 		T(test_migrations),
 		T(test_symlink),

@@ -482,6 +482,26 @@ test_askpass(void **state)
 	assert_int_equal(askpass_round(sock, lfd, "Session token:", got,
 	    sizeof(got), &which), 1);
 	assert_string_equal(got, "");
+	/* ssh's own form: "(user@host) " before pam_tunl's prompt. */
+	assert_int_equal(askpass_round(sock, lfd,
+	    "(tunl@relay.example) Session token: ", got, sizeof(got), &which),
+	    0);
+	assert_int_equal(which, 2);
+	assert_string_equal(got, "tok-SECRET-123\n");
+	assert_int_equal(askpass_round(sock, lfd,
+	    "(tunl@[::1]:2222) Session id: ", got, sizeof(got), &which), 0);
+	assert_int_equal(which, 1);
+	/* Only that prefix: nothing else before or after the prompt. */
+	assert_int_equal(share_askpass_prompt("(tunl@relay)Session token: "),
+	    0);
+	assert_int_equal(share_askpass_prompt("(a b) Session token: "), 0);
+	assert_int_equal(share_askpass_prompt("() Session token: "), 0);
+	assert_int_equal(share_askpass_prompt("x (tunl@r) Session token: "),
+	    0);
+	assert_int_equal(share_askpass_prompt("(tunl@r) Session token: x"),
+	    0);
+	assert_int_equal(share_askpass_prompt("(tunl@r) (x@y) Session id: "),
+	    0);
 	close(lfd);
 	/* With nobody to ask, the helper fails rather than guess. */
 	unlink(sock);

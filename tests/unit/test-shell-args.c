@@ -151,6 +151,19 @@ test_customer(void **state)
 	assert_int_equal(cust(cmd, &c), SHELL_ARGS_OK);
 	assert_int_equal(c.verb, SHELL_V_PRODUCE);
 	assert_string_equal(c.id, id2);
+	assert_false(c.restricted);
+	/* produce --restricted: before or after the id, or with none. */
+	snprintf(cmd, sizeof(cmd), "produce %s --restricted", id2);
+	assert_int_equal(cust(cmd, &c), SHELL_ARGS_OK);
+	assert_int_equal(c.verb, SHELL_V_PRODUCE);
+	assert_true(c.restricted);
+	assert_string_equal(c.id, id2);
+	snprintf(cmd, sizeof(cmd), "produce --restricted %s", id2);
+	assert_int_equal(cust(cmd, &c), SHELL_ARGS_OK);
+	assert_true(c.restricted);
+	assert_int_equal(cust("produce --restricted", &c), SHELL_ARGS_OK);
+	assert_true(c.restricted);
+	assert_false(c.has_id);
 	assert_int_equal(cust("help", &c), SHELL_ARGS_OK);
 	assert_int_equal(c.verb, SHELL_V_HELP);
 
@@ -172,6 +185,17 @@ test_customer(void **state)
 	assert_int_equal(cust("status --json", &c), SHELL_ARGS_USAGE);
 	assert_int_equal(cust("help me", &c), SHELL_ARGS_USAGE);
 	snprintf(cmd, sizeof(cmd), "produce %s;id", id1);
+	assert_int_equal(cust(cmd, &c), SHELL_ARGS_USAGE);
+	/* --restricted: produce's only option, once, exactly spelt. */
+	assert_int_equal(cust("produce --restricted --restricted", &c),
+	    SHELL_ARGS_USAGE);
+	assert_int_equal(cust("produce --restricted=1", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("produce --RESTRICTED", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("produce --read-only", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("produce --share", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("sign --restricted", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("status --restricted", &c), SHELL_ARGS_USAGE);
+	snprintf(cmd, sizeof(cmd), "produce %s --restricted %s", id1, id1);
 	assert_int_equal(cust(cmd, &c), SHELL_ARGS_USAGE);
 }
 

@@ -1,0 +1,179 @@
+#!/bin/sh
+# tools/demo against this build: `tools/demo --no-deps --no-build start`
+# in a demo directory of the test's own, then the commands it printed,
+# each run as printed in a pane of a private tmux: the read-only join sees
+# the customer's prompt and what the customer's shell prints, the
+# read-write join's typing runs in the customer's shell, the read-only
+# join's and the watcher's never do; `status` says what runs; `stop`
+# leaves no process, no mount and no tree, and the machine's /etc and
+# login records are as they were.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: demo: needs root (the demo runs a private sshd)"
+	exit 77
+fi
+if [ -n "${TUNL_SANITIZED:-}" ]; then
+	echo "SKIP: demo: a sanitizer build's pam_tunl.so cannot load into the stock sshd"
+	exit 77
+fi
+. "$top_srcdir/tests/integration/harness.sh"
+harness_init demo-test
+for c in tmux setpriv sqlite3 findmnt; do
+	command -v $c >/dev/null 2>&1 || harness_skip "needs $c"
+done
+harness_path_is_safe /var/lib ||
+    harness_skip "/var/lib is writable by others than root"
+
+# Through sh: a distribution tarball may not keep the executable bit.
+demo() {
+	sh "$top_srcdir/tools/demo" "$@"
+}
+D=$(mktemp -d /var/lib/tunl-demo-test.XXXXXX) || harness_fail "mktemp"
+chmod 0755 "$D"
+TM=tunl-demo-test-$$
+tm() {
+	tmux -L "$TM" -f /dev/null "$@"
+}
+demo_cleanup() {
+	tm kill-server 2>/dev/null
+	[ -f "$D/state" ] && demo stop --dir "$D" >/dev/null 2>&1
+	rm -rf "$D"
+}
+trap '_rc=$?; demo_cleanup; (exit $_rc); _harness_exit' EXIT
+
+# ---- start ---------------------------------------------------------------------
+demo --no-deps --no-build --build-dir "$top_builddir" --dir "$D" start \
+    >"$H/start.out" 2>"$H/start.err" || {
+	cat "$H/start.out" "$H/start.err" >&2
+	harness_fail "tools/demo start failed"
+}
+cat "$H/start.out" >&2
+line() {
+	sed -n "s/^  ($1) [^:]*: *//p" "$H/start.out"
+}
+CUSTOMER=$(line a)
+JOIN_RW=$(line b)
+JOIN_RO=$(line c)
+WATCH=$(line d)
+for v in "$CUSTOMER" "$JOIN_RW" "$JOIN_RO" "$WATCH"; do
+	[ -n "$v" ] || harness_fail "tools/demo did not print all four commands"
+done
+case $CUSTOMER in
+"tmux -S "*" attach") ;;
+*) harness_fail "not a tmux attach: $CUSTOMER" ;;
+esac
+harness_assert_eq "$CUSTOMER -r" "$WATCH" "the watch command"
+CSOCK=${CUSTOMER#tmux -S }
+CSOCK=${CSOCK% attach}
+[ -S "$CSOCK" ] || harness_fail "no customer tmux at $CSOCK"
+# The token was fed through a file, and that file is gone.
+H_DEMO=$(sed -n 's/^H=//p' "$D/state")
+[ -n "$H_DEMO" ] && [ -d "$H_DEMO" ] || harness_fail "no demo tree in $D"
+[ -e "$H_DEMO/client/token" ] && harness_fail "the token file was left"
+[ -e "$H_DEMO/client/new.out" ] && harness_fail "new's output was left"
+demo status --dir "$D" >"$H/status.out" 2>&1 ||
+    harness_fail "status: $(cat "$H/status.out")"
+harness_assert_contains "$(cat "$H/status.out")" "running:"
+harness_assert_contains "$(cat "$H/status.out")" "tunl-share"
+
+# ---- the printed commands, each in a pane -------------------------------------
+# pane NAME COMMAND: a window of the test's tmux running COMMAND.
+pane() {
+	if tm has-session 2>/dev/null; then
+		tm new-window -d -n "$1"
+	else
+		tm new-session -d -s t -n "$1" -x 120 -y 40
+		tm set -g remain-on-exit on
+		harness_track "$(tm display -p '#{pid}')"
+	fi
+	tm send-keys -t "t:$1" "exec sh -c '$2; echo exit=\$?; sleep 600'" Enter
+}
+screen() {
+	tm capture-pane -p -t "t:$1"
+}
+customer() {
+	tmux -S "$CSOCK" capture-pane -p -t tunl:0.0
+}
+wait_in() {
+	_wt=$(( ${3:-20} * 5 ))
+	while [ $_wt -gt 0 ]; do
+		if [ "$1" = customer ]; then
+			customer | grep -qF -- "$2" && return 0
+		else
+			screen "$1" | grep -qF -- "$2" && return 0
+		fi
+		sleep 0.2
+		_wt=$((_wt - 1))
+	done
+	for _w in $(tm list-windows -F '#{window_name}' 2>/dev/null); do
+		echo "---- pane $_w ----" >&2
+		screen "$_w" >&2
+	done
+	echo "---- the customer ----" >&2
+	customer >&2
+	harness_fail "$1 never showed [$2]"
+}
+
+pane ro "$JOIN_RO"
+wait_in ro "read-only" 20
+pane rw "$JOIN_RW"
+wait_in rw "read-write" 20
+pane cust "$CUSTOMER"
+wait_in cust "Session id, read it aloud"
+pane watch "$WATCH"
+wait_in watch "Session id, read it aloud"
+sleep 1
+# The customer types (through its own tmux, as a keyboard would).
+tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo demo-$((6*7))' Enter
+wait_in ro demo-42
+# The read-only engineer sees the customer's prompt after the output.
+_wt=50
+until screen ro | grep -A1 -F 'demo-42' | tail -n 1 | grep -Eq '[#$] ?$'; do
+	_wt=$((_wt - 1))
+	[ $_wt -gt 0 ] || { screen ro >&2; harness_fail "no prompt after the output in the read-only join"; }
+	sleep 0.2
+done
+wait_in watch demo-42
+# The read-write engineer types; it runs in the customer's shell.
+tm send-keys -t t:rw -l 'echo engineer-$((50+5))'
+tm send-keys -t t:rw Enter
+wait_in customer engineer-55
+wait_in ro engineer-55
+# Neither the read-only engineer nor the watcher gets a byte in.
+tm send-keys -t t:ro -l 'echo ro-$((1+2))'
+tm send-keys -t t:ro Enter
+tm send-keys -t t:watch -l 'echo watch-$((2+2))'
+tm send-keys -t t:watch Enter
+sleep 2
+customer | grep -q 'ro-3\|watch-4' &&
+    harness_fail "the read-only engineer or the watcher typed into the customer's shell"
+
+# ---- stop ----------------------------------------------------------------------
+# Everything the demo recorded, and everything in the relay's namespace.
+NS=$(sed -n 's/^NS=//p' "$D/state")
+PIDS=$(cat "$D/procs" "$H_DEMO/pids" 2>/dev/null | awk '{ print $1 ":" $2 }')
+tm kill-server 2>/dev/null
+demo stop --dir "$D" >"$H/stop.out" 2>&1 ||
+    harness_fail "stop: $(cat "$H/stop.out")"
+harness_assert_contains "$(cat "$H/stop.out")" "stopped"
+for p in $PIDS; do
+	[ "$(_harness_proc_start "${p%:*}")" = "${p#*:}" ] &&
+	    harness_fail "pid ${p%:*} still runs: $(tr '\0' ' ' <"/proc/${p%:*}/cmdline")"
+done
+for p in /proc/[0-9]*; do
+	[ -n "$NS" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$NS" ] &&
+	    harness_fail "pid ${p#/proc/} still runs in the relay's namespace"
+done
+[ -e "$D" ] && harness_fail "the demo directory $D is left"
+findmnt -rn -o TARGET | grep -qF "$D" && harness_fail "a mount under $D is left"
+[ -S "$CSOCK" ] && harness_fail "the customer's tmux socket is left"
+demo status --dir "$D" >/dev/null 2>&1 && harness_fail "status after stop"
+
+harness_stop
+harness_assert_eq "" "$(harness_leftovers)" "processes left"
+harness_host_unchanged
+harness_log "passed"
+exit 0
