@@ -258,13 +258,16 @@ cfg_path_fault(const char *s)
 	return NULL;
 }
 
-/* The portable user name grammar: [a-z_][a-z0-9_-]{0,31}. */
-static int
+/*
+ * The portable user and group name grammar: [a-z_][a-z0-9_-]{0,31}. Used
+ * for the configured account names and, in pam_tunl, for PAM_USER.
+ */
+int
 cfg_name_ok(const char *s)
 {
 	size_t	 i;
 
-	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+	if (s == NULL || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
 		return 0;
 	for (i = 1; s[i] != '\0'; i++) {
 		if (i >= CFG_NAME_MAX - 1)

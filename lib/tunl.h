@@ -206,6 +206,7 @@ int		 cfg_load(struct tunl_cfg *, const char *, int, char *, size_t);
 int		 cfg_dump(const struct tunl_cfg *, struct buf *);
 int		 cfg_equal(const struct tunl_cfg *, const struct tunl_cfg *);
 const char	*cfg_log_level_name(enum log_level);
+int		 cfg_name_ok(const char *);
 
 /* ---- id.c, wordlist.c: four-word session ids ----------------------------- */
 

@@ -333,7 +333,7 @@ pam_tunl_auth(pam_handle_t *pamh, const struct pam_tunl_args *args)
 	}
 	if (pam_get_item(pamh, PAM_USER, &item) != PAM_SUCCESS)
 		item = NULL;
-	a->user = pam_tunl_name_ok(item) ? item : "-";
+	a->user = cfg_name_ok(item) ? item : "-";
 
 	if (pam_tunl_load(pamh, args, ctx) != 0)
 		goto fail;

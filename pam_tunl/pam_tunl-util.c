@@ -25,25 +25,6 @@
 
 #define GROUP_BUF_MAX	(1024 * 1024)	/* getgrnam_r's scratch, at most */
 
-/* The portable user and group name grammar: [a-z_][a-z0-9_-]{0,31}. */
-int
-pam_tunl_name_ok(const char *s)
-{
-	size_t	 i;
-
-	if (s == NULL || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return 0;
-	for (i = 1; s[i] != '\0'; i++) {
-		if (i >= CFG_NAME_MAX - 1)
-			return 0;
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		    s[i] == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 static int
 pam_tunl_group(const char *name, gid_t *gid)
 {

@@ -69,7 +69,6 @@ struct pam_tunl_ctx {
 
 int		 pam_tunl_load(pam_handle_t *, const struct pam_tunl_args *,
 		     struct pam_tunl_ctx *);
-int		 pam_tunl_name_ok(const char *);
 int		 pam_tunl_source(pam_handle_t *, char *, size_t);
 void		 pam_tunl_delay(u_int, u_int);
 int64_t		 pam_tunl_now(void);
