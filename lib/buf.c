@@ -5,8 +5,10 @@
  * never grows past its maximum, fixed at creation. Every get checks that
  * the bytes are there before it touches them; every put checks the maximum
  * before it allocates. Integers are big-endian on the wire. Strings are a
- * u32 length followed by the bytes. buf_free wipes the memory, so a buffer
- * that held a secret leaves nothing behind.
+ * u32 length followed by the bytes. buf_free and buf_reset wipe the memory,
+ * so a buffer that held a secret leaves nothing behind; they wipe the
+ * bytes that ever held data (below "dirty"), not the whole allocation, so
+ * emptying a large buffer that held a little costs a little.
  */
 #include "config.h"
 
@@ -25,6 +27,8 @@ struct buf {
 	size_t	 off;		/* first unread byte */
 	size_t	 size;		/* end of data */
 	size_t	 alloc;		/* allocated bytes */
+	size_t	 dirty;		/* d[0..dirty) may hold data; the rest is
+				   untouched or wiped */
 	size_t	 max;		/* hard ceiling on size - off */
 };
 
@@ -72,9 +76,9 @@ buf_free(struct buf *b)
 void
 buf_reset(struct buf *b)
 {
-	if (b->d != NULL)
-		tunl_memzero(b->d, b->alloc);
-	b->off = b->size = 0;
+	if (b->d != NULL && b->dirty > 0)
+		tunl_memzero(b->d, b->dirty);
+	b->off = b->size = b->dirty = 0;
 }
 
 size_t
@@ -125,7 +129,8 @@ buf_reserve(struct buf *b, size_t len, u_char **dp)
 	if (b->off > 0 && b->size + len > b->alloc) {
 		memmove(b->d, b->d + b->off, b->size - b->off);
 		b->size -= b->off;
-		tunl_memzero(b->d + b->size, b->alloc - b->size);
+		tunl_memzero(b->d + b->size, b->dirty - b->size);
+		b->dirty = b->size;
 		b->off = 0;
 	}
 	need = b->size + len;
@@ -140,15 +145,18 @@ buf_reserve(struct buf *b, size_t len, u_char **dp)
 			return TUNL_ERR_ALLOC;
 		if (b->d != NULL) {
 			memcpy(nd, b->d, b->size);
-			tunl_memzero(b->d, b->alloc);
+			tunl_memzero(b->d, b->dirty);
 			free(b->d);
 		}
 		b->d = nd;
 		b->alloc = nalloc;
+		b->dirty = b->size;
 	}
 	if (dp != NULL)
 		*dp = b->d + b->size;
 	b->size += len;
+	if (b->size > b->dirty)
+		b->dirty = b->size;
 	return 0;
 }
 
