@@ -45,6 +45,7 @@
 #define BENCH_READ	65536
 #define BENCH_TIMEOUT	120000		/* ms for any one step */
 #define BENCH_WARMUP	100		/* round trips not counted */
+#define BENCH_BLOCK	100		/* round trips in a row, each way */
 
 /* Control messages between the driver and its children. */
 enum {
@@ -222,9 +223,9 @@ broker_ticks(void)
 	return v[0] + v[1];
 }
 
-/* A "Name:   N kB" line of /proc/<pid>/status, in KiB; -1 if none. */
+/* A "Name:   N kB" line of /proc/<pid>/<file>, in KiB; -1 if none. */
 static long long
-status_kb(pid_t pid, const char *name)
+proc_kb(pid_t pid, const char *file, const char *name)
 {
 	char		 path[64], line[256];
 	FILE		*f;
@@ -232,7 +233,7 @@ status_kb(pid_t pid, const char *name)
 	long long	 v = -1;
 	char		*p, *end;
 
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
 	if ((f = fopen(path, "r")) == NULL)
 		die("%s: %s", path, strerror(errno));
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -1004,9 +1005,11 @@ echo_plain(int fd)
 }
 
 /*
- * Time rounds round trips of one key; report the median and 99th
- * percentile (microseconds) to ctl. framed: through the broker as a
- * read-write consumer, after its snapshot; else over fd as it is.
+ * Time round trips of one key: for each GO, m.a of them (the first
+ * BENCH_WARMUP ever are not counted), then DONE; for RESULT, the median
+ * and 99th percentile in microseconds of all counted. framed: through the
+ * broker as a read-write consumer, after its snapshot; else over fd as
+ * it is.
  */
 static void TUNL_NORETURN
 keystrokes(int ctl, int framed, int fd, u_int rounds)
@@ -1019,7 +1022,7 @@ keystrokes(int ctl, int framed, int fd, u_int rounds)
 	size_t			 dl;
 	int64_t			*us, t0;
 	u_char			 key, c;
-	u_int			 i, got;
+	u_int			 i, got, end, n;
 	int			 r, live = !framed;
 
 	if ((us = calloc(rounds, sizeof(*us))) == NULL)
@@ -1039,13 +1042,18 @@ keystrokes(int ctl, int framed, int fd, u_int rounds)
 		}
 	}
 	msg_send(ctl, MSG_READY, 0, 0, 0);
-	if (msg_recv(ctl, &m, -1) != 0 || m.type != MSG_GO)
-		_exit(0);
 
 	memset(&k, 0, sizeof(k));
 	k.pane = FRAME_PANE_MAIN;
 	tunl_strlcpy(k.engineer, "typist", sizeof(k.engineer));
-	for (i = 0; i < BENCH_WARMUP + rounds; i++) {
+	for (i = 0, end = 0;; i++) {
+		if (i == end) {
+			if (msg_recv(ctl, &m, -1) != 0)
+				_exit(0);
+			if (m.type == MSG_RESULT)
+				break;
+			end = i + (u_int)m.a + (i == 0 ? BENCH_WARMUP : 0);
+		}
 		key = (u_char)('a' + i % 26);
 		t0 = h_now_us();
 		if (!framed) {
@@ -1072,11 +1080,19 @@ keystrokes(int ctl, int framed, int fd, u_int rounds)
 				}
 			}
 		}
-		if (i >= BENCH_WARMUP)
+		if (i >= BENCH_WARMUP) {
+			if (i - BENCH_WARMUP >= rounds)
+				die("typist: more rounds than asked");
 			us[i - BENCH_WARMUP] = h_now_us() - t0;
+		}
+		if (i + 1 == end)
+			msg_send(ctl, MSG_DONE, 0, 0, 0);
 	}
-	msg_send(ctl, MSG_RESULT, (u_int64_t)percentile(us, rounds, 50),
-	    (u_int64_t)percentile(us, rounds, 99), 0);
+	n = i > BENCH_WARMUP ? i - BENCH_WARMUP : 0;
+	if (n == 0)
+		die("typist: no rounds");
+	msg_send(ctl, MSG_RESULT, (u_int64_t)percentile(us, n, 50),
+	    (u_int64_t)percentile(us, n, 99), 0);
 	_exit(0);
 }
 
@@ -1103,12 +1119,23 @@ typist_start(int framed, int fd, u_int rounds, int *ctl)
 	return pid;
 }
 
+/* A block of n round trips. */
+static void
+typist_block(int ctl, u_int n)
+{
+	struct msg	 m;
+
+	msg_send(ctl, MSG_GO, n, 0, 0);
+	if (msg_recv(ctl, &m, BENCH_TIMEOUT) != 0 || m.type != MSG_DONE)
+		die("the typist did not finish a block");
+}
+
 static void
 typist_result(pid_t pid, int ctl, u_int64_t *median, u_int64_t *p99)
 {
 	struct msg	 m;
 
-	msg_send(ctl, MSG_GO, 0, 0, 0);
+	msg_send(ctl, MSG_RESULT, 0, 0, 0);
 	if (msg_recv(ctl, &m, BENCH_TIMEOUT) != 0 || m.type != MSG_RESULT)
 		die("the typist did not finish");
 	*median = m.a;
@@ -1123,9 +1150,74 @@ static void
 print_mem(const char *what, pid_t pid)
 {
 	printf("memory what=%s rss_kb=%lld hwm_kb=%lld anon_kb=%lld "
-	    "file_kb=%lld\n", what, status_kb(pid, "VmRSS"),
-	    status_kb(pid, "VmHWM"), status_kb(pid, "RssAnon"),
-	    status_kb(pid, "RssFile"));
+	    "file_kb=%lld pss_kb=%lld\n", what,
+	    proc_kb(pid, "status", "VmRSS"), proc_kb(pid, "status", "VmHWM"),
+	    proc_kb(pid, "status", "RssAnon"),
+	    proc_kb(pid, "status", "RssFile"),
+	    proc_kb(pid, "smaps_rollup", "Pss"));
+	fflush(stdout);
+}
+
+/* The largest resident mappings of a process, summed by file. */
+static void
+print_maps(const char *what, pid_t pid)
+{
+	struct {
+		char		 name[128];
+		long long	 kb;
+	}		 m[64], t;
+	char		 path[64], line[512], *p, *end, cur[128] = "";
+	FILE		*f;
+	long long	 kb;
+	u_int		 n = 0, i, j;
+
+	snprintf(path, sizeof(path), "/proc/%ld/smaps", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		die("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strchr(line, '-') != NULL && strchr(line, ':') != NULL &&
+		    strchr(line, ' ') != NULL && line[0] != ' ' &&
+		    strncmp(line, "Rss:", 4) != 0 &&
+		    (p = strchr(line, ' ')) != NULL &&
+		    p > line && strchr("0123456789abcdef", line[0]) != NULL) {
+			/* A mapping: the sixth field, if any, names it. */
+			for (i = 0, p = line; i < 5 && p != NULL; i++) {
+				p = strchr(p, ' ');
+				while (p != NULL && *p == ' ')
+					p++;
+			}
+			tunl_strlcpy(cur, p == NULL || *p == '\0' ? "[anon]" : p,
+			    sizeof(cur));
+			continue;
+		}
+		if (strncmp(line, "Rss:", 4) != 0)
+			continue;
+		errno = 0;
+		kb = strtoll(line + 4, &end, 10);
+		if (errno != 0 || end == line + 4 || kb == 0)
+			continue;
+		for (i = 0; i < n && strcmp(m[i].name, cur) != 0; i++)
+			;
+		if (i == n) {
+			if (n == sizeof(m) / sizeof(m[0]))
+				continue;
+			tunl_strlcpy(m[n].name, cur, sizeof(m[n].name));
+			m[n++].kb = 0;
+		}
+		m[i].kb += kb;
+	}
+	fclose(f);
+	for (i = 1; i < n; i++) {
+		for (j = i; j > 0 && m[j].kb > m[j - 1].kb; j--) {
+			t = m[j];
+			m[j] = m[j - 1];
+			m[j - 1] = t;
+		}
+	}
+	for (i = 0; i < n && i < 8; i++)
+		printf("mapping what=%s rss_kb=%lld name=%s\n", what, m[i].kb,
+		    m[i].name);
 	fflush(stdout);
 }
 
@@ -1134,8 +1226,9 @@ bench_idle(u_int rounds)
 {
 	struct msg	 m;
 	u_int64_t	 pm, pp, bm, bp;
-	pid_t		 prod, typist, echo, sleeper;
-	int		 pc[2], sp[2], ctl;
+	pid_t		 prod, typist, echo, sleeper, pt;
+	u_int		 done, block;
+	int		 pc[2], sp[2], ctl, pctl;
 
 	/* The floor: a process that does nothing, linked to libc only. */
 	if ((sleeper = fork()) == -1)
@@ -1162,13 +1255,17 @@ bench_idle(u_int rounds)
 		die("the producer did not start");
 	usleep(500 * 1000);
 	print_mem("broker-producer", broker_pid);
+	print_maps("broker-producer", broker_pid);
 
 	/* One consumer, read-write, after its snapshot. */
 	typist = typist_start(1, -1, rounds, &ctl);
 	usleep(500 * 1000);
 	print_mem("broker-producer-consumer", broker_pid);
 
-	/* The round trips: the plain pair first, then the broker. */
+	/*
+	 * The round trips, in alternating blocks so that the pair and the
+	 * broker see the machine in the same moods.
+	 */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		die("socketpair: %s", strerror(errno));
 	if ((echo = fork()) == -1)
@@ -1178,12 +1275,14 @@ bench_idle(u_int rounds)
 		echo_plain(sp[1]);
 	}
 	close(sp[1]);
-	{
-		int	 pctl;
-		pid_t	 pt = typist_start(0, sp[0], rounds, &pctl);
-
-		typist_result(pt, pctl, &pm, &pp);
+	pt = typist_start(0, sp[0], rounds, &pctl);
+	for (done = 0; done < rounds; done += block) {
+		block = rounds - done < BENCH_BLOCK ? rounds - done :
+		    BENCH_BLOCK;
+		typist_block(pctl, block);
+		typist_block(ctl, block);
 	}
+	typist_result(pt, pctl, &pm, &pp);
 	close(sp[0]);
 	reap(echo, NULL);
 	typist_result(typist, ctl, &bm, &bp);

@@ -10,7 +10,7 @@ set -u
 : "${top_builddir:=$(pwd)}"
 MB=${BENCH_FANOUT_MB:-64}
 ROUNDS=${BENCH_ROUNDS:-2000}
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 . "$top_srcdir/tests/integration/harness.sh"
 
 harness_init bench-broker
@@ -46,7 +46,7 @@ drive atlas-atomic-attach-attic idle -r "$ROUNDS"
 # Less data for more consumers: each run is about as long.
 drive audit-author-avenue-aspect fanout -n 1 -m $((MB * 1048576)) -R "$REPS"
 drive artwork-ascent-aspire-assert fanout -n 10 -m $((MB * 1048576 / 4)) -R "$REPS"
-drive assign-assume-asterisk-attempt fanout -n 100 -m $((MB * 1048576 / 32)) -R "$REPS"
+drive assign-assume-asterisk-attempt fanout -n 100 -m $((MB * 1048576 / 8)) -R "$REPS"
 
 awk -v rounds="$ROUNDS" '
 function kv(k,   i, a) {
@@ -64,7 +64,10 @@ function verdict(name, ok, why) {
 	printf "target %-46s %s (%s)\n", name, ok ? "met" : "NOT met", why
 }
 $1 == "memory" { rss[kv("what")] = kv("rss_kb"); hwm[kv("what")] = kv("hwm_kb")
-	anon[kv("what")] = kv("anon_kb"); file[kv("what")] = kv("file_kb") }
+	anon[kv("what")] = kv("anon_kb"); file[kv("what")] = kv("file_kb")
+	pss[kv("what")] = kv("pss_kb") }
+$1 == "mapping" && nm < 4 { maps = maps sprintf("%s%s %s KiB", nm++ ? ", " : "",
+	kv("name"), kv("rss_kb")) }
 $1 == "latency" { pm = kv("pair_median_us"); pp = kv("pair_p99_us")
 	bm = kv("broker_median_us"); bp = kv("broker_p99_us") }
 $1 == "fanout" { n = kv("consumers"); ns[++nn] = n; copy[n] = kv("copy_mbps")
@@ -87,33 +90,39 @@ END {
 	row(sprintf("keystroke round trip, median (%d)", rounds), bm, pm, "us",
 	    sprintf("%.2f", bm / pm))
 	row("keystroke round trip, p99", bp, pp, "us", sprintf("%.2f", bp / pp))
-	row("idle broker VmRSS, producer only (vs sleep)", rss["broker-producer"],
-	    rss["sleep-floor"], "KiB", sprintf("%.2f", rss["broker-producer"] / rss["sleep-floor"]))
-	row("  of which anonymous / file-backed", anon["broker-producer"],
-	    file["broker-producer"], "KiB", "")
-	row("  VmHWM, producer only", hwm["broker-producer"], "", "KiB", "")
-	row("idle broker VmRSS, one consumer", rss["broker-producer-consumer"],
-	    rss["sleep-floor"], "KiB", sprintf("%.2f", rss["broker-producer-consumer"] / rss["sleep-floor"]))
-	row("  of which anonymous / file-backed", anon["broker-producer-consumer"],
-	    file["broker-producer-consumer"], "KiB", "")
-	row("  VmHWM, one consumer", hwm["broker-producer-consumer"], "", "KiB", "")
+	p = "broker-producer"
+	c = "broker-producer-consumer"
+	f = "sleep-floor"
+	row("idle broker VmRSS, producer only (vs sleep)", rss[p], rss[f], "KiB",
+	    sprintf("%.2f", rss[p] / rss[f]))
+	row("  anonymous (private) memory", anon[p], anon[f], "KiB",
+	    sprintf("%.2f", anon[p] / anon[f]))
+	row("  PSS (shared pages split between users)", pss[p], pss[f], "KiB",
+	    sprintf("%.2f", pss[p] / pss[f]))
+	row("  VmHWM", hwm[p], hwm[f], "KiB", "")
+	row("idle broker VmRSS, one consumer too", rss[c], rss[f], "KiB",
+	    sprintf("%.2f", rss[c] / rss[f]))
+	row("  anonymous / VmHWM", anon[c], hwm[c], "KiB", "")
+	printf "  largest mappings: %s\n", maps
 	print ""
 	r1 = brk[1] / copy[1]
 	verdict("fan-out, 1 consumer: <= 10% slower than the copy", r1 >= 1 / 1.1,
 	    sprintf("broker %.0f%% of the plain copy", 100 * r1))
-	lin = 1
-	why = ""
-	for (i = 1; i <= nn; i++) {
-		n = ns[i]
-		why = why sprintf("%s%d: %.3f", why == "" ? "" : ", ", n, bcpu[n] / n)
-		if (bcpu[n] / n > 1.2 * bcpu[ns[1]])
-			lin = 0
-	}
-	verdict("fan-out: linear in consumers", lin,
-	    "broker ms CPU per MB delivered, by consumers: " why)
+	# Linear: what each further consumer costs the broker (CPU per MB
+	# produced) grows from 10 to 100 consumers no faster than it does
+	# for the plain relay on the same machine (caches and memory
+	# bandwidth are not the broker doing them), with 25% slack.
+	bm10 = (bcpu[10] - bcpu[1]) / 9; bm100 = (bcpu[100] - bcpu[1]) / 99
+	rm10 = (rcpu[10] - rcpu[1]) / 9; rm100 = (rcpu[100] - rcpu[1]) / 99
+	rg = rm10 > 0 ? rm100 / rm10 : 1
+	if (rg < 1)
+		rg = 1
+	verdict("fan-out: linear in consumers", bm10 > 0 && bm100 / bm10 <= 1.25 * rg,
+	    sprintf("ms CPU per MB per added consumer, 10 -> 100: broker %.3f -> %.3f, plain relay %.3f -> %.3f",
+	    bm10, bm100, rm10, rm100))
 	verdict("keystroke: < 100 us added (median)", bm - pm < 100,
 	    sprintf("%d us added", bm - pm))
-	verdict("idle broker < 2 MiB resident", rss["broker-producer"] < 2048,
-	    sprintf("%d KiB", rss["broker-producer"]))
+	verdict("idle broker < 2 MiB resident", rss[p] < 2048,
+	    sprintf("VmRSS %d KiB; of it %d KiB anonymous; PSS %d KiB", rss[p], anon[p], pss[p]))
 }' "$H/results"
 exit 0
