@@ -46,6 +46,7 @@ drive atlas-atomic-attach-attic idle -r "$ROUNDS"
 # Less data for more consumers: each run is about as long.
 drive audit-author-avenue-aspect fanout -n 1 -m $((MB * 1048576)) -R "$REPS"
 drive artwork-ascent-aspire-assert fanout -n 10 -m $((MB * 1048576 / 4)) -R "$REPS"
+drive avail-average-atlas-audit fanout -n 50 -m $((MB * 1048576 / 8)) -R "$REPS"
 drive assign-assume-asterisk-attempt fanout -n 100 -m $((MB * 1048576 / 8)) -R "$REPS"
 
 awk -v rounds="$ROUNDS" '
@@ -109,17 +110,19 @@ END {
 	verdict("fan-out, 1 consumer: <= 10% slower than the copy", r1 >= 1 / 1.1,
 	    sprintf("broker %.0f%% of the plain copy", 100 * r1))
 	# Linear: what each further consumer costs the broker (CPU per MB
-	# produced) grows from 10 to 100 consumers no faster than it does
-	# for the plain relay on the same machine (caches and memory
-	# bandwidth are not the broker doing them), with 25% slack.
-	bm10 = (bcpu[10] - bcpu[1]) / 9; bm100 = (bcpu[100] - bcpu[1]) / 99
-	rm10 = (rcpu[10] - rcpu[1]) / 9; rm100 = (rcpu[100] - rcpu[1]) / 99
-	rg = rm10 > 0 ? rm100 / rm10 : 1
+	# produced) is about the same from 10 to 50 consumers as from 50 to
+	# 100: at most 25% more, beyond however much more it grew for the
+	# plain relay on the same machine (caches and memory bandwidth are
+	# not the broker doing that). From 1 to 10 is left out: the fixed
+	# cost (filter, recording) is large and its noise would swamp it.
+	bm1 = (bcpu[50] - bcpu[10]) / 40; bm2 = (bcpu[100] - bcpu[50]) / 50
+	rm1 = (rcpu[50] - rcpu[10]) / 40; rm2 = (rcpu[100] - rcpu[50]) / 50
+	rg = rm1 > 0 ? rm2 / rm1 : 1
 	if (rg < 1)
 		rg = 1
-	verdict("fan-out: linear in consumers", bm10 > 0 && bm100 / bm10 <= 1.25 * rg,
-	    sprintf("ms CPU per MB per added consumer, 10 -> 100: broker %.3f -> %.3f, plain relay %.3f -> %.3f",
-	    bm10, bm100, rm10, rm100))
+	verdict("fan-out: linear in consumers", bm1 > 0 && bm2 / bm1 <= 1.25 * rg,
+	    sprintf("ms CPU per MB per added consumer, 10-50 then 50-100: broker %.3f, %.3f; plain relay %.3f, %.3f",
+	    bm1, bm2, rm1, rm2))
 	verdict("keystroke: < 100 us added (median)", bm - pm < 100,
 	    sprintf("%d us added", bm - pm))
 	verdict("idle broker < 2 MiB resident", rss[p] < 2048,
