@@ -22,6 +22,12 @@
 
 #define BUF_ALLOC_MIN	256
 
+/*
+ * The bytes held, for the hot paths in this file: buf_len() itself is an
+ * exported function, which a shared-library build may not inline.
+ */
+#define BUF_USED(b)	((b)->size - (b)->off)
+
 struct buf {
 	u_char	*d;		/* allocation */
 	size_t	 off;		/* first unread byte */
@@ -97,7 +103,7 @@ buf_max(const struct buf *b)
 size_t
 buf_avail(const struct buf *b)
 {
-	return b->max - buf_len(b);
+	return b->max - BUF_USED(b);
 }
 
 const u_char *
@@ -124,7 +130,7 @@ buf_reserve(struct buf *b, size_t len, u_char **dp)
 
 	if (dp != NULL)
 		*dp = NULL;
-	if (len > buf_avail(b))
+	if (len > b->max - BUF_USED(b))
 		return TUNL_ERR_LENGTH;
 	if (b->off > 0 && b->size + len > b->alloc) {
 		memmove(b->d, b->d + b->off, b->size - b->off);
@@ -163,7 +169,7 @@ buf_reserve(struct buf *b, size_t len, u_char **dp)
 int
 buf_consume(struct buf *b, size_t len)
 {
-	if (len > buf_len(b))
+	if (len > BUF_USED(b))
 		return TUNL_ERR_SHORT;
 	b->off += len;
 	if (b->off == b->size)
@@ -189,6 +195,14 @@ buf_put(struct buf *b, const void *p, size_t len)
 
 	if (len == 0)
 		return 0;
+	/* Fast path, for the many small puts of the filter and recording. */
+	if (len <= b->alloc - b->size && len <= b->max - BUF_USED(b)) {
+		memcpy(b->d + b->size, p, len);
+		b->size += len;
+		if (b->size > b->dirty)
+			b->dirty = b->size;
+		return 0;
+	}
 	if ((r = buf_reserve(b, len, &d)) != 0)
 		return r;
 	memcpy(d, p, len);
