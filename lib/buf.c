@@ -5,8 +5,10 @@
  * never grows past its maximum, fixed at creation. Every get checks that
  * the bytes are there before it touches them; every put checks the maximum
  * before it allocates. Integers are big-endian on the wire. Strings are a
- * u32 length followed by the bytes. buf_free wipes the memory, so a buffer
- * that held a secret leaves nothing behind.
+ * u32 length followed by the bytes. buf_free and buf_reset wipe the memory,
+ * so a buffer that held a secret leaves nothing behind; they wipe the
+ * bytes that ever held data (below "dirty"), not the whole allocation, so
+ * emptying a large buffer that held a little costs a little.
  */
 #include "config.h"
 
@@ -20,11 +22,19 @@
 
 #define BUF_ALLOC_MIN	256
 
+/*
+ * The bytes held, for the hot paths in this file: buf_len() itself is an
+ * exported function, which a shared-library build may not inline.
+ */
+#define BUF_USED(b)	((b)->size - (b)->off)
+
 struct buf {
 	u_char	*d;		/* allocation */
 	size_t	 off;		/* first unread byte */
 	size_t	 size;		/* end of data */
 	size_t	 alloc;		/* allocated bytes */
+	size_t	 dirty;		/* d[0..dirty) may hold data; the rest is
+				   untouched or wiped */
 	size_t	 max;		/* hard ceiling on size - off */
 };
 
@@ -72,9 +82,9 @@ buf_free(struct buf *b)
 void
 buf_reset(struct buf *b)
 {
-	if (b->d != NULL)
-		tunl_memzero(b->d, b->alloc);
-	b->off = b->size = 0;
+	if (b->d != NULL && b->dirty > 0)
+		tunl_memzero(b->d, b->dirty);
+	b->off = b->size = b->dirty = 0;
 }
 
 size_t
@@ -93,7 +103,7 @@ buf_max(const struct buf *b)
 size_t
 buf_avail(const struct buf *b)
 {
-	return b->max - buf_len(b);
+	return b->max - BUF_USED(b);
 }
 
 const u_char *
@@ -120,12 +130,13 @@ buf_reserve(struct buf *b, size_t len, u_char **dp)
 
 	if (dp != NULL)
 		*dp = NULL;
-	if (len > buf_avail(b))
+	if (len > b->max - BUF_USED(b))
 		return TUNL_ERR_LENGTH;
 	if (b->off > 0 && b->size + len > b->alloc) {
 		memmove(b->d, b->d + b->off, b->size - b->off);
 		b->size -= b->off;
-		tunl_memzero(b->d + b->size, b->alloc - b->size);
+		tunl_memzero(b->d + b->size, b->dirty - b->size);
+		b->dirty = b->size;
 		b->off = 0;
 	}
 	need = b->size + len;
@@ -140,22 +151,25 @@ buf_reserve(struct buf *b, size_t len, u_char **dp)
 			return TUNL_ERR_ALLOC;
 		if (b->d != NULL) {
 			memcpy(nd, b->d, b->size);
-			tunl_memzero(b->d, b->alloc);
+			tunl_memzero(b->d, b->dirty);
 			free(b->d);
 		}
 		b->d = nd;
 		b->alloc = nalloc;
+		b->dirty = b->size;
 	}
 	if (dp != NULL)
 		*dp = b->d + b->size;
 	b->size += len;
+	if (b->size > b->dirty)
+		b->dirty = b->size;
 	return 0;
 }
 
 int
 buf_consume(struct buf *b, size_t len)
 {
-	if (len > buf_len(b))
+	if (len > BUF_USED(b))
 		return TUNL_ERR_SHORT;
 	b->off += len;
 	if (b->off == b->size)
@@ -181,6 +195,14 @@ buf_put(struct buf *b, const void *p, size_t len)
 
 	if (len == 0)
 		return 0;
+	/* Fast path, for the many small puts of the filter and recording. */
+	if (len <= b->alloc - b->size && len <= b->max - BUF_USED(b)) {
+		memcpy(b->d + b->size, p, len);
+		b->size += len;
+		if (b->size > b->dirty)
+			b->dirty = b->size;
+		return 0;
+	}
 	if ((r = buf_reserve(b, len, &d)) != 0)
 		return r;
 	memcpy(d, p, len);

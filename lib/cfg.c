@@ -77,7 +77,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_NUM(rate_limit, CFG_T_UINT, 1, 10000),
 	CFG_NUM(rate_window, CFG_T_UINT, 10, 86400),
 	CFG_NUM(sign_cooldown, CFG_T_UINT, 1, 3600),
-	CFG_NUM(max_consumers, CFG_T_UINT, 1, 64),
+	CFG_NUM(max_consumers, CFG_T_UINT, 1, 256),
 	CFG_NUM(max_consumers_total, CFG_T_UINT, 1, 4096),
 	CFG_NUM(consumer_backlog, CFG_T_SIZE, 64 * CFG_SIZE_K,
 	    64 * CFG_SIZE_M),

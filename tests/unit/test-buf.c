@@ -164,6 +164,73 @@ test_growth(void **state)
 	buf_free(b);
 }
 
+/* Zero bytes at p? */
+static int
+all_zero(const u_char *p, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * buf_reset wipes every byte that held data, including bytes dropped
+ * from the end, bytes consumed from the front and bytes left behind when
+ * the data was moved down; the allocation is kept, so the next reserve
+ * hands the same memory back and it must read as zeros.
+ */
+static void
+test_reset_wipes(void **state)
+{
+	struct buf	*b = buf_new(4096);
+	u_char		 chunk[1000], *p;
+
+	(void)state;
+	memset(chunk, 's', sizeof(chunk));
+
+	/* Put, then drop from the end: the dropped bytes are wiped too. */
+	assert_int_equal(buf_put(b, chunk, 600), 0);
+	assert_int_equal(buf_consume_end(b, 500), 0);
+	buf_reset(b);
+	assert_int_equal(buf_len(b), 0);
+	assert_int_equal(buf_reserve(b, 600, &p), 0);
+	assert_true(all_zero(p, 600));
+	buf_reset(b);
+
+	/* Consumed to empty (offsets back to 0, nothing wiped yet). */
+	assert_int_equal(buf_put(b, chunk, 700), 0);
+	assert_int_equal(buf_consume(b, 700), 0);
+	assert_int_equal(buf_reserve(b, 10, &p), 0);
+	buf_reset(b);
+	assert_int_equal(buf_reserve(b, 700, &p), 0);
+	assert_true(all_zero(p, 700));
+	buf_reset(b);
+
+	/* Moved down to make room: the old place is wiped at once. */
+	assert_int_equal(buf_put(b, chunk, 1000), 0);	/* 1024 allocated */
+	assert_int_equal(buf_consume(b, 900), 0);
+	assert_int_equal(buf_put(b, chunk, 100), 0);	/* moved down */
+	assert_int_equal(buf_len(b), 200);
+	assert_memory_equal(buf_ptr(b), chunk, 200);
+	buf_reset(b);
+	assert_int_equal(buf_reserve(b, 1000, &p), 0);
+	assert_true(all_zero(p, 1000));
+	buf_reset(b);
+
+	/* Grown by copy: the new memory holds no stale byte after a reset. */
+	assert_int_equal(buf_put(b, chunk, 200), 0);
+	assert_int_equal(buf_put(b, chunk, 1000), 0);
+	assert_int_equal(buf_put(b, chunk, 1000), 0);
+	buf_reset(b);
+	assert_int_equal(buf_reserve(b, 2200, &p), 0);
+	assert_true(all_zero(p, 2200));
+	buf_free(b);
+}
+
 int
 main(void)
 {
@@ -175,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_truncated_string),
 		cmocka_unit_test(test_putf),
 		cmocka_unit_test(test_growth),
+		cmocka_unit_test(test_reset_wipes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

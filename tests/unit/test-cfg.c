@@ -138,8 +138,8 @@ static const char every_key[] =
     "rate_limit = 1\n"
     "rate_window = 86400\n"
     "sign_cooldown = 3600\n"
-    "max_consumers = 64\n"
-    "max_consumers_total = 64\n"
+    "max_consumers = 256\n"
+    "max_consumers_total = 256\n"
     "consumer_backlog = 64M\n"
     "producer_grace = 0\n"
     "webhook_url = https://hooks.example.com/a?x=1&y=2#frag\n"
@@ -176,8 +176,8 @@ test_every_key(void **state)
 	assert_int_equal(cfg.rate_limit, 1);
 	assert_int_equal(cfg.rate_window, 86400);
 	assert_int_equal(cfg.sign_cooldown, 3600);
-	assert_int_equal(cfg.max_consumers, 64);
-	assert_int_equal(cfg.max_consumers_total, 64);
+	assert_int_equal(cfg.max_consumers, 256);
+	assert_int_equal(cfg.max_consumers_total, 256);
 	assert_int_equal(cfg.consumer_backlog, 64 * 1024 * 1024);
 	assert_int_equal(cfg.producer_grace, 0);
 	assert_int_equal(cfg.nwebhooks, 4);
@@ -291,6 +291,10 @@ test_errors(void **state)
 	    NAME ":1: rate_window: 9 is out of range (10-86400)");
 	expect_error("producer_grace = 3601\n",
 	    NAME ":1: producer_grace: 3601 is out of range (0-3600)");
+	expect_error("max_consumers = 257\n",
+	    NAME ":1: max_consumers: 257 is out of range (1-256)");
+	expect_error("max_consumers = 0\n",
+	    NAME ":1: max_consumers: 0 is out of range (1-256)");
 	expect_error("token_required = true\n",
 	    NAME ":1: token_required: \"true\" is not yes or no");
 	expect_error("token_required = YES\n",
