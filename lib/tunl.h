@@ -444,7 +444,7 @@ int		 sshkey_from_base64(const char *, size_t, u_char *, size_t,
 #define CAST_DEPTH_MAX		16	/* reader: JSON nesting */
 #define CAST_NUMBER_MAX		32	/* reader: characters in a number */
 #define CAST_SYNC_MS		1000	/* fdatasync at least this often... */
-#define CAST_SYNC_BYTES		(64 * 1024)	/* ...or after this many bytes */
+#define CAST_SYNC_BYTES		(4 * 1024 * 1024)	/* ...or after this many */
 #define CAST_CASE_LEN		65	/* with NUL, as SESSION_CASE_LEN */
 #define CAST_HOST_LEN		256	/* with NUL, as SESSION_HOST_LEN */
 #define CAST_TITLE_LEN		128	/* with NUL */
