@@ -46,10 +46,16 @@ trap '_rc=$?; demo_cleanup; (exit $_rc); _harness_exit' EXIT
 
 # ---- start ---------------------------------------------------------------------
 demo --no-deps --no-build --build-dir "$top_builddir" --dir "$D" start \
-    >"$H/start.out" 2>"$H/start.err" || {
+    >"$H/start.out" 2>"$H/start.err"
+rc=$?
+# The relay's harness skips where the tests' relay cannot run (a build
+# whose configuration directory has no parent to mount over, as in
+# distcheck): then so does this test.
+[ $rc -eq 77 ] && harness_skip "tools/demo: $(grep '^SKIP' "$H/start.err")"
+if [ $rc -ne 0 ]; then
 	cat "$H/start.out" "$H/start.err" >&2
 	harness_fail "tools/demo start failed"
-}
+fi
 cat "$H/start.out" >&2
 line() {
 	sed -n "s/^  ($1) [^:]*: *//p" "$H/start.out"
