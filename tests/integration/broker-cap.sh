@@ -24,6 +24,17 @@ viewers() {
 	relay_sql "SELECT viewers FROM sessions WHERE id = '$1';"
 }
 
+# expect_viewers SID N WHAT: the broker writes the count just after it
+# logs a join or leave, so give it a moment.
+expect_viewers() {
+	_ev=0
+	while [ "$(viewers "$1")" != "$2" ] && [ $_ev -lt 100 ]; do
+		sleep 0.05
+		_ev=$((_ev + 1))
+	done
+	harness_assert_eq "$2" "$(viewers "$1")" "$3"
+}
+
 consumer support "$S1" alice -l "$T/alice.log"
 ALICE=$!
 wait_grep "$T/alice.log" "viewers 1 alice:rw"
@@ -31,8 +42,8 @@ consumer support "$S1" bob -r -l "$T/bob.log"
 wait_grep "$T/bob.log" "viewers 2 alice:rw bob:ro"
 consumer support "$S2" carol -l "$T/carol.log"
 wait_grep "$T/carol.log" "viewers 1 carol:rw"
-harness_assert_eq 2 "$(viewers "$S1")" "S1's viewers in the registry"
-harness_assert_eq 1 "$(viewers "$S2")" "S2's viewers in the registry"
+expect_viewers "$S1" 2 "S1's viewers in the registry"
+expect_viewers "$S2" 1 "S2's viewers in the registry"
 
 # S2 has room of its own (max_consumers = 2) but the relay does not.
 consumer support "$S2" dave -l "$T/dave.log"
@@ -44,17 +55,17 @@ wait_grep "$H/broker-$S2.log" "refused: 3 consumers on the relay"
 kill "$ALICE"
 wait_gone "$ALICE" || harness_fail "alice's consumer did not stop"
 wait_grep "$H/broker-$S1.log" "alice left"
-harness_assert_eq 1 "$(viewers "$S1")" "S1's viewers after a leave"
+expect_viewers "$S1" 1 "S1's viewers after a leave"
 consumer support "$S2" erin -l "$T/erin.log"
 wait_grep "$T/erin.log" "viewers 2 carol:rw erin:rw"
-harness_assert_eq 2 "$(viewers "$S2")" "S2's viewers after the join"
+expect_viewers "$S2" 2 "S2's viewers after the join"
 
 # A session that ends gives its viewers back.
 kill "$B1"
 wait_gone "$B1" || harness_fail "the first broker did not stop"
 harness_assert_eq ended "$(relay_sql "SELECT state FROM sessions WHERE id = '$S1';")" \
     "S1 ended with its broker"
-harness_assert_eq 0 "$(viewers "$S1")" "an ended session's viewers"
+expect_viewers "$S1" 0 "an ended session's viewers"
 kill "$B2"
 wait_gone "$B2" || harness_fail "the second broker did not stop"
 harness_stop

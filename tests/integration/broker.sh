@@ -96,6 +96,12 @@ consumer support "$S" erin -l "$T/erin.log"
 wait_grep "$T/erin.log" "error 7 session full"
 wait_grep "$T/erin.log" "eof"
 # The registry knows how many watch (`list` shows it).
+i=0
+while [ "$(relay_sql "SELECT viewers FROM sessions WHERE id = '$S';")" != 4 ] &&
+    [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 harness_assert_eq 4 "$(relay_sql "SELECT viewers FROM sessions WHERE id = '$S';")" \
     "viewers recorded in the registry"
 
