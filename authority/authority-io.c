@@ -81,3 +81,26 @@ authority_write_stdout(const char *p, size_t len)
 	}
 	return 0;
 }
+
+/*
+ * The shape every request line must have before its own grammar: one
+ * line (a final newline is dropped from *len), at most max bytes, and
+ * nothing but printable ASCII.
+ */
+int
+authority_line_check(const char *line, size_t *len, size_t max)
+{
+	size_t	 i;
+
+	if (line == NULL)
+		return TUNL_ERR_INVALID;
+	if (*len > 0 && line[*len - 1] == '\n')
+		(*len)--;
+	if (*len > max)
+		return TUNL_ERR_LENGTH;
+	for (i = 0; i < *len; i++) {
+		if ((u_char)line[i] < 0x20 || (u_char)line[i] > 0x7e)
+			return TUNL_ERR_INVALID;
+	}
+	return 0;
+}

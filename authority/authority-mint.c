@@ -89,16 +89,9 @@ authority_mint_parse(const char *line, size_t len, struct mint_request *req)
 	int		 r = TUNL_ERR_INVALID;
 
 	memset(req, 0, sizeof(*req));
-	if (line == NULL)
-		return TUNL_ERR_INVALID;
-	if (len > 0 && line[len - 1] == '\n')
-		len--;
-	if (len > AUTH_REQUEST_MAX)
-		return TUNL_ERR_LENGTH;
-	for (i = 0; i < len; i++) {
-		if ((u_char)line[i] < 0x20 || (u_char)line[i] > 0x7e)
-			return TUNL_ERR_INVALID;
-	}
+	if ((r = authority_line_check(line, &len, AUTH_REQUEST_MAX)) != 0)
+		return r;
+	r = TUNL_ERR_INVALID;
 
 	p = line;
 	end = line + len;

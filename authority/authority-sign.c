@@ -60,20 +60,13 @@ authority_sign_parse_key(const char *line, size_t len, struct sign_key *k)
 	struct buf	*b = NULL;
 	const u_char	*type, *key;
 	const char	*p, *end, *sp, *b64end;
-	size_t		 i, bloblen, typelen, keylen;
+	size_t		 bloblen, typelen, keylen;
 	int		 r = TUNL_ERR_INVALID;
 
 	memset(k, 0, sizeof(*k));
-	if (line == NULL)
-		return TUNL_ERR_INVALID;
-	if (len > 0 && line[len - 1] == '\n')
-		len--;
-	if (len > AUTH_KEYLINE_MAX)
-		return TUNL_ERR_LENGTH;
-	for (i = 0; i < len; i++) {
-		if ((u_char)line[i] < 0x20 || (u_char)line[i] > 0x7e)
-			return TUNL_ERR_INVALID;
-	}
+	if ((r = authority_line_check(line, &len, AUTH_KEYLINE_MAX)) != 0)
+		return r;
+	r = TUNL_ERR_INVALID;
 	p = line;
 	end = line + len;
 	typelen = sizeof(SIGN_KEYTYPE) - 1;

@@ -52,6 +52,7 @@ struct sign_key {
 /* authority-io.c */
 void		 authority_fail(const char *, ...) TUNL_PRINTF(1, 2);
 int		 authority_read_stdin(char *, size_t, size_t *);
+int		 authority_line_check(const char *, size_t *, size_t);
 int		 authority_write_stdout(const char *, size_t);
 
 /* authority-mint.c */
