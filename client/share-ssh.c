@@ -493,7 +493,7 @@ share_ssh_produce(struct share *s)
 {
 	const char	*argv[SSH_ARGS_MAX];
 	char		 khf[PATH_MAX + 32], dest[SHARE_HOST_MAX + 8];
-	char		 cf[PATH_MAX + 32];
+	char		 cf[PATH_MAX + 32], me[256];
 	size_t		 n;
 	int		 in[2] = { -1, -1 }, out[2] = { -1, -1 }, logfd, r;
 
@@ -512,6 +512,12 @@ share_ssh_produce(struct share *s)
 	/* The relay enforces it too: never back to share (tunl-shell(8)). */
 	if (s->restricted)
 		argv[n++] = "--restricted";
+	/* Our name, for the engineers' `list`; only if it fits the grammar. */
+	if (gethostname(me, sizeof(me)) == 0 &&
+	    (me[sizeof(me) - 1] = '\0', tunl_host_ok(me))) {
+		argv[n++] = "--host";
+		argv[n++] = me;
+	}
 	argv[n] = NULL;
 
 	if ((logfd = ssh_log_open(s)) == -1)

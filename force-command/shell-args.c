@@ -6,7 +6,8 @@
  * command, each word and the number of words are bounded. What the
  * grammar accepts is all that later code sees.
  *
- *	customer:  [status [ID]] | sign [ID] | produce [ID] [--restricted]
+ *	customer:  [status [ID]] | sign [ID] |
+ *	           produce [ID] [--restricted] [--host NAME]
  *		   help
  *	engineer:  new [--case C] [--customer NAME] [--ttl MIN] [--restricted]
  *		   list [--json] | show ID | kill ID | unlock ID | help
@@ -29,6 +30,7 @@
 #define OPT_JSON	0x10
 #define OPT_READ_ONLY	0x20
 #define OPT_SPEED	0x40
+#define OPT_HOST	0x80
 
 /* Whether a verb takes a session id. */
 #define ARG_NONE	0
@@ -45,7 +47,8 @@ struct shell_verb_def {
 static const struct shell_verb_def customer_verbs[] = {
 	{ "status", SHELL_V_STATUS, ARG_OPTIONAL, 0 },
 	{ "sign", SHELL_V_SIGN, ARG_OPTIONAL, 0 },
-	{ "produce", SHELL_V_PRODUCE, ARG_OPTIONAL, OPT_RESTRICTED },
+	{ "produce", SHELL_V_PRODUCE, ARG_OPTIONAL,
+	    OPT_RESTRICTED | OPT_HOST },
 	{ "help", SHELL_V_HELP, ARG_NONE, 0 },
 };
 
@@ -78,6 +81,7 @@ static const struct shell_opt_def shell_opts[] = {
 	{ "--json", OPT_JSON, 0 },
 	{ "--read-only", OPT_READ_ONLY, 0 },
 	{ "--speed", OPT_SPEED, 1 },
+	{ "--host", OPT_HOST, 1 },
 };
 
 static void shell_args_err(char *, size_t, const char *, ...)
@@ -276,6 +280,11 @@ shell_args_value(const char *verb, const struct shell_opt_def *o,
 		if (!shell_args_customer_ok(v))
 			goto bad;
 		tunl_strlcpy(c->customer, v, sizeof(c->customer));
+		return 0;
+	case OPT_HOST:
+		if (!tunl_host_ok(v))
+			goto bad;
+		tunl_strlcpy(c->host, v, sizeof(c->host));
 		return 0;
 	case OPT_SPEED:
 		if (shell_args_speed(v, &c->speed) != 0) {

@@ -255,6 +255,23 @@ shell_customer_restrict(struct shell *sh, struct session *s)
 	info("session %s: restricted by the customer", sh->session);
 }
 
+/*
+ * produce --host: the customer's machine names itself, for `list`. Only a
+ * note: a failure to record it is logged and sharing goes on.
+ */
+static void
+shell_customer_host(struct shell *sh, const char *host)
+{
+	struct registry	*reg;
+	int		 r;
+
+	reg = shell_registry(sh);
+	if ((r = registry_session_set_host(reg, sh->session, host)) != 0)
+		error("session %s: cannot record the host: %s: %s",
+		    sh->session, tunl_err(r), registry_errmsg(reg));
+	registry_close(reg);
+}
+
 int
 shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 {
@@ -264,7 +281,8 @@ shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 
 	if (cmd->verb == SHELL_V_HELP) {
 		printf("commands: status [ID], sign [ID] (an ed25519 public "
-		    "key on stdin), produce [ID] [--restricted], help\n");
+		    "key on stdin), produce [ID] [--restricted] [--host NAME], "
+		    "help\n");
 		return SHELL_EXIT_OK;
 	}
 	reg = shell_registry(sh);
@@ -285,6 +303,8 @@ shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 		    cmd->restricted ? " (restricted)" : "");
 		if (cmd->restricted)
 			shell_customer_restrict(sh, &s);
+		if (cmd->host[0] != '\0')
+			shell_customer_host(sh, cmd->host);
 		rc = shell_produce(sh);
 		break;
 	default:

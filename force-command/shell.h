@@ -60,6 +60,7 @@ struct shell_cmd {
 	int		 json;
 	int		 read_only;
 	u_int		 speed;		/* replay: hundredths; 0 if not given */
+	char		 host[SESSION_HOST_LEN];	/* produce --host */
 };
 
 /* What parsing failed on. */

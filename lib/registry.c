@@ -68,6 +68,7 @@ enum reg_sql {
 	SQL_EVENT_LIST,
 	SQL_EVENT_LIST_ALL,
 	SQL_SESSION_SET_VIEWERS,
+	SQL_SESSION_SET_HOST,
 	SQL_VIEWERS_TOTAL,
 	SQL_NSTMTS
 };
@@ -153,6 +154,9 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "SELECT " EVENT_COLUMNS " FROM events ORDER BY id",
 	[SQL_SESSION_SET_VIEWERS] =
 	    "UPDATE sessions SET viewers = ?2 WHERE id = ?1 "
+	    "AND state IN " LIVE_STATES,
+	[SQL_SESSION_SET_HOST] =
+	    "UPDATE sessions SET host = ?2 WHERE id = ?1 "
 	    "AND state IN " LIVE_STATES,
 	[SQL_VIEWERS_TOTAL] =
 	    "SELECT coalesce(sum(viewers), 0) FROM sessions "
@@ -1321,6 +1325,36 @@ registry_session_set_viewers(struct registry *reg, const char *sid,
 		return r;
 	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
 	    (r = reg_bind_int(reg, stmt, 2, viewers)) != 0 ||
+	    (r = reg_exec(reg, stmt)) != 0)
+		goto out;
+	if (sqlite3_changes(reg->db) == 0) {
+		reg_set_err(reg, "no live session with that id");
+		r = TUNL_ERR_STATE;
+	}
+ out:
+	reg_release(stmt);
+	return r;
+}
+
+/*
+ * The customer's host name, as its tunl-share reports it when producing:
+ * [A-Za-z0-9] then [A-Za-z0-9.-], at most 253 bytes. Only a live session.
+ */
+int
+registry_session_set_host(struct registry *reg, const char *sid,
+    const char *host)
+{
+	sqlite3_stmt	*stmt;
+	int		 r;
+
+	if (!reg_check_id(sid))
+		return reg_invalid(reg, "session id");
+	if (!tunl_host_ok(host))
+		return reg_invalid(reg, "host name");
+	if ((r = reg_stmt(reg, SQL_SESSION_SET_HOST, &stmt)) != 0)
+		return r;
+	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 2, host)) != 0 ||
 	    (r = reg_exec(reg, stmt)) != 0)
 		goto out;
 	if (sqlite3_changes(reg->db) == 0) {

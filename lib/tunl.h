@@ -110,6 +110,7 @@ int		 buf_write_fd(struct buf *, int, size_t *);
 int		 tunl_strtonum(const char *, long long, long long, long long *);
 size_t		 tunl_strlcpy(char *, const char *, size_t);
 int		 tunl_safe_path(const char *, uid_t, char *, size_t);
+int		 tunl_host_ok(const char *);
 int		 tunl_open_safely(const char *, int, mode_t, uid_t, int *);
 
 /* ---- util-ct.c: constant-time compare (libsodium) ------------------------ */
@@ -345,6 +346,8 @@ int		 registry_count_by_state(struct registry *,
 int		 registry_session_set_viewers(struct registry *, const char *,
 		     u_int);
 int		 registry_viewers_total(struct registry *, u_int *);
+int		 registry_session_set_host(struct registry *, const char *,
+		     const char *);
 
 /* registry-schema.c */
 const char	*registry_migration(int);

@@ -148,3 +148,26 @@ tunl_open_safely(const char *path, int flags, mode_t mode, uid_t owner,
 	}
 	return r;
 }
+
+/*
+ * A host name's grammar, as a customer's machine reports itself:
+ * [A-Za-z0-9] then [A-Za-z0-9.-], at most 253 bytes.
+ */
+int
+tunl_host_ok(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || !((s[0] >= 'a' && s[0] <= 'z') ||
+	    (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (i = 1; s[i] != '\0'; i++) {
+		if (i >= 253)
+			return 0;
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}

@@ -240,6 +240,12 @@ AUDIT=${CSOCK%/tmux.sock}/audit.log
 grep -qF -- "$TOKEN" "$AUDIT" && harness_fail "the token is in the audit log"
 grep -q 'keys allowed pane=main from=alice' "$AUDIT" ||
     harness_fail "the audit log lacks alice's keys"
+# The customer's machine named itself: `list` shows it, and who watches.
+LIST=$($SSH -o IdentityFile=$H/client/alice support@127.0.0.1 list </dev/null)
+harness_assert_contains "$LIST" "$ID"
+harness_assert_contains "$(printf '%s\n' "$LIST" | grep "^$ID ")" " $(hostname) "
+harness_assert_eq 2 "$(printf '%s\n' "$LIST" | awk -v id="$ID" '$1 == id { print $NF }')" \
+    "VIEWERS in list while two engineers watch"
 
 # ---- killing the customer's ssh: reconnect, the engineers stay -------------
 for p in /proc/[0-9]*; do

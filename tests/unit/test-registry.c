@@ -1309,6 +1309,10 @@ test_viewers(void **state)
 	assert_int_equal(registry_session_set_viewers(f->reg, b.id, 2), 0);
 	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
 	assert_int_equal(got.viewers, 3);
+	assert_int_equal(registry_session_set_host(f->reg, a.id, "cust-1.lan"),
+	    0);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
+	assert_string_equal(got.host, "cust-1.lan");
 	assert_int_equal(registry_viewers_total(f->reg, &total), 0);
 	assert_int_equal(total, 5);
 	/* An ended session counts for nothing and cannot be given viewers. */
@@ -1324,6 +1328,11 @@ test_viewers(void **state)
 	assert_int_equal(registry_session_expire(f->reg, T0 + 7200), 1);
 	assert_int_equal(registry_viewers_total(f->reg, &total), 0);
 	assert_int_equal(total, 0);
+	/* The customer's host name: live sessions only, by its grammar. */
+	assert_int_equal(registry_session_set_host(f->reg, a.id, "cust-1.lan"),
+	    TUNL_ERR_STATE);	/* a expired above */
+	assert_int_equal(registry_session_set_host(f->reg, a.id, "a;b"),
+	    TUNL_ERR_INVALID);
 	/* Bad arguments never reach SQL. */
 	assert_int_equal(registry_session_set_viewers(f->reg, "no-such",
 	    1), TUNL_ERR_INVALID);

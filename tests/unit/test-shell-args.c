@@ -186,7 +186,23 @@ test_customer(void **state)
 	assert_int_equal(cust("help me", &c), SHELL_ARGS_USAGE);
 	snprintf(cmd, sizeof(cmd), "produce %s;id", id1);
 	assert_int_equal(cust(cmd, &c), SHELL_ARGS_USAGE);
-	/* --restricted: produce's only option, once, exactly spelt. */
+	/* --host: the customer's machine names itself, by a strict grammar. */
+	snprintf(cmd, sizeof(cmd), "produce %s --host cust-01.example.com", id2);
+	assert_int_equal(cust(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.host, "cust-01.example.com");
+	assert_int_equal(cust("produce --restricted --host h1", &c),
+	    SHELL_ARGS_OK);
+	assert_true(c.restricted);
+	assert_string_equal(c.host, "h1");
+	assert_int_equal(cust("produce --host", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("produce --host -x", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("produce --host a_b", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("produce --host .x", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("produce --host a/b", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("produce --host h1 --host h2", &c),
+	    SHELL_ARGS_USAGE);
+	assert_int_equal(cust("status --host h1", &c), SHELL_ARGS_USAGE);
+	/* --restricted: once, exactly spelt. */
 	assert_int_equal(cust("produce --restricted --restricted", &c),
 	    SHELL_ARGS_USAGE);
 	assert_int_equal(cust("produce --restricted=1", &c), SHELL_ARGS_USAGE);

@@ -129,6 +129,30 @@ test_safe_path(void **state)
 }
 
 static void
+test_host_ok(void **state)
+{
+	char	 longname[300];
+
+	(void)state;
+	assert_true(tunl_host_ok("web-1.example.com"));
+	assert_true(tunl_host_ok("7of9"));
+	assert_false(tunl_host_ok(NULL));
+	assert_false(tunl_host_ok(""));
+	assert_false(tunl_host_ok("-lead"));
+	assert_false(tunl_host_ok(".lead"));
+	assert_false(tunl_host_ok("under_score"));
+	assert_false(tunl_host_ok("sp ace"));
+	assert_false(tunl_host_ok("semi;colon"));
+	assert_false(tunl_host_ok("caf\xc3\xa9"));
+	memset(longname, 'a', sizeof(longname));
+	longname[253] = '\0';
+	assert_true(tunl_host_ok(longname));
+	longname[253] = 'a';
+	longname[254] = '\0';
+	assert_false(tunl_host_ok(longname));
+}
+
+static void
 test_err_names(void **state)
 {
 	int	 r;
@@ -149,6 +173,7 @@ main(void)
 		cmocka_unit_test(test_streq_ct),
 		cmocka_unit_test(test_open_safely),
 		cmocka_unit_test(test_safe_path),
+		cmocka_unit_test(test_host_ok),
 		cmocka_unit_test(test_err_names),
 	};
 
