@@ -199,20 +199,34 @@ session_state_name(enum session_state state)
 	return session_state_names[state];
 }
 
-int
-session_state_parse(const char *name, enum session_state *state)
+/* The index of name in a table of n names, or TUNL_ERR_INVALID. */
+static int
+reg_name_index(const char *const *names, u_int n, const char *name,
+    u_int *idx)
 {
 	u_int	 i;
 
 	if (name == NULL)
 		return TUNL_ERR_INVALID;
-	for (i = 0; i < SESSION_NSTATES; i++) {
-		if (strcmp(name, session_state_names[i]) == 0) {
-			*state = (enum session_state)i;
+	for (i = 0; i < n; i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*idx = i;
 			return 0;
 		}
 	}
 	return TUNL_ERR_INVALID;
+}
+
+int
+session_state_parse(const char *name, enum session_state *state)
+{
+	u_int	 i;
+
+	if (reg_name_index(session_state_names, SESSION_NSTATES, name,
+	    &i) != 0)
+		return TUNL_ERR_INVALID;
+	*state = (enum session_state)i;
+	return 0;
 }
 
 const char *
@@ -228,15 +242,10 @@ session_mode_parse(const char *name, enum session_mode *mode)
 {
 	u_int	 i;
 
-	if (name == NULL)
+	if (reg_name_index(session_mode_names, SESSION_NMODES, name, &i) != 0)
 		return TUNL_ERR_INVALID;
-	for (i = 0; i < SESSION_NMODES; i++) {
-		if (strcmp(name, session_mode_names[i]) == 0) {
-			*mode = (enum session_mode)i;
-			return 0;
-		}
-	}
-	return TUNL_ERR_INVALID;
+	*mode = (enum session_mode)i;
+	return 0;
 }
 
 /* ---- checking arguments ------------------------------------------------ */
