@@ -214,21 +214,28 @@ relay_sql "INSERT INTO sessions (id, state, mode, case_ref, customer, host,
 problem "PROBLEM  sessions: 1 session(s) past their expiry still marked pending or active; fix: tunl-admin doctor --fix ends them"
 
 # A dead socket: sock-exec killed while it waits to accept leaves its
-# socket behind with nothing listening.
-SOCK=$H/run/tunl/sessions/$S.sock
+# socket behind with nothing listening.  The listeners bind a name relative
+# to the sessions directory: seen from outside the namespace the full path
+# can be longer than a socket address holds (108 bytes) when the build tree
+# is deep and the id long.
+SDIR=$H/run/tunl/sessions
+SOCK=$SDIR/$S.sock
+# wait_sock WHAT PID
 wait_sock() {
 	i=0
 	while [ ! -S "$SOCK" ]; do
-		[ $i -lt 100 ] || harness_fail "$1 did not listen"
+		kill -0 "$2" 2>/dev/null ||
+		    harness_fail "$1 exited before it listened on $SOCK: $(cat "$H/$1.log" 2>/dev/null)"
+		[ $i -lt 400 ] || harness_fail "$1 did not listen on $SOCK"
 		sleep 0.05
 		i=$((i + 1))
 	done
 }
-"$top_builddir/tests/helpers/sock-exec" "$SOCK" true </dev/null \
-    >/dev/null 2>&1 &
+(cd "$SDIR" && exec "$top_builddir/tests/helpers/sock-exec" "$S.sock" true) \
+    </dev/null >"$H/sock-exec.log" 2>&1 &
 LPID=$!
 harness_track "$LPID"
-wait_sock sock-exec
+wait_sock sock-exec "$LPID"
 kill "$LPID" 2>/dev/null
 wait "$LPID" 2>/dev/null
 [ -S "$SOCK" ] || harness_fail "the socket went with its listener; cannot test"
@@ -241,14 +248,14 @@ harness_assert_contains "$OUT" "tunl-admin doctor: 2 problem(s)"
 # gone): reported by --fix, never removed.
 if command -v python3 >/dev/null 2>&1; then
 	mv "$SOCK" "$H/dead.sock"
-	python3 -c 'import socket, sys, time
+	(cd "$SDIR" && exec python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
 s.listen(8)
-time.sleep(60)' "$SOCK" </dev/null >/dev/null 2>&1 &
+time.sleep(60)' "$S.sock") </dev/null >"$H/python3.log" 2>&1 &
 	PPID_L=$!
 	harness_track "$PPID_L"
-	wait_sock python3
+	wait_sock python3 "$PPID_L"
 	doctor --fix
 	harness_assert_eq 1 "$RC" "--fix with a listener left: $OUT"
 	harness_assert_contains "$OUT" "fixed    sessions: ended 1 session(s) past their expiry"
