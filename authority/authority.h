@@ -42,6 +42,12 @@ struct mint_request {
 	enum session_mode	 mode;
 };
 
+/* A parsed token request: who asks, for which session. */
+struct token_request {
+	char			 engineer[AUTH_ENGINEER_MAX + 1];
+	char			 id[ID_LEN_MAX];
+};
+
 /* A parsed ed25519 public key: the raw key and its canonical line. */
 struct sign_key {
 	u_char			 key[AUTH_ED25519_LEN];
@@ -59,6 +65,11 @@ int		 authority_write_stdout(const char *, size_t);
 int		 authority_mint_parse(const char *, size_t,
 		     struct mint_request *);
 int		 authority_mint(struct authority *);
+
+/* authority-token.c */
+int		 authority_token_parse(const char *, size_t,
+		     struct token_request *);
+int		 authority_token(struct authority *);
 
 /* authority-sign.c */
 int		 authority_sign_parse_key(const char *, size_t,

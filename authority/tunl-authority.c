@@ -6,6 +6,7 @@
  * holds either key and must ask this program:
  *
  *	tunl-authority [-f config] mint		engineer account only
+ *	tunl-authority [-f config] token		engineer account only
  *	tunl-authority [-f config] sign <id>	customer account only
  *
  * Being setgid it trusts nothing from its caller but its real uid: the
@@ -123,6 +124,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: tunl-authority [-f config] mint\n"
+	    "       tunl-authority [-f config] token\n"
 	    "       tunl-authority [-f config] sign id\n");
 	exit(2);
 }
@@ -166,7 +168,7 @@ main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	verb = argv[1];
-	if (strcmp(verb, "mint") == 0) {
+	if (strcmp(verb, "mint") == 0 || strcmp(verb, "token") == 0) {
 		if (argc != 2)
 			usage();
 	} else if (strcmp(verb, "sign") == 0) {
@@ -186,6 +188,8 @@ main(int argc, char **argv)
 
 	if (strcmp(verb, "mint") == 0)
 		status = authority_mint(&a);
+	else if (strcmp(verb, "token") == 0)
+		status = authority_token(&a);
 	else
 		status = authority_sign(&a, argv[2]);
 	log_close();

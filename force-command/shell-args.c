@@ -10,7 +10,8 @@
  *	           produce [ID] [--restricted] [--host NAME]
  *		   help
  *	engineer:  new [--case C] [--customer NAME] [--ttl MIN] [--restricted]
- *		   list [--json] | show ID | kill ID | unlock ID | help
+ *		   list [--json] | show ID | kill ID | unlock ID | token ID |
+ *		   help
  *		   join ID [--read-only] | consume ID [--read-only]
  *		   replay ID [--speed X] | cast ID | tunnel ID
  */
@@ -59,6 +60,7 @@ static const struct shell_verb_def engineer_verbs[] = {
 	{ "show", SHELL_V_SHOW, ARG_REQUIRED, 0 },
 	{ "kill", SHELL_V_KILL, ARG_REQUIRED, 0 },
 	{ "unlock", SHELL_V_UNLOCK, ARG_REQUIRED, 0 },
+	{ "token", SHELL_V_TOKEN, ARG_REQUIRED, 0 },
 	{ "help", SHELL_V_HELP, ARG_NONE, 0 },
 	{ "join", SHELL_V_JOIN, ARG_REQUIRED, OPT_READ_ONLY },
 	{ "consume", SHELL_V_CONSUME, ARG_REQUIRED, OPT_READ_ONLY },

@@ -82,6 +82,10 @@ shell_engineer_help(void)
 	    "  show ID          a session's details and event log\n"
 	    "  kill ID          end a session\n"
 	    "  unlock ID        unlock a session locked by failed logins\n"
+	    "  token ID         a new one-time token for a live session (its "
+	    "certificate\n"
+	    "                   expired, or its first token did); older "
+	    "unused ones stop working\n"
 	    "  join ID [--read-only]\n"
 	    "                   watch the customer's terminal live (needs "
 	    "ssh -t); consume is the\n"
@@ -192,6 +196,59 @@ shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
 	    cmd->restricted ? " --restricted" : "", id);
 	if (strcmp(token, "-") != 0)
 		printf("and, when it asks, the token above.\n");
+	tunl_memzero(token, sizeof(token));
+	return SHELL_EXIT_OK;
+}
+
+/*
+ * A new one-time token for a live session, from tunl-authority (which
+ * alone holds the token key): the customer's certificate expired and
+ * tunl-share asks for a token to sign a new one, or the first token
+ * expired before it was used.
+ */
+static int
+shell_engineer_token(struct shell *sh, const struct shell_cmd *cmd)
+{
+	const char	*argv[] = { "tunl-authority", "token", NULL };
+	char		 input[128 + ID_LEN_MAX], why[256], id[ID_LEN_MAX];
+	char		 token[TOKEN_LEN_MAX], when[64];
+	struct buf	*out;
+	int64_t		 expires = 0;
+	int		 rc;
+
+	snprintf(input, sizeof(input), "engineer=%s id=%s\n", sh->who,
+	    cmd->id);
+	if ((out = buf_new(SHELL_CHILD_OUT_MAX)) == NULL)
+		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
+	rc = shell_run_authority(sh, argv, input, out, why, sizeof(why));
+	if (rc != 0) {
+		buf_free(out);
+		info("engineer %s: token %s: tunl-authority exited %d",
+		    sh->who, cmd->id, rc);
+		if (why[0] != '\0')
+			shell_refuse(SHELL_EXIT_REFUSED, "%s", why);
+		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not issue "
+		    "a token");
+	}
+	rc = shell_mint_output(sh, out, id, token, &expires);
+	buf_free(out);
+	if (rc != 0 || strcmp(id, cmd->id) != 0 || strcmp(token, "-") == 0) {
+		tunl_memzero(token, sizeof(token));
+		error("engineer %s: token %s: tunl-authority's answer does "
+		    "not parse", sh->who, cmd->id);
+		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not issue "
+		    "a token");
+	}
+	info("engineer %s: new token for session %s", sh->who, id);
+	shell_time(expires, when, sizeof(when));
+	printf("session  %s\n", id);
+	printf("token    %s  (one use; any older unused token no longer "
+	    "works)\n", token);
+	printf("expires  %s (in %lld min)\n", when,
+	    (long long)((expires - sh->now + 59) / 60));
+	printf("\nThe customer types it when tunl-share asks for a new "
+	    "token (in its chat pane),\nor when starting again:\n\n"
+	    "    tunl-share --relay %s %s\n", sh->relay_host, id);
 	tunl_memzero(token, sizeof(token));
 	return SHELL_EXIT_OK;
 }
@@ -420,6 +477,8 @@ shell_engineer(struct shell *sh, const struct shell_cmd *cmd)
 		return SHELL_EXIT_OK;
 	case SHELL_V_NEW:
 		return shell_engineer_new(sh, cmd);
+	case SHELL_V_TOKEN:
+		return shell_engineer_token(sh, cmd);
 	default:
 		break;
 	}

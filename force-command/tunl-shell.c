@@ -121,10 +121,13 @@ shell_drain(int fd, struct buf *b, int *open)
  * shell, an environment of SSH_CONNECTION and SSH_USER_AUTH only, input
  * on its stdin, its stdout into out (bounded) and its stderr into a
  * bounded buffer whose first line is logged. If that line is
- * "tunl: <reason>", the reason (printable ASCII) is copied to why for the
- * caller to show. Returns its exit status, or -1 if it could not be run
+ * "tunl-authority: <reason>" (authority_fail's form), the reason
+ * (printable ASCII) is copied to why for the caller to show. Returns its exit status, or -1 if it could not be run
  * or was killed.
  */
+#define AUTH_PREFIX	"tunl-authority: "
+#define AUTH_PREFIX_LEN	(sizeof(AUTH_PREFIX) - 1)
+
 int
 shell_run_authority(struct shell *sh, const char *const *argv,
     const char *input, struct buf *out, char *why, size_t whylen)
@@ -232,13 +235,16 @@ shell_run_authority(struct shell *sh, const char *const *argv,
 		info("tunl-authority %s: %s", argv[1], esc);
 		e = buf_ptr(errb);
 		elen = buf_len(errb);
-		if (elen > 6 && memcmp(e, "tunl: ", 6) == 0) {
-			for (k = 6; k < elen && e[k] >= 0x20 && e[k] < 0x7f;
-			    k++)
+		if (elen > AUTH_PREFIX_LEN &&
+		    memcmp(e, AUTH_PREFIX, AUTH_PREFIX_LEN) == 0) {
+			for (k = AUTH_PREFIX_LEN; k < elen && e[k] >= 0x20 &&
+			    e[k] < 0x7f; k++)
 				;
-			if ((k == elen || e[k] == '\n') && k - 6 < whylen) {
-				memcpy(why, e + 6, k - 6);
-				why[k - 6] = '\0';
+			if ((k == elen || e[k] == '\n') &&
+			    k - AUTH_PREFIX_LEN < whylen) {
+				memcpy(why, e + AUTH_PREFIX_LEN,
+				    k - AUTH_PREFIX_LEN);
+				why[k - AUTH_PREFIX_LEN] = '\0';
 			}
 		}
 	}

@@ -1,6 +1,6 @@
 /*
  * fuzz-authority.c: libFuzzer target for tunl-authority's input grammars:
- * the mint request line and the public key line. What parses must be
+ * the mint and token request lines and the public key line. What parses must be
  * well-formed: a key re-parses from its canonical line to the same key,
  * and request fields hold only their grammar's characters.
  */
@@ -34,6 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	    "abcdefghijklmnopqrstuvwxyz0123456789";
 	char			 name[sizeof(alnum) + 8], kase[sizeof(alnum) + 8];
 	struct mint_request	 req;
+	struct token_request	 treq;
 	struct sign_key		 k, k2;
 
 	snprintf(name, sizeof(name), "%s._@-", alnum);
@@ -46,6 +47,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		check_field(req.engineer, name);
 		check_field(req.customer, name);
 		check_field(req.case_ref, kase);
+	}
+	if (authority_token_parse((const char *)data, len, &treq) == 0) {
+		if (treq.engineer[0] == '\0' || id_check(treq.id) != 0)
+			__builtin_trap();
+		check_field(treq.engineer, name);
 	}
 	if (authority_sign_parse_key((const char *)data, len, &k) == 0) {
 		if (authority_sign_parse_key(k.line, strlen(k.line), &k2) != 0 ||

@@ -70,6 +70,8 @@ enum reg_sql {
 	SQL_SESSION_SET_VIEWERS,
 	SQL_SESSION_SET_HOST,
 	SQL_VIEWERS_TOTAL,
+	SQL_TOKEN_REVOKE,
+	SQL_TOKEN_REISSUE,
 	SQL_NSTMTS
 };
 
@@ -131,6 +133,13 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "WHERE session_id = ?1 AND consumed_at IS NULL AND expires > ?2 "
 	    "AND EXISTS (SELECT 1 FROM sessions WHERE id = ?1 "
 	    "AND expires > ?2 AND state IN " LIVE_STATES ")",
+	[SQL_TOKEN_REVOKE] =
+	    "UPDATE tokens SET consumed_at = ?2 "
+	    "WHERE session_id = ?1 AND consumed_at IS NULL",
+	[SQL_TOKEN_REISSUE] =
+	    "INSERT INTO tokens (session_id, hash, expires) "
+	    "SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM sessions "
+	    "WHERE id = ?1 AND expires > ?4 AND state IN " LIVE_STATES ")",
 	[SQL_SOURCE_FAIL] =
 	    "INSERT INTO source_failures (source, at) VALUES (?1, ?2)",
 	[SQL_SOURCE_PRUNE] =
@@ -1487,6 +1496,72 @@ registry_token_consume(struct registry *reg, const char *sid, int64_t now)
 	}
 	if ((r = reg_event_insert(reg, sid, now, REG_ACTOR_SELF,
 	    "token-consumed", NULL, NULL)) != 0)
+		goto out;
+	r = reg_commit(reg);
+ out:
+	reg_release(stmt);
+	if (r != 0)
+		reg_rollback(reg);
+	return r;
+}
+
+/*
+ * Give a live session (pending or active, not expired, not locked) a new
+ * one-time token: every token of the session not yet used stops working,
+ * and the new hash is stored with its expiry, in one transaction, with a
+ * "token-issued" event naming actor. For a customer whose certificate
+ * expired, or whose first token expired unused. TUNL_ERR_NOT_FOUND if the
+ * session is not live; TUNL_ERR_EXISTS if the hash belongs to another
+ * unused token (the caller draws another).
+ */
+int
+registry_token_reissue(struct registry *reg, const char *sid,
+    const u_char *token_hash, int64_t token_expires, const char *actor,
+    int64_t now)
+{
+	sqlite3_stmt	*stmt = NULL;
+	int		 r, ext;
+
+	if (!reg_check_id(sid))
+		return reg_invalid(reg, "session id");
+	if (token_hash == NULL)
+		return reg_invalid(reg, "token hash");
+	if (!reg_check_time(now) || !reg_check_time(token_expires) ||
+	    token_expires <= now)
+		return reg_invalid(reg, "token expiry");
+	if (actor == NULL || !reg_check_text(actor, 1, EVENT_ACTOR_LEN))
+		return reg_invalid(reg, "actor");
+
+	if ((r = reg_begin(reg)) != 0)
+		return r;
+	if ((r = reg_stmt(reg, SQL_TOKEN_REVOKE, &stmt)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 2, now)) != 0 ||
+	    (r = reg_exec(reg, stmt)) != 0)
+		goto out;
+	reg_release(stmt);
+	stmt = NULL;
+
+	if ((r = reg_stmt(reg, SQL_TOKEN_REISSUE, &stmt)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
+	    (r = reg_bind_blob(reg, stmt, 2, token_hash,
+	    TOKEN_HASH_LEN)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 3, token_expires)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 4, now)) != 0)
+		goto out;
+	if ((r = reg_exec(reg, stmt)) != 0) {
+		ext = sqlite3_extended_errcode(reg->db);
+		if (ext == SQLITE_CONSTRAINT_UNIQUE)
+			r = TUNL_ERR_EXISTS;
+		goto out;
+	}
+	if (sqlite3_changes(reg->db) == 0) {
+		reg_set_err(reg, "no live session");
+		r = TUNL_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = reg_event_insert(reg, sid, now, actor, "token-issued", NULL,
+	    NULL)) != 0)
 		goto out;
 	r = reg_commit(reg);
  out:

@@ -330,6 +330,8 @@ int		 registry_token_lookup(struct registry *, const u_char *,
 		     int64_t, char [ID_LEN_MAX]);
 int		 registry_token_consume(struct registry *, const char *,
 		     int64_t);
+int		 registry_token_reissue(struct registry *, const char *,
+		     const u_char *, int64_t, const char *, int64_t);
 int		 registry_failure_record(struct registry *, const char *,
 		     const char *, int64_t, u_int, int *);
 int		 registry_source_allowed(struct registry *, const char *,

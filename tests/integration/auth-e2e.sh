@@ -154,6 +154,41 @@ CTOK=$TOKEN
 relay_sql "UPDATE tokens SET expires = 1 WHERE session_id = '$C';"
 relay_login "$C" "$CTOK" status && harness_fail "an expired token logged in"
 
+# ---- a new token for a live session ---------------------------------------------
+# token_for ID: as engineer alice; sets TOKEN.
+token_for() {
+	harness_ssh_key support alice token "$1" </dev/null >"$H/out" 2>"$H/err" ||
+	    return 1
+	TOKEN=$(sed -n 's/^token *\([0-9]*\).*/\1/p' "$H/out")
+	[ -n "$TOKEN" ] || harness_fail "token printed: $(cat "$H/out")"
+	printf '%s\n' "$TOKEN" >>"$H/secrets"
+}
+# C's first token expired unused: a new one lets the customer in.
+token_for "$C" || harness_fail "token for C: $(cat "$H/err")"
+harness_assert_contains "$(cat "$H/out")" "tunl-share --relay"
+relay_login "$C" "$TOKEN" status || harness_fail "C's new token refused: $(cat "$H/err")"
+relay_login "$C" "$CTOK" status && harness_fail "C's expired token logged in after a new one"
+# B's token, never used, stops working when B gets a new one; the new
+# one signs a certificate and is then used up like the first.
+token_for "$B" || harness_fail "token for B: $(cat "$H/err")"
+BTOK2=$TOKEN
+relay_login "$B" "$BTOK" status && harness_fail "B's replaced token logged in"
+sign_cert "$B" custb "$BTOK2" || harness_fail "sign with B's new token: $(cat "$H/err")"
+ssh-keygen -L -f "$H/client/custb-cert.pub" >"$H/cert.txt" ||
+    harness_fail "sign with a new token returned no certificate"
+harness_assert_contains "$(cat "$H/cert.txt")" "Key ID: \"$B\""
+relay_login "$B" "$BTOK2" status && harness_fail "B's new token logged in twice"
+harness_assert_eq 1 "$(relay_sql "SELECT count(*) FROM events WHERE session_id='$B'
+    AND action='token-issued' AND actor='alice';")" "token-issued events by alice"
+# The customer account has no such verb, with a token or a certificate.
+harness_ssh_key tunl custb "token $B" </dev/null >"$H/out" 2>"$H/err" &&
+    harness_fail "the customer account issued a token"
+# Not for an id that is not a session, nor one that is not an id.
+NOID=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
+token_for "$NOID" && harness_fail "a token for no session"
+harness_assert_contains "$(cat "$H/err")" "no live session"
+token_for "../../x" && harness_fail "a token for a malformed id"
+
 # ---- the session ends: its certificate stops working ------------------------------
 harness_ssh_key support alice kill "$A" </dev/null >"$H/out" 2>"$H/err" ||
     harness_fail "kill: $(cat "$H/err")"
@@ -161,6 +196,8 @@ harness_ssh_key tunl custa status </dev/null >"$H/out" 2>"$H/err" &&
     harness_fail "a certificate for an ended session logged in"
 relay_sql "SELECT actor, action FROM events WHERE session_id = '$A';" >"$H/events"
 harness_assert_contains "$(cat "$H/events")" "alice"
+token_for "$A" && harness_fail "a token for an ended session"
+harness_assert_contains "$(cat "$H/err")" "is ended"
 
 # ---- five failures lock a session; fail2ban sees every failure -------------------
 new_session
@@ -174,6 +211,8 @@ done
 relay_login "$D" "$DTOK" status && harness_fail "a locked session let its token in"
 harness_assert_eq locked "$(relay_sql "SELECT state FROM sessions WHERE id='$D';")" \
     "the session is locked"
+token_for "$D" && harness_fail "a token for a locked session"
+harness_assert_contains "$(cat "$H/err")" "until an engineer unlocks it"
 harness_ssh_key support alice unlock "$D" </dev/null >"$H/out" 2>"$H/err" ||
     harness_fail "unlock: $(cat "$H/err")"
 relay_login "$D" "$DTOK" status || harness_fail "unlocked session refused its token"

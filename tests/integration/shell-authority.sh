@@ -16,7 +16,7 @@ mint)
 	cat @H@/stub-mint.out ;;
 sign)
 	if [ -e @H@/stub-sign-refuse ]; then
-		echo 'tunl: signed too recently; try again in a few seconds' >&2
+		echo 'tunl-authority: signed too recently; try again in a few seconds' >&2
 		exit 1
 	fi
 	echo 'ssh-ed25519-cert-v01@openssh.com AAAAstubcert tunl-stub' ;;

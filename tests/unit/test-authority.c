@@ -180,6 +180,72 @@ make_key_line(char *line, size_t linelen, u_char *pk, const char *type,
 	    sodium_base64_VARIANT_ORIGINAL);
 }
 
+static int
+tparse(const char *s, struct token_request *req)
+{
+	return authority_token_parse(s, strlen(s), req);
+}
+
+static void
+test_token_request(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"engineer=alice",
+		"engineer=alice id=",
+		"id=amber-falcon-river-seven engineer=alice",
+		"engineer=alice  id=amber-falcon-river-seven",
+		"engineer=alice id=amber-falcon-river-seven ",
+		" engineer=alice id=amber-falcon-river-seven",
+		"engineer=alice\tid=amber-falcon-river-seven",
+		"engineer=alice id=amber-falcon-river-seven extra=1",
+		"engineer=alice id=amber-falcon-river-seven\n\n",
+		"engineer=alice id=amber-falcon-river-seven\r",
+		"engineer= id=amber-falcon-river-seven",
+		"engineer=-a id=amber-falcon-river-seven",
+		"engineer=a/b id=amber-falcon-river-seven",
+		"engineer=a;b id=amber-falcon-river-seven",
+		"engineer=alice id=Amber-falcon-river-seven",
+		"engineer=alice id=amber-falcon-river",
+		"engineer=alice id=amber-falcon-river-seven-x",
+		"engineer=alice id=../../etc/passwd",
+		"engineer=alice id=amber-falcon-river-seven;rm",
+	};
+	struct token_request	 req;
+	char			 line[AUTH_REQUEST_MAX + 16], id[ID_LEN_MAX];
+	size_t			 i;
+
+	(void)state;
+	assert_int_equal(id_generate(id, sizeof(id)), 0);
+	snprintf(line, sizeof(line), "engineer=bob.smith@corp id=%s\n", id);
+	assert_int_equal(tparse(line, &req), 0);
+	assert_string_equal(req.engineer, "bob.smith@corp");
+	assert_string_equal(req.id, id);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&req, 'x', sizeof(req));
+		if (tparse(bad[i], &req) == 0)
+			fail_msg("accepted: \"%s\"", bad[i]);
+		assert_string_equal(req.engineer, "");
+		assert_string_equal(req.id, "");
+	}
+	/* A name one byte too long; a NUL inside the line. */
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "engineer=", 9);
+	snprintf(line + 9 + AUTH_ENGINEER_MAX + 1, sizeof(line) - 9 -
+	    AUTH_ENGINEER_MAX - 1, " id=%s", id);
+	assert_int_not_equal(tparse(line, &req), 0);
+	snprintf(line + 9 + AUTH_ENGINEER_MAX, sizeof(line) - 9 -
+	    AUTH_ENGINEER_MAX, " id=%s", id);
+	assert_int_equal(tparse(line, &req), 0);
+	assert_int_equal(strlen(req.engineer), AUTH_ENGINEER_MAX);
+	snprintf(line, sizeof(line), "engineer=alice id=%s", id);
+	line[14] = '\0';
+	assert_int_not_equal(authority_token_parse(line, strlen(id) + 18,
+	    &req), 0);
+}
+
 static void
 test_key_valid(void **state)
 {
@@ -297,6 +363,7 @@ main(void)
 		cmocka_unit_test(test_mint_valid),
 		cmocka_unit_test(test_mint_bounds),
 		cmocka_unit_test(test_mint_invalid),
+		cmocka_unit_test(test_token_request),
 		cmocka_unit_test(test_key_valid),
 		cmocka_unit_test(test_key_invalid),
 		cmocka_unit_test(test_cert_check),

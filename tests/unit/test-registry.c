@@ -1375,6 +1375,91 @@ test_migrate_from_v1(void **state)
 	registry_close(reg);
 }
 
+/* A new token for a live session; the old unused one stops working. */
+static void
+test_token_reissue(void **state)
+{
+	struct fixture	*f = *state;
+	struct session	 a, b, got;
+	u_char		 ha[TOKEN_HASH_LEN], hn[TOKEN_HASH_LEN];
+	u_char		 hm[TOKEN_HASH_LEN], hb[TOKEN_HASH_LEN];
+	char		 sid[ID_LEN_MAX];
+
+	make_session(&a, T0);
+	make_session(&b, T0);
+	make_hash(ha, 20);
+	make_hash(hn, 21);
+	make_hash(hm, 22);
+	make_hash(hb, 23);
+	assert_int_equal(registry_session_create(f->reg, &a, ha, T0 + 600), 0);
+	assert_int_equal(registry_session_create(f->reg, &b, hb, T0 + 600), 0);
+
+	/* The first token unused: replaced, and dead from then on. */
+	assert_int_equal(registry_token_reissue(f->reg, a.id, hn, T0 + 900,
+	    "bob", T0 + 5), 0);
+	assert_int_equal(registry_token_lookup(f->reg, ha, T0 + 6, sid),
+	    TUNL_ERR_NOT_FOUND);
+	assert_int_equal(registry_token_lookup(f->reg, hn, T0 + 6, sid), 0);
+	assert_string_equal(sid, a.id);
+	assert_int_equal(count_events(f->reg, a.id, "token-issued"), 1);
+	/* The other session's token is untouched. */
+	assert_int_equal(registry_token_lookup(f->reg, hb, T0 + 6, sid), 0);
+	assert_string_equal(sid, b.id);
+
+	/* A hash another live token holds: EXISTS, nothing changed. */
+	assert_int_equal(registry_token_reissue(f->reg, a.id, hb, T0 + 900,
+	    "bob", T0 + 6), TUNL_ERR_EXISTS);
+	assert_int_equal(registry_token_lookup(f->reg, hb, T0 + 6, sid), 0);
+	assert_string_equal(sid, b.id);
+	assert_int_equal(registry_token_lookup(f->reg, hn, T0 + 6, sid), 0);
+	assert_string_equal(sid, a.id);
+	assert_int_equal(count_events(f->reg, a.id, "token-issued"), 1);
+
+	/* Consumed (a certificate was signed), then a new one later on. */
+	assert_int_equal(registry_token_consume(f->reg, a.id, T0 + 7), 0);
+	assert_int_equal(registry_token_lookup(f->reg, hn, T0 + 8, sid),
+	    TUNL_ERR_NOT_FOUND);
+	assert_int_equal(registry_token_reissue(f->reg, a.id, hm, T0 + 1200,
+	    "bob", T0 + 1000), 0);
+	assert_int_equal(registry_token_lookup(f->reg, hm, T0 + 1001, sid), 0);
+	assert_int_equal(registry_token_consume(f->reg, a.id, T0 + 1002), 0);
+	assert_int_equal(count_events(f->reg, a.id, "token-issued"), 2);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
+	assert_int_equal(got.state, SESSION_PENDING);
+
+
+	/* Not for a locked, ended or expired session, nor an unknown one. */
+	assert_int_equal(registry_session_set_state(f->reg, b.id,
+	    SESSION_LOCKED, "admin", NULL, T0 + 10), 0);
+	assert_int_equal(registry_token_reissue(f->reg, b.id, hn, T0 + 900,
+	    "bob", T0 + 11), TUNL_ERR_NOT_FOUND);
+	/* ...and the refused call revoked nothing: the rollback kept hb. */
+	assert_int_equal(registry_session_set_state(f->reg, b.id,
+	    SESSION_PENDING, "admin", "unlock", T0 + 12), 0);
+	assert_int_equal(registry_token_lookup(f->reg, hb, T0 + 13, sid), 0);
+	assert_int_equal(registry_token_reissue(f->reg, a.id, hn, T0 + 3700,
+	    "bob", T0 + 3600), TUNL_ERR_NOT_FOUND);
+	assert_int_equal(registry_session_set_state(f->reg, b.id,
+	    SESSION_ENDED, "admin", NULL, T0 + 14), 0);
+	assert_int_equal(registry_token_reissue(f->reg, b.id, hn, T0 + 900,
+	    "bob", T0 + 15), TUNL_ERR_NOT_FOUND);
+	make_session(&got, T0);
+	assert_int_equal(registry_token_reissue(f->reg, got.id, hn, T0 + 900,
+	    "bob", T0 + 15), TUNL_ERR_NOT_FOUND);
+
+	/* Bad arguments never reach SQL. */
+	assert_int_equal(registry_token_reissue(f->reg, "not-an-id", hn,
+	    T0 + 900, "bob", T0), TUNL_ERR_INVALID);
+	assert_int_equal(registry_token_reissue(f->reg, a.id, NULL,
+	    T0 + 900, "bob", T0), TUNL_ERR_INVALID);
+	assert_int_equal(registry_token_reissue(f->reg, a.id, hn, T0,
+	    "bob", T0), TUNL_ERR_INVALID);
+	assert_int_equal(registry_token_reissue(f->reg, a.id, hn, T0 + 900,
+	    "", T0), TUNL_ERR_INVALID);
+	assert_int_equal(registry_token_reissue(f->reg, a.id, hn, T0 + 900,
+	    "bo\nb", T0), TUNL_ERR_INVALID);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1386,6 +1471,7 @@ main(void)
 		T(test_duplicate),
 		T(test_invalid_before_sql),
 		T(test_token),
+		T(test_token_reissue),
 		T(test_failure_cap),
 		T(test_source_rate),
 		T(test_sign_cooldown),

@@ -1,0 +1,165 @@
+# Shared by the tunl-share tests that run a whole relay (share-e2e.sh,
+# share-renew.sh): a private sshd with the shipped drop-ins, pam_tunl,
+# tunl-shell, tunl-authority and a setuid tunl-broker, the engineers
+# alice, bob and carol, and helpers that drive panes of a private tmux.
+#
+#	. "$top_srcdir/tests/integration/harness.sh"
+#	harness_init NAME
+#	. "$top_srcdir/tests/integration/share-lib.sh"
+#	share_setup [CONFIG LINE...]	# extra tunl.conf lines
+#
+# It sets RELAY, KH, SSH, SHARE, SHARE_ENV and XDG (tunl-share's
+# XDG_RUNTIME_DIR, removed at exit).
+
+. "$top_srcdir/tests/integration/relay.sh"
+
+share_setup() {
+	for c in setpriv sqlite3 tmux ssh-keygen; do
+		command -v $c >/dev/null 2>&1 || harness_skip "needs $c"
+	done
+	[ "$HARNESS_SAFE_TREE" = yes ] ||
+	    harness_skip "needs a tree only root can write (set HARNESS_TMPDIR)"
+
+	SHARE=$top_builddir/tunl-share
+	relay_config "producer_grace = 120" "$@"
+	relay_init
+	relay_install
+	harness_install_libexec "$top_builddir/tunl-broker"
+	chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
+	    chmod 4750 "$H/libexec/tunl-broker" ||
+	    harness_fail "cannot make tunl-broker setuid"
+	harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
+	printf '#!/bin/sh\nexec %s -f %s --authority %s --broker %s --engineer-keys %s\n' \
+	    "$H/libexec/tunl-shell.bin" "$RELAY_CONF" "$H/libexec/tunl-authority" \
+	    "$H/libexec/tunl-broker" "$H/keys/support.authorized_keys" \
+	    >"$H/libexec/tunl-shell"
+	chmod 0755 "$H/libexec/tunl-shell"
+	HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
+	HARNESS_SUBST_CUSTOMER_USER=tunl
+	HARNESS_SUBST_ENGINEER_USER=support
+	HARNESS_SUBST_PRINCIPALS_USER=tunlauth
+	export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
+	    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
+	for e in alice bob carol; do
+		harness_keygen "$e"
+		harness_authorize support "$e" "environment=\"TUNL_ENGINEER=$e\""
+	done
+	relay_pam_stack
+	harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
+	harness_start_sshd
+	harness_syslog_start
+	KH=$H/client/known_hosts
+	RELAY=127.0.0.1:$HARNESS_PORT
+	SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$KH -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none"
+	# tunl-share's private directory goes under XDG_RUNTIME_DIR when that is
+	# short enough for its sockets' paths, so the test gives it a short one.
+	XDG=$(mktemp -d /tmp/tunl-e2e.XXXXXX) || harness_fail "mktemp"
+	trap '_rc=$?; rm -rf "$XDG"; (exit $_rc); _harness_exit' EXIT
+	SHARE_ENV="env XDG_RUNTIME_DIR=$XDG SHELL=/bin/sh"
+}
+
+# new [--restricted]: a session made by alice; sets ID, and TOKENFILE
+# holds the token (0600), never a command line.
+new() {
+	harness_ssh_key support alice -- new --case CS-1 "$@" >"$H/new.out" 2>&1 ||
+	    harness_fail "new: $(cat "$H/new.out")"
+	ID=$(sed -n 's/^session  *//p' "$H/new.out")
+	TOKENFILE=$H/client/token.$ID
+	(umask 077 && sed -n 's/^token  *\([^ ]*\).*/\1/p' "$H/new.out" \
+	    >"$TOKENFILE")
+	rm -f "$H/new.out"
+	[ -n "$ID" ] && [ -s "$TOKENFILE" ] || harness_fail "no session made"
+}
+
+TM=tunl-share-test-$$
+tm() {
+	tmux -L "$TM" -f /dev/null "$@"
+}
+# pane NAME COMMAND: a window of the test's tmux running COMMAND.
+pane() {
+	if tm has-session 2>/dev/null; then
+		tm new-window -d -n "$1"
+	else
+		tm new-session -d -s e2e -n "$1" -x 120 -y 40
+		tm set -g remain-on-exit on
+		harness_track "$(tm display -p '#{pid}')"
+	fi
+	tm pipe-pane -t "e2e:$1" "cat >>$H/raw-$1.log"
+	tm send-keys -t "e2e:$1" "exec sh -c '$2; echo exit=\$?; sleep 600'" Enter
+}
+screen() {
+	tm capture-pane -p -t "e2e:$1"
+}
+wait_screen() {
+	_wt=$(( ${3:-20} * 5 ))
+	while [ $_wt -gt 0 ]; do
+		screen "$1" | grep -qF -- "$2" && return 0
+		sleep 0.2
+		_wt=$((_wt - 1))
+	done
+	share_debug
+	harness_fail "pane $1 never showed [$2]"
+}
+# What a failing test needs to see: the panes, ssh's and the relay's logs.
+share_debug() {
+	for _w in $(tm list-windows -F '#{window_name}' 2>/dev/null); do
+		echo "---- pane $_w ----" >&2
+		screen "$_w" >&2
+	done
+	for _d in "$XDG"/tunl-share.*; do
+		[ -d "$_d" ] || continue
+		for _f in ssh.log audit.log; do
+			[ -f "$_d/$_f" ] || continue
+			echo "---- $_d/$_f ----" >&2
+			tail -n 30 "$_d/$_f" >&2
+		done
+	done
+	if [ -f "$H/syslog.log" ]; then
+		echo "---- syslog ----" >&2
+		tail -n 40 "$H/syslog.log" >&2
+	fi
+}
+# wait_raw NAME TEXT [SECS]: TEXT in what pane NAME was sent.
+wait_raw() {
+	_wt=$(( ${3:-20} * 5 ))
+	while [ $_wt -gt 0 ]; do
+		grep -aqF -- "$2" "$H/raw-$1.log" 2>/dev/null && return 0
+		sleep 0.2
+		_wt=$((_wt - 1))
+	done
+	share_debug
+	harness_fail "pane $1 was never sent [$2]"
+}
+# The customer's private tmux: its socket is in tunl-share's directory.
+cust_sock() {
+	for _d in "$XDG"/tunl-share.*; do
+		[ -S "$_d/tmux.sock" ] && { echo "$_d/tmux.sock"; return 0; }
+	done
+	return 1
+}
+cust_wait_pane() {
+	_wt=100
+	while [ $_wt -gt 0 ]; do
+		CSOCK=$(cust_sock) &&
+		    tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 2>/dev/null |
+		    grep -qF -- "$1" && return 0
+		sleep 0.2
+		_wt=$((_wt - 1))
+	done
+	share_debug
+	harness_fail "the customer's pane never showed [$1]"
+}
+# The customer's shell is ready when it runs what is typed into it (its
+# prompt is the login shell's, "# " for root).
+cust_wait_ready() {
+	_wt=100
+	while [ $_wt -gt 0 ]; do
+		CSOCK=$(cust_sock) &&
+		    tmux -S "$CSOCK" has-session -t tunl 2>/dev/null && break
+		sleep 0.2
+		_wt=$((_wt - 1))
+	done
+	[ $_wt -gt 0 ] || { share_debug; harness_fail "tunl-share did not start"; }
+	tmux -S "$CSOCK" send-keys -t tunl:0.0 "echo ready-\$((2*$1))" Enter
+	cust_wait_pane "ready-$((2*$1))"
+}
