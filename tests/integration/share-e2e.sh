@@ -8,7 +8,8 @@
 # engineer's typed echo runs in the customer's pane (capture-pane on the
 # customer's private tmux); a read-only engineer never gets a byte in;
 # killing the customer's ssh reconnects without the engineers leaving; a
-# late joiner sees the screen as it is (tunl-share's snapshot); the
+# late joiner sees the screen as it is (tunl-share's snapshot); SIGTERM to
+# a joined engineer's tunl-shell puts their terminal's modes back; the
 # registry turning a running session restricted stops the keys at once;
 # the end key (C-b Q y) ends the session for the engineers too and removes
 # key, certificate and socket while the audit log and recording stay; a
@@ -118,6 +119,34 @@ screen rw | grep -q 'exit=' && harness_fail "the engineer was dropped"
 pane late "$SSH -o IdentityFile=$H/client/carol -t support@127.0.0.1 join $ID --read-only"
 wait_screen late after-25 20
 wait_screen late customer-23
+
+# ---- SIGTERM to a joined engineer's tunl-shell: the terminal is put back ----
+# join drew on the engineer's alternate screen (through ssh, on the
+# terminal of the test's tmux pane); a signal must not leave it there.
+harness_assert_eq 1 "$(tm display -p -t e2e:late '#{alternate_on}')" \
+    "join is on the alternate screen"
+# Bob's and carol's tunl-shell both run "join ID --read-only": carol's is
+# the one started last.
+JPID=
+_jstart=0
+for p in /proc/[0-9]*; do
+	[ "$(readlink "$p/exe" 2>/dev/null)" = "$H/libexec/tunl-shell.bin" ] ||
+	    continue
+	{ tr '\0' '\n' <"$p/environ"; } 2>/dev/null |
+	    grep -qx "SSH_ORIGINAL_COMMAND=join $ID --read-only" || continue
+	_st=$(sed 's/.*) //' "$p/stat" 2>/dev/null | cut -d' ' -f20) || continue
+	if [ -n "$_st" ] && [ "$_st" -gt "$_jstart" ]; then
+		_jstart=$_st
+		JPID=${p#/proc/}
+	fi
+done
+[ -n "$JPID" ] || harness_fail "carol's tunl-shell join not found"
+kill -TERM "$JPID"
+wait_screen late "exit=" 10
+harness_assert_eq "0 1 0 0 0 1 0" \
+    "$(tm display -p -t e2e:late '#{alternate_on} #{cursor_flag} #{insert_flag} #{keypad_cursor_flag} #{origin_flag} #{wrap_flag} #{mouse_any_flag}')" \
+    "terminal modes after SIGTERM (alternate, cursor, insert, keypad, origin, wrap, mouse)"
+screen rw | grep -q 'exit=' && harness_fail "the others left with carol"
 
 # ---- the registry turns the running session restricted: keys stop ----------
 # (What produce --restricted does for a broker that already runs.)
