@@ -100,7 +100,9 @@ relay_install() {
 
 relay_sql() {
 	command -v sqlite3 >/dev/null 2>&1 || harness_skip "needs the sqlite3 tool"
-	sqlite3 -batch -bail "$RELAY_DB" "$1"
+	# The relay's own programs may hold the write lock for a moment
+	# (a broker recording an event): wait for it as they do.
+	sqlite3 -batch -bail -cmd ".timeout 5000" "$RELAY_DB" "$1"
 }
 
 # An askpass that answers pam_tunl's prompts by their text, from files.
