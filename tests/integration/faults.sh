@@ -1,0 +1,136 @@
+#!/bin/sh
+# The broker under faults it cannot prevent (no sshd; broker-lib.sh):
+#
+# - The registry locked by another process for several seconds while
+#   output flows and a second engineer joins: every byte still reaches
+#   both engineers, the broker logs what it could not record, and once the
+#   lock is gone the registry is obeyed again (an ended session ends it).
+# - The recording's disk fills up (a 64 KiB tmpfs over the recording
+#   directory, in the broker's namespace only): the broker logs that the
+#   recording stopped, the engineer still gets every byte, and what was
+#   recorded is complete asciicast lines.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+. "$top_srcdir/tests/integration/harness.sh"
+
+harness_init faults
+for c in setpriv sqlite3 nsenter python3; do
+	command -v $c >/dev/null 2>&1 || harness_skip "needs $c"
+done
+. "$top_srcdir/tests/integration/relay.sh"
+. "$top_srcdir/tests/integration/broker-lib.sh"
+broker_setup "producer_grace = 30"
+
+S=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
+broker_session "$S"
+broker_start "$S"
+BLOG=$H/broker-$S.log
+
+# The customer's output comes line by line from a fifo the test writes.
+mkfifo -m 0666 "$T/feed" || harness_fail "mkfifo"
+exec 7<>"$T/feed"
+# (An asynchronous list reads /dev/null unless it redirects itself.)
+(exec unshare --mount --propagation private sh -c "$_HARNESS_MOUNTS" sh "$H" \
+    setpriv --reuid=tunl --regid=tunl --init-groups --reset-env -- \
+    "$TPROD" -S "$(sock_of "$S")" -s "$S" -i -l "$T/prod.log" \
+    <"$T/feed" 2>>"$H/producer.err") &
+harness_track $!
+consumer support "$S" alice -o "$T/alice.out" -l "$T/alice.log"
+wait_grep "$T/alice.log" "viewers 1 alice:rw"
+say() {
+	printf '%s\r\n' "$1" >&7
+}
+say "before-lock"
+wait_grep "$T/alice.out" "before-lock"
+
+# ---- a registry locked by someone else --------------------------------------
+(
+	printf 'BEGIN EXCLUSIVE;\nSELECT 1;\n'
+	sleep 15
+	printf 'COMMIT;\n'
+) | sqlite3 -batch "$RELAY_DB" >/dev/null 2>"$H/locker.err" &
+LOCKER=$!
+harness_track "$LOCKER"
+i=0
+until ! sqlite3 -batch -cmd ".timeout 0" "$RELAY_DB" \
+    "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; do
+	[ $i -lt 100 ] || harness_fail "the registry never got locked"
+	sleep 0.05
+	i=$((i + 1))
+done
+LOCKED_AT=$(date +%s)
+consumer support "$S" bob -r -o "$T/bob.out" -l "$T/bob.log"
+wait_grep "$T/bob.log" "viewers 2 alice:rw bob:ro" 7
+say "during-lock"
+wait_grep "$T/alice.out" "during-lock" 5
+wait_grep "$T/bob.out" "during-lock" 5
+# All that happened while the registry was still locked.
+sqlite3 -batch -cmd ".timeout 0" "$RELAY_DB" "BEGIN IMMEDIATE; ROLLBACK;" \
+    >/dev/null 2>&1 &&
+    harness_fail "the lock was gone before the test ran (after $(( $(date +%s) - LOCKED_AT )) s)"
+# The broker said what it could not record.
+wait_grep "$BLOG" "locked" 10
+grep -q "registry" "$BLOG" || harness_fail "the broker never named the registry"
+harness_log "the broker said: $(grep "registry" "$BLOG" | head -n 4 | tr '\n' '|')"
+wait_gone "$LOCKER" 25 || harness_fail "the locker did not finish"
+say "after-lock"
+wait_grep "$T/alice.out" "after-lock"
+wait_grep "$T/bob.out" "after-lock"
+harness_alive "$BPID" || harness_fail "the broker died"
+# The registry is obeyed again: an engineer's kill ends the session.
+relay_sql "UPDATE sessions SET state = 'ended', ended = $(date +%s) WHERE id = '$S';"
+wait_gone "$BPID" 10 || harness_fail "the broker did not see the session end"
+wait_grep "$T/alice.log" "eof"
+exec 7>&-
+
+# ---- the recording's disk fills up ------------------------------------------------
+S2=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
+broker_session "$S2"
+bg_in_ns sh -c 'mount -t tmpfs -o "size=64k,mode=2770,uid=0,gid=$1" tunl-full "$2" &&
+    shift 2 && exec "$@"' sh "$HARNESS_GID_TUNL" "$H/var/log/tunl" \
+    "$BROKER" -F -f "$RELAY_CONF" -s "$S2" </dev/null >>"$H/broker-$S2.log" 2>&1
+BPID=$!
+harness_track "$BPID"
+wait_grep "$H/broker-$S2.log" "broker ready"
+consumer support "$S2" carol -o "$T/carol.out" -l "$T/carol.log"
+wait_grep "$T/carol.log" "viewers 1 carol:rw"
+producer tunl "$S2" -n 1000000 -o "$T/sent2" -d "$T/prod2.done"
+wait_grep "$T/prod2.done" "done 1000000" 30
+i=0
+while [ "$(fsize "$T/carol.out")" -lt 1000000 ]; do
+	[ $i -lt 200 ] || harness_fail "carol got $(fsize "$T/carol.out") of 1000000 bytes"
+	sleep 0.05
+	i=$((i + 1))
+done
+cmp "$T/sent2" "$T/carol.out" || harness_fail "carol's output differs from what was sent"
+wait_grep "$H/broker-$S2.log" "stopped"
+grep "recording" "$H/broker-$S2.log" | grep -q "stopped" ||
+    harness_fail "the broker did not say the recording stopped"
+harness_log "the broker said: $(grep "recording" "$H/broker-$S2.log" | grep "stopped" | head -n 1)"
+# What was recorded, read from inside the broker's namespace: whole lines,
+# each one JSON, the header first.
+nsenter -t "$BPID" -m sh -c 'cat "$1"/*.cast' sh "$H/var/log/tunl" \
+    >"$T/full.cast" 2>"$T/nsenter.err" ||
+    harness_fail "cannot read the recording: $(cat "$T/nsenter.err")"
+[ "$(fsize "$T/full.cast")" -gt 1000 ] || harness_fail "almost nothing was recorded"
+[ "$(fsize "$T/full.cast")" -le 65536 ] || harness_fail "the recording outgrew its disk"
+python3 - "$T/full.cast" <<'EOF' || harness_fail "the recording is not whole asciicast lines"
+import json, sys
+data = open(sys.argv[1], "rb").read()
+assert data.endswith(b"\n"), "a partial last line"
+lines = data.decode("utf-8").split("\n")[:-1]
+head = json.loads(lines[0])
+assert head["version"] == 2, head
+for l in lines[1:]:
+    ev = json.loads(l)
+    assert isinstance(ev, list) and len(ev) == 3 and ev[1] in ("o", "r"), l
+EOF
+harness_alive "$BPID" || harness_fail "the broker died when its disk filled"
+kill "$BPID"
+wait_gone "$BPID" 10 || harness_fail "the broker did not stop"
+
+harness_stop
+harness_assert_eq "" "$(harness_leftovers)" "processes left"
+harness_log "passed"
+exit 0
