@@ -32,7 +32,7 @@
 #define OUTQ_CHUNK	(64 * 1024)	/* usual chunk; a larger frame gets
 					   one of its own size */
 #define OUTQ_MARKS_MIN	16
-#define OUTQ_MARKS_MAX	1024		/* private runs between live frames */
+#define OUTQ_MARKS_MAX	1024		/* private runs pending */
 
 struct outq_chunk {
 	TAILQ_ENTRY(outq_chunk)	 entry;
@@ -543,7 +543,7 @@ outq_iov(const struct outq_reader *r, struct iovec *iov, int max)
 			ch = ch == NULL ? outq_find(q, pos) :
 			    TAILQ_NEXT(ch, entry);
 		if (ch == NULL || pos < ch->start)
-			break;	/* not reached: the stream is contiguous */
+			break;	/* not reached: no gaps in the stream */
 		off = (size_t)(pos - ch->start);
 		k = ch->len - off;
 		if (k > lim - pos)

@@ -87,8 +87,7 @@ peer_send_error(struct peer *p, u_int16_t code, const char *fmt, ...)
 	va_end(ap);
 	if (proto_text_check(msg, strlen(msg)) != 0)
 		tunl_strlcpy(msg, "error", sizeof(msg));
-	(void)peer_queued(p,
-	    proto_put_error(p->rd.out, code, msg));
+	(void)peer_queued(p, proto_put_error(p->rd.out, code, msg));
 }
 
 /* Queue a NOTICE or STATUS line if there is room. */
@@ -101,8 +100,7 @@ peer_send_text(struct peer *p, u_int8_t type, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (peer_queued(p,
-	    proto_put_text(p->rd.out, type, msg)) != 0)
+	if (peer_queued(p, proto_put_text(p->rd.out, type, msg)) != 0)
 		debug("%s: %s not queued", peer_label(p), frame_type_name(type));
 }
 

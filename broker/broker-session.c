@@ -6,8 +6,9 @@
  * queue (broker-outq.c), which every live consumer reads at its own pace.
  * A consumer whose queue, counted as how far it lags plus its own frames,
  * cannot take a frame has fallen behind: its backlog is dropped and it
- * waits for the producer's next snapshot, as a new consumer does. The producer's stream is ordered, so a snapshot that arrives after
- * a consumer started waiting shows the screen after every byte that
+ * waits for the producer's next snapshot, as a new consumer does. The
+ * producer's stream is ordered, so a snapshot that arrives after a
+ * consumer started waiting shows the screen after every byte that
  * consumer missed, and live output after it follows on exactly.
  */
 #include "config.h"
@@ -180,8 +181,7 @@ session_viewers(struct broker *b)
 	TAILQ_FOREACH(p, &b->peers, entry) {
 		if (p->role == PEER_NEW || p->dead || p->closing)
 			continue;
-		(void)peer_queued(p,
-		    proto_put_viewers(p->rd.out, &v));
+		(void)peer_queued(p, proto_put_viewers(p->rd.out, &v));
 	}
 }
 
@@ -324,8 +324,7 @@ session_reply_hello(struct broker *b, struct peer *p, u_int cols, u_int rows)
 	    PROTO_SESSION_SHARE;
 	h.cols = (u_int16_t)cols;
 	h.rows = (u_int16_t)rows;
-	if (peer_queued(p,
-	    proto_put_hello(p->rd.out, &h)) != 0)
+	if (peer_queued(p, proto_put_hello(p->rd.out, &h)) != 0)
 		error("%s: hello reply not queued", peer_label(p));
 }
 
@@ -557,7 +556,7 @@ session_fanout(struct broker *b, const u_char *data, size_t len)
 	}
 	TAILQ_FOREACH(c, &b->peers, entry) {
 		if (c->dead && c->rd.q != NULL)
-			(void)peer_drop_queue(c);	/* gone: holds nothing */
+			(void)peer_drop_queue(c);	/* gone */
 		if (c->role != PEER_CONSUMER || c->waiting || c->dead ||
 		    c->closing)
 			continue;
@@ -667,8 +666,7 @@ session_chat_out(struct broker *b, struct peer *from, const char *name,
 			continue;
 		if (p->role == PEER_CONSUMER && p->waiting)
 			continue;
-		(void)peer_queued(p,
-		    proto_put_chat(p->rd.out, &ch));
+		(void)peer_queued(p, proto_put_chat(p->rd.out, &ch));
 	}
 }
 

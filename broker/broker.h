@@ -3,7 +3,7 @@
  *
  *	tunl-broker.c		main: options, identity, lock, socket, start
  *	broker-loop.c		the poll(2) loop, accept, timers, signals
- *	broker-peer.c		one connection: read frames, write its queue
+ *	broker-peer.c		one connection: read frames, write
  *	broker-outq.c		shared output stream, one reader per peer
  *	broker-session.c	fan-out, snapshots, keys, resize, viewers, end
  *	broker-record.c		the asciicast recording
@@ -48,10 +48,10 @@ struct outq;
 
 struct outq_reader {
 	TAILQ_ENTRY(outq_reader) entry;
-	struct outq		*q;	/* attached to; NULL: private only */
+	struct outq		*q;	/* attached; NULL: private only */
 	u_int64_t		 pos;	/* next shared byte to send */
 	struct buf		*out;	/* private frames, whole */
-	size_t			 max;	/* bound: shared lag + private */
+	size_t			 max;	/* bound: lag + private */
 	size_t			 head_rem;	/* bytes left of a frame
 						   partly written */
 	size_t			 marked;	/* private bytes placed */
@@ -62,7 +62,7 @@ struct outq_reader {
 struct outq {
 	TAILQ_HEAD(outq_chunks, outq_chunk) chunks;
 	TAILQ_HEAD(, outq_reader) readers;
-	u_int64_t		 tail;	/* stream offset of the next byte */
+	u_int64_t		 tail;	/* offset of the next byte */
 	size_t			 stored;	/* bytes allocated */
 	struct outq_chunk	*spares[4];
 	u_int			 nspares;
