@@ -94,15 +94,18 @@ loop_accept(struct broker *b)
 	}
 }
 
-/* How much all the queues hold: over budget, the producer waits. */
+/*
+ * How much all the queues hold, the shared live output once and every
+ * peer's own frames: over budget, the producer waits.
+ */
 static size_t
 loop_queued(const struct broker *b)
 {
 	const struct peer	*p;
-	size_t			 n = 0;
+	size_t			 n = outq_stored(&b->outq);
 
 	TAILQ_FOREACH(p, &b->peers, entry)
-		n += buf_len(p->out);
+		n += buf_len(p->rd.out);
 	return n;
 }
 
@@ -165,6 +168,7 @@ broker_loop(struct broker *b)
 	sigdelset(&unblocked, SIGINT);
 	sigdelset(&unblocked, SIGHUP);
 
+	outq_init(&b->outq);
 	b->idle_ms = 0;
 	b->next_check_ms = broker_now_ms() + BROKER_CHECK_MS;
 	b->next_keys_log_ms = broker_now_ms() + BROKER_KEYS_LOG_MS;
@@ -208,7 +212,7 @@ broker_loop(struct broker *b)
 			if (!p->closing && !(p->role == PEER_PRODUCER &&
 			    loop_queued(b) > BROKER_MEM_BUDGET))
 				pfd[npfd].events |= POLLIN;
-			if (buf_len(p->out) > 0)
+			if (peer_pending(p) > 0)
 				pfd[npfd].events |= POLLOUT;
 			who[npfd++] = p;
 		}
@@ -253,11 +257,14 @@ broker_loop(struct broker *b)
 		}
 		/* Write what the frames just handled queued. */
 		TAILQ_FOREACH(p, &b->peers, entry) {
-			if (!p->dead && buf_len(p->out) > 0)
+			if (!p->dead && peer_pending(p) > 0)
 				(void)peer_flush(b, p);
 		}
+		/* Free the live output every consumer has taken. */
+		outq_trim(&b->outq);
 	}
 	loop_reap(b);
+	outq_free(&b->outq);
 	free(pfd);
 	free(who);
 	loop_broker = NULL;

@@ -1,10 +1,13 @@
 /*
  * broker-peer.c: one connection to the broker. Bytes are read into a
  * frame reader and handed to the session frame by frame; what the broker
- * sends waits in the peer's bounded queue of whole frames and is written
- * only when the socket takes it. Nothing here ever blocks.
+ * sends waits in the peer's reader of the output queue (broker-outq.c:
+ * the shared live stream and its own frames, bounded together) and is
+ * written only when the socket takes it. Nothing here ever blocks.
  */
 #include "config.h"
+
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -23,8 +26,9 @@ peer_new(struct broker *b, int fd, uid_t uid, pid_t pid)
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	if (frame_reader_init(&p->fr) != 0 ||
-	    (p->out = buf_new(BROKER_NEW_QUEUE)) == NULL) {
+	    outq_reader_init(&p->rd, BROKER_NEW_QUEUE) != 0) {
 		frame_reader_free(&p->fr);
+		outq_reader_free(&p->rd);
 		free(p);
 		return NULL;
 	}
@@ -45,7 +49,7 @@ peer_free(struct peer *p)
 	if (p->fd != -1)
 		close(p->fd);
 	frame_reader_free(&p->fr);
-	buf_free(p->out);
+	outq_reader_free(&p->rd);
 	free(p);
 }
 
@@ -83,7 +87,7 @@ peer_send_error(struct peer *p, u_int16_t code, const char *fmt, ...)
 	va_end(ap);
 	if (proto_text_check(msg, strlen(msg)) != 0)
 		tunl_strlcpy(msg, "error", sizeof(msg));
-	(void)proto_put_error(p->out, code, msg);
+	(void)peer_queued(p, proto_put_error(p->rd.out, code, msg));
 }
 
 /* Queue a NOTICE or STATUS line if there is room. */
@@ -96,11 +100,39 @@ peer_send_text(struct peer *p, u_int8_t type, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (proto_put_text(p->out, type, msg) != 0)
+	if (peer_queued(p, proto_put_text(p->rd.out, type, msg)) != 0)
 		debug("%s: %s not queued", peer_label(p), frame_type_name(type));
 }
 
-/* Stop reading; close once what is queued is written (or it lingers). */
+/*
+ * After a frame for this peer alone was put into p->rd.out (r is what the
+ * put returned):
+ *
+ *	r = peer_queued(p, proto_put_chat(p->rd.out, &ch));
+ *
+ * place it in order with the live output the peer takes, or take it back
+ * if the peer's queue, live output included, has no room (TUNL_ERR_FULL,
+ * as a full queue would have refused it).
+ */
+int
+peer_queued(struct peer *p, int r)
+{
+	if (r != 0)
+		return r;
+	return outq_queued(&p->rd);
+}
+
+/* Bytes waiting for this peer, live output included. */
+size_t
+peer_pending(const struct peer *p)
+{
+	return outq_pending(&p->rd);
+}
+
+/*
+ * Stop reading; close once what is queued is written (or it lingers). It
+ * takes no live output from now on.
+ */
 void
 peer_close_after(struct peer *p)
 {
@@ -108,46 +140,21 @@ peer_close_after(struct peer *p)
 		return;
 	p->closing = 1;
 	p->close_ms = broker_now_ms();
+	if (outq_detach(&p->rd) != 0) {
+		info("%s: out of memory; queue dropped", peer_label(p));
+		(void)outq_drop(&p->rd);
+	}
 }
 
 /*
  * Empty the queue except for the rest of a frame already partly written
- * (the stream must stay framed). Returns the bytes dropped.
+ * (the stream must stay framed); no live output until attached again.
+ * Returns the bytes dropped.
  */
 size_t
 peer_drop_queue(struct peer *p)
 {
-	size_t	 len = buf_len(p->out), keep;
-
-	keep = p->head_rem < len ? p->head_rem : len;
-	if (len > keep)
-		(void)buf_consume_end(p->out, len - keep);
-	return len - keep;
-}
-
-/*
- * Account for n bytes written from the front of the queue: which frame
- * the next byte belongs to is needed to drop the queue cleanly.
- */
-static void
-peer_advance(struct peer *p, size_t n)
-{
-	u_int32_t	 len;
-	size_t		 k;
-
-	while (n > 0) {
-		if (p->head_rem == 0) {
-			if (buf_peek_u32(p->out, 0, &len) != 0) {
-				/* Cannot happen: frames are queued whole. */
-				p->head_rem = buf_len(p->out);
-			} else
-				p->head_rem = 4 + (size_t)len;
-		}
-		k = n < p->head_rem ? n : p->head_rem;
-		(void)buf_consume(p->out, k);
-		p->head_rem -= k;
-		n -= k;
-	}
+	return outq_drop(&p->rd);
 }
 
 /*
@@ -156,11 +163,12 @@ peer_advance(struct peer *p, size_t n)
 int
 peer_flush(struct broker *b, struct peer *p)
 {
-	ssize_t	 n;
-	int	 progress = 0;
+	struct iovec	 iov[BROKER_WRITE_IOV];
+	ssize_t		 n;
+	int		 niov, progress = 0;
 
-	while (buf_len(p->out) > 0) {
-		n = write(p->fd, buf_ptr(p->out), buf_len(p->out));
+	while ((niov = outq_iov(&p->rd, iov, BROKER_WRITE_IOV)) > 0) {
+		n = writev(p->fd, iov, niov);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -171,10 +179,10 @@ peer_flush(struct broker *b, struct peer *p)
 			p->dead = 1;
 			return -1;
 		}
-		peer_advance(p, (size_t)n);
+		outq_advance(&p->rd, (size_t)n);
 		progress = 1;
 	}
-	if (buf_len(p->out) == 0) {
+	if (outq_pending(&p->rd) == 0) {
 		p->stuck_ms = 0;
 		if (p->catching_up && !p->waiting)
 			p->catching_up = 0;
@@ -186,19 +194,57 @@ peer_flush(struct broker *b, struct peer *p)
 	return 0;
 }
 
+/*
+ * Read up to BROKER_READ_CHUNK bytes. They go straight into the frame
+ * reader's buffer, where frames are parsed; only while the reader skips
+ * an oversized frame do they pass through a buffer of our own, since the
+ * skipped bytes are dropped as they come. Returns what read(2) did.
+ */
+static ssize_t
+peer_read_chunk(struct peer *p, size_t *want)
+{
+	u_char		 chunk[16 * 1024];
+	u_char		*d;
+	ssize_t		 n;
+	size_t		 avail;
+	int		 r;
+
+	avail = buf_avail(p->fr.in);
+	if (p->fr.skip > 0 || avail == 0) {
+		/* Not reached with avail 0: frames are drained each time. */
+		*want = sizeof(chunk);
+		if ((n = read(p->fd, chunk, sizeof(chunk))) > 0 &&
+		    (r = frame_reader_feed(&p->fr, chunk, (size_t)n)) != 0) {
+			error_r(r, "%s: frame reader", peer_label(p));
+			errno = EIO;
+			return -1;
+		}
+		return n;
+	}
+	*want = avail < BROKER_READ_CHUNK ? avail : BROKER_READ_CHUNK;
+	if ((r = buf_reserve(p->fr.in, *want, &d)) != 0) {
+		error_r(r, "%s: frame reader", peer_label(p));
+		errno = ENOMEM;
+		return -1;
+	}
+	n = read(p->fd, d, *want);
+	(void)buf_consume_end(p->fr.in, n > 0 ? *want - (size_t)n : *want);
+	return n;
+}
+
 /* Read what is there and hand each whole frame to the session. */
 void
 peer_read(struct broker *b, struct peer *p)
 {
-	u_char		 chunk[BROKER_READ_CHUNK];
 	struct frame	 f;
 	ssize_t		 n;
+	size_t		 want;
 	u_int		 reads, max;
 	int		 r;
 
 	max = p->role == PEER_PRODUCER ? BROKER_PRODUCER_READS : 1;
 	for (reads = 0; reads < max && !p->dead && !p->closing; reads++) {
-		n = read(p->fd, chunk, sizeof(chunk));
+		n = peer_read_chunk(p, &want);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -206,12 +252,6 @@ peer_read(struct broker *b, struct peer *p)
 		if (n <= 0) {
 			debug("%s: %s", peer_label(p),
 			    n == 0 ? "end of stream" : strerror(errno));
-			p->dead = 1;
-			return;
-		}
-		if ((r = frame_reader_feed(&p->fr, chunk, (size_t)n)) != 0) {
-			/* Not reached: frames are drained after each feed. */
-			error_r(r, "%s: frame reader", peer_label(p));
 			p->dead = 1;
 			return;
 		}
@@ -238,7 +278,7 @@ peer_read(struct broker *b, struct peer *p)
 			if (p->dead || p->closing || b->ended)
 				break;
 		}
-		if ((size_t)n < sizeof(chunk))
+		if ((size_t)n < want)
 			return;
 	}
 }

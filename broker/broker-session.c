@@ -2,11 +2,13 @@
  * broker-session.c: what the broker does with each frame (docs/broker.md).
  *
  * The producer's output goes through the session's escape filter once;
- * the filtered bytes are recorded and queued to every live consumer. A
- * consumer whose queue cannot take a frame has fallen behind: its queue is
- * dropped and it waits for the producer's next snapshot, as a new consumer
- * does. The producer's stream is ordered, so a snapshot that arrives after
- * a consumer started waiting shows the screen after every byte that
+ * the filtered bytes are recorded and framed once into the shared output
+ * queue (broker-outq.c), which every live consumer reads at its own pace.
+ * A consumer whose queue, counted as how far it lags plus its own frames,
+ * cannot take a frame has fallen behind: its backlog is dropped and it
+ * waits for the producer's next snapshot, as a new consumer does. The
+ * producer's stream is ordered, so a snapshot that arrives after a
+ * consumer started waiting shows the screen after every byte that
  * consumer missed, and live output after it follows on exactly.
  */
 #include "config.h"
@@ -88,7 +90,7 @@ session_want_snapshot(struct broker *b)
 		return b->snap_pending;
 	if (++b->snap_next == 0)
 		b->snap_next = 1;
-	if (proto_put_u32(b->producer->out, FRAME_SNAPSHOT_REQ,
+	if (proto_put_u32(b->producer->rd.out, FRAME_SNAPSHOT_REQ,
 	    b->snap_next) != 0) {
 		/* Its queue is full; the next event will ask again. */
 		debug("snapshot request not queued");
@@ -98,10 +100,28 @@ session_want_snapshot(struct broker *b)
 	return b->snap_pending;
 }
 
+/*
+ * No more live output for this consumer until its next snapshot; what it
+ * was already due keeps coming. Without memory for that, it loses that
+ * backlog (the snapshot shows the screen all the same).
+ */
+static void
+session_detach(struct broker *b, struct peer *c)
+{
+	size_t	 dropped;
+
+	(void)b;
+	if (outq_detach(&c->rd) == 0)
+		return;
+	dropped = peer_drop_queue(c);
+	info("%s: out of memory; %zu bytes dropped", peer_label(c), dropped);
+}
+
 /* Make a consumer wait for a snapshot before it sees live output again. */
 static void
 session_wait_snapshot(struct broker *b, struct peer *c)
 {
+	session_detach(b, c);
 	c->waiting = 1;
 	c->snap_id = session_want_snapshot(b);
 }
@@ -161,7 +181,7 @@ session_viewers(struct broker *b)
 	TAILQ_FOREACH(p, &b->peers, entry) {
 		if (p->role == PEER_NEW || p->dead || p->closing)
 			continue;
-		(void)proto_put_viewers(p->out, &v);
+		(void)peer_queued(p, proto_put_viewers(p->rd.out, &v));
 	}
 }
 
@@ -216,7 +236,7 @@ session_resize(struct broker *b)
 	if (cols == b->want_cols && rows == b->want_rows)
 		return;
 	if (b->producer != NULL &&
-	    proto_put_resize(b->producer->out, cols, rows) != 0) {
+	    proto_put_resize(b->producer->rd.out, cols, rows) != 0) {
 		debug("resize not queued");
 		return;
 	}
@@ -304,24 +324,14 @@ session_reply_hello(struct broker *b, struct peer *p, u_int cols, u_int rows)
 	    PROTO_SESSION_SHARE;
 	h.cols = (u_int16_t)cols;
 	h.rows = (u_int16_t)rows;
-	if (proto_put_hello(p->out, &h) != 0)
+	if (peer_queued(p, proto_put_hello(p->rd.out, &h)) != 0)
 		error("%s: hello reply not queued", peer_label(p));
 }
 
 static int
 session_grow_queue(struct peer *p, size_t max)
 {
-	struct buf	*nb;
-
-	if ((nb = buf_new(max)) == NULL)
-		return TUNL_ERR_ALLOC;
-	if (buf_putb(nb, p->out) != 0) {
-		buf_free(nb);
-		return TUNL_ERR_ALLOC;
-	}
-	buf_free(p->out);
-	p->out = nb;
-	return 0;
+	return outq_reader_grow(&p->rd, max);
 }
 
 static void
@@ -385,6 +395,7 @@ session_producer_hello(struct broker *b, struct peer *p)
 		if (c->role != PEER_CONSUMER || c->dead || c->closing)
 			continue;
 		peer_send_text(c, FRAME_NOTICE, "tunl: customer connected");
+		session_detach(b, c);
 		c->waiting = 1;
 		c->snap_id = 0;
 	}
@@ -524,7 +535,11 @@ session_hello(struct broker *b, struct peer *p, struct frame *f)
 
 /* ---- producer frames ------------------------------------------------------------- */
 
-/* Queue one OUTPUT frame of filtered bytes to every live consumer. */
+/*
+ * One OUTPUT frame of filtered bytes for every live consumer: framed once
+ * into the shared queue. A consumer it would take past its bound has
+ * fallen behind and does not get it.
+ */
 static void
 session_fanout(struct broker *b, const u_char *data, size_t len)
 {
@@ -534,17 +549,23 @@ session_fanout(struct broker *b, const u_char *data, size_t len)
 	if (len == 0)
 		return;
 	record_output(b, data, len);
+	if (len > FRAME_PAYLOAD_MAX) {
+		/* Not reached: the filter's chunk is far smaller. */
+		error("output of %zu bytes not sent", len);
+		return;
+	}
 	TAILQ_FOREACH(c, &b->peers, entry) {
+		if (c->dead && c->rd.q != NULL)
+			(void)peer_drop_queue(c);	/* gone */
 		if (c->role != PEER_CONSUMER || c->waiting || c->dead ||
 		    c->closing)
 			continue;
-		if ((r = proto_put_output(c->out, data, len)) == 0)
-			continue;
-		if (r == TUNL_ERR_FULL)
+		if (!outq_fits(&c->rd, FRAME_HEADER_LEN + len))
 			session_behind(b, c);
-		else
-			error_r(r, "%s: output", peer_label(c));
 	}
+	/* Only consumers that take live output are attached. */
+	if ((r = outq_append(&b->outq, FRAME_OUTPUT, data, len)) != 0)
+		error_r(r, "output not queued");
 }
 
 static void
@@ -608,11 +629,14 @@ session_snapshot(struct broker *b, const struct proto_snapshot *s)
 		if (c->role != PEER_CONSUMER || !c->waiting || c->dead ||
 		    c->closing || c->snap_id == 0 || c->snap_id > s->id)
 			continue;
-		if ((r = proto_put_snapshot(c->out, &fs)) != 0) {
+		if ((r = peer_queued(c,
+		    proto_put_snapshot(c->rd.out, &fs))) != 0 ||
+		    (r = outq_attach(&b->outq, &c->rd)) != 0) {
 			session_drop(b, c, "fell behind again before "
 			    "catching up");
 			continue;
 		}
+		/* Live output from here on follows the snapshot. */
 		c->waiting = 0;
 		c->snap_id = 0;
 		if (toobig)
@@ -642,7 +666,7 @@ session_chat_out(struct broker *b, struct peer *from, const char *name,
 			continue;
 		if (p->role == PEER_CONSUMER && p->waiting)
 			continue;
-		(void)proto_put_chat(p->out, &ch);
+		(void)peer_queued(p, proto_put_chat(p->rd.out, &ch));
 	}
 }
 
@@ -678,7 +702,8 @@ session_common(struct peer *p, struct frame *f)
 		if ((r = proto_get_u32(f->payload, &v)) != 0)
 			session_malformed(p, f, r);
 		else
-			(void)proto_put_u32(p->out, FRAME_PONG, v);
+			(void)peer_queued(p,
+			    proto_put_u32(p->rd.out, FRAME_PONG, v));
 		return 1;
 	case FRAME_PONG:
 	case FRAME_ACK:
@@ -788,7 +813,7 @@ session_keys(struct broker *b, struct peer *c, const struct proto_keys *k)
 		n = left < PROTO_KEYS_MAX ? left : PROTO_KEYS_MAX;
 		fk.data = d;
 		fk.len = n;
-		if (proto_put_keys(b->producer->out, &fk) != 0) {
+		if (proto_put_keys(b->producer->rd.out, &fk) != 0) {
 			if (!c->keys_noticed)
 				peer_send_text(c, FRAME_NOTICE,
 				    "tunl: the customer is not keeping up; "

@@ -3,7 +3,8 @@
  *
  *	tunl-broker.c		main: options, identity, lock, socket, start
  *	broker-loop.c		the poll(2) loop, accept, timers, signals
- *	broker-peer.c		one connection: read frames, bounded queue
+ *	broker-peer.c		one connection: read frames, write
+ *	broker-outq.c		shared output stream, one reader per peer
  *	broker-session.c	fan-out, snapshots, keys, resize, viewers, end
  *	broker-record.c		the asciicast recording
  *	broker-sandbox.c	privileges, rlimits, seccomp
@@ -29,12 +30,43 @@
 #define BROKER_START_WAIT_MS	30000	/* first producer, at least */
 #define BROKER_NEW_MAX		16	/* connections before their hello */
 #define BROKER_READ_CHUNK	(64 * 1024)
+#define BROKER_WRITE_IOV	64	/* pieces per writev */
 #define BROKER_PRODUCER_READS	8	/* reads per wakeup, producer */
 #define BROKER_FILTER_CHUNK	(32 * 1024)	/* output filtered at once */
 #define BROKER_PRODUCER_QUEUE	(2 * (FRAME_HEADER_LEN + FRAME_MAX))
 #define BROKER_NEW_QUEUE	4096	/* before hello: errors only */
 #define BROKER_MEM_BUDGET	((size_t)256 * 1024 * 1024)
 #define BROKER_EXIT_BUSY	3	/* another broker has the session */
+
+/*
+ * The output queue (broker-outq.c): live output framed once, shared by
+ * every attached reader, each at its own offset; private frames per reader.
+ */
+struct outq_chunk;
+struct outq_mark;
+struct outq;
+
+struct outq_reader {
+	TAILQ_ENTRY(outq_reader) entry;
+	struct outq		*q;	/* attached; NULL: private only */
+	u_int64_t		 pos;	/* next shared byte to send */
+	struct buf		*out;	/* private frames, whole */
+	size_t			 max;	/* bound: lag + private */
+	size_t			 head_rem;	/* bytes left of a frame
+						   partly written */
+	size_t			 marked;	/* private bytes placed */
+	struct outq_mark	*marks;	/* where private runs go */
+	u_int			 mfirst, nmarks, mcap;
+};
+
+struct outq {
+	TAILQ_HEAD(outq_chunks, outq_chunk) chunks;
+	TAILQ_HEAD(, outq_reader) readers;
+	u_int64_t		 tail;	/* offset of the next byte */
+	size_t			 stored;	/* bytes allocated */
+	struct outq_chunk	*spares[4];
+	u_int			 nspares;
+};
 
 enum peer_role {
 	PEER_NEW = 0,
@@ -50,9 +82,7 @@ struct peer {
 	uid_t			 uid;
 	pid_t			 pid;
 	struct frame_reader	 fr;
-	struct buf		*out;		/* whole frames, queued */
-	size_t			 head_rem;	/* bytes left of a frame
-						   partly written */
+	struct outq_reader	 rd;		/* what it is sent */
 	int64_t			 since_ms;	/* accepted */
 	int64_t			 stuck_ms;	/* unwritable since; 0 not */
 	int64_t			 close_ms;	/* closing since */
@@ -98,6 +128,7 @@ struct broker {
 	u_int			 nnew;
 	u_int			 serial;
 
+	struct outq		 outq;		/* live output, framed */
 	struct vtfilter		 vf;		/* live output */
 	struct vtfilter		 snapvf;	/* snapshots, reset each */
 	struct buf		*scratch;	/* filtered bytes */
@@ -131,6 +162,27 @@ int64_t		 broker_now_ms(void);
 void		 broker_signals(struct broker *);
 int		 broker_loop(struct broker *);
 
+/* broker-outq.c */
+void		 outq_init(struct outq *);
+void		 outq_free(struct outq *);
+size_t		 outq_stored(const struct outq *);
+u_int64_t	 outq_span(const struct outq *);
+int		 outq_append(struct outq *, u_int8_t, const void *, size_t);
+void		 outq_trim(struct outq *);
+int		 outq_reader_init(struct outq_reader *, size_t);
+void		 outq_reader_free(struct outq_reader *);
+int		 outq_reader_grow(struct outq_reader *, size_t);
+size_t		 outq_lag(const struct outq_reader *);
+size_t		 outq_pending(const struct outq_reader *);
+int		 outq_fits(const struct outq_reader *, size_t);
+int		 outq_queued(struct outq_reader *);
+int		 outq_attach(struct outq *, struct outq_reader *);
+int		 outq_detach(struct outq_reader *);
+size_t		 outq_drop(struct outq_reader *);
+struct iovec;
+int		 outq_iov(const struct outq_reader *, struct iovec *, int);
+void		 outq_advance(struct outq_reader *, size_t);
+
 /* broker-peer.c */
 struct peer	*peer_new(struct broker *, int, uid_t, pid_t);
 void		 peer_free(struct peer *);
@@ -143,6 +195,8 @@ void		 peer_send_text(struct peer *, u_int8_t, const char *, ...)
 void		 peer_close_after(struct peer *);
 const char	*peer_label(const struct peer *);
 size_t		 peer_drop_queue(struct peer *);
+int		 peer_queued(struct peer *, int);
+size_t		 peer_pending(const struct peer *);
 
 /* broker-session.c */
 void		 session_frame(struct broker *, struct peer *, struct frame *);

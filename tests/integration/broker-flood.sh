@@ -54,6 +54,16 @@ wait_grep "$T/prod.done" "done $bytes" 240
 harness_log "producer sent $MB MB in $(( $(date +%s) - start )) s with a consumer stopped"
 harness_assert_eq T "$(awk '{ print $3 }' "/proc/$SLOW/stat")" \
     "slow consumer still stopped"
+# Memory stays within the bounds, whatever the stopped consumer does:
+# its backlog, the fast one's lag in the shared stream, some MiB of the
+# process itself; never the 50 MB it did not read. (Not under
+# AddressSanitizer, whose quarantine keeps freed memory resident.)
+hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$B/status")
+harness_log "broker VmHWM after the flood: $hwm KiB"
+if ! grep -qa AddressSanitizer "$BROKER"; then
+	[ "$hwm" -lt $(( (2 * 16 + 12) * 1024 )) ] ||
+	    harness_fail "broker VmHWM $hwm KiB with backlogs of 16 MiB"
+fi
 i=0
 want=$(fsize "$T/sent")
 while [ "$(fsize "$T/fast.out")" -lt "$want" ]; do
