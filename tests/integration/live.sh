@@ -186,6 +186,8 @@ P1=$PRODN
 S1=$SSHN
 wait_grep "$H/prod1.log" "snapreq" 20
 pane rw alice join "$S"
+# Bob joins once alice is in: the list is in the order of joining.
+wait_screen rw "watching: alice"
 pane ro bob join "$S" --read-only
 wait_screen rw "watching: alice, bob (ro)"
 wait_screen ro "watching: alice, bob (ro)"
@@ -362,6 +364,14 @@ kill -KILL "$BPID"
 wait_screen rw "ended: the relay's broker stopped" 20
 wait_screen rw "exit=1"
 wait_screen late "exit="
+# Whichever of tunl-shell's processes sees the broker gone first records
+# it; that may come a moment after the engineers' panes have shown it.
+_w=0
+until [ "$(sql "SELECT state FROM sessions WHERE id = '$S';")" = ended ]; do
+	[ $_w -lt 100 ] || break
+	sleep 0.1
+	_w=$((_w + 1))
+done
 harness_assert_eq ended "$(sql "SELECT state FROM sessions WHERE id = '$S';")"
 harness_assert_contains "$(sql "SELECT detail FROM events WHERE session_id = '$S' AND action = 'ended';")" \
     "broker died"
