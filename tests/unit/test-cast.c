@@ -600,7 +600,7 @@ test_fast_matches_ref_short(void **state)
 {
 	static const char	*tricky[] = {
 		/* UTF-8 whole, cut short, ill-formed, and the escaped ones. */
-		"a\xc3\xa9" "b\xe2\x82\xac" "c\xf0\x9f\x98\x80" "d",
+		"a\303\251b\342\202\254c\360\237\230\200d",
 		"\xe2\x80\xa8\xe2\x80\xa9\xc2\x80\xc2\x9f\xc2\xa0\x7f",
 		"\xed\xa0\x80\xed\x9f\xbf\xc0\xaf\xc1\xbf\xf5\xff\xfe",
 		"\xf4\x90\x80\x80\xf4\x8f\xbf\xbf\xf0\x8f\xbf\xbf\xe0\x9f",
@@ -609,7 +609,7 @@ test_fast_matches_ref_short(void **state)
 		"x\xe2",
 		/* Every kind of escape, between and inside runs. */
 		"\x1b[1;31mred\x1b[0m\r\n\t\"quoted\\\"\b\f\x01\x1f\x7f",
-		"0123456789abcdef0123456789abcdef\x1b" "0123456789abcdef\"",
+		"0123456789abcdef0123456789abcdef\0330123456789abcdef\"",
 		"\xef\xbf\xbd\xef\xbf\xbe\xef\xbf\xbf\xf3\xa0\x80\x81\xc2",
 	};
 	u_char			 data[256];
