@@ -65,7 +65,7 @@ record_sync_main(void *arg)
 	struct timespec		 until;
 	off_t			 target;
 	int64_t			 now, due;
-	int			 rc, e;
+	int			 rc, e, expired = 0;
 
 	pthread_mutex_lock(&rs->lock);
 	rs->running = 1;
@@ -79,17 +79,19 @@ record_sync_main(void *arg)
 		}
 		now = record_sync_now();
 		due = rs->dirty_ms + CAST_SYNC_MS;
-		if (!rs->stop && now < due &&
+		if (!rs->stop && !expired && now < due &&
 		    rs->written - rs->synced < CAST_SYNC_BYTES) {
 			until.tv_sec = (time_t)(due / 1000);
 			until.tv_nsec = (long)(due % 1000) * 1000000;
-			(void)pthread_cond_timedwait(&rs->wake, &rs->lock,
-			    &until);
+			/* Once the wait has run out, sync whatever now says. */
+			expired = pthread_cond_timedwait(&rs->wake, &rs->lock,
+			    &until) == ETIMEDOUT;
 			continue;
 		}
 		/* Bytes written from here on wait for the next round. */
 		target = rs->written;
 		rs->dirty_ms = now;
+		expired = 0;
 		pthread_mutex_unlock(&rs->lock);
 		do {
 			rc = fdatasync(rs->fd);
