@@ -7,7 +7,7 @@
  * writers' sizes after each call.
  *
  * The first byte seeds the cut sizes (0 to 6 bytes, or up to 4 KiB); the
- * second, when a multiple of 8, makes the rest repeat until it passes
+ * second, when a multiple of 32, makes the rest repeat until it passes
  * CAST_EVENT_MAX, so that events are cut in the middle of the fuzzer's
  * own bytes; the rest is the output.
  */
@@ -23,7 +23,7 @@
 
 #include "tunl.h"
 
-#define DIFF_LONG	(CAST_EVENT_MAX + CAST_EVENT_MAX / 4)
+#define DIFF_LONG	(CAST_EVENT_MAX + 8192)
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -104,7 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	seed = data[0];
 	in = data + 2;
 	n = len - 2;
-	if (data[1] % 8 == 0 && n > 0) {
+	if (data[1] % 32 == 0 && n > 0) {
 		for (off = 0; off < DIFF_LONG; off += i) {
 			i = DIFF_LONG - off < n ? DIFF_LONG - off : n;
 			memcpy(long_buf + off, in, i);
