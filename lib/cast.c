@@ -757,9 +757,9 @@ cast_writer_output_ref(struct cast_writer *w, double t, const u_char *p,
  * longest the event can become is reserved once; printable ASCII is
  * found and copied 16 bytes at a time (cast_plain_copy), well-formed
  * UTF-8 that needs no escape is copied as it is checked, and only the
- * other bytes go through an escaper. A character goes
- * into the event only if its escaped form still fits, as in the
- * reference, so events are cut at the same places.
+ * other bytes go through an escaper. A character goes into the event only
+ * if its escaped form still fits, as in the reference, so events are cut
+ * at the same places.
  */
 int
 cast_writer_output(struct cast_writer *w, double t, const u_char *p,
