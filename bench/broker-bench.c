@@ -17,6 +17,8 @@
  * idle: the broker's memory with a producer and no consumer, then with
  * one; then a keystroke's round trip consumer -> broker -> producer ->
  * broker -> consumer, beside the same round trip over a socket pair.
+ * loaded: the same round trips while the producer also streams the
+ * pattern at -L MB/s (keys that are not in the pattern), with the maxima.
  *
  * Results are lines of key=value pairs on standard output.
  */
@@ -64,6 +66,9 @@ struct msg {
 static u_char		 pattern[BENCH_PATTERN];
 static const char	*sockpath, *sid;
 static const char	*prod_user, *cons_user;
+static u_int		 load_mbps;	/* -L: output while keys are timed */
+/* Keys for the loaded round trips: none of them is in the pattern. */
+static const char	 load_keys[] = "{}~|^`@#$%&*+=?!<>";
 static pid_t		 broker_pid;
 
 /* ---- small things -------------------------------------------------------- */
@@ -944,7 +949,10 @@ bench_fanout(u_int n, u_int64_t bytes, u_int reps, u_int64_t chunk)
 
 /* ---- a keystroke's round trip ------------------------------------------------ */
 
-/* Echo keys as output; answer snapshot requests. Until the broker goes. */
+/*
+ * Echo keys as output; answer snapshot requests; with -L, stream the
+ * pattern at that rate meanwhile. Until the broker goes.
+ */
 static void TUNL_NORETURN
 echo_producer(int ctl)
 {
@@ -952,13 +960,44 @@ echo_producer(int ctl)
 	struct frame		 f;
 	struct proto_keys	 k;
 	struct proto_snapshot	 s;
+	struct pollfd		 pfd;
+	struct timespec		 ts;
+	u_char			 load[16384];
 	u_int32_t		 id;
+	int64_t			 next = 0, now, gap = 0;
+	size_t			 i;
 	int			 r;
 
 	become(prod_user);
 	peer_hello(&h, PROTO_ROLE_PRODUCER, "producer", 0);
 	msg_send(ctl, MSG_READY, 0, 0, 0);
+	if (load_mbps > 0) {
+		/* A 16 KiB OUTPUT frame every gap us: load_mbps MB/s. */
+		for (i = 0; i < sizeof(load); i += BENCH_PATTERN)
+			memcpy(load + i, pattern, BENCH_PATTERN);
+		gap = (int64_t)sizeof(load) / load_mbps;
+		next = h_now_us();
+	}
 	for (;;) {
+		if (load_mbps > 0) {
+			now = h_now_us();
+			if (now >= next) {
+				if (proto_put_output(h.out, load,
+				    sizeof(load)) != 0)
+					die("echo: load");
+				write_buf(h.fd, h.out);
+				next += gap;
+				if (next < now - 10000)
+					next = now;	/* fell behind */
+				continue;
+			}
+			pfd.fd = h.fd;
+			pfd.events = POLLIN;
+			ts.tv_sec = 0;
+			ts.tv_nsec = (long)(next - now) * 1000;
+			if (ppoll(&pfd, 1, &ts, NULL) <= 0)
+				continue;
+		}
 		if (h_read(&h) < 0)
 			_exit(0);
 		while ((r = frame_reader_next(&h.fr, &f)) != TUNL_ERR_SHORT) {
@@ -1054,7 +1093,9 @@ keystrokes(int ctl, int framed, int fd, u_int rounds)
 				break;
 			end = i + (u_int)m.a + (i == 0 ? BENCH_WARMUP : 0);
 		}
-		key = (u_char)('a' + i % 26);
+		key = load_mbps > 0 ?
+		    (u_char)load_keys[i % (sizeof(load_keys) - 1)] :
+		    (u_char)('a' + i % 26);
 		t0 = h_now_us();
 		if (!framed) {
 			write_all(fd, &key, 1);
@@ -1092,7 +1133,8 @@ keystrokes(int ctl, int framed, int fd, u_int rounds)
 	if (n == 0)
 		die("typist: no rounds");
 	msg_send(ctl, MSG_RESULT, (u_int64_t)percentile(us, n, 50),
-	    (u_int64_t)percentile(us, n, 99), 0);
+	    (u_int64_t)percentile(us, n, 99),
+	    (u_int64_t)percentile(us, n, 100));
 	_exit(0);
 }
 
@@ -1131,7 +1173,8 @@ typist_block(int ctl, u_int n)
 }
 
 static void
-typist_result(pid_t pid, int ctl, u_int64_t *median, u_int64_t *p99)
+typist_result(pid_t pid, int ctl, u_int64_t *median, u_int64_t *p99,
+    u_int64_t *max)
 {
 	struct msg	 m;
 
@@ -1140,6 +1183,8 @@ typist_result(pid_t pid, int ctl, u_int64_t *median, u_int64_t *p99)
 		die("the typist did not finish");
 	*median = m.a;
 	*p99 = m.b;
+	if (max != NULL)
+		*max = m.c;
 	close(ctl);
 	reap(pid, NULL);
 }
@@ -1282,16 +1327,79 @@ bench_idle(u_int rounds)
 		typist_block(pctl, block);
 		typist_block(ctl, block);
 	}
-	typist_result(pt, pctl, &pm, &pp);
+	typist_result(pt, pctl, &pm, &pp, NULL);
 	close(sp[0]);
 	reap(echo, NULL);
-	typist_result(typist, ctl, &bm, &bp);
+	typist_result(typist, ctl, &bm, &bp, NULL);
 	printf("latency rounds=%u pair_median_us=%llu pair_p99_us=%llu "
 	    "broker_median_us=%llu broker_p99_us=%llu\n", rounds,
 	    (unsigned long long)pm, (unsigned long long)pp,
 	    (unsigned long long)bm, (unsigned long long)bp);
 	fflush(stdout);
 	print_mem("broker-after-keys", broker_pid);
+	close(pc[0]);
+	stop(prod);
+}
+
+/*
+ * Keystrokes while the producer streams load_mbps MB/s of the pattern:
+ * the broker filters, records (and syncs the recording) and fans it out
+ * to the typist, whose echo waits behind whatever output is queued ahead
+ * of it. Beside the same socket pair as idle, in alternating blocks.
+ */
+static void
+bench_loaded(u_int rounds)
+{
+	struct msg	 m;
+	u_int64_t	 pm, pp, px, bm, bp, bx;
+	pid_t		 prod, typist, echo, pt;
+	u_int		 done, block;
+	size_t		 i;
+	int		 pc[2], sp[2], ctl, pctl;
+
+	for (i = 0; load_keys[i] != '\0'; i++) {
+		if (memchr(pattern, load_keys[i], sizeof(pattern)) != NULL)
+			die("key %c is in the pattern", load_keys[i]);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pc) == -1)
+		die("socketpair: %s", strerror(errno));
+	if ((prod = fork()) == -1)
+		die("fork: %s", strerror(errno));
+	if (prod == 0) {
+		close(pc[0]);
+		echo_producer(pc[1]);
+	}
+	close(pc[1]);
+	if (msg_recv(pc[0], &m, BENCH_TIMEOUT) != 0 || m.type != MSG_READY)
+		die("the producer did not start");
+	typist = typist_start(1, -1, rounds, &ctl);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		die("socketpair: %s", strerror(errno));
+	if ((echo = fork()) == -1)
+		die("fork: %s", strerror(errno));
+	if (echo == 0) {
+		close(sp[0]);
+		echo_plain(sp[1]);
+	}
+	close(sp[1]);
+	pt = typist_start(0, sp[0], rounds, &pctl);
+	for (done = 0; done < rounds; done += block) {
+		block = rounds - done < BENCH_BLOCK ? rounds - done :
+		    BENCH_BLOCK;
+		typist_block(pctl, block);
+		typist_block(ctl, block);
+	}
+	typist_result(pt, pctl, &pm, &pp, &px);
+	close(sp[0]);
+	reap(echo, NULL);
+	typist_result(typist, ctl, &bm, &bp, &bx);
+	printf("loadlat rounds=%u mbps=%u pair_median_us=%llu "
+	    "pair_p99_us=%llu pair_max_us=%llu broker_median_us=%llu "
+	    "broker_p99_us=%llu broker_max_us=%llu\n", rounds, load_mbps,
+	    (unsigned long long)pm, (unsigned long long)pp,
+	    (unsigned long long)px, (unsigned long long)bm,
+	    (unsigned long long)bp, (unsigned long long)bx);
+	fflush(stdout);
 	close(pc[0]);
 	stop(prod);
 }
@@ -1316,11 +1424,11 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
-		die("usage: broker-bench fanout|idle -S sock -s sid -b pid "
+		die("usage: broker-bench fanout|idle|loaded -S sock -s sid -b pid "
 		    "-P customer -C engineer ...");
 	mode = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "S:s:b:P:C:n:m:k:R:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "S:s:b:P:C:n:m:k:R:r:L:")) != -1) {
 		switch (ch) {
 		case 'S': sockpath = optarg; break;
 		case 's': sid = optarg; break;
@@ -1333,6 +1441,7 @@ main(int argc, char **argv)
 		    "-k"); break;
 		case 'R': reps = (u_int)num(optarg, 1, 100, "-R"); break;
 		case 'r': rounds = (u_int)num(optarg, 10, 1000000, "-r"); break;
+		case 'L': load_mbps = (u_int)num(optarg, 1, 10000, "-L"); break;
 		default:
 			die("bad option");
 		}
@@ -1349,6 +1458,11 @@ main(int argc, char **argv)
 		bench_fanout(n, bytes, reps, chunk);
 	else if (strcmp(mode, "idle") == 0)
 		bench_idle(rounds);
+	else if (strcmp(mode, "loaded") == 0) {
+		if (load_mbps == 0)
+			die("loaded needs -L MB/s");
+		bench_loaded(rounds);
+	}
 	else
 		die("unknown benchmark %s", mode);
 	return 0;

@@ -2,7 +2,8 @@
 # bench/broker.sh: the broker's figures, each beside a baseline measured
 # in the same run (see bench/README.md): fan-out to 1, 10 and 100
 # consumers against a plain Unix-socket copy, a keystroke's round trip
-# against a plain socket pair, and an idle broker's resident memory.
+# against a plain socket pair (idle, and while the producer streams
+# BENCH_LOAD_MBPS), and an idle broker's resident memory.
 # Needs root (the integration tests' namespace and accounts); `make bench`
 # runs it. Prints figures only: nothing here fails on a slow machine.
 set -u
@@ -11,6 +12,7 @@ set -u
 MB=${BENCH_FANOUT_MB:-64}
 ROUNDS=${BENCH_ROUNDS:-2000}
 REPS=${BENCH_REPS:-5}
+LOAD=${BENCH_LOAD_MBPS:-64}
 . "$top_srcdir/tests/integration/harness.sh"
 
 harness_init bench-broker
@@ -43,6 +45,7 @@ drive() {
 : >"$H/results"
 echo "broker: on $(uname -n), $(nproc) cpus, $(uname -r)"
 drive atlas-atomic-attach-attic idle -r "$ROUNDS"
+drive attic-aspire-avenue-atomic loaded -r "$ROUNDS" -L "$LOAD"
 # Less data for more consumers: each run is about as long.
 drive audit-author-avenue-aspect fanout -n 1 -m $((MB * 1048576)) -R "$REPS"
 drive artwork-ascent-aspire-assert fanout -n 10 -m $((MB * 1048576 / 4)) -R "$REPS"
@@ -71,6 +74,10 @@ $1 == "mapping" && nm < 4 { maps = maps sprintf("%s%s %s KiB", nm++ ? ", " : "",
 	kv("name"), kv("rss_kb")) }
 $1 == "latency" { pm = kv("pair_median_us"); pp = kv("pair_p99_us")
 	bm = kv("broker_median_us"); bp = kv("broker_p99_us") }
+$1 == "loadlat" { lm = kv("mbps"); lpm = kv("pair_median_us")
+	lpp = kv("pair_p99_us"); lpx = kv("pair_max_us")
+	lbm = kv("broker_median_us"); lbp = kv("broker_p99_us")
+	lbx = kv("broker_max_us") }
 $1 == "fanout" { n = kv("consumers"); ns[++nn] = n; copy[n] = kv("copy_mbps")
 	relay[n] = kv("relay_mbps"); brk[n] = kv("broker_mbps")
 	bcpu[n] = kv("broker_cpu_ms_per_mb"); rcpu[n] = kv("relay_cpu_ms_per_mb")
@@ -91,6 +98,10 @@ END {
 	row(sprintf("keystroke round trip, median (%d)", rounds), bm, pm, "us",
 	    sprintf("%.2f", bm / pm))
 	row("keystroke round trip, p99", bp, pp, "us", sprintf("%.2f", bp / pp))
+	row(sprintf("  under %d MB/s of output, median", lm), lbm, lpm, "us",
+	    sprintf("%.2f", lbm / lpm))
+	row("  under load, p99", lbp, lpp, "us", sprintf("%.2f", lbp / lpp))
+	row("  under load, worst", lbx, lpx, "us", sprintf("%.2f", lbx / lpx))
 	p = "broker-producer"
 	c = "broker-producer-consumer"
 	f = "sleep-floor"

@@ -10,7 +10,9 @@
  * After setup it cannot gain privileges (PR_SET_NO_NEW_PRIVS), cannot be
  * traced or dump core, holds few descriptors, and a seccomp filter allows
  * only the system calls the event loop, SQLite, the recording and syslog
- * make; anything else kills the process. Sanitizer builds need a few more
+ * make; anything else kills the process. The filter is synchronised to
+ * every thread (the recording's sync thread, broker-record.c, exists by
+ * then), and that thread needs no call the loop does not make already. Sanitizer builds need a few more
  * calls (their runtime maps memory, and the leak checker stops threads
  * with ptrace at exit): those are added only when the compiler says the
  * build is instrumented.
@@ -167,6 +169,13 @@ sandbox_seccomp(char *err, size_t errlen)
 		snprintf(err, errlen, "seccomp_init failed");
 		return -1;
 	}
+	/*
+	 * Every thread gets the filter, the recording's sync thread (made
+	 * before this) too; the kernel refuses the load rather than leave
+	 * one out, and gives them the caller's no_new_privs as well.
+	 */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0)
+		goto fail;
 	for (i = 0; i < TUNL_NITEMS(sandbox_calls); i++) {
 		if ((nr = seccomp_syscall_resolve_name(sandbox_calls[i])) ==
 		    __NR_SCMP_ERROR)

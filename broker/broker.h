@@ -105,6 +105,7 @@ struct peer {
 TAILQ_HEAD(peers, peer);
 
 struct cast_writer;
+struct record_sync;
 
 struct broker {
 	struct tunl_cfg		 cfg;
@@ -146,6 +147,7 @@ struct broker {
 	int			 had_producer;
 
 	struct cast_writer	*rec;
+	struct record_sync	*recsync;	/* its fdatasync thread */
 	char			 recpath[CFG_PATH_MAX + 64];
 	int			 rec_failed;
 
@@ -214,6 +216,7 @@ int		 record_open(struct broker *);
 void		 record_output(struct broker *, const u_char *, size_t);
 void		 record_resize(struct broker *, u_int, u_int);
 void		 record_close(struct broker *);
+void		 record_end(struct broker *);
 
 /* broker-sandbox.c */
 int		 sandbox_identity(struct broker *, char *, size_t);

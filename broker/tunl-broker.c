@@ -289,14 +289,16 @@ main(int argc, char **argv)
 		broker_report(&b, BROKER_EXIT_ERROR, "recording in %s: %s",
 		    b.cfg.recording_dir, tunl_err(r));
 	broker_signals(&b);
-	if (sandbox_enter(&b, err, sizeof(err)) != 0)
+	if (sandbox_enter(&b, err, sizeof(err)) != 0) {
+		record_end(&b);
 		broker_report(&b, BROKER_EXIT_ERROR, "sandbox: %s", err);
+	}
 	info("session %s: broker ready on %s (%s)", b.sid, b.sockpath,
 	    b.restricted ? "restricted" : "share");
 	broker_report(&b, 0, NULL);
 
 	r = broker_loop(&b);
-	record_close(&b);
+	record_end(&b);
 	(void)unlink(b.sockpath);
 	registry_close(b.reg);
 	buf_free(b.scratch);

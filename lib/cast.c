@@ -31,6 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "tunl.h"
 
 #define CAST_READ_CHUNK		(64 * 1024)
@@ -50,6 +54,7 @@ struct cast_writer {
 	size_t		 unsynced;	/* written since the last fdatasync */
 	struct timespec	 synced_at;
 	int		 broken;	/* a failed write could not be undone */
+	int		 sync_elsewhere;	/* the caller runs fdatasync */
 };
 
 struct cast_reader {
@@ -255,6 +260,107 @@ cast_escape_cstring(struct buf *b, const char *s)
 	return buf_put(b, "\"", 1);
 }
 
+/*
+ * The fast path's pieces. cast_escape_store writes what cast_escape_put
+ * appends, into space the caller has reserved (at most 6 bytes).
+ */
+static size_t
+cast_escape_store(u_char *d, u_int32_t cp)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	u_char			 c = 0;
+
+	switch (cp) {
+	case '"':	c = '"'; break;
+	case '\\':	c = '\\'; break;
+	case '\b':	c = 'b'; break;
+	case '\f':	c = 'f'; break;
+	case '\n':	c = 'n'; break;
+	case '\r':	c = 'r'; break;
+	case '\t':	c = 't'; break;
+	}
+	if (c != 0) {
+		d[0] = '\\';
+		d[1] = c;
+		return 2;
+	}
+	if (cast_escaped_len(cp) == 6) {
+		d[0] = '\\';
+		d[1] = 'u';
+		d[2] = (u_char)hex[(cp >> 12) & 0xf];
+		d[3] = (u_char)hex[(cp >> 8) & 0xf];
+		d[4] = (u_char)hex[(cp >> 4) & 0xf];
+		d[5] = (u_char)hex[cp & 0xf];
+		return 6;
+	}
+	return cast_utf8_put(d, cp);
+}
+
+/*
+ * Copy the bytes at the start of p[0..n) that stand for themselves
+ * (cast_plain: printable ASCII other than '"' and '\') to d, and say how
+ * many. Nothing is read past p + n or written past d + n. With SSE2, 16
+ * bytes are loaded, stored and tested at once: a signed compare below
+ * 0x20 catches the C0 controls and every byte from 0x80 up (negative as
+ * signed), three more compares catch '"', '\' and DEL. Bytes stored past
+ * the first one that does not stand for itself are overwritten by the
+ * caller, which carries on from there.
+ */
+static size_t
+cast_plain_copy(const u_char *p, size_t n, u_char *d)
+{
+	size_t		 i = 0;
+#if defined(__SSE2__)
+	__m128i		 x, m, sp, qu, bs, del;
+	int		 bits;
+
+	sp = _mm_set1_epi8(0x20);
+	qu = _mm_set1_epi8('"');
+	bs = _mm_set1_epi8('\\');
+	del = _mm_set1_epi8(0x7f);
+	for (; n - i >= 16; i += 16) {
+		x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		_mm_storeu_si128((__m128i *)(void *)(d + i), x);
+		m = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, sp),
+		    _mm_cmpeq_epi8(x, qu)), _mm_or_si128(_mm_cmpeq_epi8(x, bs),
+		    _mm_cmpeq_epi8(x, del)));
+		if ((bits = _mm_movemask_epi8(m)) != 0)
+			return i + (size_t)__builtin_ctz((u_int)bits);
+	}
+#endif
+	for (; i < n && cast_plain(p[i]); i++)
+		d[i] = p[i];
+	return i;
+}
+
+/*
+ * The escaped form of an ASCII byte that does not stand for itself, and
+ * its length: what cast_escape_put writes for it, without the switch.
+ */
+static size_t
+cast_escape_ascii(u_char *d, u_char b)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	static const u_char	 named[0x20] = { ['\b'] = 'b', ['\t'] = 't',
+	    ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r' };
+
+	d[0] = '\\';
+	if (b == '"' || b == '\\') {
+		d[1] = b;
+		return 2;
+	}
+	if (b < 0x20 && named[b] != 0) {
+		d[1] = named[b];
+		return 2;
+	}
+	d[1] = 'u';
+	d[2] = '0';
+	d[3] = '0';
+	d[4] = (u_char)hex[b >> 4];
+	d[5] = (u_char)hex[b & 0xf];
+	return 6;
+}
+
 /* ---- writer -------------------------------------------------------------- */
 
 /* A file name: [A-Za-z0-9._-]{1,CAST_NAME_MAX}, not starting with a dot. */
@@ -414,6 +520,8 @@ cast_write_line(struct cast_writer *w)
 	w->off += (off_t)len;
 	w->unsynced += len;
 	w->last_us = w->line_us;
+	if (w->sync_elsewhere)
+		return 0;
 	if (w->unsynced >= CAST_SYNC_BYTES ||
 	    cast_ms_since(&w->synced_at) >= CAST_SYNC_MS)
 		return cast_datasync(w);
@@ -447,10 +555,16 @@ cast_writer_time(struct cast_writer *w, double t, u_int64_t *usp)
 	return 0;
 }
 
+/*
+ * The line buffer is emptied without a wipe between events: it only ever
+ * holds what is written to the file next, and buf_free wipes all of it
+ * when the writer closes. (A wipe per event cost a memset of the whole
+ * space the fast path reserves, several times the event itself.)
+ */
 static int
 cast_event_start(struct cast_writer *w, u_int64_t us, char type)
 {
-	buf_reset(w->line);
+	(void)buf_consume_end(w->line, buf_len(w->line));
 	w->line_us = us;
 	return buf_putf(w->line, "[%llu.%06llu, \"%c\", \"",
 	    (unsigned long long)(us / 1000000),
@@ -548,16 +662,13 @@ cast_writer_open(const char *dir, const char *name, gid_t gid,
 }
 
 /*
- * Record output. The bytes are cut into events of at most CAST_EVENT_MAX
- * escaped bytes, each written with one write(2). An incomplete UTF-8
- * sequence at the end is held back for the next call; if nothing but such
- * a sequence remains, no event is written. When an event cannot be
- * written (TUNL_ERR_FULL, TUNL_ERR_SYSTEM), the events before it are in
- * the file, it and the rest of this call's bytes are not, and the writer
- * can still be used and closed.
+ * The reference escaper: one character at a time through buf_put. It is
+ * what cast_writer_output was before the fast path below, kept so that
+ * tests and fuzz/fuzz-cast-diff.c can check that both write the same
+ * bytes for every input, however it is split. Not for production use.
  */
 int
-cast_writer_output(struct cast_writer *w, double t, const u_char *p,
+cast_writer_output_ref(struct cast_writer *w, double t, const u_char *p,
     size_t len)
 {
 	u_char		 tmp[8];
@@ -633,6 +744,137 @@ cast_writer_output(struct cast_writer *w, double t, const u_char *p,
 	return 0;
 }
 
+/*
+ * Record output. The bytes are cut into events of at most CAST_EVENT_MAX
+ * escaped bytes, each written with one write(2). An incomplete UTF-8
+ * sequence at the end is held back for the next call; if nothing but such
+ * a sequence remains, no event is written. When an event cannot be
+ * written (TUNL_ERR_FULL, TUNL_ERR_SYSTEM), the events before it are in
+ * the file, it and the rest of this call's bytes are not, and the writer
+ * can still be used and closed.
+ *
+ * This writes exactly what cast_writer_output_ref writes, faster: the
+ * longest the event can become is reserved once; printable ASCII is
+ * found and copied 16 bytes at a time (cast_plain_copy), well-formed
+ * UTF-8 that needs no escape is copied as it is checked, and only the
+ * other bytes go through an escaper. A character goes into the event only
+ * if its escaped form still fits, as in the reference, so events are cut
+ * at the same places.
+ */
+int
+cast_writer_output(struct cast_writer *w, double t, const u_char *p,
+    size_t len)
+{
+	u_char		 tmp[8], *s, *d;
+	u_int32_t	 cp;
+	u_int64_t	 us;
+	size_t		 used, k, want, avail, i, e, n, took;
+	int		 r, rc;
+
+	if (w->broken)
+		return TUNL_ERR_STATE;
+	if (len > 0 && p == NULL)
+		return TUNL_ERR_INVALID;
+	if ((r = cast_writer_time(w, t, &us)) != 0)
+		return r;
+	while (len > 0) {
+		if ((r = cast_event_start(w, us, 'o')) != 0)
+			return r;
+		/*
+		 * No character takes more than 6 bytes escaped per byte of
+		 * input, the one held back included: 6 * len + 6 bounds the
+		 * event, and so does CAST_EVENT_MAX. 3 more end the line.
+		 */
+		want = len >= CAST_EVENT_MAX / 6 ? CAST_EVENT_MAX : 6 * len + 6;
+		if ((r = buf_reserve(w->line, want + 3, &s)) != 0)
+			return r;
+		d = s;
+		avail = CAST_EVENT_MAX;
+		if (w->npending > 0) {
+			/* Finish the character held back last time. */
+			k = len < 4 ? len : 4;
+			memcpy(tmp, w->pending, w->npending);
+			memcpy(tmp + w->npending, p, k);
+			if (cast_utf8_next(tmp, w->npending + k, &cp,
+			    &used) == 0) {
+				/* Still incomplete: all of p is held. */
+				memcpy(w->pending + w->npending, p, len);
+				w->npending += len;
+				(void)buf_consume_end(w->line,
+				    buf_len(w->line));
+				return 0;
+			}
+			if (used < w->npending)
+				return TUNL_ERR_INTERNAL;
+			used -= w->npending;
+			w->npending = 0;
+			e = cast_escape_store(d, cp);
+			d += e;
+			avail -= e;
+			p += used;
+			len -= used;
+		}
+		/* d moves with i: plain bytes are copied as they are found. */
+		i = 0;
+		took = len;
+		while (i < len) {
+			n = cast_plain_copy(p + i, len - i < avail ?
+			    len - i : avail, d);
+			i += n;
+			d += n;
+			avail -= n;
+			if (i == len)
+				break;
+			if (p[i] < 0x80) {
+				/* Needs escaping, or the event is full. */
+				if (avail < 6 && (cast_plain(p[i]) ? 1 :
+				    cast_escaped_len(p[i])) > avail) {
+					took = i;
+					break;
+				}
+				e = cast_escape_ascii(d, p[i]);
+				d += e;
+				avail -= e;
+				i++;
+				continue;
+			}
+			if ((rc = cast_utf8_next(p + i, len - i, &cp,
+			    &used)) == 0) {
+				/* A prefix at the end: fewer than 4 bytes. */
+				memcpy(w->pending, p + i, len - i);
+				w->npending = len - i;
+				break;
+			}
+			e = cast_escaped_len(cp);
+			if (e > avail) {
+				took = i;
+				break;
+			}
+			avail -= e;
+			if (rc == 1 && e == used) {
+				/* Well-formed and needs no escape. */
+				for (k = 0; k < used; k++)
+					*d++ = p[i + k];
+			} else
+				d += cast_escape_store(d, cp);
+			i += used;
+		}
+		p += took;
+		len -= took;
+		if (d == s) {
+			(void)buf_consume_end(w->line, buf_len(w->line));
+			break;
+		}
+		memcpy(d, "\"]\n", 3);
+		d += 3;
+		if ((r = buf_consume_end(w->line,
+		    want + 3 - (size_t)(d - s))) != 0 ||
+		    (r = cast_write_line(w)) != 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Record a size change: [t, "r", "COLSxROWS"]. */
 int
 cast_writer_resize(struct cast_writer *w, double t, u_int cols, u_int rows)
@@ -653,6 +895,36 @@ cast_writer_resize(struct cast_writer *w, double t, u_int cols, u_int rows)
 	return cast_write_line(w);
 }
 
+/*
+ * From now on the writer never calls fdatasync itself, not even on close:
+ * the caller does, on *fdp, a duplicate of the file's descriptor (with
+ * close-on-exec) that is the caller's to close. A thread of its own can
+ * sync that descriptor while this one writes, and a duplicate cannot be
+ * closed and its number reused under it. cast_writer_size says how far the
+ * file's complete lines go.
+ */
+int
+cast_writer_sync_elsewhere(struct cast_writer *w, int *fdp)
+{
+	int	 fd;
+
+	*fdp = -1;
+	if (w->broken)
+		return TUNL_ERR_STATE;
+	if ((fd = fcntl(w->fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return TUNL_ERR_SYSTEM;
+	w->sync_elsewhere = 1;
+	*fdp = fd;
+	return 0;
+}
+
+/* Bytes of complete lines written to the file so far, header included. */
+off_t
+cast_writer_size(const struct cast_writer *w)
+{
+	return w->off;
+}
+
 /* Push what has been written to the disk now (e.g. from an idle timer). */
 int
 cast_writer_sync(struct cast_writer *w)
@@ -663,8 +935,9 @@ cast_writer_sync(struct cast_writer *w)
 }
 
 /*
- * Write a held-back partial character as U+FFFD, sync, close and free.
- * The writer is freed whatever the result; the result is the first error.
+ * Write a held-back partial character as U+FFFD, sync (unless that was
+ * left to the caller), close and free. The writer is freed whatever the
+ * result; the result is the first error.
  */
 int
 cast_writer_close(struct cast_writer *w)
@@ -680,7 +953,7 @@ cast_writer_close(struct cast_writer *w)
 		    (r = buf_put(w->line, "\"]\n", 3)) == 0)
 			r = cast_write_line(w);
 	}
-	if ((r2 = cast_datasync(w)) != 0 && r == 0)
+	if (!w->sync_elsewhere && (r2 = cast_datasync(w)) != 0 && r == 0)
 		r = r2;
 	saved = errno;
 	if (close(w->fd) == -1 && r == 0) {

@@ -483,8 +483,12 @@ int		 cast_writer_open(const char *, const char *, gid_t,
 		     const struct cast_header *, struct cast_writer **);
 int		 cast_writer_output(struct cast_writer *, double,
 		     const u_char *, size_t);
+int		 cast_writer_output_ref(struct cast_writer *, double,
+		     const u_char *, size_t);	/* tests: the reference */
 int		 cast_writer_resize(struct cast_writer *, double, u_int, u_int);
 int		 cast_writer_sync(struct cast_writer *);
+int		 cast_writer_sync_elsewhere(struct cast_writer *, int *);
+off_t		 cast_writer_size(const struct cast_writer *);
 int		 cast_writer_close(struct cast_writer *);
 int		 cast_reader_open_fd(int, struct cast_reader **);
 int		 cast_reader_open_fd_err(int, struct cast_reader **, char *,

@@ -1,7 +1,7 @@
 /*
  * test-cast.c: the asciicast v2 writer and reader. Round trips of random
  * byte streams split anywhere, every UTF-8 edge, the escaping of every
- * byte, file modes and refusals, a writer killed mid-stream, a full disk,
+ * byte, the fast escaper written byte for byte as the reference one, file modes and refusals, a writer killed mid-stream, a full disk,
  * and the reader's refusal of malformed lines. Files are checked with
  * asciinema and python3 when those are installed.
  */
@@ -81,6 +81,15 @@ static void
 path_of(char *path, size_t len, const char *name)
 {
 	assert_true((size_t)snprintf(path, len, "%s/%s", tmpdir, name) < len);
+}
+
+static int
+unlink_in_dir(const char *name)
+{
+	char	 path[PATH_MAX];
+
+	path_of(path, sizeof(path), name);
+	return unlink(path);
 }
 
 static u_char *
@@ -517,6 +526,194 @@ test_escape_unicode(void **state)
 	assert_int_equal(len - (size_t)(line - text), strlen(want));
 	assert_memory_equal(line, want, strlen(want));
 	free(text);
+	remove_dir();
+}
+
+/* ---- the fast escaper against the reference ------------------------------ */
+
+/*
+ * Write the same pieces with cast_writer_output into "fast" and with
+ * cast_writer_output_ref into "ref" (same header, same times), with the
+ * sync left to us (nothing to sync: the files are removed), and require
+ * the two files to be identical byte for byte.
+ */
+static void
+diff_write(const u_char *data, const size_t *cuts, size_t ncuts)
+{
+	struct cast_header	 h;
+	struct cast_writer	*wf, *wr;
+	u_char			*a, *b;
+	size_t			 i, off = 0, alen, blen;
+	int			 fdf, fdr;
+
+	sample_header(&h);
+	assert_int_equal(cast_writer_open(tmpdir, "fast", (gid_t)-1, &h, &wf),
+	    0);
+	assert_int_equal(cast_writer_open(tmpdir, "ref", (gid_t)-1, &h, &wr),
+	    0);
+	assert_int_equal(cast_writer_sync_elsewhere(wf, &fdf), 0);
+	assert_int_equal(cast_writer_sync_elsewhere(wr, &fdr), 0);
+	for (i = 0; i < ncuts; i++) {
+		assert_int_equal(cast_writer_output(wf, (double)i / 8,
+		    data + off, cuts[i]), 0);
+		assert_int_equal(cast_writer_output_ref(wr, (double)i / 8,
+		    data + off, cuts[i]), 0);
+		assert_true(cast_writer_size(wf) == cast_writer_size(wr));
+		off += cuts[i];
+	}
+	assert_int_equal(cast_writer_close(wf), 0);
+	assert_int_equal(cast_writer_close(wr), 0);
+	close(fdf);
+	close(fdr);
+	a = slurp("fast", &alen);
+	b = slurp("ref", &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(a);
+	free(b);
+	assert_int_equal(unlink_in_dir("fast"), 0);
+	assert_int_equal(unlink_in_dir("ref"), 0);
+}
+
+/* Every split of data into two writes, and into three at every pair. */
+static void
+diff_every_split(const u_char *data, size_t len, int three)
+{
+	size_t	 cuts[3], i, j;
+
+	for (i = 0; i <= len; i++) {
+		cuts[0] = i;
+		cuts[1] = len - i;
+		diff_write(data, cuts, 2);
+		if (!three)
+			continue;
+		for (j = i; j <= len; j++) {
+			cuts[1] = j - i;
+			cuts[2] = len - j;
+			diff_write(data, cuts, 3);
+		}
+	}
+}
+
+static void
+test_fast_matches_ref_short(void **state)
+{
+	static const char	*tricky[] = {
+		/* UTF-8 whole, cut short, ill-formed, and the escaped ones. */
+		"a\303\251b\342\202\254c\360\237\230\200d",
+		"\xe2\x80\xa8\xe2\x80\xa9\xc2\x80\xc2\x9f\xc2\xa0\x7f",
+		"\xed\xa0\x80\xed\x9f\xbf\xc0\xaf\xc1\xbf\xf5\xff\xfe",
+		"\xf4\x90\x80\x80\xf4\x8f\xbf\xbf\xf0\x8f\xbf\xbf\xe0\x9f",
+		"\xf1\x80\x80x\xe1\x80y\xc3z\x80\xbf\xe2\x82",
+		"\xf0\x9f\x98",
+		"x\xe2",
+		/* Every kind of escape, between and inside runs. */
+		"\x1b[1;31mred\x1b[0m\r\n\t\"quoted\\\"\b\f\x01\x1f\x7f",
+		"0123456789abcdef0123456789abcdef\0330123456789abcdef\"",
+		"\xef\xbf\xbd\xef\xbf\xbe\xef\xbf\xbf\xf3\xa0\x80\x81\xc2",
+	};
+	u_char			 data[256];
+	size_t			 i, len, k;
+
+	(void)state;
+	make_dir();
+	for (i = 0; i < TUNL_NITEMS(tricky); i++) {
+		len = strlen(tricky[i]);
+		memcpy(data, tricky[i], len);
+		diff_every_split(data, len, len <= 24);
+	}
+	/* Every byte value alone, after a lead byte, and after a prefix. */
+	for (k = 0; k < 256; k++) {
+		data[0] = (u_char)k;
+		data[1] = 0xe2;
+		data[2] = (u_char)k;
+		data[3] = 0xf0;
+		data[4] = 0x9f;
+		data[5] = (u_char)k;
+		data[6] = (u_char)k;
+		diff_every_split(data, 7, 0);
+	}
+	remove_dir();
+}
+
+/*
+ * Events are cut where the next character's escaped form no longer fits
+ * in CAST_EVENT_MAX: put every kind of character across that point, at
+ * every offset a few bytes either side, split there and elsewhere.
+ */
+static void
+test_fast_matches_ref_event_edge(void **state)
+{
+	static const char	*tails[] = { "\x1b", "\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x98\x80", "\xc2\x9b", "\xe2\x80\xa8", "\xed\xa0\x80",
+	    "\xe2\x82", "\"", "z" };
+	u_char			*data;
+	size_t			 size = CAST_EVENT_MAX + 64, base, i, t, n;
+	size_t			 cuts[3];
+
+	(void)state;
+	make_dir();
+	assert_non_null(data = malloc(size));
+	for (t = 0; t < TUNL_NITEMS(tails); t++) {
+		n = strlen(tails[t]);
+		for (base = CAST_EVENT_MAX - 8; base <= CAST_EVENT_MAX + 2;
+		    base++) {
+			memset(data, 'a', base);
+			for (i = 0; i < 4; i++)
+				memcpy(data + base + i * n, tails[t], n);
+			cuts[0] = base + 4 * n;
+			diff_write(data, cuts, 1);
+			cuts[0] = base - 1;
+			cuts[1] = 1 + 2 * n;
+			cuts[2] = 2 * n;
+			diff_write(data, cuts, 3);
+		}
+	}
+	/* Nothing but six-byte escapes, and nothing but C1: cut unevenly. */
+	memset(data, 0x1b, size);
+	cuts[0] = size;
+	diff_write(data, cuts, 1);
+	for (i = 0; i + 1 < size; i += 2) {
+		data[i] = 0xc2;
+		data[i + 1] = 0x85;
+	}
+	diff_write(data, cuts, 1);
+	cuts[0] = 3;
+	cuts[1] = size - 4;
+	cuts[2] = 1;
+	diff_write(data, cuts, 3);
+	free(data);
+	remove_dir();
+}
+
+/* Long random streams of awkward bytes, cut into random pieces. */
+static size_t	random_stream(u_char *, size_t);
+
+static void
+test_fast_matches_ref_random(void **state)
+{
+	u_char		*data;
+	size_t		 size = 3 * CAST_EVENT_MAX, cuts[64], off, n;
+	u_int		 round, i;
+
+	(void)state;
+	make_dir();
+	assert_non_null(data = malloc(size));
+	srandom(4242);
+	for (round = 0; round < 24; round++) {
+		random_stream(data, size);
+		for (i = 0, off = 0; i < TUNL_NITEMS(cuts) && off < size;
+		    i++) {
+			n = round % 3 == 0 ? (size_t)random() % 64 :
+			    (size_t)random() % (size / 16);
+			if (n > size - off || i == TUNL_NITEMS(cuts) - 1)
+				n = size - off;
+			cuts[i] = n;
+			off += n;
+		}
+		diff_write(data, cuts, i);
+	}
+	free(data);
 	remove_dir();
 }
 
@@ -1662,6 +1859,9 @@ main(void)
 		cmocka_unit_test(test_escape_every_byte),
 		cmocka_unit_test(test_utf8_edges),
 		cmocka_unit_test(test_escape_unicode),
+		cmocka_unit_test(test_fast_matches_ref_short),
+		cmocka_unit_test(test_fast_matches_ref_event_edge),
+		cmocka_unit_test(test_fast_matches_ref_random),
 		cmocka_unit_test(test_roundtrip_random),
 		cmocka_unit_test(test_big_write),
 		cmocka_unit_test(test_resize_and_time),
