@@ -144,6 +144,8 @@ broker_signals(struct broker *b)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/* Past RLIMIT_FSIZE the recording's write fails (EFBIG) and stops. */
+	sigaction(SIGXFSZ, &sa, NULL);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);

@@ -282,7 +282,17 @@ record_open(struct broker *b)
 static void
 record_failed(struct broker *b, int r)
 {
-	error_r(r, "recording %s stopped", b->recpath);
+	if (r == TUNL_ERR_FULL)
+		error("recording %s stopped: no room left (disk full, quota "
+		    "or file size limit); the session goes on unrecorded",
+		    b->recpath);
+	else
+		error_r(r, "recording %s stopped; the session goes on "
+		    "unrecorded", b->recpath);
+	session_event(b, "broker", "recording-stopped",
+	    r == TUNL_ERR_FULL ? "no room left" : tunl_err(r));
+	session_notice_consumers(b, "tunl: the recording stopped (see the "
+	    "relay's log); this session is no longer recorded");
 	(void)cast_writer_close(b->rec);
 	b->rec = NULL;
 	b->rec_failed = 1;

@@ -69,7 +69,7 @@ session_record_viewers(struct broker *b)
 		error_r(r, "registry viewers: %s", registry_errmsg(b->reg));
 }
 
-static void
+void
 session_notice_consumers(struct broker *b, const char *msg)
 {
 	struct peer	*p;

@@ -206,6 +206,7 @@ void		 session_peer_gone(struct broker *, struct peer *);
 void		 session_timers(struct broker *, int64_t);
 void		 session_end(struct broker *, const char *, const char *, int);
 void		 session_record_viewers(struct broker *);
+void		 session_notice_consumers(struct broker *, const char *);
 void		 session_event(struct broker *, const char *, const char *,
 		     const char *);
 int		 session_effective_rw(const struct broker *,

@@ -9,6 +9,8 @@
 #   directory, in the broker's namespace only): the broker logs that the
 #   recording stopped, the engineer still gets every byte, and what was
 #   recorded is complete asciicast lines.
+# - The recording reaches the file size limit (RLIMIT_FSIZE): the broker
+#   lives on (SIGXFSZ ignored), stops recording and says so.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
@@ -93,7 +95,7 @@ bg_in_ns sh -c 'mount -t tmpfs -o "size=64k,mode=2770,uid=0,gid=$1" tunl-full "$
 BPID=$!
 harness_track "$BPID"
 wait_grep "$H/broker-$S2.log" "broker ready"
-consumer support "$S2" carol -o "$T/carol.out" -l "$T/carol.log"
+consumer support "$S2" carol -o "$T/carol.out" -l "$T/carol.log" -n "$T/carol.notes"
 wait_grep "$T/carol.log" "viewers 1 carol:rw"
 producer tunl "$S2" -n 1000000 -o "$T/sent2" -d "$T/prod2.done"
 wait_grep "$T/prod2.done" "done 1000000" 30
@@ -108,6 +110,10 @@ wait_grep "$H/broker-$S2.log" "stopped"
 grep "recording" "$H/broker-$S2.log" | grep -q "stopped" ||
     harness_fail "the broker did not say the recording stopped"
 harness_log "the broker said: $(grep "recording" "$H/broker-$S2.log" | grep "stopped" | head -n 1)"
+# The engineer is told, and so is the registry (show lists it).
+wait_grep "$T/carol.notes" "the recording stopped"
+harness_assert_eq "broker recording-stopped no room left" "$(events_of "$S2" | grep recording-stopped)" \
+    "the recording-stopped event"
 # What was recorded, read from inside the broker's namespace: whole lines,
 # each one JSON, the header first.
 nsenter -t "$BPID" -m sh -c 'cat "$1"/*.cast' sh "$H/var/log/tunl" \
@@ -127,6 +133,36 @@ for l in lines[1:]:
     assert isinstance(ev, list) and len(ev) == 3 and ev[1] in ("o", "r"), l
 EOF
 harness_alive "$BPID" || harness_fail "the broker died when its disk filled"
+kill "$BPID"
+wait_gone "$BPID" 10 || harness_fail "the broker did not stop"
+
+# ---- the recording reaches the file size limit -------------------------------
+# RLIMIT_FSIZE (an operator's limits.conf, a systemd LimitFSIZE=) makes the
+# kernel send SIGXFSZ, whose default action would kill the broker.
+S3=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
+broker_session "$S3"
+bg_in_ns prlimit --fsize=100000 "$BROKER" -F -f "$RELAY_CONF" -s "$S3" \
+    </dev/null >>"$H/broker-$S3.log" 2>&1
+BPID=$!
+harness_track "$BPID"
+wait_grep "$H/broker-$S3.log" "broker ready"
+consumer support "$S3" dave -o "$T/dave.out" -l "$T/dave.log"
+wait_grep "$T/dave.log" "viewers 1 dave:rw"
+producer tunl "$S3" -n 500000 -o "$T/sent3" -d "$T/prod3.done"
+wait_grep "$T/prod3.done" "done 500000" 30
+i=0
+while [ "$(fsize "$T/dave.out")" -lt 500000 ]; do
+	harness_alive "$BPID" || harness_fail "the broker died at the file size limit"
+	[ $i -lt 200 ] || harness_fail "dave got $(fsize "$T/dave.out") of 500000 bytes"
+	sleep 0.05
+	i=$((i + 1))
+done
+cmp "$T/sent3" "$T/dave.out" || harness_fail "dave's output differs from what was sent"
+harness_alive "$BPID" || harness_fail "the broker died at the file size limit"
+wait_grep "$H/broker-$S3.log" "no room left"
+harness_log "the broker said: $(grep "no room left" "$H/broker-$S3.log" | head -n 1)"
+REC3=$(ls "$H"/var/log/tunl/"$S3"*.cast) || harness_fail "no recording for $S3"
+[ "$(fsize "$REC3")" -le 100000 ] || harness_fail "the recording passed the limit"
 kill "$BPID"
 wait_gone "$BPID" 10 || harness_fail "the broker did not stop"
 
