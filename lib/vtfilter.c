@@ -955,20 +955,29 @@ static const u_char vt_fast_class[256] = {
 #define VT_HIGHS	0x8080808080808080ULL
 
 /*
- * Eight bytes of printable ASCII (0x20-0x7e)? A byte under 0x20 borrows
- * into its top bit when 0x20 is taken from it, 0x7f carries into it when
- * 1 is added, and a byte from 0x80 has it already. A borrow or carry can
- * only reach the bytes above a byte that is itself caught, so there are
- * no false answers either way. The order of the bytes in the word does
- * not matter.
+ * How many of the eight bytes at p, from the first, are printable ASCII
+ * (0x20-0x7e). A byte under 0x20 borrows into its top bit when 0x20 is
+ * taken from it, 0x7f carries into it when 1 is added, and a byte from
+ * 0x80 has it already. A borrow or carry only reaches the bytes above one
+ * that is itself caught, so the lowest byte caught is the first that is
+ * not printable. Where the first byte in memory is not the low one of a
+ * word, only "all eight or not" is used.
  */
-static inline int
+static inline u_int
 vt_printable8(const u_char *p)
 {
-	u_int64_t	 w;
+	u_int64_t	 w, m;
 
 	memcpy(&w, p, sizeof(w));
-	return (((w - 0x20 * VT_ONES) | (w + VT_ONES) | w) & VT_HIGHS) == 0;
+	m = ((w - 0x20 * VT_ONES) | (w + VT_ONES) | w) & VT_HIGHS;
+	if (m == 0)
+		return 8;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_ctzll(m) / 8;
+#else
+	return 0;
+#endif
 }
 
 /* Is b a continuation byte within [lo, hi]? */
@@ -1021,7 +1030,7 @@ vt_fast_esc(const u_char *p, size_t n)
 {
 	struct vt_csi	 csi;
 	size_t		 j, max = n < VT_FAST_SEQ_MAX ? n : VT_FAST_SEQ_MAX;
-	u_int		 val = 0, nsep = 0;
+	u_int		 val = 0, v0 = 0, nsep = 0, colon = 0;
 	u_char		 c;
 
 	if (max < 2)
@@ -1029,11 +1038,14 @@ vt_fast_esc(const u_char *p, size_t n)
 	c = p[1];
 	if (c == '[') {
 		/*
-		 * SGR, the most common by far, checked in one pass: the
-		 * parameters are digits, ';' and ':' and the final is 'm',
-		 * so vt_csi_parse would find no marker and no intermediate;
-		 * it passes when it has at most VTFILTER_SGR_PARAMS_MAX
-		 * fields, each at most VTFILTER_PARAM_MAX.
+		 * The common forms in one pass: parameters of digits, ';'
+		 * and ':' only, then the final byte. vt_csi_parse would find
+		 * no marker and no intermediate, and at most
+		 * VTFILTER_SGR_PARAMS_MAX fields each at most
+		 * VTFILTER_PARAM_MAX would make it succeed. SGR then passes;
+		 * any other final but a mode list (which needs every value)
+		 * is put to the policy with what the parse would have given
+		 * it: the final, the count, the first value, any colon.
 		 */
 		for (j = 2; j < max; j++) {
 			c = p[j];
@@ -1042,13 +1054,29 @@ vt_fast_esc(const u_char *p, size_t n)
 				if (val > VTFILTER_PARAM_MAX)
 					break;
 			} else if (c == ';' || c == ':') {
+				if (nsep++ == 0)
+					v0 = val;
+				colon |= c == ':';
 				val = 0;
-				nsep++;
 			} else
 				break;
 		}
-		if (j < max && p[j] == 'm' && nsep < VTFILTER_SGR_PARAMS_MAX)
-			return j + 1;
+		if (j < max && nsep < VTFILTER_SGR_PARAMS_MAX) {
+			if (c == 'm')
+				return j + 1;
+			if (c >= 0x40 && c <= 0x7e && c != 'h' && c != 'l') {
+				csi.marker = 0;
+				csi.final = c;
+				csi.p0 = 1;
+				csi.p1 = csi.i0 = csi.i1 = j - 1;
+				csi.n = j > 2 ? nsep + 1 : 0;
+				csi.v[0] = nsep > 0 ? v0 : val;
+				csi.colon = colon;
+				if (vt_csi_output_verdict(p + 1, &csi) == VT_PASS)
+					return j + 1;
+				return 0;
+			}
+		}
 
 		/* Any other CSI: to its final byte, then the policy. */
 		for (j = 2; j < max && p[j] >= 0x20 && p[j] <= 0x3f; j++)
@@ -1095,36 +1123,31 @@ vt_fast_span(const u_char *p, size_t n, int input)
 	u_int	 class;
 
 	for (;;) {
-		while (n - i >= 8 && vt_printable8(p + i))
-			i += 8;
-		for (;;) {
-			if (i == n)
-				return n;
-			if ((class = vt_fast_class[p[i]]) != VT_FC_TEXT)
+		while (n - i >= 8) {
+			m = vt_printable8(p + i);
+			i += m;
+			if (m < 8)
 				break;
-			i++;
 		}
-		switch (class) {
-		case VT_FC_KEY:
-			if (!input)
-				return i;
-			i++;
-			break;
-		case VT_FC_ESC:
+		if (i == n)
+			return n;
+		/* By how common each is on a screen. */
+		class = vt_fast_class[p[i]];
+		if (class == VT_FC_ESC) {
 			if (input || (m = vt_fast_esc(p + i, n - i)) == 0)
 				return i;
 			i += m;
-			break;
-		case VT_FC_U2:
-		case VT_FC_U3:
-		case VT_FC_U4:
+		} else if (class == VT_FC_TEXT) {
+			/* A layout control, or one of the last few bytes. */
+			i++;
+		} else if (class >= VT_FC_U2) {
 			if ((m = vt_fast_utf8(p + i, n - i, class)) == 0)
 				return i;
 			i += m;
-			break;
-		default:
+		} else if (class == VT_FC_KEY && input)
+			i++;
+		else
 			return i;
-		}
 	}
 }
 
