@@ -896,7 +896,8 @@ vtfilter_init(struct vtfilter *vf, int direction)
  * rewritten, not over by the end of the input or long) goes to the
  * reference, byte by byte, until the filter is back in the ground state.
  * The policy is asked through the same verdict functions the reference
- * uses; nothing of it is restated here.
+ * uses; nothing of it is restated here. Inside a control string, which is
+ * dropped whole, a printable run is only counted (vt_fast_string).
  */
 
 /* Sequences longer than this, ESC included, are left to the reference
@@ -1163,6 +1164,34 @@ vt_feed_byte(struct vtfilter *vf, u_char b, struct buf *out)
 	return vt_byte(vf, b, out);
 }
 
+/*
+ * How many bytes from p (n of them) the body of a control string can
+ * swallow here without the reference doing more than count them: the
+ * printable ASCII run, which holds no terminator, no control and no
+ * UTF-8, cut where the screen side's bound would end the string.
+ */
+static size_t
+vt_fast_string(const struct vtfilter *vf, const u_char *p, size_t n)
+{
+	size_t	 i = 0, m;
+
+	if (vf->direction == VTFILTER_OUTPUT) {
+		if (vf->seq_raw >= VTFILTER_STRING_MAX)
+			return 0;
+		if (n > VTFILTER_STRING_MAX - vf->seq_raw)
+			n = VTFILTER_STRING_MAX - vf->seq_raw;
+	}
+	while (n - i >= 8) {
+		m = vt_printable8(p + i);
+		i += m;
+		if (m < 8)
+			return i;
+	}
+	while (i < n && p[i] >= 0x20 && p[i] < 0x7f)
+		i++;
+	return i;
+}
+
 static int
 vt_run_fast(struct vtfilter *vf, const u_char *in, size_t len,
     struct buf *out)
@@ -1171,12 +1200,18 @@ vt_run_fast(struct vtfilter *vf, const u_char *in, size_t len,
 	int	 r;
 
 	while (i < len) {
-		if (vf->state == VT_GROUND && vf->utf8_need == 0 &&
-		    vf->mouse_skip == 0) {
-			n = vt_fast_span(in + i, len - i,
-			    vf->direction == VTFILTER_INPUT);
-			if (n > 0 && (r = vt_put(out, in + i, n)) != 0)
-				return r;
+		if (vf->utf8_need == 0 && vf->mouse_skip == 0) {
+			if (vf->state == VT_GROUND) {
+				n = vt_fast_span(in + i, len - i,
+				    vf->direction == VTFILTER_INPUT);
+				if (n > 0 && (r = vt_put(out, in + i, n)) != 0)
+					return r;
+			} else if (vf->state == VT_STRING) {
+				/* Dropped: the reference only counts it. */
+				n = vt_fast_string(vf, in + i, len - i);
+				vf->seq_raw += n;
+			} else
+				n = 0;
 			if ((i += n) == len)
 				break;
 		}

@@ -847,6 +847,53 @@ test_fast_runs(void **state)
 	}
 }
 
+/*
+ * Control strings whose body the fast path only counts, ending just
+ * before, at and after the screen side's bound, by each introducer.
+ */
+static void
+test_fast_long_string(void **state)
+{
+	static const char	*intros[] = {
+		"\033]", "\235", "\302\235", "\033P", "\033_", "\033]0;\303\251",
+	};
+	static const char	*ends[] = { "\007z", "\033\\z", "z\033[0mw" };
+	u_char			*in;
+	size_t			 cuts[2], body, len, i, k, e, n;
+	int			 dir;
+
+	(void)state;
+	in = malloc(VTFILTER_STRING_MAX + 64);
+	assert_non_null(in);
+	for (i = 0; i < TUNL_NITEMS(intros); i++) {
+		for (body = VTFILTER_STRING_MAX - 8;
+		    body <= VTFILTER_STRING_MAX + 2; body++) {
+			for (e = 0; e < TUNL_NITEMS(ends); e++) {
+				n = strlen(intros[i]);
+				memcpy(in, intros[i], n);
+				len = n;
+				for (k = 0; k < body; k++)
+					in[len++] = 'A' + k % 26;
+				memcpy(in + len, ends[e], strlen(ends[e]));
+				len += strlen(ends[e]);
+				for (dir = VTFILTER_OUTPUT;
+				    dir <= VTFILTER_INPUT; dir++) {
+					assert_fast_cuts(dir, in, len, NULL, 0,
+					    "long string");
+					/* Cut near the start and the bound. */
+					for (k = 1; k < 12; k++) {
+						cuts[0] = k;
+						cuts[1] = len - k;
+						assert_fast_cuts(dir, in, len,
+						    cuts, 2, "long string");
+					}
+				}
+			}
+		}
+	}
+	free(in);
+}
+
 /* The benchmark's kind of stream, in broker-sized and odd chunks. */
 static void
 test_fast_bench_stream(void **state)
@@ -1002,6 +1049,7 @@ main(void)
 		cmocka_unit_test(test_fast_corpus),
 		cmocka_unit_test(test_fast_tricky),
 		cmocka_unit_test(test_fast_runs),
+		cmocka_unit_test(test_fast_long_string),
 		cmocka_unit_test(test_fast_bench_stream),
 		cmocka_unit_test(test_fast_random),
 		cmocka_unit_test(test_fast_full),
