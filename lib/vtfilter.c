@@ -15,6 +15,10 @@
  * feeds anywhere; in the OUTPUT direction the result does not depend on how
  * the stream was split. A feed either appends all it produced or, when out
  * lacks room, nothing, with the filter's state as it was before the call.
+ *
+ * vtfilter_feed takes what passes unchanged in one step (the fast path,
+ * further down) and leaves the rest to the byte-at-a-time code, which is
+ * also the reference it is tested against (vtfilter_feed_reference).
  */
 #include "config.h"
 
