@@ -567,6 +567,9 @@ struct vtfilter {
 void		 vtfilter_init(struct vtfilter *, int);
 int		 vtfilter_feed(struct vtfilter *, const u_char *, size_t,
 		     struct buf *);
+/* The byte-at-a-time path the fast one must match (tests, benchmarks). */
+int		 vtfilter_feed_reference(struct vtfilter *, const u_char *,
+		     size_t, struct buf *);
 int		 vtfilter_flush(struct vtfilter *, struct buf *);
 void		 vtfilter_reset(struct vtfilter *);
 void		 vtfilter_stats(const struct vtfilter *,

@@ -154,3 +154,32 @@ inp c1		'a\2336;1Rb\23312;1Rc\233Ad\217Pe\204f\302\233Ag\302\2350;t\234h'	'abc\0
 inp alt-bracket	'\033]ls\rpwd\r'			'pwd\r'
 inp utf8	'héllo 日本 \377x\302\205y'		'héllo 日本 \357\277\275xy'
 inp interrupted	'\033[1;\003x\033O\ry'			'\033[1;\003x\033O\ry'
+
+## ---- seeds for fuzz/fuzz-vtfilter-diff.c (fast path against reference) ---
+# That target reads a flags byte (bit 0 the direction as above, bits 1-3
+# the number K of chunk-length bytes that follow, bit 4 tight out buffers,
+# bit 5 a reset before the flush), the K lengths, then the stream. Every
+# case goes in whole, a byte at a time, in chunks of 5, 1 and 13 bytes
+# with tight buffers, and in chunks of 7 between empty feeds with a reset;
+# so does a stream shaped like bench/vtfilter-bench's.
+diffseeds="$here/../../fuzz/corpus/vtfilter-diff"
+mkdir -p "$diffseeds"
+rm -f "$diffseeds"/*
+bench="$here/bench-stream.tmp"
+printf '\000\033[0m\033[01;34mdrwxr-xr-x\033[0m  2 root root  4096 Jan  1 12:00 \033[01;34metc\033[0m\r\n-rw-r--r--  1 root root 10240 Jan  1 12:00 \033[01;32mbuild.sh\033[0m\r\nlib/vtfilter.c:42:7: \033[1;35mwarning:\033[0m unused variable \342\200\230x\342\200\231 [-Wunused-variable]\r\nJournal: Pr\303\274fung bestanden, \346\227\245\346\234\254\350\252\236 \360\237\230\200 ok\r\n\033[?25l\033[1;24r\033[H\033[2J\033[38;5;244m  1 \033[0m#include <stdio.h>\033[K\r\n\033[24;1H\033[1m-- INSERT --\033[0m\033[3;5H\033[?25h\033[5;1H\033[2L\033[1S\033[12;40H\033(0lqqqqk\033(B\r\n\033]0;user@host: ~/src\007\033[6nplain ascii text of a long log line\r\n' \
+    >"$bench"
+for f in "$seeds"/* "$bench"; do
+	name=${f##*/}
+	name=${name%.tmp}
+	dir=$(od -An -tu1 -N1 "$f" | tr -d ' ')
+	tail -c +2 "$f" >"$here/seed.tmp"
+	{ printf "\\$(printf %o "$dir")"; cat "$here/seed.tmp"; } \
+	    >"$diffseeds/$name"
+	{ printf "\\$(printf %o $((dir | 2)))\\001"; cat "$here/seed.tmp"; } \
+	    >"$diffseeds/$name-bytes"
+	{ printf "\\$(printf %o $((dir | 0x16)))\\005\\001\\015";
+	    cat "$here/seed.tmp"; } >"$diffseeds/$name-tight"
+	{ printf "\\$(printf %o $((dir | 0x24)))\\000\\007";
+	    cat "$here/seed.tmp"; } >"$diffseeds/$name-empty-reset"
+done
+rm -f "$here/seed.tmp" "$bench"
