@@ -98,6 +98,16 @@ relay_install() {
 	    harness_fail "cannot make tunl-authority setgid"
 }
 
+# relay_holds_token TOKEN [FILE...]: whether the token (digits) appears in
+# the files (or standard input) as a number of its own. Inside a longer
+# number (an epoch time in another process's argv, say) it is a
+# coincidence, not a leak, and a machine-wide ps log holds many numbers.
+relay_holds_token() {
+	_rht=$1
+	shift
+	LC_ALL=C grep -qaE -- "(^|[^0-9])$_rht([^0-9]|\$)" "$@"
+}
+
 relay_sql() {
 	command -v sqlite3 >/dev/null 2>&1 || harness_skip "needs the sqlite3 tool"
 	# The relay's own programs may hold the write lock for a moment
