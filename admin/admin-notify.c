@@ -89,18 +89,19 @@ notify_now_ms(void)
 }
 
 /*
- * What logs call a URL: its scheme and host (and port), without any
- * user name, password, path or query, escaped.
+ * What logs and status call the i-th URL (from 0): "#N scheme://host",
+ * the host with its port and without any user name, password, path or
+ * query (which may hold a secret), escaped.
  */
 void
-admin_notify_label(const char *url, char *out, size_t outlen)
+admin_notify_label(u_int i, const char *url, char *out, size_t outlen)
 {
 	const char	*host, *end, *at;
 	char		 tmp[CFG_URL_MAX];
 	size_t		 slen, hlen;
 
 	if ((host = strstr(url, "://")) == NULL) {
-		tunl_strlcpy(out, "(unnamed)", outlen);
+		snprintf(out, outlen, "#%u", i + 1);
 		return;
 	}
 	slen = (size_t)(host - url) + 3;
@@ -112,12 +113,14 @@ admin_notify_label(const char *url, char *out, size_t outlen)
 	}
 	hlen = (size_t)(end - host);
 	if (slen + hlen >= sizeof(tmp)) {
-		tunl_strlcpy(out, "(unnamed)", outlen);
+		snprintf(out, outlen, "#%u", i + 1);
 		return;
 	}
 	memcpy(tmp, url, slen);
 	memcpy(tmp + slen, host, hlen);
-	(void)log_escape(out, outlen, tmp, slen + hlen);
+	snprintf(out, outlen, "#%u ", i + 1);
+	(void)log_escape(out + strlen(out), outlen - strlen(out), tmp,
+	    slen + hlen);
 }
 
 /* The reply is read and dropped; past NOTIFY_REPLY_MAX the transfer ends. */
@@ -490,7 +493,7 @@ admin_notify(const struct tunl_cfg *cfg, const char *cfgpath, int once)
 	}
 	for (i = 0; i < cfg->nwebhooks; i++) {
 		n->urls[i].url = cfg->webhook_url[i];
-		admin_notify_label(cfg->webhook_url[i], n->urls[i].label,
+		admin_notify_label(i, cfg->webhook_url[i], n->urls[i].label,
 		    sizeof(n->urls[i].label));
 	}
 	n->nurls = cfg->nwebhooks;

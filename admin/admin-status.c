@@ -165,7 +165,7 @@ status_database(struct admin_report *st, const struct tunl_cfg *cfg)
 
 /* Each webhook URL: has notify started on it, and is it keeping up? */
 static void
-status_webhook_url(struct admin_report *st, struct registry *reg,
+status_webhook_url(struct admin_report *st, struct registry *reg, u_int i,
     const char *url, int64_t now)
 {
 	struct registry_event	 ev;
@@ -174,7 +174,7 @@ status_webhook_url(struct admin_report *st, struct registry *reg,
 	size_t			 n;
 	int			 r;
 
-	admin_notify_label(url, label, sizeof(label));
+	admin_notify_label(i, url, label, sizeof(label));
 	snprintf(what, sizeof(what), "webhook %s", label);
 	r = registry_webhook_cursor(reg, url, 0, 0, &cursor);
 	if (r == TUNL_ERR_NOT_FOUND) {
@@ -240,7 +240,7 @@ status_webhooks(struct admin_report *st, const struct tunl_cfg *cfg)
 	if (registry_open(cfg->database, REGISTRY_READONLY, &reg) != 0)
 		return;		/* status_database has said why */
 	for (i = 0; i < cfg->nwebhooks && i < CFG_WEBHOOKS_MAX; i++)
-		status_webhook_url(st, reg, cfg->webhook_url[i],
+		status_webhook_url(st, reg, i, cfg->webhook_url[i],
 		    (int64_t)time(NULL));
 	registry_close(reg);
 }
