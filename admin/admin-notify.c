@@ -339,8 +339,11 @@ notify_batch(struct notify *n, struct notify_url *u)
 	size_t	 count;
 	int	 r;
 
-	if ((r = registry_webhook_cursor(n->reg, u->url, 1, now,
-	    &cursor)) != 0) {
+	/* A read first: an idle round takes no write lock. */
+	r = registry_webhook_cursor(n->reg, u->url, 0, now, &cursor);
+	if (r == TUNL_ERR_NOT_FOUND)
+		r = registry_webhook_cursor(n->reg, u->url, 1, now, &cursor);
+	if (r != 0) {
 		notify_db_trouble(n, r, "read a webhook cursor");
 		return r;
 	}
@@ -369,7 +372,9 @@ notify_batch(struct notify *n, struct notify_url *u)
 	}
 	if (notify_post(n, u, n->evs[0].id, n->evs[count - 1].id, why,
 	    sizeof(why)) != 0) {
-		notify_failed(u, why);
+		/* Cut short by SIGTERM: not the receiver's failure. */
+		if (!notify_stop)
+			notify_failed(u, why);
 		return TUNL_ERR_DENIED;
 	}
 	notify_delivered(u);

@@ -2,8 +2,8 @@
  * admin-status.c: `tunl-admin status` says, in words, whether the relay
  * is healthy: configuration, accounts, directories, keys and database,
  * how many sessions are in each state, and whether webhook deliveries
- * keep up. It changes nothing. Exit
- * status 0 means healthy, 1 means at least one problem was named.
+ * keep up. It changes nothing. Exit status 0 means healthy, 1 means at
+ * least one problem was named.
  */
 #include "config.h"
 

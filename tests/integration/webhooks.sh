@@ -271,5 +271,58 @@ wait $pid
 harness_assert_eq 0 $? "exit status after SIGTERM"
 harness_assert_contains "$(status)" "up to date"
 
+# ---- a locked registry: delivered once, the cursor moves when it can ----------
+n_ok=$(requests /ok/a)
+first=$(($(last_id) + 1))
+add_events 2
+# Another process holds the write lock until $H/release appears.
+python3 -c '
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2] + "/locked", "w").close()
+while not os.path.exists(sys.argv[2] + "/release"):
+    time.sleep(0.05)
+db.execute("COMMIT")
+' "$RELAY_DB" "$H" &
+locker=$!
+harness_track $locker
+i=0
+until [ -e "$H/locked" ]; do
+	i=$((i + 1))
+	[ $i -le 300 ] || harness_fail "could not lock the registry"
+	sleep 0.1
+done
+"$TUNL_ADMIN" notify -f "$RELAY_CONF" >"$H/notify3.log" 2>&1 &
+pid=$!
+harness_track $pid
+i=0
+until grep -q 'registry busy' "$H/notify3.log"; do
+	i=$((i + 1))
+	[ $i -le 300 ] || harness_fail "notify did not notice the lock: $(cat "$H/notify3.log")"
+	sleep 0.1
+done
+harness_assert_eq "$((n_ok + 1))" "$(requests /ok/a)" "delivered under the lock"
+harness_assert_eq "$((first - 1))" "$(cursor "$BASE/ok/a")" "cursor not moved yet"
+touch "$H/release"
+wait $locker
+i=0
+until [ "$(cursor "$BASE/ok/a")" = "$((first + 1))" ]; do
+	i=$((i + 1))
+	[ $i -le 300 ] || harness_fail "the cursor did not move after the lock: $(cat "$H/notify3.log")"
+	sleep 0.1
+done
+harness_assert_eq "$((n_ok + 1))" "$(requests /ok/a)" "nothing sent twice"
+harness_assert_eq 1 "$(grep -c 'registry busy' "$H/notify3.log")" "one line when busy"
+i=0
+until grep -q 'registry usable again' "$H/notify3.log"; do
+	i=$((i + 1))
+	[ $i -le 100 ] || harness_fail "no line when the registry came back"
+	sleep 0.1
+done
+kill -TERM $pid
+wait $pid
+harness_assert_eq 0 $? "exit status after SIGTERM"
+
 harness_host_unchanged
 exit 0
