@@ -8,6 +8,8 @@
  *	dirname(token_key), dirname(ca_key)	root:root 0755
  *	token_key				root:keys 0640
  *	ca_key, ca_key.pub			root:keys 0640, 0644
+ *	dirname(webhook_key)			root:root 0755
+ *	webhook_key				root:root 0600
  *	dirname(database)			root:relay 2770
  *	database				root:relay 0660
  *	runtime_dir				root:relay 0750
@@ -116,6 +118,47 @@ init_token_key(const struct tunl_cfg *cfg, gid_t key_gid)
 		return r;
 	}
 	init_say("ok", cfg->token_key, "(token-hashing key)");
+	return 0;
+}
+
+/*
+ * The key that signs webhook deliveries: only tunl-admin notify (root)
+ * reads it. Made whether or not a webhook_url is set, so adding one later
+ * needs no second init; never replaced once it exists.
+ */
+static int
+init_webhook_key(const struct tunl_cfg *cfg)
+{
+	u_char	 key[WEBHOOK_KEY_LEN];
+	char	 err[PATH_MAX + 64];
+	int	 r;
+
+	r = admin_fs_check_file(cfg->webhook_key, 0, (gid_t)-1, 0400, 0077,
+	    err, sizeof(err));
+	if (r == TUNL_ERR_NOT_FOUND) {
+		if ((r = token_key_create(cfg->webhook_key, 0, 0,
+		    0600)) != 0) {
+			printf("error    %s: cannot create the webhook key: "
+			    "%s\n", cfg->webhook_key, tunl_err(r));
+			return r;
+		}
+		init_say("created", cfg->webhook_key,
+		    "(webhook signing key, root:root 0600)");
+		return 0;
+	}
+	if (r != 0) {
+		printf("unsafe   %s: %s; it must be root's, mode 0600\n",
+		    cfg->webhook_key, err[0] ? err : tunl_err(r));
+		return r;
+	}
+	r = token_key_load(cfg->webhook_key, 0, key);
+	tunl_memzero(key, sizeof(key));
+	if (r != 0) {
+		printf("error    %s: not a usable webhook key: %s\n",
+		    cfg->webhook_key, tunl_err(r));
+		return r;
+	}
+	init_say("ok", cfg->webhook_key, "(webhook signing key)");
 	return 0;
 }
 
@@ -287,8 +330,8 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 {
 	struct admin_ids ids;
 	char		 keydir[PATH_MAX], cadir[PATH_MAX], dbdir[PATH_MAX];
-	char		 authdir[PATH_MAX], sockdir[PATH_MAX];
-	struct init_dir	 dirs[7];
+	char		 authdir[PATH_MAX], sockdir[PATH_MAX], hookdir[PATH_MAX];
+	struct init_dir	 dirs[8];
 	size_t		 i, n = 0;
 	int		 r;
 
@@ -313,6 +356,7 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 	if (admin_fs_dirname(cfg->token_key, keydir, sizeof(keydir)) != 0 ||
 	    admin_fs_dirname(cfg->ca_key, cadir, sizeof(cadir)) != 0 ||
 	    admin_fs_dirname(cfg->database, dbdir, sizeof(dbdir)) != 0 ||
+	    admin_fs_dirname(cfg->webhook_key, hookdir, sizeof(hookdir)) != 0 ||
 	    (size_t)snprintf(authdir, sizeof(authdir), "%s/auth",
 	    cfg->runtime_dir) >= sizeof(authdir) ||
 	    (size_t)snprintf(sockdir, sizeof(sockdir), "%s/sessions",
@@ -323,6 +367,10 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 	dirs[n++] = (struct init_dir){ keydir, 0, 0755, "keys" };
 	if (strcmp(cadir, keydir) != 0)
 		dirs[n++] = (struct init_dir){ cadir, 0, 0755, "CA key" };
+	if (strcmp(hookdir, keydir) != 0 && strcmp(hookdir, cadir) != 0 &&
+	    strcmp(hookdir, dbdir) != 0)
+		dirs[n++] = (struct init_dir){ hookdir, 0, 0755,
+		    "webhook key" };
 	dirs[n++] = (struct init_dir){ dbdir, 1, 02770, "database" };
 	dirs[n++] = (struct init_dir){ cfg->runtime_dir, 1, 0750,
 	    "runtime" };
@@ -336,6 +384,7 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 	}
 	if ((r = init_token_key(cfg, ids.key_gid)) != 0 ||
 	    (r = init_ca_key(cfg, ids.key_gid)) != 0 ||
+	    (r = init_webhook_key(cfg)) != 0 ||
 	    (r = init_database(cfg, ids.relay_gid)) != 0)
 		goto fail;
 	printf("tunl-admin init: the relay is ready\n");

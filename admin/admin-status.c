@@ -1,18 +1,21 @@
 /*
  * admin-status.c: `tunl-admin status` says, in words, whether the relay
  * is healthy: configuration, accounts, directories, keys and database,
- * and how many sessions are in each state. It changes nothing. Exit
- * status 0 means healthy, 1 means at least one problem was named.
+ * how many sessions are in each state, and whether webhook deliveries
+ * keep up. It changes nothing. Exit status 0 means healthy, 1 means at
+ * least one problem was named.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tunl.h"
@@ -160,6 +163,88 @@ status_database(struct admin_report *st, const struct tunl_cfg *cfg)
 	registry_close(reg);
 }
 
+/* Each webhook URL: has notify started on it, and is it keeping up? */
+static void
+status_webhook_url(struct admin_report *st, struct registry *reg, u_int i,
+    const char *url, int64_t now)
+{
+	struct registry_event	 ev;
+	char			 label[NOTIFY_LABEL_MAX], what[NOTIFY_LABEL_MAX + 16];
+	int64_t			 cursor, behind, age;
+	size_t			 n;
+	int			 r;
+
+	admin_notify_label(i, url, label, sizeof(label));
+	snprintf(what, sizeof(what), "webhook %s", label);
+	r = registry_webhook_cursor(reg, url, 0, 0, &cursor);
+	if (r == TUNL_ERR_NOT_FOUND) {
+		admin_report_problem(st, what, "nothing delivered yet: "
+		    "tunl-admin notify has not run since this URL was added; "
+		    "fix: systemctl enable --now tunl-notify");
+		return;
+	}
+	if (r != 0 || (r = registry_events_count_after(reg, cursor,
+	    &behind)) != 0) {
+		admin_report_problem(st, what, "cannot read its cursor: %s",
+		    registry_errmsg(reg));
+		return;
+	}
+	if (behind == 0) {
+		admin_report_ok(st, what, "up to date");
+		return;
+	}
+	if ((r = registry_events_after(reg, cursor, &ev, 1, &n)) != 0 ||
+	    n != 1) {
+		admin_report_problem(st, what, "cannot read its next event: %s",
+		    registry_errmsg(reg));
+		return;
+	}
+	age = now - ev.at;
+	if (age > NOTIFY_BEHIND_MAX)
+		admin_report_problem(st, what, "behind: %" PRId64 " event(s) "
+		    "not delivered, the oldest from %" PRId64 " s ago; fix: "
+		    "check that tunl-notify runs and what it logs "
+		    "(journalctl -u tunl-notify)", behind, age);
+	else
+		admin_report_ok(st, what, behind == 1 ? "1 event on its way" :
+		    "some events on their way");
+}
+
+static void
+status_webhooks(struct admin_report *st, const struct tunl_cfg *cfg)
+{
+	struct registry	*reg = NULL;
+	char		 err[PATH_MAX + 64];
+	u_int		 i;
+	int		 r;
+
+	if (cfg->nwebhooks == 0) {
+		admin_report_ok(st, "webhooks", "none configured (webhook_url)");
+		return;
+	}
+	if (geteuid() == 0) {
+		r = admin_fs_check_file(cfg->webhook_key, 0, (gid_t)-1, 0400,
+		    0077, err, sizeof(err));
+		if (r == TUNL_ERR_NOT_FOUND)
+			admin_report_problem(st, cfg->webhook_key, "missing, "
+			    "so no webhook can be signed (run tunl-admin "
+			    "init)");
+		else if (r != 0)
+			admin_report_problem(st, cfg->webhook_key, "%s; it "
+			    "must be root's, mode 0600", err[0] ? err :
+			    tunl_err(r));
+		else
+			admin_report_ok(st, cfg->webhook_key,
+			    "webhook signing key");
+	}
+	if (registry_open(cfg->database, REGISTRY_READONLY, &reg) != 0)
+		return;		/* status_database has said why */
+	for (i = 0; i < cfg->nwebhooks && i < CFG_WEBHOOKS_MAX; i++)
+		status_webhook_url(st, reg, i, cfg->webhook_url[i],
+		    (int64_t)time(NULL));
+	registry_close(reg);
+}
+
 /*
  * Everything status checks, shared with doctor. ids gets the accounts (a
  * group that could not be resolved is (gid_t)-1).
@@ -195,6 +280,7 @@ admin_status_checks(const struct tunl_cfg *cfg, const char *cfgpath,
 	    sizeof(pub) && access(pub, R_OK) != 0)
 		admin_report_problem(st, pub, "missing or unreadable");
 	status_database(st, cfg);
+	status_webhooks(st, cfg);
 }
 
 int

@@ -51,6 +51,14 @@ void	 admin_status_checks(const struct tunl_cfg *, const char *,
 	     struct admin_report *, struct admin_ids *);
 int	 admin_status(const struct tunl_cfg *, const char *, int);
 
+/* admin-notify.c */
+#define NOTIFY_LABEL_MAX	128	/* "#N scheme://host" for logs */
+/* status: an undelivered event older than this (seconds) is a problem. */
+#define NOTIFY_BEHIND_MAX	360
+
+int	 admin_notify(const struct tunl_cfg *, const char *, int);
+void	 admin_notify_label(u_int, const char *, char *, size_t);
+
 /* admin-sshd.c: the effective sshd settings doctor checks (sshd -T). */
 enum sshd_key {
 	SSHD_FORCECOMMAND = 0,

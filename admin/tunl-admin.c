@@ -1,6 +1,7 @@
 /*
  * tunl-admin: the operator's command. It prepares the relay (init),
- * says whether it is healthy (status) and what to fix (doctor).
+ * says whether it is healthy (status) and what to fix (doctor), and
+ * posts session events to webhooks (notify).
  */
 #include "config.h"
 
@@ -30,6 +31,9 @@ usage(int status)
 	    "  doctor [-q] [--fix] [options]\n"
 	    "           status, plus programs, sshd, PAM, stale state and\n"
 	    "           fail2ban, each problem with its fix (as root)\n"
+	    "  notify [--once] [-f config]\n"
+	    "           post session events to the webhook URLs (a service;\n"
+	    "           --once: what is pending, then exit)\n"
 	    "  config   print the effective configuration\n"
 	    "  help     this text\n"
 	    "doctor's options for tests and unusual layouts:\n"
@@ -124,6 +128,33 @@ doctor_args(int argc, char **argv, struct doctor_opts *o)
 		usage(2);
 }
 
+/* notify's options, after the command word: --once, and -f as before it. */
+static void
+notify_args(int argc, char **argv, int *once, const char **path)
+{
+	static const struct option longopts[] = {
+		{ "once",	no_argument,	NULL, 'o' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	int	 ch;
+
+	optind = 0;		/* glibc: start over, argv[0] is the command */
+	while ((ch = getopt_long(argc, argv, "+f:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			*once = 1;
+			break;
+		case 'f':
+			*path = optarg;
+			break;
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -138,7 +169,7 @@ main(int argc, char **argv)
 	};
 	const char	*path = NULL, *cmd;
 	char		 err[512];
-	int		 ch, r, quiet = 0, flags = 0;
+	int		 ch, r, quiet = 0, flags = 0, once = 0;
 
 	log_init("tunl-admin", LOG_AUTH, LOG_TO_STDERR | LOG_NO_SYSLOG);
 	/* "+": stop at the command; doctor has options of its own. */
@@ -166,7 +197,9 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "doctor") == 0) {
 		dopt.quiet = quiet;
 		doctor_args(argc, argv, &dopt);
-	} else if (argc != 1)
+	} else if (strcmp(cmd, "notify") == 0)
+		notify_args(argc, argv, &once, &path);
+	else if (argc != 1)
 		usage(2);
 
 	if (path == NULL) {
@@ -187,6 +220,8 @@ main(int argc, char **argv)
 		return admin_doctor(&cfg, path, &dopt);
 	if (strcmp(cmd, "config") == 0)
 		return admin_config(&cfg);
+	if (strcmp(cmd, "notify") == 0)
+		return admin_notify(&cfg, path, once);
 	(void)log_escape(err, 64, cmd, strlen(cmd));
 	fprintf(stderr, "tunl-admin: unknown command \"%s\"\n", err);
 	usage(2);

@@ -84,6 +84,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_NUM(producer_grace, CFG_T_UINT, 0, 3600),
 	{ "webhook_url", CFG_T_URL, offsetof(struct tunl_cfg, webhook_url),
 	    CFG_URL_MAX, 0, CFG_WEBHOOKS_MAX },
+	CFG_STR(webhook_key, CFG_T_PATH),
 	CFG_NUM(log_level, CFG_T_LEVEL, TUNL_LOG_ERROR, TUNL_LOG_DEBUG),
 };
 #define CFG_NKEYS	TUNL_NITEMS(cfg_keys)
@@ -203,6 +204,8 @@ cfg_defaults(struct tunl_cfg *cfg)
 	    sizeof(cfg->token_key));
 	tunl_strlcpy(cfg->ca_key, SYSCONFDIR "/tunl/user_ca",
 	    sizeof(cfg->ca_key));
+	tunl_strlcpy(cfg->webhook_key, SYSCONFDIR "/tunl/webhook.key",
+	    sizeof(cfg->webhook_key));
 	tunl_strlcpy(cfg->relay_group, "tunl", sizeof(cfg->relay_group));
 	tunl_strlcpy(cfg->customer_user, "tunl", sizeof(cfg->customer_user));
 	tunl_strlcpy(cfg->engineer_user, "support",

@@ -110,6 +110,20 @@ static const char *const registry_migrations[] = {
 	 */
 	"ALTER TABLE sessions ADD COLUMN viewers INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (typeof(viewers) = 'integer' AND viewers >= 0);",
+
+	/*
+	 * 3: how far each webhook URL has been delivered (tunl-admin
+	 * notify): the id of the last event its receiver acknowledged. A
+	 * URL starts at the last event that existed when it was first
+	 * seen; rows of URLs taken out of the configuration stay.
+	 */
+	"CREATE TABLE webhook_cursors ("
+	"  url TEXT PRIMARY KEY NOT NULL"
+	"    CHECK (" TEXT_BYTES(url, 1, 511) "),"
+	"  last_event INTEGER NOT NULL"
+	"    CHECK (typeof(last_event) = 'integer' AND last_event >= 0),"
+	"  updated INTEGER NOT NULL CHECK (typeof(updated) = 'integer')"
+	");",
 };
 
 /* The list and the version the code claims must agree. */

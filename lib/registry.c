@@ -72,6 +72,11 @@ enum reg_sql {
 	SQL_VIEWERS_TOTAL,
 	SQL_TOKEN_REVOKE,
 	SQL_TOKEN_REISSUE,
+	SQL_EVENT_AFTER,
+	SQL_EVENT_COUNT_AFTER,
+	SQL_CURSOR_GET,
+	SQL_CURSOR_START,
+	SQL_CURSOR_ADVANCE,
 	SQL_NSTMTS
 };
 
@@ -170,6 +175,21 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	[SQL_VIEWERS_TOTAL] =
 	    "SELECT coalesce(sum(viewers), 0) FROM sessions "
 	    "WHERE state IN " LIVE_STATES,
+	[SQL_EVENT_AFTER] =
+	    "SELECT " EVENT_COLUMNS " FROM events WHERE id > ?1 "
+	    "ORDER BY id LIMIT ?2",
+	[SQL_EVENT_COUNT_AFTER] =
+	    "SELECT count(*) FROM events WHERE id > ?1",
+	[SQL_CURSOR_GET] =
+	    "SELECT last_event FROM webhook_cursors WHERE url = ?1",
+	/* A new URL starts at the newest event: no flood of history. */
+	[SQL_CURSOR_START] =
+	    "INSERT INTO webhook_cursors (url, last_event, updated) "
+	    "SELECT ?1, coalesce(max(id), 0), ?2 FROM events WHERE 1 "
+	    "ON CONFLICT (url) DO NOTHING",
+	[SQL_CURSOR_ADVANCE] =
+	    "UPDATE webhook_cursors SET last_event = ?2, updated = ?3 "
+	    "WHERE url = ?1 AND last_event < ?2",
 };
 
 struct registry {
@@ -1793,6 +1813,30 @@ registry_event_add(struct registry *reg, const char *sid, const char *actor,
 	return r;
 }
 
+/* One row of EVENT_COLUMNS. */
+static int
+reg_row_event(struct registry *reg, sqlite3_stmt *stmt,
+    struct registry_event *ev)
+{
+	int	 r;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->id = sqlite3_column_int64(stmt, 0);
+	ev->at = sqlite3_column_int64(stmt, 2);
+	if ((r = reg_col_text(reg, stmt, 1, ev->session_id,
+	    sizeof(ev->session_id))) != 0 ||
+	    (r = reg_col_text(reg, stmt, 3, ev->actor,
+	    sizeof(ev->actor))) != 0 ||
+	    (r = reg_col_text(reg, stmt, 4, ev->action,
+	    sizeof(ev->action))) != 0 ||
+	    (r = reg_col_text(reg, stmt, 5, ev->source,
+	    sizeof(ev->source))) != 0 ||
+	    (r = reg_col_text(reg, stmt, 6, ev->detail,
+	    sizeof(ev->detail))) != 0)
+		return r;
+	return 0;
+}
+
 /*
  * Call cb for each event of a session (of every session if sid is NULL),
  * oldest first. A non-zero return from cb stops the walk and is returned.
@@ -1816,24 +1860,189 @@ registry_event_list(struct registry *reg, const char *sid,
 	if (sid != NULL && (r = reg_bind_text(reg, stmt, 1, sid)) != 0)
 		goto out;
 	while ((r = reg_step(reg, stmt)) == 1) {
-		memset(&ev, 0, sizeof(ev));
-		ev.id = sqlite3_column_int64(stmt, 0);
-		ev.at = sqlite3_column_int64(stmt, 2);
-		if ((r = reg_col_text(reg, stmt, 1, ev.session_id,
-		    sizeof(ev.session_id))) != 0 ||
-		    (r = reg_col_text(reg, stmt, 3, ev.actor,
-		    sizeof(ev.actor))) != 0 ||
-		    (r = reg_col_text(reg, stmt, 4, ev.action,
-		    sizeof(ev.action))) != 0 ||
-		    (r = reg_col_text(reg, stmt, 5, ev.source,
-		    sizeof(ev.source))) != 0 ||
-		    (r = reg_col_text(reg, stmt, 6, ev.detail,
-		    sizeof(ev.detail))) != 0)
+		if ((r = reg_row_event(reg, stmt, &ev)) != 0)
 			break;
 		if ((r = cb(&ev, arg)) != 0)
 			break;
 	}
  out:
 	reg_release(stmt);
+	return r;
+}
+
+/*
+ * Up to max events with an id above after, oldest first, into evs; *n
+ * says how many. Ids only grow and a writer holds the lock from the
+ * insert to its commit, so an event never appears below one already
+ * read: a reader that remembers the last id it saw misses nothing.
+ */
+int
+registry_events_after(struct registry *reg, int64_t after,
+    struct registry_event *evs, size_t max, size_t *n)
+{
+	sqlite3_stmt	*stmt;
+	size_t		 got = 0;
+	int		 r;
+
+	if (n == NULL)
+		return reg_invalid(reg, "count");
+	*n = 0;
+	if (after < 0)
+		return reg_invalid(reg, "event id");
+	if (evs == NULL || max == 0 || max > INT_MAX)
+		return reg_invalid(reg, "event batch");
+	if ((r = reg_stmt(reg, SQL_EVENT_AFTER, &stmt)) != 0)
+		return r;
+	if ((r = reg_bind_int(reg, stmt, 1, after)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 2, (int64_t)max)) != 0)
+		goto out;
+	while (got < max && (r = reg_step(reg, stmt)) == 1) {
+		if ((r = reg_row_event(reg, stmt, &evs[got])) != 0)
+			goto out;
+		got++;
+	}
+	if (r < 0)
+		goto out;
+	*n = got;
+	r = 0;
+ out:
+	reg_release(stmt);
+	return r;
+}
+
+/* How many events have an id above after. */
+int
+registry_events_count_after(struct registry *reg, int64_t after,
+    int64_t *count)
+{
+	sqlite3_stmt	*stmt;
+	int		 r;
+
+	if (count == NULL || after < 0)
+		return reg_invalid(reg, "event id");
+	*count = 0;
+	if ((r = reg_stmt(reg, SQL_EVENT_COUNT_AFTER, &stmt)) != 0)
+		return r;
+	if ((r = reg_bind_int(reg, stmt, 1, after)) != 0 ||
+	    (r = reg_step(reg, stmt)) < 0)
+		goto out;
+	if (r == 1)
+		*count = sqlite3_column_int64(stmt, 0);
+	r = 0;
+ out:
+	reg_release(stmt);
+	return r;
+}
+
+/* A webhook URL as the configuration holds it: printable ASCII. */
+static int
+reg_check_url(const char *url)
+{
+	size_t	 i;
+
+	if (url == NULL || url[0] == '\0')
+		return 0;
+	for (i = 0; url[i] != '\0'; i++) {
+		if (i >= CFG_URL_MAX - 1 || (u_char)url[i] <= 0x20 ||
+		    (u_char)url[i] >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+reg_cursor_get(struct registry *reg, const char *url, int64_t *last)
+{
+	sqlite3_stmt	*stmt;
+	int		 r;
+
+	if ((r = reg_stmt(reg, SQL_CURSOR_GET, &stmt)) != 0)
+		return r;
+	if ((r = reg_bind_text(reg, stmt, 1, url)) != 0 ||
+	    (r = reg_step(reg, stmt)) < 0)
+		goto out;
+	if (r == 0) {
+		reg_set_err(reg, "no cursor for this URL");
+		r = TUNL_ERR_NOT_FOUND;
+		goto out;
+	}
+	*last = sqlite3_column_int64(stmt, 0);
+	r = 0;
+ out:
+	reg_release(stmt);
+	return r;
+}
+
+/*
+ * The id of the last event delivered to url. A URL without a cursor is
+ * TUNL_ERR_NOT_FOUND, unless create is set: then it gets one at the
+ * newest event (now is its time), in one transaction, so history is
+ * never sent to a URL just added.
+ */
+int
+registry_webhook_cursor(struct registry *reg, const char *url, int create,
+    int64_t now, int64_t *last)
+{
+	sqlite3_stmt	*stmt;
+	int		 r;
+
+	if (last == NULL || !reg_check_url(url))
+		return reg_invalid(reg, "webhook URL");
+	*last = 0;
+	if (!create)
+		return reg_cursor_get(reg, url, last);
+	if (!reg_check_time(now))
+		return reg_invalid(reg, "time");
+	if ((r = reg_begin(reg)) != 0)
+		return r;
+	if ((r = reg_stmt(reg, SQL_CURSOR_START, &stmt)) != 0)
+		goto out;
+	if ((r = reg_bind_text(reg, stmt, 1, url)) == 0 &&
+	    (r = reg_bind_int(reg, stmt, 2, now)) == 0)
+		r = reg_exec(reg, stmt);
+	reg_release(stmt);
+	if (r != 0 || (r = reg_cursor_get(reg, url, last)) != 0)
+		goto out;
+	r = reg_commit(reg);
+ out:
+	if (r != 0)
+		reg_rollback(reg);
+	return r;
+}
+
+/*
+ * Move url's cursor forward to last (never back: a second dispatcher
+ * that delivered less cannot undo the first's progress). A URL without a
+ * cursor is TUNL_ERR_NOT_FOUND.
+ */
+int
+registry_webhook_advance(struct registry *reg, const char *url, int64_t last,
+    int64_t now)
+{
+	sqlite3_stmt	*stmt;
+	int64_t		 cur;
+	int		 r;
+
+	if (!reg_check_url(url))
+		return reg_invalid(reg, "webhook URL");
+	if (last < 0)
+		return reg_invalid(reg, "event id");
+	if (!reg_check_time(now))
+		return reg_invalid(reg, "time");
+	if ((r = reg_begin(reg)) != 0)
+		return r;
+	if ((r = reg_cursor_get(reg, url, &cur)) != 0 ||
+	    (r = reg_stmt(reg, SQL_CURSOR_ADVANCE, &stmt)) != 0)
+		goto out;
+	if ((r = reg_bind_text(reg, stmt, 1, url)) == 0 &&
+	    (r = reg_bind_int(reg, stmt, 2, last)) == 0 &&
+	    (r = reg_bind_int(reg, stmt, 3, now)) == 0)
+		r = reg_exec(reg, stmt);
+	reg_release(stmt);
+	if (r == 0)
+		r = reg_commit(reg);
+ out:
+	if (r != 0)
+		reg_rollback(reg);
 	return r;
 }

@@ -197,6 +197,7 @@ struct tunl_cfg {
 	u_int		 producer_grace;	/* seconds */
 	u_int		 nwebhooks;
 	char		 webhook_url[CFG_WEBHOOKS_MAX][CFG_URL_MAX];
+	char		 webhook_key[CFG_PATH_MAX];	/* signs deliveries */
 	enum log_level	 log_level;
 };
 
@@ -246,7 +247,7 @@ int		 token_key_load(const char *, uid_t, u_char *);
  * migrations (docs/registry.md). Every string argument is checked before
  * any SQL runs; times are unix seconds passed in by the caller.
  */
-#define REGISTRY_SCHEMA_VERSION		2
+#define REGISTRY_SCHEMA_VERSION		3
 #define REGISTRY_VIEWERS_MAX		65535	/* per session */
 
 #define REGISTRY_CREATE			0x1	/* create the file (0640) */
@@ -350,9 +351,35 @@ int		 registry_session_set_viewers(struct registry *, const char *,
 int		 registry_viewers_total(struct registry *, u_int *);
 int		 registry_session_set_host(struct registry *, const char *,
 		     const char *);
+int		 registry_events_after(struct registry *, int64_t,
+		     struct registry_event *, size_t, size_t *);
+int		 registry_events_count_after(struct registry *, int64_t,
+		     int64_t *);
+int		 registry_webhook_cursor(struct registry *, const char *, int,
+		     int64_t, int64_t *);
+int		 registry_webhook_advance(struct registry *, const char *,
+		     int64_t, int64_t);
 
 /* registry-schema.c */
 const char	*registry_migration(int);
+
+/* ---- webhook.c: webhook bodies and signatures (docs/webhooks.md) ------- */
+
+#define WEBHOOK_BATCH_MAX	50	/* events in one delivery */
+#define WEBHOOK_RELAY_MAX	256	/* relay name, with NUL */
+#define WEBHOOK_KEY_LEN		32	/* HMAC-SHA256 key bytes */
+#define WEBHOOK_SIG_LEN		(7 + 64 + 1)	/* "sha256=", hex, NUL */
+/*
+ * Room for the largest body: every byte of every field escaped as \uXXXX
+ * (6 bytes) is about 2.7 KB an event, 135 KB a batch.
+ */
+#define WEBHOOK_BODY_MAX	(256 * 1024)
+
+int		 webhook_json_string(struct buf *, const char *, size_t);
+int		 webhook_body(struct buf *, const char *, int64_t,
+		     const struct registry_event *, size_t);
+int		 webhook_sign(const u_char *, const void *, size_t,
+		     char [WEBHOOK_SIG_LEN]);
 
 /* ---- handoff.c: the binding PAM hands to the ForceCommand ------------------ */
 

@@ -604,6 +604,7 @@ test_round_trip(void **state)
 	    "max_consumers_total = 256\n"
 	    "consumer_backlog = 1M\n"
 	    "producer_grace = 120\n"
+	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n");
 	free(s);
 	buf_free(b);
@@ -620,8 +621,9 @@ test_round_trip(void **state)
 	cfg_defaults(&cfg);
 	s = repeat('p', CFG_PATH_MAX - 2);
 	cfg.database[0] = cfg.runtime_dir[0] = cfg.recording_dir[0] = '/';
-	cfg.token_key[0] = cfg.ca_key[0] = '/';
+	cfg.token_key[0] = cfg.ca_key[0] = cfg.webhook_key[0] = '/';
 	memcpy(cfg.database + 1, s, CFG_PATH_MAX - 2);
+	memcpy(cfg.webhook_key + 1, s, CFG_PATH_MAX - 2);
 	memcpy(cfg.runtime_dir + 1, s, CFG_PATH_MAX - 2);
 	memcpy(cfg.recording_dir + 1, s, CFG_PATH_MAX - 2);
 	memcpy(cfg.token_key + 1, s, CFG_PATH_MAX - 2);
@@ -827,7 +829,7 @@ test_sample(void **state)
 		"token_ttl", "cert_ttl", "failure_cap", "rate_limit",
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
-		"webhook_url", "log_level",
+		"webhook_url", "webhook_key", "log_level",
 	};
 	char		 path[1024], err[512], want[64], *text;
 	struct buf	*b;

@@ -1375,6 +1375,173 @@ test_migrate_from_v1(void **state)
 	registry_close(reg);
 }
 
+/*
+ * A version 2 database (migrations 1 and 2, as a relay of that release
+ * left it) is migrated to 3: its events stay and webhook_cursors is there,
+ * empty.
+ */
+static void
+test_migrate_from_v2(void **state)
+{
+	struct fixture	*f = *state;
+	struct registry	*reg;
+	struct registry_event ev[4];
+	sqlite3		*db = NULL;
+	char		 path[160];
+	int64_t		 cur;
+	size_t		 n;
+	int		 v;
+
+	snprintf(path, sizeof(path), "%s/v2.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, registry_migration(1), NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, registry_migration(2), NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO events (at, actor, "
+	    "action) VALUES (5, 'admin', 'note'), (6, 'admin', 'note2'); "
+	    "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'webhook_cursors'"), 0);
+
+	assert_int_equal(registry_open(path, 0, &reg), 0);
+	assert_int_equal(registry_schema_version(reg, &v), 0);
+	assert_int_equal(v, REGISTRY_SCHEMA_VERSION);
+	assert_int_equal(v, 3);
+	assert_int_equal(registry_events_after(reg, 0, ev, 4, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[1].action, "note2");
+	assert_int_equal(registry_webhook_cursor(reg, "https://h.example/",
+	    0, T0, &cur), TUNL_ERR_NOT_FOUND);
+	/* A URL seen first now starts after the events already there. */
+	assert_int_equal(registry_webhook_cursor(reg, "https://h.example/",
+	    1, T0, &cur), 0);
+	assert_int_equal(cur, ev[1].id);
+	registry_close(reg);
+	assert_int_equal(raw_count(path, "SELECT count(*) FROM "
+	    "webhook_cursors"), 1);
+	/* The table's own checks hold against a raw writer too. */
+	db = raw_open(path);
+	assert_int_not_equal(sqlite3_exec(db, "INSERT INTO webhook_cursors "
+	    "VALUES ('', 0, 0)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "INSERT INTO webhook_cursors "
+	    "VALUES ('https://x', -1, 0)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "INSERT INTO webhook_cursors "
+	    "VALUES ('https://x', 3.5, 0)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Reading events in batches and keeping a cursor per URL. */
+static void
+test_webhook_cursors(void **state)
+{
+	struct fixture		*f = *state;
+	struct registry		*ro;
+	struct registry_event	 ev[8];
+	const char		*a = "https://a.example/hook";
+	const char		*b = "http://10.0.0.1:8080/b";
+	char			 bad[CFG_URL_MAX + 1];
+	int64_t			 cur, cb, count, first;
+	size_t			 n;
+	int			 i;
+
+	/* An empty log: a new URL starts at 0, nothing to read. */
+	assert_int_equal(registry_webhook_cursor(f->reg, a, 1, T0, &cur), 0);
+	assert_int_equal(cur, 0);
+	assert_int_equal(registry_events_after(f->reg, cur, ev, 8, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(registry_events_count_after(f->reg, 0, &count), 0);
+	assert_int_equal(count, 0);
+
+	for (i = 0; i < 5; i++)
+		assert_int_equal(registry_event_add(f->reg, NULL, "admin",
+		    "note", i % 2 ? "192.0.2.1" : NULL, "dÃ©tail",
+		    T0 + i), 0);
+	/* A batch is bounded and ordered; the next one goes on from it. */
+	assert_int_equal(registry_events_after(f->reg, cur, ev, 3, &n), 0);
+	assert_int_equal(n, 3);
+	first = ev[0].id;
+	assert_true(ev[0].id < ev[1].id && ev[1].id < ev[2].id);
+	assert_string_equal(ev[1].source, "192.0.2.1");
+	assert_string_equal(ev[0].source, "");
+	assert_string_equal(ev[0].session_id, "");
+	assert_string_equal(ev[2].detail, "dÃ©tail");
+	assert_int_equal(ev[2].at, T0 + 2);
+	assert_int_equal(registry_events_after(f->reg, ev[2].id, ev, 8, &n),
+	    0);
+	assert_int_equal(n, 2);
+	assert_int_equal(registry_events_count_after(f->reg, cur, &count), 0);
+	assert_int_equal(count, 5);
+
+	/* A second URL, first seen now, starts at the end. */
+	assert_int_equal(registry_webhook_cursor(f->reg, b, 1, T0, &cb), 0);
+	assert_int_equal(cb, ev[1].id);
+	assert_int_equal(registry_events_count_after(f->reg, cb, &count), 0);
+	assert_int_equal(count, 0);
+
+	/* Advancing one URL leaves the other; a cursor never goes back. */
+	assert_int_equal(registry_webhook_advance(f->reg, a, first + 2, T0),
+	    0);
+	assert_int_equal(registry_webhook_cursor(f->reg, a, 1, T0, &cur), 0);
+	assert_int_equal(cur, first + 2);
+	assert_int_equal(registry_webhook_advance(f->reg, a, first, T0), 0);
+	assert_int_equal(registry_webhook_cursor(f->reg, a, 0, 0, &cur), 0);
+	assert_int_equal(cur, first + 2);
+	assert_int_equal(registry_webhook_cursor(f->reg, b, 0, 0, &cur), 0);
+	assert_int_equal(cur, cb);
+	assert_int_equal(registry_events_count_after(f->reg, first + 2,
+	    &count), 0);
+	assert_int_equal(count, 2);
+
+	/* Unknown URLs, refused arguments: no SQL, nothing created. */
+	assert_int_equal(registry_webhook_advance(f->reg, "https://new.example",
+	    3, T0), TUNL_ERR_NOT_FOUND);
+	assert_int_equal(registry_webhook_cursor(f->reg, "https://new.example",
+	    0, 0, &cur), TUNL_ERR_NOT_FOUND);
+	assert_int_equal(registry_webhook_cursor(f->reg, "", 1, T0, &cur),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(registry_webhook_cursor(f->reg, "https://a b", 1, T0,
+	    &cur), TUNL_ERR_INVALID);
+	assert_int_equal(registry_webhook_cursor(f->reg, "https://a\n", 1, T0,
+	    &cur), TUNL_ERR_INVALID);
+	memset(bad, 'x', sizeof(bad) - 1);
+	bad[sizeof(bad) - 1] = '\0';
+	assert_int_equal(registry_webhook_cursor(f->reg, bad, 1, T0, &cur),
+	    TUNL_ERR_INVALID);
+	bad[CFG_URL_MAX - 1] = '\0';
+	assert_int_equal(registry_webhook_cursor(f->reg, bad, 1, T0, &cur), 0);
+	assert_int_equal(registry_webhook_cursor(f->reg, a, 1, -1, &cur),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(registry_webhook_cursor(f->reg, a, 0, 0, NULL),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(registry_webhook_advance(f->reg, a, -1, T0),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(registry_events_after(f->reg, -1, ev, 8, &n),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(registry_events_after(f->reg, 0, ev, 0, &n),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(registry_events_after(f->reg, 0, NULL, 8, &n),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(registry_events_count_after(f->reg, 0, NULL),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM "
+	    "webhook_cursors"), 3);
+
+	/* Read-only (status): cursors and counts read, nothing created. */
+	assert_int_equal(registry_open(f->path, REGISTRY_READONLY, &ro), 0);
+	assert_int_equal(registry_webhook_cursor(ro, a, 0, 0, &cur), 0);
+	assert_int_equal(cur, first + 2);
+	assert_int_equal(registry_events_count_after(ro, cur, &count), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(registry_webhook_cursor(ro, "https://ro.example", 1,
+	    T0, &cur), TUNL_ERR_DB);
+	assert_int_equal(registry_webhook_advance(ro, a, first + 4, T0),
+	    TUNL_ERR_DB);
+	registry_close(ro);
+}
+
 /* A new token for a live session; the old unused one stops working. */
 static void
 test_token_reissue(void **state)
@@ -1486,6 +1653,8 @@ main(void)
 		T(test_busy),
 		T(test_viewers),
 		T(test_migrate_from_v1),
+		T(test_migrate_from_v2),
+		T(test_webhook_cursors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
