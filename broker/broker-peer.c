@@ -186,18 +186,50 @@ peer_flush(struct broker *b, struct peer *p)
 	return 0;
 }
 
+/*
+ * Hand each whole frame read so far to the session; stop at a hello that
+ * waits for the registry (the rest waits in the reader until it answers).
+ */
+void
+peer_frames(struct broker *b, struct peer *p)
+{
+	struct frame	 f;
+	int		 r;
+
+	while (!p->dead && !p->closing && !p->held && !b->ended) {
+		r = frame_reader_next(&p->fr, &f);
+		if (r == TUNL_ERR_SHORT)
+			break;
+		if (r == TUNL_ERR_LENGTH) {
+			info("%s: frame over %u bytes skipped",
+			    peer_label(p), (u_int)FRAME_MAX);
+			peer_send_error(p, PROTO_ERR_LENGTH,
+			    "frame over %u bytes skipped", (u_int)FRAME_MAX);
+			if (p->role == PEER_NEW)
+				peer_close_after(p);
+			continue;
+		}
+		if (r != 0) {
+			error_r(r, "%s: frame", peer_label(p));
+			p->dead = 1;
+			return;
+		}
+		session_frame(b, p, &f);
+	}
+}
+
 /* Read what is there and hand each whole frame to the session. */
 void
 peer_read(struct broker *b, struct peer *p)
 {
 	u_char		 chunk[BROKER_READ_CHUNK];
-	struct frame	 f;
 	ssize_t		 n;
 	u_int		 reads, max;
 	int		 r;
 
 	max = p->role == PEER_PRODUCER ? BROKER_PRODUCER_READS : 1;
-	for (reads = 0; reads < max && !p->dead && !p->closing; reads++) {
+	for (reads = 0; reads < max && !p->dead && !p->closing && !p->held;
+	    reads++) {
 		n = read(p->fd, chunk, sizeof(chunk));
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -215,29 +247,7 @@ peer_read(struct broker *b, struct peer *p)
 			p->dead = 1;
 			return;
 		}
-		for (;;) {
-			r = frame_reader_next(&p->fr, &f);
-			if (r == TUNL_ERR_SHORT)
-				break;
-			if (r == TUNL_ERR_LENGTH) {
-				info("%s: frame over %u bytes skipped",
-				    peer_label(p), (u_int)FRAME_MAX);
-				peer_send_error(p, PROTO_ERR_LENGTH,
-				    "frame over %u bytes skipped",
-				    (u_int)FRAME_MAX);
-				if (p->role == PEER_NEW)
-					peer_close_after(p);
-				continue;
-			}
-			if (r != 0) {
-				error_r(r, "%s: frame", peer_label(p));
-				p->dead = 1;
-				return;
-			}
-			session_frame(b, p, &f);
-			if (p->dead || p->closing || b->ended)
-				break;
-		}
+		peer_frames(b, p);
 		if ((size_t)n < sizeof(chunk))
 			return;
 	}
