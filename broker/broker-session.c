@@ -351,6 +351,7 @@ session_producer_hello(struct broker *b, struct peer *p)
 		return;
 	}
 	p->held = 1;
+	p->since_ms = broker_now_ms();	/* the registry gets a full limit */
 	regq_check(b, p->serial);
 }
 
@@ -436,6 +437,7 @@ session_consumer_hello(struct broker *b, struct peer *p,
 	if (session_consumer_full(b, p))
 		return;
 	p->held = 1;
+	p->since_ms = broker_now_ms();
 	regq_total(b, p->serial);
 }
 

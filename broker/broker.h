@@ -59,7 +59,7 @@ struct peer {
 	struct buf		*out;		/* whole frames, queued */
 	size_t			 head_rem;	/* bytes left of a frame
 						   partly written */
-	int64_t			 since_ms;	/* accepted */
+	int64_t			 since_ms;	/* accepted; held since */
 	int64_t			 stuck_ms;	/* unwritable since; 0 not */
 	int64_t			 close_ms;	/* closing since */
 	int			 closing;	/* write what is queued, close */
