@@ -30,6 +30,24 @@
 
 #include "broker.h"
 
+static const char *
+regq_name(enum regq_op op)
+{
+	switch (op) {
+	case REGQ_EVENT:
+		return "event";
+	case REGQ_VIEWERS:
+		return "viewers";
+	case REGQ_STATE:
+		return "state";
+	case REGQ_CHECK:
+		return "check";
+	case REGQ_TOTAL:
+		return "total";
+	}
+	return "?";
+}
+
 /* In the child: make the call, report, never return. */
 static void __attribute__((noreturn))
 regq_child(struct broker *b, const struct regq_job *j, int fd)
@@ -334,6 +352,8 @@ regq_run(struct broker *b)
 			b->reg_res.msg[sizeof(b->reg_res.msg) - 1] = '\0';
 			j = b->reg_job;
 			b->reg_job = NULL;
+			debug("registry call %s: %lld ms", regq_name(j->op),
+			    (long long)(broker_now_ms() - b->reg_start_ms));
 			if (j->op == REGQ_CHECK && j->serial == 0)
 				b->check_queued = 0;
 			session_registry_answer(b, j, &b->reg_res);
@@ -357,6 +377,7 @@ regq_run(struct broker *b)
 		memset(&b->reg_res, 0, sizeof(b->reg_res));
 		b->reg_got = 0;
 		b->reg_job = j;
+		b->reg_start_ms = broker_now_ms();
 		if ((b->reg_pid = regq_fork(b, j, &b->reg_fd)) == -1) {
 			/* Answered as a failure, like a locked database. */
 			b->reg_pid = 0;

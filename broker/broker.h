@@ -129,6 +129,7 @@ struct broker {
 	int			 reg_fd;	/* its result; -1 once read */
 	struct regq_result	 reg_res;
 	size_t			 reg_got;
+	int64_t			 reg_start_ms;
 	int			 check_queued;
 	int64_t			 next_full_check_ms;
 	struct timespec		 db_sig[2];	/* database, WAL: mtimes */
