@@ -20,6 +20,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +295,14 @@ main(int argc, char **argv)
 	broker_signals(&b);
 	if (sandbox_enter(&b, err, sizeof(err)) != 0)
 		broker_report(&b, BROKER_EXIT_ERROR, "sandbox: %s", err);
+	/*
+	 * Setup's garbage (the seccomp rules as libseccomp built them, the
+	 * configuration's stdio buffers, the account lookups) is free but
+	 * resident: give it back before the loop runs for hours.
+	 */
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
 	info("session %s: broker ready on %s (%s)", b.sid, b.sockpath,
 	    b.restricted ? "restricted" : "share");
 	broker_report(&b, 0, NULL);
