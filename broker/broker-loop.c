@@ -224,8 +224,9 @@ broker_loop(struct broker *b)
 		TAILQ_FOREACH(p, &b->peers, entry) {
 			pfd[npfd].fd = p->fd;
 			pfd[npfd].events = 0;
-			/* A held hello: nothing more is read until it goes on. */
-			if (!p->closing && !p->held && !(p->role == PEER_PRODUCER &&
+			/* A held hello: nothing more read until it goes on. */
+			if (!p->closing && !p->held &&
+			    !(p->role == PEER_PRODUCER &&
 			    loop_queued(b) > BROKER_MEM_BUDGET))
 				pfd[npfd].events |= POLLIN;
 			if (buf_len(p->out) > 0)

@@ -347,7 +347,8 @@ regq_run(struct broker *b)
 				memset(&b->reg_res, 0, sizeof(b->reg_res));
 				b->reg_res.r = TUNL_ERR_INTERNAL;
 				tunl_strlcpy(b->reg_res.msg, "the registry "
-				    "call's process died", sizeof(b->reg_res.msg));
+				    "call's process died",
+				    sizeof(b->reg_res.msg));
 			}
 			b->reg_res.msg[sizeof(b->reg_res.msg) - 1] = '\0';
 			j = b->reg_job;

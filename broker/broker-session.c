@@ -1018,8 +1018,8 @@ session_timers(struct broker *b, int64_t now)
 		    now - p->since_ms > BROKER_HELLO_TIMEOUT_MS) {
 			peer_send_error(p, PROTO_ERR_TIMEOUT,
 			    "the registry did not answer in time");
-			info("%s: the registry did not answer its hello in time",
-			    peer_label(p));
+			info("%s: the registry did not answer its hello "
+			    "in time", peer_label(p));
 			peer_close_after(p);
 		} else if (p->role == PEER_NEW && !p->closing &&
 		    now - p->since_ms > BROKER_HELLO_TIMEOUT_MS) {

@@ -7,9 +7,10 @@
  * broker_user, a setuid install makes its real ids the effective ones);
  * an empty environment; the session's lock (a second broker exits 3); the
  * socket; then, unless -F, into the background; the session's row (read
- * by a child: it must be pending or active), the recording, the sandbox. Only then is
- * the broker reported ready: with -F by being there, otherwise by the
- * first process exiting 0 once the socket accepts connections.
+ * by a child: it must be pending or active), the recording, the sandbox.
+ * Only then is the broker reported ready: with -F by being there,
+ * otherwise by the first process exiting 0 once the socket accepts
+ * connections.
  */
 #include "config.h"
 
