@@ -245,29 +245,34 @@ regq_state(struct broker *b, enum session_state state, const char *actor,
 	regq_push(b, j);
 }
 
-/* The session's row; serial names a peer whose hello waits for it. */
-void
+/*
+ * The session's row; serial names a peer whose hello waits for it.
+ * Returns -1 if the call could not be queued.
+ */
+int
 regq_check(struct broker *b, u_int serial)
 {
 	struct regq_job	*j;
 
 	if ((j = regq_new(b, REGQ_CHECK)) == NULL)
-		return;
+		return -1;
 	j->serial = serial;
 	if (serial == 0)
 		b->check_queued = 1;
 	regq_push(b, j);
+	return 0;
 }
 
-void
+int
 regq_total(struct broker *b, u_int serial)
 {
 	struct regq_job	*j;
 
 	if ((j = regq_new(b, REGQ_TOTAL)) == NULL)
-		return;
+		return -1;
 	j->serial = serial;
 	regq_push(b, j);
+	return 0;
 }
 
 /*

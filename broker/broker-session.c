@@ -17,6 +17,10 @@
 #include "broker.h"
 
 static void	 session_fanout(struct broker *, const u_char *, size_t);
+static void	 session_producer_accept(struct broker *, struct peer *, int,
+		     const struct session *, const char *);
+static void	 session_consumer_accept(struct broker *, struct peer *, int,
+		     u_int, const struct session *, const char *);
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -350,9 +354,14 @@ session_producer_hello(struct broker *b, struct peer *p)
 		peer_close_after(p);
 		return;
 	}
+	if (regq_check(b, p->serial) != 0) {
+		/* Not queued (logged): go on as if the registry failed. */
+		session_producer_accept(b, p, TUNL_ERR_ALLOC, NULL,
+		    "registry calls queue full");
+		return;
+	}
 	p->held = 1;
 	p->since_ms = broker_now_ms();	/* the registry gets a full limit */
-	regq_check(b, p->serial);
 }
 
 /* The registry has answered a producer's hello. */
@@ -436,9 +445,13 @@ session_consumer_hello(struct broker *b, struct peer *p,
 	p->rows = h->rows;
 	if (session_consumer_full(b, p))
 		return;
+	if (regq_total(b, p->serial) != 0) {
+		session_consumer_accept(b, p, TUNL_ERR_ALLOC, 0, NULL,
+		    "registry calls queue full");
+		return;
+	}
 	p->held = 1;
 	p->since_ms = broker_now_ms();
-	regq_total(b, p->serial);
 }
 
 /*
@@ -1080,7 +1093,7 @@ session_timers(struct broker *b, int64_t now)
 	if ((regq_changed(b) || now >= b->next_full_check_ms) &&
 	    !b->check_queued) {
 		b->next_full_check_ms = now + BROKER_REG_FULL_MS;
-		regq_check(b, 0);
+		(void)regq_check(b, 0);
 	}
 }
 

@@ -225,8 +225,8 @@ void		 regq_event(struct broker *, const char *, const char *,
 void		 regq_viewers(struct broker *, u_int);
 void		 regq_state(struct broker *, enum session_state, const char *,
 		     const char *);
-void		 regq_check(struct broker *, u_int);
-void		 regq_total(struct broker *, u_int);
+int		 regq_check(struct broker *, u_int);
+int		 regq_total(struct broker *, u_int);
 int		 regq_changed(struct broker *);
 int		 regq_fd(const struct broker *);
 int		 regq_run(struct broker *);
