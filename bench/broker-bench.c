@@ -15,7 +15,7 @@
  * same bytes in the same chunks written straight to -n socket pairs (the
  * plain copy) and through a process that only copies (the plain relay).
  * idle: the broker's memory with a producer and no consumer, then with
- * one; then a keystroke's round trip consumer -> broker -> producer ->
+ * one (any child it has at that moment summed in); then a keystroke's round trip consumer -> broker -> producer ->
  * broker -> consumer, beside the same round trip over a socket pair.
  * loaded: the same round trips while the producer also streams the
  * pattern at -L MB/s (keys that are not in the pattern), with the maxima.
@@ -228,7 +228,10 @@ broker_ticks(void)
 	return v[0] + v[1];
 }
 
-/* A "Name:   N kB" line of /proc/<pid>/<file>, in KiB; -1 if none. */
+/*
+ * A "Name:   N kB" line of /proc/<pid>/<file>, in KiB; -1 if none, -2 if
+ * the file cannot be opened (the process is gone).
+ */
 static long long
 proc_kb(pid_t pid, const char *file, const char *name)
 {
@@ -240,7 +243,7 @@ proc_kb(pid_t pid, const char *file, const char *name)
 
 	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
 	if ((f = fopen(path, "r")) == NULL)
-		die("%s: %s", path, strerror(errno));
+		return -2;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, name, len) != 0 || line[len] != ':')
 			continue;
@@ -1191,15 +1194,92 @@ typist_result(pid_t pid, int ctl, u_int64_t *median, u_int64_t *p99,
 
 /* ---- idle: footprint, then keystrokes ----------------------------------------- */
 
+struct mem {
+	long long	 rss, hwm, anon, file, pss, uss;
+};
+
+/* One process's figures; -1 if it is gone. */
+static int
+mem_of(pid_t pid, struct mem *m)
+{
+	long long	 pc, pd;
+
+	memset(m, 0, sizeof(*m));
+	if ((m->rss = proc_kb(pid, "status", "VmRSS")) < 0 ||
+	    (m->hwm = proc_kb(pid, "status", "VmHWM")) < 0 ||
+	    (m->anon = proc_kb(pid, "status", "RssAnon")) < 0 ||
+	    (m->file = proc_kb(pid, "status", "RssFile")) < 0 ||
+	    (m->pss = proc_kb(pid, "smaps_rollup", "Pss")) < 0 ||
+	    (pc = proc_kb(pid, "smaps_rollup", "Private_Clean")) < 0 ||
+	    (pd = proc_kb(pid, "smaps_rollup", "Private_Dirty")) < 0)
+		return -1;
+	/* USS: the pages no other process maps. */
+	m->uss = pc + pd;
+	return 0;
+}
+
+/* The pids of a process's children, as a list of numbers ("" if none). */
+static void
+children_of(pid_t pid, char *list, size_t len)
+{
+	char	 path[64];
+	FILE	*f;
+	size_t	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)pid,
+	    (long)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(list, 1, len - 1, f);
+		fclose(f);
+	}
+	list[n] = '\0';
+}
+
+/*
+ * A process's memory with that of every child it has at that moment
+ * summed in. The broker makes each registry call in a child that lives a
+ * few milliseconds; idle means none is running, so wait (up to 5 s) for a
+ * moment without one, and sum any that is still there then. VmHWM is the
+ * process's own.
+ */
 static void
 print_mem(const char *what, pid_t pid)
 {
+	struct mem	 m, c;
+	char		 list[4096], *p, *end;
+	long long	 kid;
+	u_int		 procs = 1, i;
+
+	for (i = 0; i < 500; i++) {
+		children_of(pid, list, sizeof(list));
+		if (list[0] == '\0')
+			break;
+		usleep(10 * 1000);
+	}
+	if (mem_of(pid, &m) != 0)
+		die("process %ld is gone", (long)pid);
+	children_of(pid, list, sizeof(list));
+	for (p = list; *p != '\0'; p = end) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (*p == '\0')
+			break;
+		errno = 0;
+		kid = strtoll(p, &end, 10);
+		if (errno != 0 || end == p || kid <= 0)
+			break;
+		if (mem_of((pid_t)kid, &c) != 0)
+			continue;
+		m.rss += c.rss;
+		m.anon += c.anon;
+		m.file += c.file;
+		m.pss += c.pss;
+		m.uss += c.uss;
+		procs++;
+	}
 	printf("memory what=%s rss_kb=%lld hwm_kb=%lld anon_kb=%lld "
-	    "file_kb=%lld pss_kb=%lld\n", what,
-	    proc_kb(pid, "status", "VmRSS"), proc_kb(pid, "status", "VmHWM"),
-	    proc_kb(pid, "status", "RssAnon"),
-	    proc_kb(pid, "status", "RssFile"),
-	    proc_kb(pid, "smaps_rollup", "Pss"));
+	    "file_kb=%lld pss_kb=%lld uss_kb=%lld procs=%u\n", what, m.rss,
+	    m.hwm, m.anon, m.file, m.pss, m.uss, procs);
 	fflush(stdout);
 }
 

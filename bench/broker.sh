@@ -69,7 +69,8 @@ function verdict(name, ok, why) {
 }
 $1 == "memory" { rss[kv("what")] = kv("rss_kb"); hwm[kv("what")] = kv("hwm_kb")
 	anon[kv("what")] = kv("anon_kb"); file[kv("what")] = kv("file_kb")
-	pss[kv("what")] = kv("pss_kb") }
+	pss[kv("what")] = kv("pss_kb"); uss[kv("what")] = kv("uss_kb")
+	procs[kv("what")] = kv("procs") }
 $1 == "mapping" && nm < 4 { maps = maps sprintf("%s%s %s KiB", nm++ ? ", " : "",
 	kv("name"), kv("rss_kb")) }
 $1 == "latency" { pm = kv("pair_median_us"); pp = kv("pair_p99_us")
@@ -111,6 +112,10 @@ END {
 	    sprintf("%.2f", anon[p] / anon[f]))
 	row("  PSS (shared pages split between users)", pss[p], pss[f], "KiB",
 	    sprintf("%.2f", pss[p] / pss[f]))
+	row("  USS (pages no other process maps)", uss[p], uss[f], "KiB",
+	    sprintf("%.2f", uss[p] / uss[f]))
+	if (procs[p] > 1)
+		printf "  (%d processes summed: the broker and its registry call)\n", procs[p]
 	row("  VmHWM", hwm[p], hwm[f], "KiB", "")
 	row("idle broker VmRSS, one consumer too", rss[c], rss[f], "KiB",
 	    sprintf("%.2f", rss[c] / rss[f]))

@@ -162,7 +162,7 @@ broker_loop(struct broker *b)
 	struct timespec		 ts;
 	size_t			 npfd, maxpfd = 0, i;
 	int64_t			 now, wait;
-	int			 listening, n, r = 0;
+	int			 listening, reaping, regidx, n, r = 0;
 
 	sigemptyset(&unblocked);
 	sigprocmask(SIG_BLOCK, NULL, &unblocked);
@@ -182,11 +182,23 @@ broker_loop(struct broker *b)
 		}
 		session_timers(b, now);
 		loop_reap(b);
-		if (b->ended && TAILQ_EMPTY(&b->peers))
-			break;
+		reaping = regq_run(b);
+		loop_reap(b);
+		if (b->ended && b->ended_ms == 0)
+			b->ended_ms = now;
+		/* At the end, the registry calls queued are made first. */
+		if (b->ended && TAILQ_EMPTY(&b->peers)) {
+			if (regq_idle(b))
+				break;
+			if (now - b->ended_ms > BROKER_REG_EXIT_MS) {
+				error("registry calls still queued at the end: "
+				    "%u left", b->nregq);
+				break;
+			}
+		}
 
-		/* Room for the listener and every peer. */
-		npfd = 1;
+		/* Room for the listener, the registry call and every peer. */
+		npfd = 2;
 		TAILQ_FOREACH(p, &b->peers, entry)
 			npfd++;
 		if (npfd > maxpfd) {
@@ -208,10 +220,19 @@ broker_loop(struct broker *b)
 			pfd[npfd].events = POLLIN;
 			who[npfd++] = NULL;
 		}
+		regidx = -1;
+		if (regq_fd(b) != -1) {
+			regidx = (int)npfd;
+			pfd[npfd].fd = regq_fd(b);
+			pfd[npfd].events = POLLIN;
+			who[npfd++] = NULL;
+		}
 		TAILQ_FOREACH(p, &b->peers, entry) {
 			pfd[npfd].fd = p->fd;
 			pfd[npfd].events = 0;
-			if (!p->closing && !(p->role == PEER_PRODUCER &&
+			/* A held hello: nothing more read until it goes on. */
+			if (!p->closing && !p->held &&
+			    !(p->role == PEER_PRODUCER &&
 			    loop_queued(b) > BROKER_MEM_BUDGET))
 				pfd[npfd].events |= POLLIN;
 			if (peer_pending(p) > 0)
@@ -225,6 +246,9 @@ broker_loop(struct broker *b)
 			wait = b->accept_paused_until - now;
 		if (b->ended)
 			wait = 100;
+		/* A registry call answered; its process is exiting. */
+		if (reaping)
+			wait = 5;
 		if (wait < 0)
 			wait = 0;
 		ts.tv_sec = wait / 1000;
@@ -240,6 +264,10 @@ broker_loop(struct broker *b)
 		for (i = 0; i < npfd && n > 0; i++) {
 			if (pfd[i].revents == 0)
 				continue;
+			if ((int)i == regidx) {
+				(void)regq_run(b);
+				continue;
+			}
 			if (who[i] == NULL) {
 				loop_accept(b);
 				continue;
@@ -247,6 +275,12 @@ broker_loop(struct broker *b)
 			p = who[i];
 			if (p->dead)
 				continue;
+			if (p->held) {
+				/* Polled for nothing: gone, or an error. */
+				if (pfd[i].revents & (POLLHUP | POLLERR))
+					p->dead = 1;
+				continue;
+			}
 			if (pfd[i].revents & POLLOUT)
 				(void)peer_flush(b, p);
 			if (!p->dead && (pfd[i].revents &
@@ -257,6 +291,8 @@ broker_loop(struct broker *b)
 					peer_read(b, p);
 			}
 		}
+		/* Registry calls the frames just handled queued. */
+		(void)regq_run(b);
 		/* Write what the frames just handled queued. */
 		TAILQ_FOREACH(p, &b->peers, entry) {
 			if (!p->dead && peer_pending(p) > 0)

@@ -195,15 +195,49 @@ peer_flush(struct broker *b, struct peer *p)
 }
 
 /*
+ * Hand each whole frame read so far to the session; stop at a hello that
+ * waits for the registry (the rest waits in the reader until it answers).
+ */
+void
+peer_frames(struct broker *b, struct peer *p)
+{
+	struct frame	 f;
+	int		 r;
+
+	while (!p->dead && !p->closing && !p->held && !b->ended) {
+		r = frame_reader_next(&p->fr, &f);
+		if (r == TUNL_ERR_SHORT)
+			break;
+		if (r == TUNL_ERR_LENGTH) {
+			info("%s: frame over %u bytes skipped",
+			    peer_label(p), (u_int)FRAME_MAX);
+			peer_send_error(p, PROTO_ERR_LENGTH,
+			    "frame over %u bytes skipped", (u_int)FRAME_MAX);
+			if (p->role == PEER_NEW)
+				peer_close_after(p);
+			continue;
+		}
+		if (r != 0) {
+			error_r(r, "%s: frame", peer_label(p));
+			p->dead = 1;
+			return;
+		}
+		session_frame(b, p, &f);
+	}
+}
+
+/*
  * Read up to BROKER_READ_CHUNK bytes. They go straight into the frame
  * reader's buffer, where frames are parsed; only while the reader skips
  * an oversized frame do they pass through a buffer of our own, since the
- * skipped bytes are dropped as they come. Returns what read(2) did.
+ * skipped bytes are dropped as they come. That buffer is static, not on
+ * the stack: the stack-clash probes of a large frame would keep all of
+ * its pages resident for good. Returns what read(2) did.
  */
 static ssize_t
 peer_read_chunk(struct peer *p, size_t *want)
 {
-	u_char		 chunk[16 * 1024];
+	static u_char	 chunk[16 * 1024];
 	u_char		*d;
 	ssize_t		 n;
 	size_t		 avail;
@@ -236,14 +270,13 @@ peer_read_chunk(struct peer *p, size_t *want)
 void
 peer_read(struct broker *b, struct peer *p)
 {
-	struct frame	 f;
 	ssize_t		 n;
 	size_t		 want;
 	u_int		 reads, max;
-	int		 r;
 
 	max = p->role == PEER_PRODUCER ? BROKER_PRODUCER_READS : 1;
-	for (reads = 0; reads < max && !p->dead && !p->closing; reads++) {
+	for (reads = 0; reads < max && !p->dead && !p->closing && !p->held;
+	    reads++) {
 		n = peer_read_chunk(p, &want);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -255,29 +288,7 @@ peer_read(struct broker *b, struct peer *p)
 			p->dead = 1;
 			return;
 		}
-		for (;;) {
-			r = frame_reader_next(&p->fr, &f);
-			if (r == TUNL_ERR_SHORT)
-				break;
-			if (r == TUNL_ERR_LENGTH) {
-				info("%s: frame over %u bytes skipped",
-				    peer_label(p), (u_int)FRAME_MAX);
-				peer_send_error(p, PROTO_ERR_LENGTH,
-				    "frame over %u bytes skipped",
-				    (u_int)FRAME_MAX);
-				if (p->role == PEER_NEW)
-					peer_close_after(p);
-				continue;
-			}
-			if (r != 0) {
-				error_r(r, "%s: frame", peer_label(p));
-				p->dead = 1;
-				return;
-			}
-			session_frame(b, p, &f);
-			if (p->dead || p->closing || b->ended)
-				break;
-		}
+		peer_frames(b, p);
 		if ((size_t)n < want)
 			return;
 	}

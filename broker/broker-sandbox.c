@@ -9,10 +9,11 @@
  *
  * After setup it cannot gain privileges (PR_SET_NO_NEW_PRIVS), cannot be
  * traced or dump core, holds few descriptors, and a seccomp filter allows
- * only the system calls the event loop, SQLite, the recording and syslog
- * make; anything else kills the process. The filter is synchronised to
- * every thread (the recording's sync thread, broker-record.c, exists by
- * then), and that thread needs no call the loop does not make already. Sanitizer builds need a few more
+ * only the system calls the event loop, SQLite (in the children that make
+ * registry calls), the recording and syslog make; anything else kills the
+ * process. The filter is synchronised to every thread (the recording's
+ * sync thread, broker-record.c, exists by then), and that thread needs no
+ * call the loop does not make already. Sanitizer builds need a few more
  * calls (their runtime maps memory, and the leak checker stops threads
  * with ptrace at exit): those are added only when the compiler says the
  * build is instrumented.
@@ -25,6 +26,8 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -144,6 +147,13 @@ static const char *const sandbox_calls[] = {
 	"fchown", "fchmod", "unlink", "unlinkat",
 	/* syslog(3) reconnects if its socket goes away. */
 	"connect", "sendto", "send",
+	/*
+	 * Registry calls run in children (broker-registry.c): a pipe for
+	 * the answer, and the child reaped. fork's clone is allowed below
+	 * with fork's flags only; never execve. glibc's fork registers the
+	 * child's robust futex list again.
+	 */
+	"pipe2", "wait4", "set_robust_list",
 };
 
 /* The sanitizers' runtime, and LeakSanitizer at exit. */
@@ -160,6 +170,10 @@ sandbox_seccomp(char *err, size_t errlen)
 {
 	struct scmp_arg_cmp	 unix_only = { .arg = 0, .op = SCMP_CMP_EQ,
 	    .datum_a = AF_UNIX, .datum_b = 0 };
+	/* fork(3) as glibc makes it: a new process, no shared memory. */
+	struct scmp_arg_cmp	 fork_only = { .arg = 0, .op = SCMP_CMP_EQ,
+	    .datum_a = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD,
+	    .datum_b = 0 };
 	scmp_filter_ctx		 ctx;
 	size_t			 i;
 	int			 nr, rc;
@@ -186,6 +200,10 @@ sandbox_seccomp(char *err, size_t errlen)
 	/* New sockets: only the AF_UNIX datagram socket syslog uses. */
 	if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket),
 	    1, &unix_only)) < 0)
+		goto fail;
+	/* Children for registry calls: fork only, not threads or clone3. */
+	if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone),
+	    1, &fork_only)) < 0)
 		goto fail;
 	if (SANDBOX_SANITIZED) {
 		for (i = 0; i < TUNL_NITEMS(sandbox_calls_sanitized); i++) {

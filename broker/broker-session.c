@@ -19,6 +19,10 @@
 #include "broker.h"
 
 static void	 session_fanout(struct broker *, const u_char *, size_t);
+static void	 session_producer_accept(struct broker *, struct peer *, int,
+		     const struct session *, const char *);
+static void	 session_consumer_accept(struct broker *, struct peer *, int,
+		     u_int, const struct session *, const char *);
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -38,19 +42,15 @@ session_mode_word(const struct broker *b, const struct peer *c)
 	    "read-write";
 }
 
-/* Registry event; failures are logged, never fatal. */
+/*
+ * Registry event, made by a child in the order queued (broker-registry.c);
+ * failures are logged when it answers, never fatal.
+ */
 void
 session_event(struct broker *b, const char *actor, const char *action,
     const char *detail)
 {
-	int	 r;
-
-	if (b->reg == NULL)
-		return;
-	if ((r = registry_event_add(b->reg, b->sid, actor, action, NULL,
-	    detail, (int64_t)time(NULL))) != 0)
-		error_r(r, "registry event %s: %s", action,
-		    registry_errmsg(b->reg));
+	regq_event(b, actor, action, detail);
 }
 
 /*
@@ -60,13 +60,7 @@ session_event(struct broker *b, const char *actor, const char *action,
 void
 session_record_viewers(struct broker *b)
 {
-	int	 r;
-
-	if (b->reg == NULL)
-		return;
-	r = registry_session_set_viewers(b->reg, b->sid, b->nconsumers);
-	if (r != 0 && r != TUNL_ERR_STATE)
-		error_r(r, "registry viewers: %s", registry_errmsg(b->reg));
+	regq_viewers(b, b->nconsumers);
 }
 
 void
@@ -277,32 +271,34 @@ session_restrict(struct broker *b)
 }
 
 /*
- * Read the session's row: end the session when it was ended, locked,
- * removed or has expired; follow a change of mode to restricted (never
- * back). Returns 1 when the session ended.
+ * The session's row, as a child read it: end the session when it was
+ * ended, locked, removed or has expired; follow a change of mode to
+ * restricted (never back). Returns 1 when the session ended. A failed
+ * read is logged and changes nothing.
  */
 static int
-session_registry_check(struct broker *b)
+session_registry_check(struct broker *b, int r, const struct session *s,
+    const char *msg)
 {
-	struct session	 s;
-	int		 r;
-
-	if ((r = registry_session_get(b->reg, b->sid, &s)) != 0) {
+	if (b->ended)
+		return 1;
+	if (r != 0) {
 		if (r == TUNL_ERR_NOT_FOUND) {
 			session_end(b, "broker", "session removed", 0);
 			return 1;
 		}
-		error_r(r, "registry check: %s", registry_errmsg(b->reg));
+		error_r(r, "registry check: %s", msg);
 		return 0;
 	}
-	if (s.state == SESSION_ENDED)
+	if (s->state == SESSION_ENDED)
 		session_end(b, "broker", "session ended", 0);
-	else if (s.state == SESSION_LOCKED)
+	else if (s->state == SESSION_LOCKED)
 		session_end(b, "broker", "session locked", 0);
-	else if (s.expires <= (int64_t)time(NULL))
+	else if (s->expires <= (int64_t)time(NULL))
 		session_end(b, "broker", "session expired", 1);
 	else {
-		if (s.mode == SESSION_RESTRICTED)
+		b->sess.expires = s->expires;
+		if (s->mode == SESSION_RESTRICTED)
 			session_restrict(b);
 		return 0;
 	}
@@ -334,13 +330,26 @@ session_grow_queue(struct peer *p, size_t max)
 	return outq_reader_grow(&p->rd, max);
 }
 
+static int
+session_producer_busy(struct broker *b, struct peer *p)
+{
+	if (b->producer == NULL || b->producer->dead)
+		return 0;
+	peer_send_error(p, PROTO_ERR_BUSY, "producer already connected");
+	info("%s refused: producer already connected", peer_label(p));
+	peer_close_after(p);
+	return 1;
+}
+
+/*
+ * A producer's hello is held (its further frames wait) until the
+ * registry's row for the session is read: the producer may have
+ * restricted the session just before (produce --restricted), and the
+ * reply and everything after it must carry the mode.
+ */
 static void
 session_producer_hello(struct broker *b, struct peer *p)
 {
-	struct peer	*c;
-	char		 detail[64];
-	int		 r;
-
 	if (p->uid != b->customer_uid) {
 		peer_send_error(p, PROTO_ERR_DENIED,
 		    "this account may not produce");
@@ -348,26 +357,37 @@ session_producer_hello(struct broker *b, struct peer *p)
 		peer_close_after(p);
 		return;
 	}
-	if (b->producer != NULL && !b->producer->dead) {
-		peer_send_error(p, PROTO_ERR_BUSY, "producer already connected");
-		info("%s refused: producer already connected", peer_label(p));
-		peer_close_after(p);
+	if (session_producer_busy(b, p))
 		return;
-	}
 	if (session_grow_queue(p, BROKER_PRODUCER_QUEUE) != 0) {
 		peer_send_error(p, PROTO_ERR_INTERNAL, "out of memory");
 		peer_close_after(p);
 		return;
 	}
-	/*
-	 * The producer may have restricted the session just before this
-	 * hello (produce --restricted): take the registry's word now, so
-	 * the reply and everything after it carry the mode.
-	 */
-	if (session_registry_check(b)) {
+	if (regq_check(b, p->serial) != 0) {
+		/* Not queued (logged): go on as if the registry failed. */
+		session_producer_accept(b, p, TUNL_ERR_ALLOC, NULL,
+		    "registry calls queue full");
+		return;
+	}
+	p->held = 1;
+	p->since_ms = broker_now_ms();	/* the registry gets a full limit */
+}
+
+/* The registry has answered a producer's hello. */
+static void
+session_producer_accept(struct broker *b, struct peer *p, int r,
+    const struct session *s, const char *msg)
+{
+	struct peer	*c;
+	char		 detail[64];
+
+	if (session_registry_check(b, r, s, msg)) {
 		peer_close_after(p);
 		return;
 	}
+	if (session_producer_busy(b, p))
+		return;
 	p->role = PEER_PRODUCER;
 	b->nnew--;
 	b->producer = p;
@@ -376,15 +396,8 @@ session_producer_hello(struct broker *b, struct peer *p)
 	vtfilter_init(&b->vf, VTFILTER_OUTPUT);
 	info("producer connected (pid %ld)", (long)p->pid);
 
-	if (b->sess.state == SESSION_PENDING || !b->had_producer) {
-		r = registry_session_set_state(b->reg, b->sid, SESSION_ACTIVE,
-		    "customer", NULL, (int64_t)time(NULL));
-		if (r == 0)
-			b->sess.state = SESSION_ACTIVE;
-		else if (r != TUNL_ERR_STATE)
-			error_r(r, "mark session active: %s",
-			    registry_errmsg(b->reg));
-	}
+	if (b->sess.state == SESSION_PENDING || !b->had_producer)
+		regq_state(b, SESSION_ACTIVE, "customer", NULL);
 	b->had_producer = 1;
 	snprintf(detail, sizeof(detail), "pid=%ld", (long)p->pid);
 	session_event(b, "customer", "producer-connected", detail);
@@ -409,14 +422,27 @@ session_producer_hello(struct broker *b, struct peer *p)
 	session_viewers(b);
 }
 
+static int
+session_consumer_full(struct broker *b, struct peer *p)
+{
+	if (b->nconsumers < b->cfg.max_consumers)
+		return 0;
+	peer_send_error(p, PROTO_ERR_FULL, "session full: %u engineers already",
+	    b->nconsumers);
+	info("%s (%s) refused: %u consumers already", peer_label(p), p->name,
+	    b->nconsumers);
+	peer_close_after(p);
+	return 1;
+}
+
+/*
+ * A consumer's hello is held until the registry says how many engineers
+ * watch on the whole relay (max_consumers_total).
+ */
 static void
 session_consumer_hello(struct broker *b, struct peer *p,
     const struct proto_hello *h)
 {
-	size_t	 backlog;
-	u_int	 total;
-	int	 r;
-
 	if (p->uid != b->engineer_uid) {
 		peer_send_error(p, PROTO_ERR_DENIED,
 		    "this account may not join");
@@ -424,29 +450,50 @@ session_consumer_hello(struct broker *b, struct peer *p,
 		peer_close_after(p);
 		return;
 	}
-	if (b->nconsumers >= b->cfg.max_consumers) {
-		peer_send_error(p, PROTO_ERR_FULL,
-		    "session full: %u engineers already", b->nconsumers);
-		info("%s (%s) refused: %u consumers already", peer_label(p),
-		    h->engineer, b->nconsumers);
-		peer_close_after(p);
+	tunl_strlcpy(p->name, h->engineer, sizeof(p->name));
+	p->mode = h->mode;
+	p->cols = h->cols;
+	p->rows = h->rows;
+	if (session_consumer_full(b, p))
+		return;
+	if (regq_total(b, p->serial) != 0) {
+		session_consumer_accept(b, p, TUNL_ERR_ALLOC, 0, NULL,
+		    "registry calls queue full");
 		return;
 	}
-	/*
-	 * The relay-wide cap counts every live session's engineers. If the
-	 * registry cannot answer (locked past its timeout) the engineer is
-	 * let in: the per-session cap above still holds, and the log says so.
-	 */
-	if ((r = registry_viewers_total(b->reg, &total)) != 0)
-		error_r(r, "relay-wide viewer count: %s; not enforced for %s",
-		    registry_errmsg(b->reg), h->engineer);
-	else if (total >= b->cfg.max_consumers_total) {
-		peer_send_error(p, PROTO_ERR_FULL,
-		    "relay full: %u engineers watching", total);
-		info("%s (%s) refused: %u consumers on the relay",
-		    peer_label(p), h->engineer, total);
-		peer_close_after(p);
+	p->held = 1;
+	p->since_ms = broker_now_ms();
+}
+
+/*
+ * The registry has answered: total counts every live session's engineers
+ * as recorded, and s is this session's row. This broker's own count is
+ * taken as it stands now (its writes may still be queued). If the
+ * registry could not answer (locked past its timeout) the engineer is let
+ * in: the per-session cap still holds, and the log says so.
+ */
+static void
+session_consumer_accept(struct broker *b, struct peer *p, int r,
+    u_int total, const struct session *s, const char *msg)
+{
+	size_t	 backlog;
+
+	if (session_consumer_full(b, p))
 		return;
+	if (r != 0)
+		error_r(r, "relay-wide viewer count: %s; not enforced for %s",
+		    msg, p->name);
+	else {
+		total -= total >= s->viewers ? s->viewers : total;
+		total += b->nconsumers;
+		if (total >= b->cfg.max_consumers_total) {
+			peer_send_error(p, PROTO_ERR_FULL,
+			    "relay full: %u engineers watching", total);
+			info("%s (%s) refused: %u consumers on the relay",
+			    peer_label(p), p->name, total);
+			peer_close_after(p);
+			return;
+		}
 	}
 	backlog = b->cfg.consumer_backlog;
 	if (backlog > BUF_SIZE_MAX)
@@ -461,10 +508,6 @@ session_consumer_hello(struct broker *b, struct peer *p,
 	p->role = PEER_CONSUMER;
 	b->nnew--;
 	b->nconsumers++;
-	tunl_strlcpy(p->name, h->engineer, sizeof(p->name));
-	p->mode = h->mode;
-	p->cols = h->cols;
-	p->rows = h->rows;
 	vtfilter_init(&p->infilter, VTFILTER_INPUT);
 	info("%s joined %s (%ux%u)", p->name, session_mode_word(b, p),
 	    p->cols, p->rows);
@@ -482,6 +525,61 @@ session_consumer_hello(struct broker *b, struct peer *p,
 	session_resize(b);
 	session_small_notices(b);
 	session_viewers(b);
+}
+
+/*
+ * The answer to a registry call (broker-registry.c), in the order the
+ * calls were made. A peer whose hello waited for it goes on, unless it
+ * left meanwhile.
+ */
+void
+session_registry_answer(struct broker *b, const struct regq_job *j,
+    const struct regq_result *res)
+{
+	struct peer	*p;
+
+	switch (j->op) {
+	case REGQ_EVENT:
+		if (res->r != 0)
+			error_r(res->r, "registry event %s: %s", j->action,
+			    res->msg);
+		return;
+	case REGQ_VIEWERS:
+		if (res->r != 0 && res->r != TUNL_ERR_STATE)
+			error_r(res->r, "registry viewers: %s", res->msg);
+		return;
+	case REGQ_STATE:
+		if (res->r == 0 && j->state == SESSION_ACTIVE)
+			b->sess.state = SESSION_ACTIVE;
+		else if (res->r != 0 && res->r != TUNL_ERR_STATE)
+			error_r(res->r, "mark session %s: %s",
+			    session_state_name(j->state), res->msg);
+		return;
+	case REGQ_CHECK:
+	case REGQ_TOTAL:
+		break;
+	}
+	if (j->serial == 0) {
+		(void)session_registry_check(b, res->r, &res->s, res->msg);
+		return;
+	}
+	TAILQ_FOREACH(p, &b->peers, entry) {
+		if (p->serial == j->serial)
+			break;
+	}
+	if (p == NULL || !p->held || p->dead || p->closing)
+		return;
+	p->held = 0;
+	if (b->ended)
+		return;		/* session_end closed it */
+	if (j->op == REGQ_CHECK)
+		session_producer_accept(b, p, res->r, &res->s, res->msg);
+	else
+		session_consumer_accept(b, p, res->r, res->total, &res->s,
+		    res->msg);
+	/* Frames that came after the hello. */
+	if (!p->dead && !p->closing && !b->ended)
+		peer_frames(b, p);
 }
 
 static void
@@ -954,7 +1052,14 @@ session_timers(struct broker *b, int64_t now)
 	TAILQ_FOREACH(p, &b->peers, entry) {
 		if (p->dead)
 			continue;
-		if (p->role == PEER_NEW && !p->closing &&
+		if (p->role == PEER_NEW && !p->closing && p->held &&
+		    now - p->since_ms > BROKER_HELLO_TIMEOUT_MS) {
+			peer_send_error(p, PROTO_ERR_TIMEOUT,
+			    "the registry did not answer in time");
+			info("%s: the registry did not answer its hello "
+			    "in time", peer_label(p));
+			peer_close_after(p);
+		} else if (p->role == PEER_NEW && !p->closing &&
 		    now - p->since_ms > BROKER_HELLO_TIMEOUT_MS) {
 			peer_send_error(p, PROTO_ERR_TIMEOUT,
 			    "no hello within %d seconds",
@@ -1001,7 +1106,20 @@ session_timers(struct broker *b, int64_t now)
 	if (now < b->next_check_ms)
 		return;
 	b->next_check_ms = now + BROKER_CHECK_MS;
-	(void)session_registry_check(b);
+	/*
+	 * Expiry is known here; ended, locked and restricted are written
+	 * by others, so the row is read when the registry has changed, and
+	 * at least every BROKER_REG_FULL_MS.
+	 */
+	if (b->sess.expires <= (int64_t)time(NULL)) {
+		session_end(b, "broker", "session expired", 1);
+		return;
+	}
+	if ((regq_changed(b) || now >= b->next_full_check_ms) &&
+	    !b->check_queued) {
+		b->next_full_check_ms = now + BROKER_REG_FULL_MS;
+		(void)regq_check(b, 0);
+	}
 }
 
 /*
@@ -1015,7 +1133,6 @@ session_end(struct broker *b, const char *actor, const char *reason,
 {
 	struct peer	*p;
 	char		 msg[PROTO_TEXT_MAX + 1];
-	int		 r;
 
 	if (b->ended)
 		return;
@@ -1036,12 +1153,7 @@ session_end(struct broker *b, const char *actor, const char *reason,
 		peer_close_after(p);
 	}
 	record_close(b);
-	if (set_state) {
-		r = registry_session_set_state(b->reg, b->sid, SESSION_ENDED,
-		    actor, reason, (int64_t)time(NULL));
-		if (r != 0 && r != TUNL_ERR_STATE)
-			error_r(r, "mark session ended: %s",
-			    registry_errmsg(b->reg));
-	}
+	if (set_state)
+		regq_state(b, SESSION_ENDED, actor, reason);
 	session_event(b, actor, "broker-exit", reason);
 }

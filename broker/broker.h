@@ -7,6 +7,7 @@
  *	broker-outq.c		shared output stream, one reader per peer
  *	broker-session.c	fan-out, snapshots, keys, resize, viewers, end
  *	broker-record.c		the asciicast recording
+ *	broker-registry.c	the registry, one short-lived child per call
  *	broker-sandbox.c	privileges, rlimits, seccomp
  */
 #ifndef BROKER_H
@@ -16,6 +17,7 @@
 #include <sys/types.h>
 
 #include <signal.h>
+#include <time.h>
 
 #include "tunl.h"
 #include "frame.h"
@@ -37,6 +39,10 @@
 #define BROKER_NEW_QUEUE	4096	/* before hello: errors only */
 #define BROKER_MEM_BUDGET	((size_t)256 * 1024 * 1024)
 #define BROKER_EXIT_BUSY	3	/* another broker has the session */
+#define BROKER_REG_BUSY_MS	1000	/* a locked registry: give up then */
+#define BROKER_REG_EXIT_MS	10000	/* at the end, queued calls at most */
+#define BROKER_REG_QUEUE	256	/* registry calls waiting, at most */
+#define BROKER_REG_FULL_MS	30000	/* state checked at least this often */
 
 /*
  * The output queue (broker-outq.c): live output framed once, shared by
@@ -83,11 +89,13 @@ struct peer {
 	pid_t			 pid;
 	struct frame_reader	 fr;
 	struct outq_reader	 rd;		/* what it is sent */
-	int64_t			 since_ms;	/* accepted */
+	int64_t			 since_ms;	/* accepted; held since */
 	int64_t			 stuck_ms;	/* unwritable since; 0 not */
 	int64_t			 close_ms;	/* closing since */
 	int			 closing;	/* write what is queued, close */
 	int			 dead;		/* close at the end of the pass */
+	int			 held;		/* hello taken; waits for the
+						   registry's answer */
 
 	/* Consumers. */
 	char			 name[PROTO_NAME_LEN];
@@ -107,12 +115,56 @@ TAILQ_HEAD(peers, peer);
 struct cast_writer;
 struct record_sync;
 
+/*
+ * One registry call, run in a child of its own (broker-registry.c); the
+ * loop never runs SQLite. Calls run one at a time, in the order queued.
+ */
+enum regq_op {
+	REGQ_EVENT,
+	REGQ_VIEWERS,
+	REGQ_STATE,
+	REGQ_CHECK,		/* the session's row */
+	REGQ_TOTAL		/* relay-wide viewers, and the session's row */
+};
+struct regq_job {
+	TAILQ_ENTRY(regq_job)	 entry;
+	enum regq_op		 op;
+	u_int			 serial;	/* held peer; 0 none */
+	enum session_state	 state;
+	u_int			 viewers;
+	int64_t			 at;
+	int			 has_detail;	/* else NULL */
+	char			 actor[EVENT_ACTOR_LEN];
+	char			 action[EVENT_ACTION_LEN];
+	char			 detail[EVENT_DETAIL_LEN];
+};
+TAILQ_HEAD(regq_jobs, regq_job);
+
+/* What a child reports, in one write (under PIPE_BUF). */
+struct regq_result {
+	int			 r;
+	u_int			 total;
+	struct session		 s;
+	char			 msg[160];
+};
+
 struct broker {
 	struct tunl_cfg		 cfg;
 	char			 sid[ID_LEN_MAX];
 	struct session		 sess;		/* as read at start */
 	int			 restricted;
-	struct registry		*reg;
+	struct regq_jobs	 regq;		/* registry calls to make */
+	u_int			 nregq;
+	struct regq_job		*reg_job;	/* running, in reg_pid */
+	pid_t			 reg_pid;	/* 0: none running */
+	int			 reg_fd;	/* its result; -1 once read */
+	struct regq_result	 reg_res;
+	size_t			 reg_got;
+	int64_t			 reg_start_ms;
+	int			 check_queued;
+	int64_t			 next_full_check_ms;
+	struct timespec		 db_sig[2];	/* database, WAL: mtimes */
+	off_t			 db_size[2];
 	int			 lockfd;
 	int			 listenfd;
 	char			 sockpath[CFG_PATH_MAX + 64];
@@ -153,6 +205,7 @@ struct broker {
 
 	volatile sig_atomic_t	 signalled;
 	int			 ended;
+	int64_t			 ended_ms;
 };
 
 /* tunl-broker.c */
@@ -189,6 +242,7 @@ void		 outq_advance(struct outq_reader *, size_t);
 struct peer	*peer_new(struct broker *, int, uid_t, pid_t);
 void		 peer_free(struct peer *);
 void		 peer_read(struct broker *, struct peer *);
+void		 peer_frames(struct broker *, struct peer *);
 int		 peer_flush(struct broker *, struct peer *);
 void		 peer_send_error(struct peer *, u_int16_t, const char *, ...)
 		     TUNL_PRINTF(3, 4);
@@ -211,6 +265,8 @@ void		 session_event(struct broker *, const char *, const char *,
 		     const char *);
 int		 session_effective_rw(const struct broker *,
 		     const struct peer *);
+void		 session_registry_answer(struct broker *,
+		     const struct regq_job *, const struct regq_result *);
 
 /* broker-record.c */
 int		 record_open(struct broker *);
@@ -218,6 +274,21 @@ void		 record_output(struct broker *, const u_char *, size_t);
 void		 record_resize(struct broker *, u_int, u_int);
 void		 record_close(struct broker *);
 void		 record_end(struct broker *);
+
+/* broker-registry.c */
+int		 regq_read_session(struct broker *, struct session *, char *,
+		     size_t);
+void		 regq_event(struct broker *, const char *, const char *,
+		     const char *);
+void		 regq_viewers(struct broker *, u_int);
+void		 regq_state(struct broker *, enum session_state, const char *,
+		     const char *);
+int		 regq_check(struct broker *, u_int);
+int		 regq_total(struct broker *, u_int);
+int		 regq_changed(struct broker *);
+int		 regq_fd(const struct broker *);
+int		 regq_run(struct broker *);
+int		 regq_idle(const struct broker *);
 
 /* broker-sandbox.c */
 int		 sandbox_identity(struct broker *, char *, size_t);

@@ -6,10 +6,11 @@
  * Setup, in this order: configuration; identity (root drops to
  * broker_user, a setuid install makes its real ids the effective ones);
  * an empty environment; the session's lock (a second broker exits 3); the
- * socket; then, unless -F, into the background; the registry (the session
- * must be pending or active), the recording, the sandbox. Only then is
- * the broker reported ready: with -F by being there, otherwise by the
- * first process exiting 0 once the socket accepts connections.
+ * socket; then, unless -F, into the background; the session's row (read
+ * by a child: it must be pending or active), the recording, the sandbox.
+ * Only then is the broker reported ready: with -F by being there,
+ * otherwise by the first process exiting 0 once the socket accepts
+ * connections.
  */
 #include "config.h"
 
@@ -20,6 +21,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,18 +208,18 @@ broker_listen(struct broker *b)
 	b->listenfd = fd;
 }
 
+/*
+ * The session's row, read by a child (broker-registry.c): this process
+ * never runs SQLite, so its pages are never part of the loop's memory.
+ */
 static void
-broker_open_registry(struct broker *b)
+broker_read_session(struct broker *b)
 {
-	int	 r;
+	char	 err[256];
 
-	if ((r = registry_open(b->cfg.database, 0, &b->reg)) != 0)
-		broker_report(b, BROKER_EXIT_ERROR, "registry %s: %s (%s)",
-		    b->cfg.database, tunl_err(r), registry_errmsg(NULL));
-	(void)registry_set_busy_timeout(b->reg, 1000);
-	if ((r = registry_session_get(b->reg, b->sid, &b->sess)) != 0)
-		broker_report(b, BROKER_EXIT_ERROR, "session %s: %s", b->sid,
-		    r == TUNL_ERR_NOT_FOUND ? "no such session" : tunl_err(r));
+	if (regq_read_session(b, &b->sess, err, sizeof(err)) != 0)
+		broker_report(b, BROKER_EXIT_ERROR, "session %s: registry %s: "
+		    "%s", b->sid, b->cfg.database, err);
 	if (b->sess.state != SESSION_PENDING &&
 	    b->sess.state != SESSION_ACTIVE)
 		broker_report(b, BROKER_EXIT_ERROR, "session %s is %s", b->sid,
@@ -237,8 +241,9 @@ main(int argc, char **argv)
 	int			 ch, r, given = 0;
 
 	memset(&b, 0, sizeof(b));
-	b.readyfd = b.lockfd = b.listenfd = -1;
+	b.readyfd = b.lockfd = b.listenfd = b.reg_fd = -1;
 	TAILQ_INIT(&b.peers);
+	TAILQ_INIT(&b.regq);
 	log_init("tunl-broker", LOG_AUTHPRIV, LOG_TO_STDERR);
 
 	while ((ch = getopt(argc, argv, "Ff:s:")) != -1) {
@@ -279,7 +284,7 @@ main(int argc, char **argv)
 	log_init("tunl-broker", LOG_AUTHPRIV,
 	    b.foreground ? LOG_TO_STDERR : 0);
 
-	broker_open_registry(&b);
+	broker_read_session(&b);
 	b.start_ms = broker_now_ms();
 	if ((b.scratch = buf_new(VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX))) == NULL)
 		broker_report(&b, BROKER_EXIT_ERROR, "out of memory");
@@ -293,6 +298,14 @@ main(int argc, char **argv)
 		record_end(&b);
 		broker_report(&b, BROKER_EXIT_ERROR, "sandbox: %s", err);
 	}
+	/*
+	 * Setup's garbage (the seccomp rules as libseccomp built them, the
+	 * configuration's stdio buffers, the account lookups) is free but
+	 * resident: give it back before the loop runs for hours.
+	 */
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
 	info("session %s: broker ready on %s (%s)", b.sid, b.sockpath,
 	    b.restricted ? "restricted" : "share");
 	broker_report(&b, 0, NULL);
@@ -300,7 +313,6 @@ main(int argc, char **argv)
 	r = broker_loop(&b);
 	record_end(&b);
 	(void)unlink(b.sockpath);
-	registry_close(b.reg);
 	buf_free(b.scratch);
 	close(b.listenfd);
 	close(b.lockfd);

@@ -2,7 +2,9 @@
 # The relay-wide cap on engineers (max_consumers_total): every broker
 # records its viewers in the registry and refuses a join that would take
 # the relay's sum past the cap; a leave makes room again. `list` and
-# `show` read the same count. No sshd.
+# `show` read the same count. A locked registry delays the broker's
+# writes but not its session; a session ended in the registry ends its
+# broker. No sshd.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/integration/harness.sh"
@@ -57,6 +59,7 @@ wait_gone "$ALICE" || harness_fail "alice's consumer did not stop"
 wait_grep "$H/broker-$S1.log" "alice left"
 expect_viewers "$S1" 1 "S1's viewers after a leave"
 consumer support "$S2" erin -l "$T/erin.log"
+ERIN=$!
 wait_grep "$T/erin.log" "viewers 2 carol:rw erin:rw"
 expect_viewers "$S2" 2 "S2's viewers after the join"
 
@@ -66,8 +69,74 @@ wait_gone "$B1" || harness_fail "the first broker did not stop"
 harness_assert_eq ended "$(relay_sql "SELECT state FROM sessions WHERE id = '$S1';")" \
     "S1 ended with its broker"
 expect_viewers "$S1" 0 "an ended session's viewers"
-kill "$B2"
-wait_gone "$B2" || harness_fail "the second broker did not stop"
+# ---- a locked registry delays the broker's writes, never the session ------
+# Another process holds the database's write lock until the test lets go.
+# The broker's calls run in children of their own: a join made meanwhile
+# is let in (the relay-wide count is a read, which WAL allows), the writes
+# that cannot wait longer are logged, and the next ones land once the lock
+# is gone. The holder is still holding when the join completes.
+kill "$ERIN"
+wait_gone "$ERIN" || harness_fail "erin's consumer did not stop"
+expect_viewers "$S2" 1 "S2's viewers before the lock"
+python3 - "$RELAY_DB" "$T/locked" "$T/unlock" <<'PY' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+for _ in range(600):
+    if os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.1)
+db.execute("ROLLBACK")
+PY
+LOCKER=$!
+harness_track "$LOCKER"
+i=0
+until [ -e "$T/locked" ]; do
+	[ $i -lt 200 ] || harness_fail "the database was not locked"
+	sleep 0.05
+	i=$((i + 1))
+done
+consumer support "$S2" fred -l "$T/fred.log"
+FRED=$!
+# Until the join is done and its event has failed, the broker's own
+# process is never found asleep in SQLite's busy handler (it waits in
+# ppoll; the child waits for the lock).
+i=0
+until grep -qF "viewers 2 carol:rw fred:rw" "$T/fred.log" 2>/dev/null &&
+    grep -qF "registry event engineer-joined:" "$H/broker-$S2.log"; do
+	[ $i -lt 300 ] || harness_fail "fred's join or its logged event did not come"
+	case $(cat "/proc/$B2/wchan" 2>/dev/null) in
+	*nanosleep*) harness_fail "the broker slept on the locked database" ;;
+	esac
+	sleep 0.02
+	i=$((i + 1))
+done
+wait_grep "$T/carol.log" "viewers 2 carol:rw fred:rw"
+harness_alive "$LOCKER" || harness_fail "the lock went before the join was done"
+touch "$T/unlock"
+wait_gone "$LOCKER" || harness_fail "the lock holder did not let go"
+kill "$FRED"
+wait_gone "$FRED" || harness_fail "fred's consumer did not stop"
+wait_grep "$H/broker-$S2.log" "fred left"
+expect_viewers "$S2" 1 "S2's viewers written once the lock is gone"
+# The event and the count are separate calls, one after the other.
+_ev=0
+until events_of "$S2" | grep -qF "fred engineer-left read-write" ||
+    [ $_ev -ge 100 ]; do
+	sleep 0.05
+	_ev=$((_ev + 1))
+done
+harness_assert_contains "$(events_of "$S2")" "fred engineer-left read-write" \
+    "an event written once the lock is gone"
+
+# ---- a session ended in the registry (tunl-shell kill) ends its broker -----
+relay_sql "UPDATE sessions SET state = 'ended', ended = $(date +%s)
+    WHERE id = '$S2';"
+wait_grep "$T/carol.log" "session ended: session ended" 15
+wait_gone "$B2" 15 || harness_fail "the second broker did not stop"
+harness_assert_contains "$(events_of "$S2")" "broker broker-exit session ended" \
+    "the broker's last event"
 harness_stop
 harness_assert_eq "" "$(harness_leftovers)" "processes left"
 harness_log "passed"

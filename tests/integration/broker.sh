@@ -60,6 +60,14 @@ producer tunl "$S" -n 300000 -o "$T/sent" -l "$T/prod.log" -d "$T/prod.done"
 PROD=$!
 wait_grep "$T/prod.done" "done 300000"
 wait_grep "$T/prod.log" "keys pane=0 from=alice data=echo hi"
+# The broker's registry calls are made in order by children of its own,
+# just after the hello: give the write a moment.
+i=0
+while [ "$(relay_sql "SELECT state FROM sessions WHERE id = '$S';")" != active ] &&
+    [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 harness_assert_eq active "$(relay_sql "SELECT state FROM sessions WHERE id = '$S';")" \
     "state once the producer is there"
 i=0

@@ -309,7 +309,15 @@ while :; do
 	sleep 0.2
 	_w=$((_w + 1))
 done
-ev=$(sql "SELECT action FROM events WHERE session_id = '$S' AND actor = 'bob' AND action IN ('resync', 'drop');")
+# The broker's registry calls are made by children of its own, in order,
+# just after the notice: give the write a moment.
+_w=0
+ev=
+while [ -z "$ev" ] && [ $_w -lt 100 ]; do
+	ev=$(sql "SELECT action FROM events WHERE session_id = '$S' AND actor = 'bob' AND action IN ('resync', 'drop');")
+	[ -n "$ev" ] || sleep 0.05
+	_w=$((_w + 1))
+done
 [ -n "$ev" ] || harness_fail "no resync or drop event for bob"
 
 # ---- the detach key -----------------------------------------------------------

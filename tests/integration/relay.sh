@@ -108,11 +108,13 @@ relay_holds_token() {
 	LC_ALL=C grep -qaE -- "(^|[^0-9])$_rht([^0-9]|\$)" "$@"
 }
 
+# Waits for a lock as tunl's programs do (REGISTRY_BUSY_TIMEOUT_MS): the
+# registry is written by many short-lived processes (each broker's calls
+# included), and the last connection to close checkpoints under a brief
+# exclusive lock.
 relay_sql() {
 	command -v sqlite3 >/dev/null 2>&1 || harness_skip "needs the sqlite3 tool"
-	# The relay's own programs may hold the write lock for a moment
-	# (a broker recording an event): wait for it as they do.
-	sqlite3 -batch -bail -cmd ".timeout 5000" "$RELAY_DB" "$1"
+	sqlite3 -batch -bail -cmd '.timeout 5000' "$RELAY_DB" "$1"
 }
 
 # An askpass that answers pam_tunl's prompts by their text, from files.

@@ -187,6 +187,13 @@ relay_holds_token "$TOKEN" "$DIR/audit.log" "$DIR/session.cast" &&
 wait_screen rw "session ended: the customer ended it" 10
 wait_screen rw "exit=" 10
 wait_screen ro "exit=" 10
+# The broker writes it from a child of its own as the session ends.
+_wt=100
+while [ "$(relay_sql "SELECT state FROM sessions WHERE id = '$ID';")" != ended ] &&
+    [ $_wt -gt 0 ]; do
+	sleep 0.05
+	_wt=$((_wt - 1))
+done
 harness_assert_eq ended "$(relay_sql "SELECT state FROM sessions WHERE id = '$ID';")" \
     "the registry after the end key"
 

@@ -1,0 +1,400 @@
+/*
+ * broker-registry.c: the broker's calls to the registry (docs/broker.md,
+ * "The registry").
+ *
+ * The event loop never runs SQLite. Each call (an event, the viewer count,
+ * a change of state, a look at the session's row, the relay-wide viewer
+ * count) is queued; one at a time, in the order queued, a child is forked
+ * to make it with a connection of its own, writes a struct regq_result to
+ * a pipe and exits. The loop polls the pipe like any peer, reaps the child
+ * without waiting and hands the answer to the session. So SQLite's code,
+ * heap and page cache live only in short-lived children, and a locked
+ * database (each child waits BROKER_REG_BUSY_MS for it) delays registry
+ * calls, never the loop.
+ *
+ * The children run under the broker's seccomp filter; the loop itself
+ * needs only fork (clone with fork's flags), pipe2 and wait4 for them.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+static const char *
+regq_name(enum regq_op op)
+{
+	switch (op) {
+	case REGQ_EVENT:
+		return "event";
+	case REGQ_VIEWERS:
+		return "viewers";
+	case REGQ_STATE:
+		return "state";
+	case REGQ_CHECK:
+		return "check";
+	case REGQ_TOTAL:
+		return "total";
+	}
+	return "?";
+}
+
+/* In the child: make the call, report, never return. */
+static void __attribute__((noreturn))
+regq_child(struct broker *b, const struct regq_job *j, int fd)
+{
+	struct regq_result	 res;
+	struct registry		*reg = NULL;
+	int			 r;
+
+	memset(&res, 0, sizeof(res));
+	if ((r = registry_open(b->cfg.database, 0, &reg)) != 0) {
+		tunl_strlcpy(res.msg, registry_errmsg(NULL), sizeof(res.msg));
+		goto out;
+	}
+	(void)registry_set_busy_timeout(reg, BROKER_REG_BUSY_MS);
+	switch (j->op) {
+	case REGQ_EVENT:
+		r = registry_event_add(reg, b->sid, j->actor, j->action, NULL,
+		    j->has_detail ? j->detail : NULL, j->at);
+		break;
+	case REGQ_VIEWERS:
+		r = registry_session_set_viewers(reg, b->sid, j->viewers);
+		break;
+	case REGQ_STATE:
+		r = registry_session_set_state(reg, b->sid, j->state,
+		    j->actor, j->has_detail ? j->detail : NULL, j->at);
+		break;
+	case REGQ_CHECK:
+		r = registry_session_get(reg, b->sid, &res.s);
+		break;
+	case REGQ_TOTAL:
+		if ((r = registry_viewers_total(reg, &res.total)) == 0)
+			r = registry_session_get(reg, b->sid, &res.s);
+		break;
+	default:
+		r = TUNL_ERR_INTERNAL;
+		break;
+	}
+	if (r != 0)
+		tunl_strlcpy(res.msg, registry_errmsg(reg), sizeof(res.msg));
+ out:
+	registry_close(reg);
+	res.r = r;
+	/* Under PIPE_BUF: written whole or not at all. */
+	if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+		_exit(1);
+	_exit(0);
+}
+
+/* Fork a child for j; its answer comes on *fdp. */
+static pid_t
+regq_fork(struct broker *b, const struct regq_job *j, int *fdp)
+{
+	int	 p[2];
+	pid_t	 pid;
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		regq_child(b, j, p[1]);
+	}
+	close(p[1]);
+	*fdp = p[0];
+	return pid;
+}
+
+/*
+ * At start, before the loop: the session's row, read by a child while the
+ * broker waits (it has nothing else to do yet).
+ */
+int
+regq_read_session(struct broker *b, struct session *s, char *err,
+    size_t errlen)
+{
+	struct regq_job		 j;
+	struct regq_result	 res;
+	struct pollfd		 pfd;
+	size_t			 got = 0;
+	ssize_t			 n;
+	pid_t			 pid;
+	int			 fd, st, r = -1;
+
+	memset(&j, 0, sizeof(j));
+	j.op = REGQ_CHECK;
+	if ((pid = regq_fork(b, &j, &fd)) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	while (got < sizeof(res)) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			break;
+		n = read(fd, (u_char *)&res + got, sizeof(res) - got);
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (got != sizeof(res)) {
+		snprintf(err, errlen, "the registry's reader died");
+		return -1;
+	}
+	if (res.r != 0) {
+		res.msg[sizeof(res.msg) - 1] = '\0';
+		snprintf(err, errlen, "%s: %s", res.r == TUNL_ERR_NOT_FOUND ?
+		    "no such session" : tunl_err(res.r), res.msg);
+		return -1;
+	}
+	*s = res.s;
+	r = 0;
+	/* What the database and its WAL looked like when read. */
+	(void)regq_changed(b);
+	return r;
+}
+
+static struct regq_job *
+regq_new(struct broker *b, enum regq_op op)
+{
+	struct regq_job	*j;
+
+	if (b->nregq >= BROKER_REG_QUEUE) {
+		error("registry: %u calls waiting; one dropped", b->nregq);
+		return NULL;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		error("registry: out of memory; a call dropped");
+		return NULL;
+	}
+	j->op = op;
+	j->at = (int64_t)time(NULL);
+	return j;
+}
+
+static void
+regq_push(struct broker *b, struct regq_job *j)
+{
+	TAILQ_INSERT_TAIL(&b->regq, j, entry);
+	b->nregq++;
+}
+
+static void
+regq_text(struct regq_job *j, const char *actor, const char *detail)
+{
+	tunl_strlcpy(j->actor, actor, sizeof(j->actor));
+	if (detail != NULL) {
+		j->has_detail = 1;
+		tunl_strlcpy(j->detail, detail, sizeof(j->detail));
+	}
+}
+
+void
+regq_event(struct broker *b, const char *actor, const char *action,
+    const char *detail)
+{
+	struct regq_job	*j;
+
+	if ((j = regq_new(b, REGQ_EVENT)) == NULL)
+		return;
+	regq_text(j, actor, detail);
+	tunl_strlcpy(j->action, action, sizeof(j->action));
+	regq_push(b, j);
+}
+
+void
+regq_viewers(struct broker *b, u_int n)
+{
+	struct regq_job	*j;
+
+	if ((j = regq_new(b, REGQ_VIEWERS)) == NULL)
+		return;
+	j->viewers = n;
+	regq_push(b, j);
+}
+
+void
+regq_state(struct broker *b, enum session_state state, const char *actor,
+    const char *reason)
+{
+	struct regq_job	*j;
+
+	if ((j = regq_new(b, REGQ_STATE)) == NULL)
+		return;
+	j->state = state;
+	regq_text(j, actor, reason);
+	regq_push(b, j);
+}
+
+/*
+ * The session's row; serial names a peer whose hello waits for it.
+ * Returns -1 if the call could not be queued.
+ */
+int
+regq_check(struct broker *b, u_int serial)
+{
+	struct regq_job	*j;
+
+	if ((j = regq_new(b, REGQ_CHECK)) == NULL)
+		return -1;
+	j->serial = serial;
+	if (serial == 0)
+		b->check_queued = 1;
+	regq_push(b, j);
+	return 0;
+}
+
+int
+regq_total(struct broker *b, u_int serial)
+{
+	struct regq_job	*j;
+
+	if ((j = regq_new(b, REGQ_TOTAL)) == NULL)
+		return -1;
+	j->serial = serial;
+	regq_push(b, j);
+	return 0;
+}
+
+/*
+ * Has anything been written to the registry since the last look? Every
+ * commit in WAL mode appends to (or, after a checkpoint, rewrites) the
+ * -wal file, and a checkpoint writes the database: their sizes and
+ * modification times are compared. Returns 1 if they changed (or cannot
+ * be read).
+ */
+int
+regq_changed(struct broker *b)
+{
+	const char	*suffix[2] = { "", "-wal" };
+	char		 path[CFG_PATH_MAX + 8];
+	struct stat	 st;
+	int		 i, changed = 0;
+
+	for (i = 0; i < 2; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s%s",
+		    b->cfg.database, suffix[i]) >= sizeof(path))
+			return 1;
+		if (stat(path, &st) == -1) {
+			if (errno != ENOENT)
+				changed = 1;
+			memset(&st, 0, sizeof(st));
+			st.st_size = -1;
+		}
+		if (st.st_size != b->db_size[i] ||
+		    st.st_mtim.tv_sec != b->db_sig[i].tv_sec ||
+		    st.st_mtim.tv_nsec != b->db_sig[i].tv_nsec)
+			changed = 1;
+		b->db_size[i] = st.st_size;
+		b->db_sig[i] = st.st_mtim;
+	}
+	return changed;
+}
+
+int
+regq_fd(const struct broker *b)
+{
+	return b->reg_pid != 0 ? b->reg_fd : -1;
+}
+
+int
+regq_idle(const struct broker *b)
+{
+	return b->reg_pid == 0 && TAILQ_EMPTY(&b->regq);
+}
+
+/*
+ * Read the running child's answer if it is there, reap it if it has
+ * exited, then start the next call. Never waits. Returns 1 while a child
+ * has answered but has not yet exited (the loop looks again soon).
+ */
+int
+regq_run(struct broker *b)
+{
+	struct regq_job	*j;
+	ssize_t		 n;
+	pid_t		 w;
+	int		 st;
+
+	for (;;) {
+		if (b->reg_pid != 0 && b->reg_fd != -1) {
+			n = read(b->reg_fd, (u_char *)&b->reg_res + b->reg_got,
+			    sizeof(b->reg_res) - b->reg_got);
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				return 0;
+			if (n > 0) {
+				b->reg_got += (size_t)n;
+				if (b->reg_got < sizeof(b->reg_res))
+					continue;
+			}
+			close(b->reg_fd);
+			b->reg_fd = -1;
+			if (b->reg_got != sizeof(b->reg_res)) {
+				memset(&b->reg_res, 0, sizeof(b->reg_res));
+				b->reg_res.r = TUNL_ERR_INTERNAL;
+				tunl_strlcpy(b->reg_res.msg, "the registry "
+				    "call's process died",
+				    sizeof(b->reg_res.msg));
+			}
+			b->reg_res.msg[sizeof(b->reg_res.msg) - 1] = '\0';
+			j = b->reg_job;
+			b->reg_job = NULL;
+			debug("registry call %s: %lld ms", regq_name(j->op),
+			    (long long)(broker_now_ms() - b->reg_start_ms));
+			if (j->op == REGQ_CHECK && j->serial == 0)
+				b->check_queued = 0;
+			session_registry_answer(b, j, &b->reg_res);
+			free(j);
+		}
+		if (b->reg_pid != 0) {
+			w = waitpid(b->reg_pid, &st, WNOHANG);
+			if (w == 0)
+				return 1;
+			if (w == -1 && errno == EINTR)
+				continue;
+			if (w == b->reg_pid && WIFSIGNALED(st))
+				error("registry call killed by signal %d",
+				    WTERMSIG(st));
+			b->reg_pid = 0;
+		}
+		if ((j = TAILQ_FIRST(&b->regq)) == NULL)
+			return 0;
+		TAILQ_REMOVE(&b->regq, j, entry);
+		b->nregq--;
+		memset(&b->reg_res, 0, sizeof(b->reg_res));
+		b->reg_got = 0;
+		b->reg_job = j;
+		b->reg_start_ms = broker_now_ms();
+		if ((b->reg_pid = regq_fork(b, j, &b->reg_fd)) == -1) {
+			/* Answered as a failure, like a locked database. */
+			b->reg_pid = 0;
+			b->reg_job = NULL;
+			b->reg_res.r = TUNL_ERR_SYSTEM;
+			snprintf(b->reg_res.msg, sizeof(b->reg_res.msg),
+			    "fork: %s", strerror(errno));
+			if (j->op == REGQ_CHECK && j->serial == 0)
+				b->check_queued = 0;
+			session_registry_answer(b, j, &b->reg_res);
+			free(j);
+		}
+	}
+}
