@@ -51,13 +51,13 @@ wait_grep "$T/alice.out" "before-lock"
 	printf 'BEGIN EXCLUSIVE;\nSELECT 1;\n'
 	sleep 15
 	printf 'COMMIT;\n'
-) | sqlite3 -batch "$RELAY_DB" >/dev/null 2>"$H/locker.err" &
+) | sqlite3 -batch -cmd ".timeout 5000" "$RELAY_DB" >/dev/null 2>"$H/locker.err" &
 LOCKER=$!
 harness_track "$LOCKER"
 i=0
 until ! sqlite3 -batch -cmd ".timeout 0" "$RELAY_DB" \
     "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; do
-	[ $i -lt 100 ] || harness_fail "the registry never got locked"
+	[ $i -lt 200 ] || harness_fail "the registry never got locked: $(cat "$H/locker.err")"
 	sleep 0.05
 	i=$((i + 1))
 done
@@ -112,6 +112,12 @@ grep "recording" "$H/broker-$S2.log" | grep -q "stopped" ||
 harness_log "the broker said: $(grep "recording" "$H/broker-$S2.log" | grep "stopped" | head -n 1)"
 # The engineer is told, and so is the registry (show lists it).
 wait_grep "$T/carol.notes" "the recording stopped"
+# (The broker's registry calls run in children a moment later.)
+_ev=0
+until events_of "$S2" | grep -q recording-stopped || [ $_ev -ge 100 ]; do
+	sleep 0.05
+	_ev=$((_ev + 1))
+done
 harness_assert_eq "broker recording-stopped no room left" "$(events_of "$S2" | grep recording-stopped)" \
     "the recording-stopped event"
 # What was recorded, read from inside the broker's namespace: whole lines,
