@@ -8,8 +8,8 @@
  *	dirname(token_key), dirname(ca_key)	root:root 0755
  *	token_key				root:keys 0640
  *	ca_key, ca_key.pub			root:keys 0640, 0644
- *	dirname(webhook_key)			root:root 0755
- *	webhook_key				root:root 0600
+ *	dirname(webhook_key)			root:root 0755	(with a webhook_url)
+ *	webhook_key				root:root 0600	(with a webhook_url)
  *	dirname(database)			root:relay 2770
  *	database				root:relay 0660
  *	runtime_dir				root:relay 0750
@@ -123,8 +123,9 @@ init_token_key(const struct tunl_cfg *cfg, gid_t key_gid)
 
 /*
  * The key that signs webhook deliveries: only tunl-admin notify (root)
- * reads it. Made whether or not a webhook_url is set, so adding one later
- * needs no second init; never replaced once it exists.
+ * reads it. Made only once a webhook_url is set (status and doctor then
+ * say to run init if it is missing), so a relay without webhooks gets no
+ * file and no directory for them; never replaced once it exists.
  */
 static int
 init_webhook_key(const struct tunl_cfg *cfg)
@@ -133,6 +134,8 @@ init_webhook_key(const struct tunl_cfg *cfg)
 	char	 err[PATH_MAX + 64];
 	int	 r;
 
+	if (cfg->nwebhooks == 0)
+		return 0;
 	r = admin_fs_check_file(cfg->webhook_key, 0, (gid_t)-1, 0400, 0077,
 	    err, sizeof(err));
 	if (r == TUNL_ERR_NOT_FOUND) {
@@ -367,8 +370,8 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 	dirs[n++] = (struct init_dir){ keydir, 0, 0755, "keys" };
 	if (strcmp(cadir, keydir) != 0)
 		dirs[n++] = (struct init_dir){ cadir, 0, 0755, "CA key" };
-	if (strcmp(hookdir, keydir) != 0 && strcmp(hookdir, cadir) != 0 &&
-	    strcmp(hookdir, dbdir) != 0)
+	if (cfg->nwebhooks > 0 && strcmp(hookdir, keydir) != 0 &&
+	    strcmp(hookdir, cadir) != 0 && strcmp(hookdir, dbdir) != 0)
 		dirs[n++] = (struct init_dir){ hookdir, 0, 0755,
 		    "webhook key" };
 	dirs[n++] = (struct init_dir){ dbdir, 1, 02770, "database" };

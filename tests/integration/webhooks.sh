@@ -97,16 +97,24 @@ status() {
 	relay_in_ns "$TUNL_ADMIN" -f "$RELAY_CONF" status 2>&1
 }
 
-# ---- no URL: nothing to do, and status says so -----------------------------
+# ---- no URL: nothing to do, no key made, and status says so ----------------
 config
+relay_init
+[ -e "$KEY" ] && harness_fail "init made a webhook key with no webhook_url"
+harness_assert_not_contains "$(cat "$H/admin-init.log")" "webhook signing key" \
+    "init without webhooks"
+out=$(notify --once 2>&1) || harness_fail "notify without URLs: $out"
+harness_assert_contains "$out" "nothing to deliver"
+harness_assert_contains "$(status)" "none configured"
+
+# ---- a URL: status asks for init, init makes the key once ---------------------
+config "$BASE/ok/a"
+harness_assert_contains "$(status)" "$KEY"
 relay_init
 harness_assert_eq "root:root 600" \
     "$(relay_in_ns stat -c '%U:%G %a' "$KEY")" "webhook key owner and mode"
 harness_assert_eq 32 "$(stat -c %s "$KEY")" "webhook key size"
 harness_assert_contains "$(cat "$H/admin-init.log")" "webhook signing key"
-out=$(notify --once 2>&1) || harness_fail "notify without URLs: $out"
-harness_assert_contains "$out" "nothing to deliver"
-harness_assert_contains "$(status)" "none configured"
 # init leaves an existing key alone.
 sum=$(sha256sum <"$KEY")
 relay_init
