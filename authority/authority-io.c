@@ -1,7 +1,8 @@
 /*
  * authority-io.c: stdin, stdout and stderr of tunl-authority: bounded
  * reads, whole writes without stdio buffers (which could not be wiped),
- * and the one-line error the caller sees.
+ * and the one-line error the caller sees; the grammar of the fields the
+ * verbs share, and what they do alike (open the registry, answer).
  */
 #include "config.h"
 
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "tunl.h"
 #include "authority.h"
@@ -103,4 +106,81 @@ authority_line_check(const char *line, size_t *len, size_t max)
 			return TUNL_ERR_INVALID;
 	}
 	return 0;
+}
+
+static int
+authority_char_ok(enum authority_charset set, char c, int first)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	if (first)
+		return 0;
+	if (c == '.' || c == '-')
+		return 1;
+	if (set == AUTH_CHARS_NAME)
+		return c == '_' || c == '@';
+	return c == '_' || c == ':' || c == '#';
+}
+
+/*
+ * Copy the value s (len bytes, not NUL-terminated) into out if it matches
+ * the grammar: a letter or digit, then letters, digits, '.', '-' and, for
+ * a name, '_' and '@', for a case, '_', ':' and '#'; 1 to AUTH_FIELD_MAX
+ * bytes. With empty_ok, "-" stands for the empty string.
+ */
+int
+authority_value(enum authority_charset set, const char *s, size_t len,
+    int empty_ok, char *out, size_t outlen)
+{
+	size_t	 i;
+
+	if (empty_ok && len == 1 && s[0] == '-') {
+		out[0] = '\0';
+		return 0;
+	}
+	if (len == 0 || len >= outlen || len > AUTH_FIELD_MAX)
+		return TUNL_ERR_INVALID;
+	for (i = 0; i < len; i++) {
+		if (!authority_char_ok(set, s[i], i == 0))
+			return TUNL_ERR_INVALID;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* The registry, or a logged error and the caller told it is unavailable. */
+int
+authority_open_registry(struct authority *a, struct registry **reg)
+{
+	int	 r;
+
+	if ((r = registry_open(a->cfg.database, 0, reg)) != 0) {
+		error_r(r, "registry %s: %s", a->cfg.database,
+		    registry_errmsg(NULL));
+		authority_fail("the registry is unavailable");
+	}
+	return r;
+}
+
+/*
+ * The answer of mint and token: "id=", "token=" and "expires=" lines on
+ * stdout, written without stdio and wiped afterwards.
+ */
+int
+authority_answer(const char *id, const char *token, int64_t expires)
+{
+	char	 answer[sizeof("id=\ntoken=\nexpires=\n") + ID_LEN_MAX +
+		     TOKEN_LEN_MAX + 24];
+	int	 n, r = TUNL_ERR_LENGTH;
+
+	n = snprintf(answer, sizeof(answer), "id=%s\ntoken=%s\nexpires=%lld\n",
+	    id, token, (long long)expires);
+	if (n >= 0 && (size_t)n < sizeof(answer))
+		r = authority_write_stdout(answer, (size_t)n);
+	sodium_memzero(answer, sizeof(answer));
+	if (r != 0)
+		error_r(r, "cannot write the answer for %s", id);
+	return r;
 }

@@ -25,51 +25,6 @@
 #include "tunl.h"
 #include "authority.h"
 
-enum mint_charset {
-	MINT_NAME,
-	MINT_CASE
-};
-
-static int
-mint_char_ok(enum mint_charset set, char c, int first)
-{
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	if (first)
-		return 0;
-	if (c == '.' || c == '-')
-		return 1;
-	if (set == MINT_NAME)
-		return c == '_' || c == '@';
-	return c == '_' || c == ':' || c == '#';
-}
-
-/*
- * Copy the value s (len bytes, not NUL-terminated) into out if it matches
- * the grammar. With empty_ok, "-" stands for the empty string.
- */
-static int
-mint_value(enum mint_charset set, const char *s, size_t len, int empty_ok,
-    char *out, size_t outlen)
-{
-	size_t	 i;
-
-	if (empty_ok && len == 1 && s[0] == '-') {
-		out[0] = '\0';
-		return 0;
-	}
-	if (len == 0 || len >= outlen || len > AUTH_FIELD_MAX)
-		return TUNL_ERR_INVALID;
-	for (i = 0; i < len; i++) {
-		if (!mint_char_ok(set, s[i], i == 0))
-			return TUNL_ERR_INVALID;
-	}
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
 /*
  * Parse one request line (len bytes, an optional final newline, no NUL).
  * On failure req is zeroed.
@@ -109,11 +64,11 @@ authority_mint_parse(const char *line, size_t len, struct mint_request *req)
 		p = sp == end ? end : sp + 1;
 	}
 
-	if ((r = mint_value(MINT_NAME, field[0], flen[0], 0, req->engineer,
+	if ((r = authority_value(AUTH_CHARS_NAME, field[0], flen[0], 0, req->engineer,
 	    sizeof(req->engineer))) != 0 ||
-	    (r = mint_value(MINT_CASE, field[1], flen[1], 1, req->case_ref,
+	    (r = authority_value(AUTH_CHARS_CASE, field[1], flen[1], 1, req->case_ref,
 	    sizeof(req->case_ref))) != 0 ||
-	    (r = mint_value(MINT_NAME, field[2], flen[2], 1, req->customer,
+	    (r = authority_value(AUTH_CHARS_NAME, field[2], flen[2], 1, req->customer,
 	    sizeof(req->customer))) != 0)
 		goto out;
 
@@ -196,15 +151,12 @@ authority_mint(struct authority *a)
 	struct session		 s;
 	char			 line[AUTH_REQUEST_MAX + 2];
 	char			 token[TOKEN_LEN_MAX];
-	char			 answer[sizeof("id=\ntoken=\nexpires=\n") +
-				     ID_LEN_MAX + TOKEN_LEN_MAX + 24];
 	u_char			 key[TOKEN_KEY_LEN];
 	size_t			 len;
 	int64_t			 token_expires = 0;
-	int			 n, r, status = 1, have_key = 0;
+	int			 r, status = 1, have_key = 0;
 
 	memset(token, 0, sizeof(token));
-	memset(answer, 0, sizeof(answer));
 	if (a->role != AUTH_ROLE_ENGINEER) {
 		error("mint refused: uid %lu is not the engineer account",
 		    (u_long)a->uid);
@@ -230,12 +182,8 @@ authority_mint(struct authority *a)
 		}
 		have_key = 1;
 	}
-	if ((r = registry_open(a->cfg.database, 0, &reg)) != 0) {
-		error_r(r, "registry %s: %s", a->cfg.database,
-		    registry_errmsg(NULL));
-		authority_fail("the registry is unavailable");
+	if (authority_open_registry(a, &reg) != 0)
 		goto out;
-	}
 	if ((r = mint_create(a, reg, &req, have_key ? key : NULL, &s, token,
 	    sizeof(token), &token_expires)) != 0) {
 		error_r(r, "mint: cannot create a session: %s",
@@ -246,19 +194,12 @@ authority_mint(struct authority *a)
 	/* registry_session_create logged "created" with the engineer. */
 	info("minted session %s for engineer %s (%s, expires %lld)", s.id,
 	    s.engineer, session_mode_name(s.mode), (long long)s.expires);
-	/* Not through stdio, whose buffer could not be wiped. */
-	n = snprintf(answer, sizeof(answer), "id=%s\ntoken=%s\nexpires=%lld\n",
-	    s.id, token, (long long)s.expires);
-	if (n < 0 || (size_t)n >= sizeof(answer) ||
-	    authority_write_stdout(answer, (size_t)n) != 0) {
-		error("mint: cannot write the answer for %s", s.id);
+	if (authority_answer(s.id, token, s.expires) != 0)
 		goto out;
-	}
 	status = 0;
  out:
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(token, sizeof(token));
-	sodium_memzero(answer, sizeof(answer));
 	sodium_memzero(line, sizeof(line));
 	registry_close(reg);
 	return status;

@@ -367,12 +367,8 @@ authority_sign(struct authority *a, const char *sid)
 		    "stdin");
 		goto out;
 	}
-	if ((r = registry_open(a->cfg.database, 0, &reg)) != 0) {
-		error_r(r, "registry %s: %s", a->cfg.database,
-		    registry_errmsg(NULL));
-		authority_fail("the registry is unavailable");
+	if (authority_open_registry(a, &reg) != 0)
 		goto out;
-	}
 	if ((r = registry_session_get(reg, sid, &s)) != 0 ||
 	    (s.state != SESSION_PENDING && s.state != SESSION_ACTIVE) ||
 	    s.expires <= a->now) {

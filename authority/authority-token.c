@@ -25,26 +25,6 @@
 #include "tunl.h"
 #include "authority.h"
 
-static int
-token_name_ok(const char *s, size_t len)
-{
-	size_t	 i;
-	char	 c;
-
-	if (len == 0 || len > AUTH_ENGINEER_MAX)
-		return 0;
-	for (i = 0; i < len; i++) {
-		c = s[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9'))
-			continue;
-		if (i > 0 && (c == '.' || c == '-' || c == '_' || c == '@'))
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
 /*
  * Parse one request line (len bytes, an optional final newline, no NUL).
  * On failure req is zeroed.
@@ -69,11 +49,9 @@ authority_token_parse(const char *line, size_t len,
 	p += 9;
 	if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL)
 		goto out;
-	n = (size_t)(sp - p);
-	if (!token_name_ok(p, n))
+	if (authority_value(AUTH_CHARS_NAME, p, (size_t)(sp - p), 0,
+	    req->engineer, sizeof(req->engineer)) != 0)
 		goto out;
-	memcpy(req->engineer, p, n);
-	req->engineer[n] = '\0';
 
 	p = sp + 1;
 	if ((size_t)(end - p) < 3 || memcmp(p, "id=", 3) != 0)
@@ -123,15 +101,12 @@ authority_token(struct authority *a)
 	struct session		 s;
 	char			 line[AUTH_REQUEST_MAX + 2];
 	char			 token[TOKEN_LEN_MAX];
-	char			 answer[sizeof("id=\ntoken=\nexpires=\n") +
-				     ID_LEN_MAX + TOKEN_LEN_MAX + 24];
 	u_char			 key[TOKEN_KEY_LEN];
 	size_t			 len;
 	int64_t			 expires;
-	int			 n, r, status = 1;
+	int			 r, status = 1;
 
 	memset(token, 0, sizeof(token));
-	memset(answer, 0, sizeof(answer));
 	memset(key, 0, sizeof(key));
 	if (a->role != AUTH_ROLE_ENGINEER) {
 		error("token refused: uid %lu is not the engineer account",
@@ -155,12 +130,8 @@ authority_token(struct authority *a)
 		authority_fail("the relay's token key is unusable");
 		goto out;
 	}
-	if ((r = registry_open(a->cfg.database, 0, &reg)) != 0) {
-		error_r(r, "registry %s: %s", a->cfg.database,
-		    registry_errmsg(NULL));
-		authority_fail("the registry is unavailable");
+	if (authority_open_registry(a, &reg) != 0)
 		goto out;
-	}
 	if ((r = registry_session_get(reg, req.id, &s)) != 0) {
 		if (r != TUNL_ERR_NOT_FOUND)
 			error_r(r, "token %s: %s", req.id,
@@ -193,18 +164,12 @@ authority_token(struct authority *a)
 	/* registry_token_reissue logged "token-issued" with the engineer. */
 	info("new token for session %s by engineer %s (expires %lld)", req.id,
 	    req.engineer, (long long)expires);
-	n = snprintf(answer, sizeof(answer), "id=%s\ntoken=%s\nexpires=%lld\n",
-	    req.id, token, (long long)expires);
-	if (n < 0 || (size_t)n >= sizeof(answer) ||
-	    authority_write_stdout(answer, (size_t)n) != 0) {
-		error("token: cannot write the answer for %s", req.id);
+	if (authority_answer(req.id, token, expires) != 0)
 		goto out;
-	}
 	status = 0;
  out:
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(token, sizeof(token));
-	sodium_memzero(answer, sizeof(answer));
 	sodium_memzero(line, sizeof(line));
 	registry_close(reg);
 	return status;

@@ -18,6 +18,12 @@
 #define AUTH_EMPTY		"-"	/* an empty case or customer */
 #define AUTH_TRIES		8	/* fresh id/token pairs before giving up */
 
+/* The grammars of authority_value(). */
+enum authority_charset {
+	AUTH_CHARS_NAME,	/* engineer, customer */
+	AUTH_CHARS_CASE
+};
+
 enum authority_role {
 	AUTH_ROLE_NONE = 0,
 	AUTH_ROLE_CUSTOMER,
@@ -60,6 +66,11 @@ void		 authority_fail(const char *, ...) TUNL_PRINTF(1, 2);
 int		 authority_read_stdin(char *, size_t, size_t *);
 int		 authority_line_check(const char *, size_t *, size_t);
 int		 authority_write_stdout(const char *, size_t);
+int		 authority_value(enum authority_charset, const char *, size_t,
+		     int, char *, size_t);
+int		 authority_open_registry(struct authority *,
+		     struct registry **);
+int		 authority_answer(const char *, const char *, int64_t);
 
 /* authority-mint.c */
 int		 authority_mint_parse(const char *, size_t,

@@ -144,42 +144,58 @@ shell_mint_output(struct shell *sh, struct buf *out, char *id, char *token,
 	return r;
 }
 
+/*
+ * Ask tunl-authority (which alone holds the token key) for a session or a
+ * token: run verb with input, then read its id=, token=, expires= answer.
+ * Any failure refuses the command: with the authority's own reason when
+ * it gave one, else "the relay could not <what>".
+ */
+static void
+shell_authority_answer(struct shell *sh, const char *verb, const char *input,
+    const char *what, char *id, char *token, int64_t *expires)
+{
+	const char	*argv[] = { "tunl-authority", verb, NULL };
+	char		 why[256];
+	struct buf	*out;
+	int		 rc;
+
+	if ((out = buf_new(SHELL_CHILD_OUT_MAX)) == NULL)
+		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
+	rc = shell_run_authority(sh, argv, input, out, why, sizeof(why));
+	if (rc != 0) {
+		buf_free(out);
+		info("engineer %s: %s: tunl-authority exited %d", sh->who,
+		    verb, rc);
+		if (why[0] != '\0')
+			shell_refuse(SHELL_EXIT_REFUSED, "%s", why);
+		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not %s",
+		    what);
+	}
+	rc = shell_mint_output(sh, out, id, token, expires);
+	buf_free(out);
+	if (rc != 0) {
+		error("engineer %s: %s: tunl-authority's answer does not "
+		    "parse", sh->who, verb);
+		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not %s",
+		    what);
+	}
+}
+
 static int
 shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
 {
-	const char	*argv[] = { "tunl-authority", "mint", NULL };
-	char		 input[512], why[256], id[ID_LEN_MAX];
+	char		 input[512], id[ID_LEN_MAX];
 	char		 token[TOKEN_LEN_MAX], when[64];
-	struct buf	*out;
 	int64_t		 expires = 0;
 	u_int		 ttl = cmd->ttl != 0 ? cmd->ttl : sh->cfg.session_ttl;
-	int		 rc;
 
 	snprintf(input, sizeof(input), "engineer=%s case=%s customer=%s "
 	    "ttl=%u mode=%s\n", sh->who,
 	    cmd->case_ref[0] != '\0' ? cmd->case_ref : "-",
 	    cmd->customer[0] != '\0' ? cmd->customer : "-", ttl,
 	    cmd->restricted ? "restricted" : "share");
-	if ((out = buf_new(SHELL_CHILD_OUT_MAX)) == NULL)
-		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
-	rc = shell_run_authority(sh, argv, input, out, why, sizeof(why));
-	if (rc != 0) {
-		buf_free(out);
-		info("engineer %s: new: tunl-authority exited %d", sh->who,
-		    rc);
-		if (why[0] != '\0')
-			shell_refuse(SHELL_EXIT_REFUSED, "%s", why);
-		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not create "
-		    "a session");
-	}
-	rc = shell_mint_output(sh, out, id, token, &expires);
-	buf_free(out);
-	if (rc != 0) {
-		error("engineer %s: new: tunl-authority's answer does not "
-		    "parse", sh->who);
-		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not create "
-		    "a session");
-	}
+	shell_authority_answer(sh, "mint", input, "create a session", id,
+	    token, &expires);
 	info("engineer %s: new session %s (case %s, %u min, %s)", sh->who, id,
 	    cmd->case_ref[0] ? cmd->case_ref : "-", ttl,
 	    cmd->restricted ? "restricted" : "share");
@@ -201,41 +217,25 @@ shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
 }
 
 /*
- * A new one-time token for a live session, from tunl-authority (which
- * alone holds the token key): the customer's certificate expired and
- * tunl-share asks for a token to sign a new one, or the first token
- * expired before it was used.
+ * A new one-time token for a live session: the customer's certificate
+ * expired and tunl-share asks for a token to sign a new one, or the
+ * first token expired before it was used.
  */
 static int
 shell_engineer_token(struct shell *sh, const struct shell_cmd *cmd)
 {
-	const char	*argv[] = { "tunl-authority", "token", NULL };
-	char		 input[128 + ID_LEN_MAX], why[256], id[ID_LEN_MAX];
+	char		 input[128 + ID_LEN_MAX], id[ID_LEN_MAX];
 	char		 token[TOKEN_LEN_MAX], when[64];
-	struct buf	*out;
 	int64_t		 expires = 0;
-	int		 rc;
 
 	snprintf(input, sizeof(input), "engineer=%s id=%s\n", sh->who,
 	    cmd->id);
-	if ((out = buf_new(SHELL_CHILD_OUT_MAX)) == NULL)
-		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
-	rc = shell_run_authority(sh, argv, input, out, why, sizeof(why));
-	if (rc != 0) {
-		buf_free(out);
-		info("engineer %s: token %s: tunl-authority exited %d",
-		    sh->who, cmd->id, rc);
-		if (why[0] != '\0')
-			shell_refuse(SHELL_EXIT_REFUSED, "%s", why);
-		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not issue "
-		    "a token");
-	}
-	rc = shell_mint_output(sh, out, id, token, &expires);
-	buf_free(out);
-	if (rc != 0 || strcmp(id, cmd->id) != 0 || strcmp(token, "-") == 0) {
+	shell_authority_answer(sh, "token", input, "issue a token", id, token,
+	    &expires);
+	if (strcmp(id, cmd->id) != 0 || strcmp(token, "-") == 0) {
 		tunl_memzero(token, sizeof(token));
-		error("engineer %s: token %s: tunl-authority's answer does "
-		    "not parse", sh->who, cmd->id);
+		error("engineer %s: token %s: tunl-authority answered for "
+		    "another session or with no token", sh->who, cmd->id);
 		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not issue "
 		    "a token");
 	}
