@@ -42,8 +42,9 @@
 #include <unistd.h>
 
 #include "../tests/helpers/helper.h"
+#include "bench-stream.h"
 
-#define BENCH_PATTERN	4096		/* one screenful of lines, repeated */
+#define BENCH_PATTERN	BENCH_STREAM_PATTERN
 #define BENCH_READ	65536
 #define BENCH_TIMEOUT	120000		/* ms for any one step */
 #define BENCH_WARMUP	100		/* round trips not counted */
@@ -260,39 +261,17 @@ proc_kb(pid_t pid, const char *file, const char *name)
 }
 
 /*
- * The stream: lines shaped like coloured listings and compiler output
- * with some UTF-8, padded to exactly BENCH_PATTERN bytes, which the
- * session's escape filter passes unchanged (checked here), so every
- * consumer must receive exactly the bytes produced.
+ * The stream (bench-stream.c), which the session's escape filter must
+ * pass unchanged, so every consumer must receive exactly the bytes
+ * produced.
  */
 static void
 make_pattern(void)
 {
-	static const char	*lines[] = {
-		"\033[0m\033[01;34mdrwxr-xr-x\033[0m  2 root root  4096 Jan  1 "
-		    "12:00 \033[01;34metc\033[0m\r\n",
-		"-rw-r--r--  1 root root 10240 Jan  1 12:00 "
-		    "\033[01;32mbuild.sh\033[0m\r\n",
-		"lib/vtfilter.c:42:7: \033[1;35mwarning:\033[0m unused "
-		    "variable \342\200\230x\342\200\231 [-Wunused-variable]\r\n",
-		"the quick brown fox jumps over the lazy dog 0123456789\r\n",
-		"Pr\303\274fung bestanden \342\224\202 ok \342\224\202\r\n",
-	};
 	struct vtfilter	 vf;
 	struct buf	*out;
-	size_t		 n = 0, k, i = 0;
 
-	while (n < BENCH_PATTERN) {
-		k = strlen(lines[i % 5]);
-		if (n + k > BENCH_PATTERN - 2)
-			break;
-		memcpy(pattern + n, lines[i % 5], k);
-		n += k;
-		i++;
-	}
-	memset(pattern + n, ' ', BENCH_PATTERN - 2 - n);
-	memcpy(pattern + BENCH_PATTERN - 2, "\r\n", 2);
-
+	bench_stream_pattern(pattern);
 	vtfilter_init(&vf, VTFILTER_OUTPUT);
 	if ((out = buf_new(4 * BENCH_PATTERN)) == NULL)
 		die("out of memory");
@@ -1346,14 +1325,50 @@ print_maps(const char *what, pid_t pid)
 	fflush(stdout);
 }
 
+/*
+ * The round trips of typist (ready on ctl) beside one byte echoed over a
+ * socket pair by a second process, in alternating blocks so that the pair
+ * and the broker see the machine in the same moods; median, p99 and (if
+ * asked) the worst of each, in microseconds.
+ */
+static void
+round_trips(pid_t typist, int ctl, u_int rounds, u_int64_t *pm,
+    u_int64_t *pp, u_int64_t *px, u_int64_t *bm, u_int64_t *bp,
+    u_int64_t *bx)
+{
+	pid_t	 echo, pt;
+	u_int	 done, block;
+	int	 sp[2], pctl;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		die("socketpair: %s", strerror(errno));
+	if ((echo = fork()) == -1)
+		die("fork: %s", strerror(errno));
+	if (echo == 0) {
+		close(sp[0]);
+		echo_plain(sp[1]);
+	}
+	close(sp[1]);
+	pt = typist_start(0, sp[0], rounds, &pctl);
+	for (done = 0; done < rounds; done += block) {
+		block = rounds - done < BENCH_BLOCK ? rounds - done :
+		    BENCH_BLOCK;
+		typist_block(pctl, block);
+		typist_block(ctl, block);
+	}
+	typist_result(pt, pctl, pm, pp, px);
+	close(sp[0]);
+	reap(echo, NULL);
+	typist_result(typist, ctl, bm, bp, bx);
+}
+
 static void
 bench_idle(u_int rounds)
 {
 	struct msg	 m;
 	u_int64_t	 pm, pp, bm, bp;
-	pid_t		 prod, typist, echo, sleeper, pt;
-	u_int		 done, block;
-	int		 pc[2], sp[2], ctl, pctl;
+	pid_t		 prod, typist, sleeper;
+	int		 pc[2], ctl;
 
 	/* The floor: a process that does nothing, linked to libc only. */
 	if ((sleeper = fork()) == -1)
@@ -1387,30 +1402,7 @@ bench_idle(u_int rounds)
 	usleep(500 * 1000);
 	print_mem("broker-producer-consumer", broker_pid);
 
-	/*
-	 * The round trips, in alternating blocks so that the pair and the
-	 * broker see the machine in the same moods.
-	 */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
-		die("socketpair: %s", strerror(errno));
-	if ((echo = fork()) == -1)
-		die("fork: %s", strerror(errno));
-	if (echo == 0) {
-		close(sp[0]);
-		echo_plain(sp[1]);
-	}
-	close(sp[1]);
-	pt = typist_start(0, sp[0], rounds, &pctl);
-	for (done = 0; done < rounds; done += block) {
-		block = rounds - done < BENCH_BLOCK ? rounds - done :
-		    BENCH_BLOCK;
-		typist_block(pctl, block);
-		typist_block(ctl, block);
-	}
-	typist_result(pt, pctl, &pm, &pp, NULL);
-	close(sp[0]);
-	reap(echo, NULL);
-	typist_result(typist, ctl, &bm, &bp, NULL);
+	round_trips(typist, ctl, rounds, &pm, &pp, NULL, &bm, &bp, NULL);
 	printf("latency rounds=%u pair_median_us=%llu pair_p99_us=%llu "
 	    "broker_median_us=%llu broker_p99_us=%llu\n", rounds,
 	    (unsigned long long)pm, (unsigned long long)pp,
@@ -1432,10 +1424,9 @@ bench_loaded(u_int rounds)
 {
 	struct msg	 m;
 	u_int64_t	 pm, pp, px, bm, bp, bx;
-	pid_t		 prod, typist, echo, pt;
-	u_int		 done, block;
+	pid_t		 prod, typist;
 	size_t		 i;
-	int		 pc[2], sp[2], ctl, pctl;
+	int		 pc[2], ctl;
 
 	for (i = 0; load_keys[i] != '\0'; i++) {
 		if (memchr(pattern, load_keys[i], sizeof(pattern)) != NULL)
@@ -1453,26 +1444,7 @@ bench_loaded(u_int rounds)
 	if (msg_recv(pc[0], &m, BENCH_TIMEOUT) != 0 || m.type != MSG_READY)
 		die("the producer did not start");
 	typist = typist_start(1, -1, rounds, &ctl);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
-		die("socketpair: %s", strerror(errno));
-	if ((echo = fork()) == -1)
-		die("fork: %s", strerror(errno));
-	if (echo == 0) {
-		close(sp[0]);
-		echo_plain(sp[1]);
-	}
-	close(sp[1]);
-	pt = typist_start(0, sp[0], rounds, &pctl);
-	for (done = 0; done < rounds; done += block) {
-		block = rounds - done < BENCH_BLOCK ? rounds - done :
-		    BENCH_BLOCK;
-		typist_block(pctl, block);
-		typist_block(ctl, block);
-	}
-	typist_result(pt, pctl, &pm, &pp, &px);
-	close(sp[0]);
-	reap(echo, NULL);
-	typist_result(typist, ctl, &bm, &bp, &bx);
+	round_trips(typist, ctl, rounds, &pm, &pp, &px, &bm, &bp, &bx);
 	printf("loadlat rounds=%u mbps=%u pair_median_us=%llu "
 	    "pair_p99_us=%llu pair_max_us=%llu broker_median_us=%llu "
 	    "broker_p99_us=%llu broker_max_us=%llu\n", rounds, load_mbps,

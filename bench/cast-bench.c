@@ -28,8 +28,9 @@
 #include <unistd.h>
 
 #include "tunl.h"
+#include "bench-stream.h"
 
-#define PATTERN		4096	/* as BENCH_PATTERN in broker-bench.c */
+#define PATTERN		BENCH_STREAM_PATTERN
 #define CHUNK		(16 * 1024)
 #define ROUNDS		5
 
@@ -68,34 +69,6 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The same lines as bench/broker-bench.c's make_pattern. */
-static void
-make_pattern(void)
-{
-	static const char	*lines[] = {
-		"\033[0m\033[01;34mdrwxr-xr-x\033[0m  2 root root  4096 Jan  1 "
-		    "12:00 \033[01;34metc\033[0m\r\n",
-		"-rw-r--r--  1 root root 10240 Jan  1 12:00 "
-		    "\033[01;32mbuild.sh\033[0m\r\n",
-		"lib/vtfilter.c:42:7: \033[1;35mwarning:\033[0m unused "
-		    "variable \342\200\230x\342\200\231 [-Wunused-variable]\r\n",
-		"the quick brown fox jumps over the lazy dog 0123456789\r\n",
-		"Pr\303\274fung bestanden \342\224\202 ok \342\224\202\r\n",
-	};
-	size_t			 n = 0, k, i = 0;
-
-	while (n < PATTERN) {
-		k = strlen(lines[i % 5]);
-		if (n + k > PATTERN - 2)
-			break;
-		memcpy(pattern + n, lines[i % 5], k);
-		n += k;
-		i++;
-	}
-	memset(pattern + n, ' ', PATTERN - 2 - n);
-	memcpy(pattern + PATTERN - 2, "\r\n", 2);
 }
 
 /*
@@ -180,7 +153,7 @@ main(int argc, char **argv)
 	len = (size_t)mb * 1024 * 1024;
 	if ((in = malloc(len)) == NULL || (copy = malloc(len)) == NULL)
 		die("malloc", 0);
-	make_pattern();
+	bench_stream_pattern(pattern);
 	for (off = 0; off < len; off += PATTERN)
 		memcpy(in + off, pattern, PATTERN);
 	memset(copy, 0, len);
