@@ -161,12 +161,7 @@ sleep 1
 tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | grep -q 'late-7' &&
     harness_fail "keys reached the customer after the session turned restricted"
 # The customer's chat pane names the change of mode.
-_wt=50
-until tmux -S "$CSOCK" capture-pane -p -t tunl:0.1 | grep -qF "alice joined (read-only)"; do
-	_wt=$((_wt - 1))
-	[ $_wt -gt 0 ] || { share_debug; harness_fail "the chat pane never showed alice read-only"; }
-	sleep 0.2
-done
+cust_wait_pane "alice joined (read-only)" 1
 
 # ---- the end key: the session ends for everyone, secrets removed -----------
 DIR=${CSOCK%/tmux.sock}

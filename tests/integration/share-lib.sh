@@ -137,17 +137,19 @@ cust_sock() {
 	done
 	return 1
 }
+# cust_wait_pane TEXT [PANE]: TEXT on the customer's shell pane (0), or
+# on PANE (1: the chat pane), within 20 s.
 cust_wait_pane() {
 	_wt=100
 	while [ $_wt -gt 0 ]; do
 		CSOCK=$(cust_sock) &&
-		    tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 2>/dev/null |
+		    tmux -S "$CSOCK" capture-pane -p -t "tunl:0.${2:-0}" 2>/dev/null |
 		    grep -qF -- "$1" && return 0
 		sleep 0.2
 		_wt=$((_wt - 1))
 	done
 	share_debug
-	harness_fail "the customer's pane never showed [$1]"
+	harness_fail "the customer's pane ${2:-0} never showed [$1]"
 }
 # The customer's shell is ready when it runs what is typed into it (its
 # prompt is the login shell's, "# " for root).

@@ -60,15 +60,7 @@ done
 wait_raw rw "tunl: customer reconnecting" 20
 
 # The chat pane asks; nothing reconnects until a token comes.
-chat_wait() {
-	_wt=100
-	until tmux -S "$CSOCK" capture-pane -p -t tunl:0.1 | grep -qF -- "$1"; do
-		_wt=$((_wt - 1))
-		[ $_wt -gt 0 ] || { share_debug; harness_fail "the chat pane never showed [$1]"; }
-		sleep 0.2
-	done
-}
-chat_wait "The session certificate expired. New session token (not shown):"
+cust_wait_pane "The session certificate expired. New session token (not shown):" 1
 connects() {
 	grep -acF "tunl: customer connected" "$H/raw-rw.log"
 }
@@ -87,7 +79,7 @@ type_token() {
 # The old token was used up by the first certificate: refused, asked again.
 (umask 077 && tr -d '\n' <"$TOKENFILE" >"$H/client/old.token")
 type_token "$H/client/old.token" || harness_fail "cannot type into the chat pane"
-chat_wait "the relay did not accept that token"
+cust_wait_pane "the relay did not accept that token" 1
 
 # The engineer makes a new token for the same session.
 harness_ssh_key support alice token "$ID" </dev/null >"$H/token.out" 2>"$H/err" ||
