@@ -72,6 +72,8 @@ static u_int		 load_mbps;	/* -L: output while keys are timed */
 static const char	 load_keys[] = "{}~|^`@#$%&*+=?!<>";
 static pid_t		 broker_pid;
 
+static void		 print_mem(const char *, pid_t);
+
 /* ---- small things -------------------------------------------------------- */
 
 static void TUNL_PRINTF(1, 2) TUNL_NORETURN
@@ -883,6 +885,16 @@ fan_measure(enum fan_kind kind, u_int n, u_int64_t bytes, u_int reps,
 	if (kind == FAN_BROKER)
 		*cpu_s = (double)(broker_ticks() - tk0) /
 		    (double)sysconf(_SC_CLK_TCK);
+	if (kind == FAN_BROKER && n == 1) {
+		/*
+		 * What the burst left resident, its peers still connected
+		 * and idle: after a second the recording is written and
+		 * synced, and whatever the broker frees after a burst has
+		 * been freed.
+		 */
+		sleep(1);
+		print_mem("broker-after-fanout", broker_pid);
+	}
 	close(run.pctl);
 	close(run.rctl);
 	reap(run.prod, NULL);

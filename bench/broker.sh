@@ -120,6 +120,12 @@ END {
 	row("idle broker VmRSS, one consumer too", rss[c], rss[f], "KiB",
 	    sprintf("%.2f", rss[c] / rss[f]))
 	row("  anonymous / VmHWM", anon[c], hwm[c], "KiB", "")
+	a = "broker-after-fanout"
+	if (a in rss) {
+		row("idle broker VmRSS after the 1-consumer fan-out", rss[a],
+		    rss[f], "KiB", sprintf("%.2f", rss[a] / rss[f]))
+		row("  anonymous / VmHWM", anon[a], hwm[a], "KiB", "")
+	}
 	printf "  largest mappings: %s\n", maps
 	print ""
 	r1 = brk[1] / copy[1]

@@ -162,7 +162,8 @@ broker_loop(struct broker *b)
 	struct timespec		 ts;
 	size_t			 npfd, maxpfd = 0, i;
 	int64_t			 now, wait;
-	int			 listening, reaping, regidx, n, r = 0;
+	int			 listening, reaping, regidx, recidx, recwait;
+	int			 n, r = 0;
 
 	sigemptyset(&unblocked);
 	sigprocmask(SIG_BLOCK, NULL, &unblocked);
@@ -197,8 +198,14 @@ broker_loop(struct broker *b)
 			}
 		}
 
-		/* Room for the listener, the registry call and every peer. */
-		npfd = 2;
+		/*
+		 * Hand the recording what the last turn gathered. If its
+		 * writer is too far behind, the producer waits for it.
+		 */
+		recwait = record_flush(b);
+
+		/* The listener, the registry call, the recording, the peers. */
+		npfd = 3;
 		TAILQ_FOREACH(p, &b->peers, entry)
 			npfd++;
 		if (npfd > maxpfd) {
@@ -227,13 +234,20 @@ broker_loop(struct broker *b)
 			pfd[npfd].events = POLLIN;
 			who[npfd++] = NULL;
 		}
+		recidx = -1;
+		if (recwait && record_fd(b) != -1) {
+			recidx = (int)npfd;
+			pfd[npfd].fd = record_fd(b);
+			pfd[npfd].events = POLLIN;
+			who[npfd++] = NULL;
+		}
 		TAILQ_FOREACH(p, &b->peers, entry) {
 			pfd[npfd].fd = p->fd;
 			pfd[npfd].events = 0;
 			/* A held hello: nothing more read until it goes on. */
 			if (!p->closing && !p->held &&
-			    !(p->role == PEER_PRODUCER &&
-			    loop_queued(b) > BROKER_MEM_BUDGET))
+			    !(p->role == PEER_PRODUCER && (recwait ||
+			    loop_queued(b) > BROKER_MEM_BUDGET)))
 				pfd[npfd].events |= POLLIN;
 			if (peer_pending(p) > 0)
 				pfd[npfd].events |= POLLOUT;
@@ -266,6 +280,10 @@ broker_loop(struct broker *b)
 				continue;
 			if ((int)i == regidx) {
 				(void)regq_run(b);
+				continue;
+			}
+			if ((int)i == recidx) {
+				record_woken(b);
 				continue;
 			}
 			if (who[i] == NULL) {

@@ -12,11 +12,11 @@
  * only the system calls the event loop, SQLite (in the children that make
  * registry calls), the recording and syslog make; anything else kills the
  * process. The filter is synchronised to every thread (the recording's
- * sync thread, broker-record.c, exists by then), and that thread needs no
- * call the loop does not make already. Sanitizer builds need a few more
- * calls (their runtime maps memory, and the leak checker stops threads
- * with ptrace at exit): those are added only when the compiler says the
- * build is instrumented.
+ * writer and sync threads, broker-record.c, exist by then), and those
+ * threads need no call the loop does not make already. Sanitizer builds
+ * need a few more calls (their runtime maps memory, and the leak checker
+ * stops threads with ptrace at exit): those are added only when the
+ * compiler says the build is instrumented (BROKER_SANITIZED).
  */
 #include "config.h"
 
@@ -37,17 +37,6 @@
 #include <seccomp.h>
 
 #include "broker.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SANDBOX_SANITIZED	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define SANDBOX_SANITIZED	1
-#endif
-#endif
-#ifndef SANDBOX_SANITIZED
-#define SANDBOX_SANITIZED	0
-#endif
 
 static int
 sandbox_user(const char *name, uid_t *uid, gid_t *gid)
@@ -178,13 +167,13 @@ sandbox_seccomp(char *err, size_t errlen)
 	size_t			 i;
 	int			 nr, rc;
 
-	if ((ctx = seccomp_init(SANDBOX_SANITIZED ? SCMP_ACT_ERRNO(ENOSYS) :
+	if ((ctx = seccomp_init(BROKER_SANITIZED ? SCMP_ACT_ERRNO(ENOSYS) :
 	    SCMP_ACT_KILL_PROCESS)) == NULL) {
 		snprintf(err, errlen, "seccomp_init failed");
 		return -1;
 	}
 	/*
-	 * Every thread gets the filter, the recording's sync thread (made
+	 * Every thread gets the filter, the recording's threads (made
 	 * before this) too; the kernel refuses the load rather than leave
 	 * one out, and gives them the caller's no_new_privs as well.
 	 */
@@ -205,7 +194,7 @@ sandbox_seccomp(char *err, size_t errlen)
 	if ((rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone),
 	    1, &fork_only)) < 0)
 		goto fail;
-	if (SANDBOX_SANITIZED) {
+	if (BROKER_SANITIZED) {
 		for (i = 0; i < TUNL_NITEMS(sandbox_calls_sanitized); i++) {
 			if ((nr = seccomp_syscall_resolve_name(
 			    sandbox_calls_sanitized[i])) == __NR_SCMP_ERROR)
@@ -237,7 +226,7 @@ sandbox_enter(struct broker *b, char *err, size_t errlen)
 		return -1;
 	}
 	rl.rlim_cur = rl.rlim_max = 0;
-	if (!SANDBOX_SANITIZED && setrlimit(RLIMIT_CORE, &rl) == -1) {
+	if (!BROKER_SANITIZED && setrlimit(RLIMIT_CORE, &rl) == -1) {
 		snprintf(err, errlen, "RLIMIT_CORE: %s", strerror(errno));
 		return -1;
 	}
@@ -262,6 +251,6 @@ sandbox_enter(struct broker *b, char *err, size_t errlen)
 void
 sandbox_leave(void)
 {
-	if (SANDBOX_SANITIZED)
+	if (BROKER_SANITIZED)
 		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }

@@ -22,6 +22,21 @@
 #include "tunl.h"
 #include "frame.h"
 
+/*
+ * Built with AddressSanitizer or UndefinedBehaviorSanitizer: their runtime
+ * replaces malloc and needs more system calls (broker-sandbox.c).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define BROKER_SANITIZED	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define BROKER_SANITIZED	1
+#endif
+#endif
+#ifndef BROKER_SANITIZED
+#define BROKER_SANITIZED	0
+#endif
+
 #define BROKER_HELLO_TIMEOUT_MS	5000	/* first frame must come by then */
 #define BROKER_STUCK_MS		10000	/* unwritable that long: dropped */
 #define BROKER_LINGER_MS	30000	/* a closing peer's last words */
@@ -112,8 +127,7 @@ struct peer {
 };
 TAILQ_HEAD(peers, peer);
 
-struct cast_writer;
-struct record_sync;
+struct recorder;
 
 /*
  * One registry call, run in a child of its own (broker-registry.c); the
@@ -198,8 +212,7 @@ struct broker {
 	int64_t			 accept_paused_until;
 	int			 had_producer;
 
-	struct cast_writer	*rec;
-	struct record_sync	*recsync;	/* its fdatasync thread */
+	struct recorder		*rec;		/* broker-record.c */
 	char			 recpath[CFG_PATH_MAX + 64];
 	int			 rec_failed;
 
@@ -272,6 +285,9 @@ void		 session_registry_answer(struct broker *,
 int		 record_open(struct broker *);
 void		 record_output(struct broker *, const u_char *, size_t);
 void		 record_resize(struct broker *, u_int, u_int);
+int		 record_flush(struct broker *);
+int		 record_fd(const struct broker *);
+void		 record_woken(struct broker *);
 void		 record_close(struct broker *);
 void		 record_end(struct broker *);
 

@@ -240,6 +240,17 @@ main(int argc, char **argv)
 	char			 err[512];
 	int			 ch, r, given = 0;
 
+#ifdef __GLIBC__
+	/*
+	 * One malloc arena for every thread. The recording's writer thread
+	 * allocates (broker-record.c); an arena of its own would grow with
+	 * mprotect, which the seccomp filter does not allow. The main arena
+	 * grows with brk and mmap only. (A sanitizer's runtime has its own
+	 * allocator and ignores this.)
+	 */
+	if (mallopt(M_ARENA_MAX, 1) != 1 && !BROKER_SANITIZED)
+		fatal("mallopt: cannot keep to one malloc arena");
+#endif
 	memset(&b, 0, sizeof(b));
 	b.readyfd = b.lockfd = b.listenfd = b.reg_fd = -1;
 	TAILQ_INIT(&b.peers);

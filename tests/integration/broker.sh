@@ -26,7 +26,7 @@ harness_assert_eq "tunl-broker:tunl 660" \
 st=$(cat "/proc/$B/status")
 harness_assert_contains "$st" "NoNewPrivs:	1"
 harness_assert_contains "$st" "Seccomp:	2"
-# Every thread (the loop and the recording's sync thread) is filtered.
+# Every thread (the loop, the recording's writer and sync threads) is filtered.
 nt=0
 for t in /proc/$B/task/*; do
 	ts=$(cat "$t/status")
@@ -34,7 +34,7 @@ for t in /proc/$B/task/*; do
 	harness_assert_contains "$ts" "Seccomp:	2"
 	nt=$((nt + 1))
 done
-harness_assert_eq 2 "$nt" "threads: the loop and the recording's sync"
+harness_assert_eq 3 "$nt" "threads: the loop, the recording's writer and its sync"
 harness_assert_eq "$HARNESS_UID_BROKER" \
     "$(awk '/^Uid:/ { print $2 $3 $4 $5 == $2 $2 $2 $2 ? $2 : "mixed" }' \
     "/proc/$B/status")" "broker runs as tunl-broker only"

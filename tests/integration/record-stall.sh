@@ -1,0 +1,128 @@
+#!/bin/sh
+# The recording's disk stops answering (no sshd; broker-lib.sh). The
+# broker's recording writer thread is frozen with ptrace while the
+# producer streams 24 MB, which is what a hung disk does to it:
+#
+# - the broker stops reading the producer once 4 MiB wait for the writer
+#   (the producer is held, and the broker logs why), while the consumer
+#   still gets everything read so far and a second engineer can join;
+# - once the writer runs again, the producer finishes, the first engineer
+#   gets every byte, the second its screen, and the recording holds every
+#   byte in order;
+# - the broker says at the end how many times the producer waited.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+. "$top_srcdir/tests/integration/harness.sh"
+
+harness_init record-stall
+command -v python3 >/dev/null 2>&1 || harness_skip "needs python3"
+. "$top_srcdir/tests/integration/relay.sh"
+. "$top_srcdir/tests/integration/broker-lib.sh"
+broker_setup "producer_grace = 30" "consumer_backlog = 64M"
+
+S=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
+broker_session "$S"
+broker_start "$S"
+BLOG=$H/broker-$S.log
+
+# The writer thread, by the name it gives itself.
+W=
+for t in /proc/$BPID/task/*; do
+	[ "$(cat "$t/comm" 2>/dev/null)" = tunl-rec-write ] && W=${t##*/}
+done
+[ -n "$W" ] || harness_fail "no tunl-rec-write thread in the broker"
+
+# Freeze that thread alone (PTRACE_SEIZE, then PTRACE_INTERRUPT: the
+# other threads run on) until $T/thaw exists, then let it go.
+python3 - "$W" "$T/frozen" "$T/thaw" >"$H/freezer.log" 2>&1 <<'PY' &
+import ctypes, os, sys, time
+tid, frozen, thaw = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                        ctypes.c_void_p]
+libc.ptrace.restype = ctypes.c_long
+SEIZE, INTERRUPT, DETACH, WALL = 0x4206, 0x4207, 17, 0x40000000
+def call(req, what):
+    if libc.ptrace(req, tid, None, None) != 0:
+        sys.exit("%s: %s" % (what, os.strerror(ctypes.get_errno())))
+call(SEIZE, "PTRACE_SEIZE")
+call(INTERRUPT, "PTRACE_INTERRUPT")
+os.waitpid(tid, WALL)
+open(frozen, "w").write("frozen\n")
+deadline = time.time() + 120
+while not os.path.exists(thaw) and time.time() < deadline:
+    time.sleep(0.05)
+call(DETACH, "PTRACE_DETACH")
+print("thawed")
+PY
+FREEZER=$!
+harness_track "$FREEZER"
+wait_grep "$T/frozen" "frozen" 10
+harness_assert_eq t "$(awk '{ print $3 }' "/proc/$BPID/task/$W/stat")" \
+    "the writer thread is stopped"
+
+consumer support "$S" alice -r -o "$T/alice.out" -l "$T/alice.log"
+wait_grep "$T/alice.log" "viewers 1 alice:ro"
+bytes=$((24 * 1024 * 1024))
+producer tunl "$S" -n "$bytes" -o "$T/sent" -d "$T/prod.done" \
+    -l "$T/prod.log"
+PROD=$!
+
+# The producer is held once 4 MiB wait for the writer.
+wait_grep "$BLOG" "the producer waits" 30
+i=0
+while [ "$(fsize "$T/alice.out")" -lt $((4 * 1024 * 1024)) ]; do
+	[ $i -lt 400 ] ||
+	    harness_fail "the engineer got $(fsize "$T/alice.out") bytes while the writer was stopped"
+	sleep 0.05
+	i=$((i + 1))
+done
+sleep 1
+got=$(fsize "$T/alice.out")
+[ ! -e "$T/prod.done" ] ||
+    harness_fail "the producer finished with the recording's writer stopped"
+[ "$got" -lt "$bytes" ] ||
+    harness_fail "all $got bytes went out with the recording's writer stopped"
+harness_log "writer stopped: the engineer has $got bytes, the producer waits"
+# The loop itself runs on: another engineer joins. (Its screen comes
+# once the producer's answer, queued behind its held output, gets in.)
+consumer support "$S" bob -r -o "$T/bob.out" -l "$T/bob.log"
+wait_grep "$T/bob.log" "viewers 2 alice:ro bob:ro" 10
+harness_assert_eq t "$(awk '{ print $3 }' "/proc/$BPID/task/$W/stat")" \
+    "the writer thread is still stopped"
+
+# ---- the writer runs again --------------------------------------------------
+: >"$T/thaw"
+wait_gone "$FREEZER" 10 || harness_fail "the freezer did not let go"
+grep -q thawed "$H/freezer.log" ||
+    harness_fail "the freezer failed: $(cat "$H/freezer.log")"
+wait_grep "$T/prod.done" "done $bytes" 120
+wait_grep "$T/bob.log" "snapshot" 30
+i=0
+while [ "$(fsize "$T/alice.out")" -lt "$bytes" ]; do
+	[ $i -lt 1200 ] ||
+	    harness_fail "the engineer got $(fsize "$T/alice.out") of $bytes bytes"
+	sleep 0.05
+	i=$((i + 1))
+done
+cmp "$T/sent" "$T/alice.out" || harness_fail "the engineer's bytes differ"
+
+# The recording: every byte the producer sent, in order.
+kill -TERM "$BPID"
+wait_gone "$BPID" || harness_fail "the broker ignored SIGTERM"
+wait_grep "$BLOG" "the producer waited for the disk" 5
+python3 - "$H/var/log/tunl/$S.cast" "$T/rec.out" <<'PY' ||
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+assert lines[-1] == "", "torn last line"
+assert json.loads(lines[0])["version"] == 2
+out = [json.loads(l)[2] for l in lines[1:-1] if json.loads(l)[1] == "o"]
+open(sys.argv[2], "w", encoding="utf-8", newline="").write("".join(out))
+PY
+    harness_fail "the recording is not valid asciicast"
+cmp "$T/sent" "$T/rec.out" ||
+    harness_fail "the recording is not every byte sent"
+harness_log "recording: all $bytes bytes; $(grep "producer waited" "$BLOG")"
+harness_host_unchanged
+exit 0
