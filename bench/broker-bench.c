@@ -888,11 +888,11 @@ fan_measure(enum fan_kind kind, u_int n, u_int64_t bytes, u_int reps,
 	if (kind == FAN_BROKER && n == 1) {
 		/*
 		 * What the burst left resident, its peers still connected
-		 * and idle: after a second the recording is written and
-		 * synced, and whatever the broker frees after a burst has
-		 * been freed.
+		 * and idle: within three seconds the recording is written
+		 * and synced, and the broker has given back what it gives
+		 * back once output stops (BROKER_TRIM_MS).
 		 */
-		sleep(1);
+		sleep(3);
 		print_mem("broker-after-fanout", broker_pid);
 	}
 	close(run.pctl);

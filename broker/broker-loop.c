@@ -10,6 +10,9 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -109,6 +112,32 @@ loop_queued(const struct broker *b)
 	return n;
 }
 
+/*
+ * Once output has stopped for BROKER_TRIM_MS, give a burst's memory back:
+ * the recording's pool of chunks, and the C library's free memory (the
+ * output queue's chunks are freed in the middle of the heap, where glibc
+ * does not return them by itself).
+ */
+static void
+loop_trim(struct broker *b, int64_t now)
+{
+	static u_int64_t	 seen;
+	static int64_t		 due;
+
+	if (b->out_bytes != seen) {
+		seen = b->out_bytes;
+		due = now + BROKER_TRIM_MS;
+		return;
+	}
+	if (due == 0 || now < due)
+		return;
+	due = 0;
+	record_trim(b);
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+}
+
 static void
 loop_reap(struct broker *b)
 {
@@ -182,6 +211,7 @@ broker_loop(struct broker *b)
 			session_end(b, "broker", "stopped by signal", 1);
 		}
 		session_timers(b, now);
+		loop_trim(b, now);
 		loop_reap(b);
 		reaping = regq_run(b);
 		loop_reap(b);

@@ -6,25 +6,26 @@
  * and recording stops; the session goes on.
  *
  * The loop never formats or writes the file itself (docs/broker.md, "The
- * recording's threads"). It copies each event, with its time, into a batch
- * of its own and hands the batch to the writer thread, which escapes it
- * into asciicast lines and writes them (lib/cast.c). A third thread makes
- * the file durable (fdatasync) once it has CAST_SYNC_BYTES more, or
- * CAST_SYNC_MS after the first byte not yet synced, and once more at the
- * end, on a duplicate of the file's descriptor that it alone closes.
+ * recording's threads"). It copies each event, with its time, into chunks
+ * of RECORD_CHUNK bytes and queues them for the writer thread, which
+ * escapes them into asciicast lines and writes them (lib/cast.c). A third
+ * thread makes the file durable (fdatasync) once it has CAST_SYNC_BYTES
+ * more, or CAST_SYNC_MS after the first byte not yet synced, and once more
+ * at the end, on a duplicate of the file's descriptor that it alone closes.
  *
- * One batch is being written while the loop fills the next. If the writer
- * falls behind (a slow disk) and the next batch reaches RECORD_HIGH, the
- * loop stops reading the producer (record_flush says so) and polls a pipe
- * the writer wakes it by once it takes the batch: the producer waits,
- * consumers never do. Only a batch at its hard bound, which one wake-up's
+ * If the writer falls behind (a slow disk) and RECORD_HIGH bytes wait for
+ * it, the loop stops reading the producer (record_flush says so) and polls
+ * a pipe the writer wakes it by once it takes them: the producer waits,
+ * consumers never do. Only a queue at its hard bound, which one wake-up's
  * output cannot reach from RECORD_HIGH, would make the loop wait for the
- * writer itself.
+ * writer itself. Emptied chunks go back to a small pool; the rest are
+ * freed, so a burst's memory goes back (tunl-broker.c maps large blocks
+ * on their own).
  *
  * Both threads are made before the sandbox (the seccomp filter covers
  * them) with every signal blocked; they make no system call the loop does
  * not make already. The writer allocates (the cast writer's line grows,
- * batches are freed): tunl-broker.c keeps every thread on the main malloc
+ * chunks are freed): tunl-broker.c keeps every thread on the main malloc
  * arena, whose growth needs only brk and mmap.
  */
 #include "config.h"
@@ -43,12 +44,12 @@
 
 #define RECORD_TRIES	100	/* <id>.cast, then <id>-2.cast ... */
 #define RECORD_STACK	(128 * 1024)	/* each thread's stack */
-#define RECORD_POST	(256 * 1024)	/* a batch this big goes at once */
-#define RECORD_HIGH	(4 * 1024 * 1024)	/* waiting: the producer waits */
-#define RECORD_BATCH_MAX (RECORD_HIGH + 8 * 1024 * 1024)	/* hard */
-#define RECORD_KEEP	(256 * 1024)	/* a larger batch is freed after */
+#define RECORD_CHUNK	(128 * 1024)	/* events are queued in these */
+#define RECORD_HIGH	(1024 * 1024)	/* queued: the producer waits */
+#define RECORD_QUEUE_MAX (RECORD_HIGH + 8 * 1024 * 1024)	/* hard */
+#define RECORD_SPARES	4		/* emptied chunks kept, at most */
 
-/* One event in a batch: this, then len bytes of output for an 'o'. */
+/* One event in a chunk: this, then len bytes of output for an 'o'. */
 struct record_ev {
 	double		 t;
 	u_int32_t	 len;
@@ -57,9 +58,16 @@ struct record_ev {
 	u_char		 type;		/* 'o' or 'r' */
 };
 
+struct record_chunk {
+	TAILQ_ENTRY(record_chunk) entry;
+	size_t		 used;
+	u_char		 data[RECORD_CHUNK];
+};
+TAILQ_HEAD(record_chunks, record_chunk);
+
 struct recorder {
 	/* The loop's alone. */
-	struct buf	*fill;		/* events not handed over yet */
+	struct record_chunk *fill;	/* being filled; NULL: none yet */
 	int		 on;		/* events are taken */
 	int		 waits;		/* the producer is held for us */
 	u_int64_t	 held;		/* times it was */
@@ -78,13 +86,15 @@ struct recorder {
 	pthread_t	 syncer;
 	int		 have_writer;
 	int		 have_syncer;
-	int		 wakefd[2];	/* writer -> loop: the batch is taken */
+	int		 wakefd[2];	/* writer -> loop: the queue is taken */
 
 	/* Under lock. */
-	struct buf	*posted;	/* the writer's next batch, or NULL */
-	struct buf	*spare;		/* an emptied batch, for the loop */
+	struct record_chunks queued;	/* for the writer, in order */
+	size_t		 nqueued;	/* bytes in them */
+	struct record_chunks spares;	/* emptied, for the loop */
+	u_int		 nspares;
 	int		 waiting;	/* the loop polls wakefd[0] */
-	int		 stop_writer;	/* write what is posted, then end */
+	int		 stop_writer;	/* write what is queued, then end */
 	int		 stop_sync;	/* sync what is left, then end */
 	int		 again;		/* one more sync, whatever the sizes */
 	int		 wrunning;
@@ -199,12 +209,12 @@ record_written_locked(struct recorder *rs, off_t size)
 
 /* ---- the writer thread --------------------------------------------------- */
 
-/* Every event of a batch, in order, into the file. */
+/* Every event of a chunk, in order, into the file. */
 static int
-record_write_batch(struct cast_writer *w, const struct buf *batch)
+record_write_chunk(struct cast_writer *w, const struct record_chunk *ch)
 {
-	const u_char		*p = buf_ptr(batch);
-	size_t			 left = buf_len(batch);
+	const u_char		*p = ch->data;
+	size_t			 left = ch->used;
 	struct record_ev	 ev;
 	int			 r;
 
@@ -245,49 +255,60 @@ record_wake_loop_locked(struct recorder *rs)
 	/* EAGAIN: the pipe holds wake-ups already, which is enough. */
 }
 
+static void
+record_free_chunks(struct record_chunks *list)
+{
+	struct record_chunk	*ch;
+
+	while ((ch = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, ch, entry);
+		free(ch);
+	}
+}
+
 static void *
 record_writer_main(void *arg)
 {
-	struct recorder	*rs = arg;
-	struct buf	*work, *extra;
-	off_t		 size = 0;
-	int		 failed, r, e;
+	struct recorder		*rs = arg;
+	struct record_chunks	 work, drop;
+	struct record_chunk	*ch;
+	off_t			 size = 0;
+	int			 failed, r, e;
 
+	TAILQ_INIT(&work);
+	TAILQ_INIT(&drop);
 	(void)pthread_setname_np(pthread_self(), "tunl-rec-write");
 	pthread_mutex_lock(&rs->lock);
 	rs->wrunning = 1;
 	pthread_cond_broadcast(&rs->room);
 	for (;;) {
-		if (rs->posted == NULL) {
+		if (TAILQ_EMPTY(&rs->queued)) {
 			if (rs->stop_writer)
 				break;
 			pthread_cond_wait(&rs->work, &rs->lock);
 			continue;
 		}
-		work = rs->posted;
-		rs->posted = NULL;
+		TAILQ_CONCAT(&work, &rs->queued, entry);
+		rs->nqueued = 0;
 		record_wake_loop_locked(rs);
 		pthread_cond_signal(&rs->room);
 		failed = rs->err != 0;
 		pthread_mutex_unlock(&rs->lock);
 
 		r = e = 0;
-		if (!failed && rs->w != NULL) {
-			r = record_write_batch(rs->w, work);
+		TAILQ_FOREACH(ch, &work, entry) {
+			if (failed || rs->w == NULL || r != 0)
+				break;
+			r = record_write_chunk(rs->w, ch);
 			e = errno;
-			size = cast_writer_size(rs->w);
 		}
+		if (!failed && rs->w != NULL)
+			size = cast_writer_size(rs->w);
 		if (r != 0 && rs->w != NULL) {
 			/* The file stays what it is: whole lines. */
 			(void)cast_writer_close(rs->w);
 			rs->w = NULL;
 		}
-		extra = NULL;
-		if (buf_len(work) > RECORD_KEEP) {
-			buf_free(work);
-			work = NULL;
-		} else
-			buf_reset(work);
 
 		pthread_mutex_lock(&rs->lock);
 		if (r != 0) {
@@ -297,15 +318,19 @@ record_writer_main(void *arg)
 			pthread_cond_signal(&rs->wake);
 		} else if (!failed)
 			record_written_locked(rs, size);
-		if (work != NULL) {
-			if (rs->spare == NULL)
-				rs->spare = work;
-			else
-				extra = work;
+		/* A few go back to the loop; the rest are freed. */
+		while ((ch = TAILQ_FIRST(&work)) != NULL) {
+			TAILQ_REMOVE(&work, ch, entry);
+			if (rs->nspares < RECORD_SPARES) {
+				ch->used = 0;
+				TAILQ_INSERT_TAIL(&rs->spares, ch, entry);
+				rs->nspares++;
+			} else
+				TAILQ_INSERT_TAIL(&drop, ch, entry);
 		}
-		if (extra != NULL) {
+		if (!TAILQ_EMPTY(&drop)) {
 			pthread_mutex_unlock(&rs->lock);
-			buf_free(extra);
+			record_free_chunks(&drop);
 			pthread_mutex_lock(&rs->lock);
 		}
 	}
@@ -406,9 +431,9 @@ record_free(struct broker *b, struct recorder *rs)
 		close(rs->wakefd[0]);
 	if (rs->wakefd[1] != -1)
 		close(rs->wakefd[1]);
-	buf_free(rs->fill);
-	buf_free(rs->posted);
-	buf_free(rs->spare);
+	free(rs->fill);
+	record_free_chunks(&rs->queued);
+	record_free_chunks(&rs->spares);
 	pthread_cond_destroy(&rs->work);
 	pthread_cond_destroy(&rs->room);
 	pthread_cond_destroy(&rs->wake);
@@ -454,13 +479,14 @@ record_open(struct broker *b)
 	snprintf(b->recpath, sizeof(b->recpath), "%s/%s",
 	    b->cfg.recording_dir, name);
 
-	r = TUNL_ERR_ALLOC;
 	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
 		(void)cast_writer_close(w);
-		return r;
+		return TUNL_ERR_ALLOC;
 	}
 	rs->w = w;
 	rs->syncfd = rs->wakefd[0] = rs->wakefd[1] = -1;
+	TAILQ_INIT(&rs->queued);
+	TAILQ_INIT(&rs->spares);
 	if (pthread_mutex_init(&rs->lock, NULL) != 0) {
 		(void)cast_writer_close(w);
 		free(rs);
@@ -488,10 +514,6 @@ record_open(struct broker *b)
 
 	if (pipe2(rs->wakefd, O_NONBLOCK | O_CLOEXEC) == -1)
 		goto fail;
-	if ((rs->fill = buf_new(RECORD_BATCH_MAX)) == NULL) {
-		r = TUNL_ERR_ALLOC;
-		goto fail;
-	}
 	rs->written = rs->synced = cast_writer_size(w);
 	if ((r = cast_writer_sync_elsewhere(w, &rs->syncfd)) != 0)
 		goto fail;
@@ -550,39 +572,36 @@ record_failed(struct broker *b, int r)
 	pthread_mutex_unlock(&rs->lock);
 }
 
-/* Under lock: the loop's batch to the writer, if it has none. */
+/* Under lock: the chunk being filled goes to the writer. */
 static void
-record_post_locked(struct recorder *rs)
+record_queue_locked(struct recorder *rs)
 {
-	struct buf	*next;
-
-	if (rs->posted != NULL || buf_len(rs->fill) == 0)
+	if (rs->fill == NULL || rs->fill->used == 0)
 		return;
-	if ((next = rs->spare) != NULL)
-		rs->spare = NULL;
-	else if ((next = buf_new(RECORD_BATCH_MAX)) == NULL)
-		return;		/* tried again at the next event or wake-up */
-	rs->posted = rs->fill;
-	rs->fill = next;
+	rs->nqueued += rs->fill->used;
+	TAILQ_INSERT_TAIL(&rs->queued, rs->fill, entry);
+	rs->fill = NULL;
 	pthread_cond_signal(&rs->work);
 }
 
 /*
  * Once per turn of the loop: hand over what was gathered, report a failure
  * of either thread (once), and say whether the producer must wait because
- * the writer is RECORD_HIGH behind; then record_fd is what to poll.
+ * RECORD_HIGH bytes wait for the writer; then record_fd is what to poll.
  */
 int
 record_flush(struct broker *b)
 {
 	struct recorder	*rs = b->rec;
+	size_t		 n;
 	int		 r = 0, e = 0, hold;
 
 	if (rs == NULL || !rs->on)
 		return 0;
 	pthread_mutex_lock(&rs->lock);
-	record_post_locked(rs);
-	hold = buf_len(rs->fill) >= RECORD_HIGH;
+	record_queue_locked(rs);
+	n = rs->nqueued;
+	hold = n >= RECORD_HIGH;
 	rs->waiting = hold;
 	if (rs->err != 0 && !rs->reported) {
 		rs->reported = 1;
@@ -598,7 +617,7 @@ record_flush(struct broker *b)
 	if (hold && !rs->waits) {
 		rs->held++;
 		debug("recording: %zu bytes wait for the writer; the producer "
-		    "waits", buf_len(rs->fill));
+		    "waits", n);
 	}
 	rs->waits = hold;
 	return hold;
@@ -612,7 +631,7 @@ record_fd(const struct broker *b)
 	    b->rec->wakefd[0] : -1;
 }
 
-/* record_fd was readable: empty the pipe (the next flush posts). */
+/* record_fd was readable: empty the pipe (the next flush queues). */
 void
 record_woken(struct broker *b)
 {
@@ -627,41 +646,62 @@ record_woken(struct broker *b)
 }
 
 /*
- * Room for need more bytes in the loop's batch. Past RECORD_HIGH the loop
- * stops reading the producer, so this waits only if a single wake-up's
- * output filled the hard bound while the writer still had a batch.
+ * A chunk with room for at least one event header and a byte: the one
+ * being filled, or a new one once that is queued. Past RECORD_HIGH the
+ * loop stops reading the producer, so this waits for the writer only if a
+ * single wake-up's output took the queue to its hard bound.
  */
 static int
-record_room(struct recorder *rs, size_t need)
+record_chunk(struct recorder *rs)
 {
-	if (buf_avail(rs->fill) >= need)
+	struct record_chunk	*ch = NULL;
+
+	if (rs->fill != NULL &&
+	    RECORD_CHUNK - rs->fill->used > sizeof(struct record_ev))
 		return 0;
 	pthread_mutex_lock(&rs->lock);
-	while (rs->posted != NULL && rs->err == 0)
+	record_queue_locked(rs);
+	while (rs->nqueued >= RECORD_QUEUE_MAX && rs->err == 0)
 		pthread_cond_wait(&rs->room, &rs->lock);
-	record_post_locked(rs);
+	if ((ch = TAILQ_FIRST(&rs->spares)) != NULL) {
+		TAILQ_REMOVE(&rs->spares, ch, entry);
+		rs->nspares--;
+	}
 	pthread_mutex_unlock(&rs->lock);
-	return buf_avail(rs->fill) >= need ? 0 : TUNL_ERR_LENGTH;
+	if (ch == NULL && (ch = malloc(sizeof(*ch))) == NULL)
+		return TUNL_ERR_ALLOC;
+	ch->used = 0;
+	rs->fill = ch;
+	return 0;
 }
 
+/* ev, then len bytes of data, in as many pieces as the chunks need. */
 static void
-record_event(struct broker *b, const struct record_ev *ev,
-    const u_char *data)
+record_event(struct broker *b, struct record_ev *ev, const u_char *data,
+    size_t len)
 {
 	struct recorder	*rs = b->rec;
+	size_t		 room, n;
 	int		 r;
 
-	if ((r = record_room(rs, sizeof(*ev) + ev->len)) != 0 ||
-	    (r = buf_put(rs->fill, ev, sizeof(*ev))) != 0 ||
-	    (ev->len > 0 && (r = buf_put(rs->fill, data, ev->len)) != 0)) {
-		record_failed(b, r);
-		return;
-	}
-	if (buf_len(rs->fill) >= RECORD_POST) {
-		pthread_mutex_lock(&rs->lock);
-		record_post_locked(rs);
-		pthread_mutex_unlock(&rs->lock);
-	}
+	do {
+		if ((r = record_chunk(rs)) != 0) {
+			record_failed(b, r);
+			return;
+		}
+		room = RECORD_CHUNK - rs->fill->used - sizeof(*ev);
+		n = len < room ? len : room;
+		if (ev->type == 'o')
+			ev->len = (u_int32_t)n;
+		memcpy(rs->fill->data + rs->fill->used, ev, sizeof(*ev));
+		rs->fill->used += sizeof(*ev);
+		if (n > 0) {
+			memcpy(rs->fill->data + rs->fill->used, data, n);
+			rs->fill->used += n;
+			data += n;
+			len -= n;
+		}
+	} while (len > 0);
 }
 
 void
@@ -671,15 +711,10 @@ record_output(struct broker *b, const u_char *data, size_t len)
 
 	if (b->rec == NULL || !b->rec->on || len == 0)
 		return;
-	if (len > UINT32_MAX) {
-		record_failed(b, TUNL_ERR_LENGTH);
-		return;
-	}
 	memset(&ev, 0, sizeof(ev));
 	ev.type = 'o';
 	ev.t = record_time(b);
-	ev.len = (u_int32_t)len;
-	record_event(b, &ev, data);
+	record_event(b, &ev, data, len);
 }
 
 void
@@ -694,13 +729,30 @@ record_resize(struct broker *b, u_int cols, u_int rows)
 	ev.t = record_time(b);
 	ev.cols = cols;
 	ev.rows = rows;
-	record_event(b, &ev, NULL);
+	record_event(b, &ev, NULL, 0);
+}
+
+/* Output has stopped for a while: the pool of emptied chunks goes. */
+void
+record_trim(struct broker *b)
+{
+	struct recorder		*rs = b->rec;
+	struct record_chunks	 drop;
+
+	if (rs == NULL)
+		return;
+	TAILQ_INIT(&drop);
+	pthread_mutex_lock(&rs->lock);
+	TAILQ_CONCAT(&drop, &rs->spares, entry);
+	rs->nspares = 0;
+	pthread_mutex_unlock(&rs->lock);
+	record_free_chunks(&drop);
 }
 
 /*
  * No more events: the rest goes to the writer, which writes it, closes the
- * file and has the sync thread make it durable. Not waited for here beyond
- * handing the batch over: the loop may still have peers to finish.
+ * file and has the sync thread make it durable. Not waited for here: the
+ * loop may still have peers to finish.
  */
 void
 record_close(struct broker *b)
@@ -712,12 +764,7 @@ record_close(struct broker *b)
 	rs->on = 0;
 	rs->waits = 0;
 	pthread_mutex_lock(&rs->lock);
-	while (rs->posted != NULL && rs->err == 0)
-		pthread_cond_wait(&rs->room, &rs->lock);
-	if (rs->posted == NULL && buf_len(rs->fill) > 0) {
-		rs->posted = rs->fill;
-		rs->fill = NULL;
-	}
+	record_queue_locked(rs);
 	rs->waiting = 0;
 	rs->stop_writer = 1;
 	pthread_cond_signal(&rs->work);

@@ -646,6 +646,7 @@ session_fanout(struct broker *b, const u_char *data, size_t len)
 
 	if (len == 0)
 		return;
+	b->out_bytes += len;
 	record_output(b, data, len);
 	if (len > FRAME_PAYLOAD_MAX) {
 		/* Not reached: the filter's chunk is far smaller. */

@@ -53,6 +53,8 @@
 #define BROKER_PRODUCER_QUEUE	(2 * (FRAME_HEADER_LEN + FRAME_MAX))
 #define BROKER_NEW_QUEUE	4096	/* before hello: errors only */
 #define BROKER_MEM_BUDGET	((size_t)256 * 1024 * 1024)
+#define BROKER_MMAP_THRESHOLD	(128 * 1024)	/* malloc maps larger blocks */
+#define BROKER_TRIM_MS		1000	/* quiet that long after output: trim */
 #define BROKER_EXIT_BUSY	3	/* another broker has the session */
 #define BROKER_REG_BUSY_MS	1000	/* a locked registry: give up then */
 #define BROKER_REG_EXIT_MS	10000	/* at the end, queued calls at most */
@@ -199,6 +201,7 @@ struct broker {
 	struct vtfilter		 vf;		/* live output */
 	struct vtfilter		 snapvf;	/* snapshots, reset each */
 	struct buf		*scratch;	/* filtered bytes */
+	u_int64_t		 out_bytes;	/* live output, all told */
 	u_int32_t		 snap_next;	/* next request id */
 	u_int32_t		 snap_pending;	/* asked, not answered; 0 */
 	u_int			 prod_cols, prod_rows;	/* 0: not known */
@@ -288,6 +291,7 @@ void		 record_resize(struct broker *, u_int, u_int);
 int		 record_flush(struct broker *);
 int		 record_fd(const struct broker *);
 void		 record_woken(struct broker *);
+void		 record_trim(struct broker *);
 void		 record_close(struct broker *);
 void		 record_end(struct broker *);
 

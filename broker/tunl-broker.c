@@ -250,6 +250,15 @@ main(int argc, char **argv)
 	 */
 	if (mallopt(M_ARENA_MAX, 1) != 1 && !BROKER_SANITIZED)
 		fatal("mallopt: cannot keep to one malloc arena");
+	/*
+	 * Large buffers (a burst's recording batches, backlogs, frames of
+	 * 256 KiB) are mapped on their own and unmapped when freed, so a
+	 * session's memory goes back after a burst. By default glibc raises
+	 * that threshold each time such a block is freed, and the next ones
+	 * come from a heap it does not trim: 18 MiB stayed resident after a
+	 * one-consumer fan-out of 320 MB.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, BROKER_MMAP_THRESHOLD);
 #endif
 	memset(&b, 0, sizeof(b));
 	b.readyfd = b.lockfd = b.listenfd = b.reg_fd = -1;

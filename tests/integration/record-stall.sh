@@ -3,7 +3,7 @@
 # broker's recording writer thread is frozen with ptrace while the
 # producer streams 24 MB, which is what a hung disk does to it:
 #
-# - the broker stops reading the producer once 4 MiB wait for the writer
+# - the broker stops reading the producer once 1 MiB waits for the writer
 #   (the producer is held, and the broker logs why), while the consumer
 #   still gets everything read so far and a second engineer can join;
 # - once the writer runs again, the producer finishes, the first engineer
@@ -69,10 +69,10 @@ producer tunl "$S" -n "$bytes" -o "$T/sent" -d "$T/prod.done" \
     -l "$T/prod.log"
 PROD=$!
 
-# The producer is held once 4 MiB wait for the writer.
+# The producer is held once 1 MiB waits for the writer.
 wait_grep "$BLOG" "the producer waits" 30
 i=0
-while [ "$(fsize "$T/alice.out")" -lt $((4 * 1024 * 1024)) ]; do
+while [ "$(fsize "$T/alice.out")" -lt $((1024 * 1024)) ]; do
 	[ $i -lt 400 ] ||
 	    harness_fail "the engineer got $(fsize "$T/alice.out") bytes while the writer was stopped"
 	sleep 0.05
