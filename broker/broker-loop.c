@@ -190,7 +190,7 @@ broker_loop(struct broker *b)
 	struct peer		**who = NULL, *p;
 	struct timespec		 ts;
 	size_t			 npfd, maxpfd = 0, i;
-	int64_t			 now, wait;
+	int64_t			 now, wait, recms;
 	int			 listening, reaping, regidx, recidx, recwait;
 	int			 n, r = 0;
 
@@ -232,7 +232,7 @@ broker_loop(struct broker *b)
 		 * Hand the recording what the last turn gathered. If its
 		 * writer is too far behind, the producer waits for it.
 		 */
-		recwait = record_flush(b);
+		recwait = record_flush(b, now);
 
 		/* The listener, the registry call, the recording, the peers. */
 		npfd = 3;
@@ -290,6 +290,9 @@ broker_loop(struct broker *b)
 			wait = b->accept_paused_until - now;
 		if (b->ended)
 			wait = 100;
+		/* A chunk of the recording not yet handed over. */
+		if ((recms = record_wait_ms(b, now)) >= 0 && recms < wait)
+			wait = recms;
 		/* A registry call answered; its process is exiting. */
 		if (reaping)
 			wait = 5;

@@ -45,9 +45,11 @@
 #define RECORD_TRIES	100	/* <id>.cast, then <id>-2.cast ... */
 #define RECORD_STACK	(128 * 1024)	/* each thread's stack */
 #define RECORD_CHUNK	(128 * 1024)	/* events are queued in these */
+#define RECORD_POST	(32 * 1024)	/* a chunk this full is queued */
+#define RECORD_POST_MS	5		/* ...and any other this late */
 #define RECORD_HIGH	(1024 * 1024)	/* queued: the producer waits */
 #define RECORD_QUEUE_MAX (RECORD_HIGH + 8 * 1024 * 1024)	/* hard */
-#define RECORD_SPARES	4		/* emptied chunks kept, at most */
+#define RECORD_SPARES	16		/* emptied chunks kept, at most */
 
 /* One event in a chunk: this, then len bytes of output for an 'o'. */
 struct record_ev {
@@ -68,6 +70,7 @@ TAILQ_HEAD(record_chunks, record_chunk);
 struct recorder {
 	/* The loop's alone. */
 	struct record_chunk *fill;	/* being filled; NULL: none yet */
+	int64_t		 fill_ms;	/* its first event */
 	int		 on;		/* events are taken */
 	int		 waits;		/* the producer is held for us */
 	u_int64_t	 held;		/* times it was */
@@ -588,9 +591,12 @@ record_queue_locked(struct recorder *rs)
  * Once per turn of the loop: hand over what was gathered, report a failure
  * of either thread (once), and say whether the producer must wait because
  * RECORD_HIGH bytes wait for the writer; then record_fd is what to poll.
+ * A chunk is queued once it holds RECORD_POST bytes or its first event is
+ * RECORD_POST_MS old (record_wait_ms says when), so that a busy loop does
+ * not wake the writer for every few bytes.
  */
 int
-record_flush(struct broker *b)
+record_flush(struct broker *b, int64_t now)
 {
 	struct recorder	*rs = b->rec;
 	size_t		 n;
@@ -599,7 +605,9 @@ record_flush(struct broker *b)
 	if (rs == NULL || !rs->on)
 		return 0;
 	pthread_mutex_lock(&rs->lock);
-	record_queue_locked(rs);
+	if (rs->fill != NULL && (rs->fill->used >= RECORD_POST ||
+	    now - rs->fill_ms >= RECORD_POST_MS))
+		record_queue_locked(rs);
 	n = rs->nqueued;
 	hold = n >= RECORD_HIGH;
 	rs->waiting = hold;
@@ -621,6 +629,19 @@ record_flush(struct broker *b)
 	}
 	rs->waits = hold;
 	return hold;
+}
+
+/* How long the loop may wait before record_flush has a chunk to queue. */
+int64_t
+record_wait_ms(const struct broker *b, int64_t now)
+{
+	const struct recorder	*rs = b->rec;
+	int64_t			 left;
+
+	if (rs == NULL || !rs->on || rs->fill == NULL || rs->fill->used == 0)
+		return -1;
+	left = rs->fill_ms + RECORD_POST_MS - now;
+	return left < 0 ? 0 : left;
 }
 
 /* What the loop polls while record_flush holds the producer; else -1. */
@@ -689,6 +710,8 @@ record_event(struct broker *b, struct record_ev *ev, const u_char *data,
 			record_failed(b, r);
 			return;
 		}
+		if (rs->fill->used == 0)
+			rs->fill_ms = broker_now_ms();
 		room = RECORD_CHUNK - rs->fill->used - sizeof(*ev);
 		n = len < room ? len : room;
 		if (ev->type == 'o')

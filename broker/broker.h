@@ -288,7 +288,8 @@ void		 session_registry_answer(struct broker *,
 int		 record_open(struct broker *);
 void		 record_output(struct broker *, const u_char *, size_t);
 void		 record_resize(struct broker *, u_int, u_int);
-int		 record_flush(struct broker *);
+int		 record_flush(struct broker *, int64_t);
+int64_t		 record_wait_ms(const struct broker *, int64_t);
 int		 record_fd(const struct broker *);
 void		 record_woken(struct broker *);
 void		 record_trim(struct broker *);
