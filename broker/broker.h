@@ -23,13 +23,14 @@
 #include "frame.h"
 
 /*
- * Built with AddressSanitizer or UndefinedBehaviorSanitizer: their runtime
- * replaces malloc and needs more system calls (broker-sandbox.c).
+ * Built with a sanitizer (address, undefined behaviour or thread): its
+ * runtime replaces malloc and needs more system calls (broker-sandbox.c).
  */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define BROKER_SANITIZED	1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer) || \
+    __has_feature(thread_sanitizer)
 #define BROKER_SANITIZED	1
 #endif
 #endif
