@@ -50,6 +50,7 @@
 #define RECORD_HIGH	(1024 * 1024)	/* queued: the producer waits */
 #define RECORD_QUEUE_MAX (RECORD_HIGH + 8 * 1024 * 1024)	/* hard */
 #define RECORD_SPARES	16		/* emptied chunks kept, at most */
+#define RECORD_STALL_MS	5000		/* held this long: say so */
 
 /* One event in a chunk: this, then len bytes of output for an 'o'. */
 struct record_ev {
@@ -73,6 +74,8 @@ struct recorder {
 	int64_t		 fill_ms;	/* its first event */
 	int		 on;		/* events are taken */
 	int		 waits;		/* the producer is held for us */
+	int64_t		 waits_ms;	/* since when */
+	int		 stalled;	/* RECORD_STALL_MS of it, told */
 	u_int64_t	 held;		/* times it was */
 
 	/* The writer thread's alone once it runs. */
@@ -575,6 +578,39 @@ record_failed(struct broker *b, int r)
 	pthread_mutex_unlock(&rs->lock);
 }
 
+/*
+ * The producer held for the recording RECORD_STALL_MS and more: the disk
+ * has stopped keeping up. Say so once (log, registry, every engineer), and
+ * once more when it has caught up.
+ */
+static void
+record_stall(struct broker *b, int64_t now)
+{
+	struct recorder	*rs = b->rec;
+	char		 detail[64];
+
+	if (rs->waits && !rs->stalled &&
+	    now - rs->waits_ms >= RECORD_STALL_MS) {
+		rs->stalled = 1;
+		error("recording %s: the disk has not kept up for %d s; the "
+		    "customer's output waits for it", b->recpath,
+		    RECORD_STALL_MS / 1000);
+		session_event(b, "broker", "recording-stalled",
+		    "disk not keeping up");
+		session_notice_consumers(b, "tunl: the relay's recording disk "
+		    "is not keeping up; output is paused until it does");
+	} else if (!rs->waits && rs->stalled) {
+		rs->stalled = 0;
+		snprintf(detail, sizeof(detail), "after %lld s",
+		    (long long)((now - rs->waits_ms) / 1000));
+		info("recording %s: the disk caught up %s", b->recpath,
+		    detail);
+		session_event(b, "broker", "recording-resumed", detail);
+		session_notice_consumers(b, "tunl: the recording caught up; "
+		    "output goes on");
+	}
+}
+
 /* Under lock: the chunk being filled goes to the writer. */
 static void
 record_queue_locked(struct recorder *rs)
@@ -624,10 +660,12 @@ record_flush(struct broker *b, int64_t now)
 	}
 	if (hold && !rs->waits) {
 		rs->held++;
+		rs->waits_ms = now;
 		debug("recording: %zu bytes wait for the writer; the producer "
 		    "waits", n);
 	}
 	rs->waits = hold;
+	record_stall(b, now);
 	return hold;
 }
 

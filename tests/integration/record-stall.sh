@@ -6,6 +6,8 @@
 # - the broker stops reading the producer once 1 MiB waits for the writer
 #   (the producer is held, and the broker logs why), while the consumer
 #   still gets everything read so far and a second engineer can join;
+# - after 5 s of that, the broker says so: in its log, as a registry
+#   event, and to every engineer; and again once the disk caught up;
 # - once the writer runs again, the producer finishes, the first engineer
 #   gets every byte, the second its screen, and the recording holds every
 #   byte in order;
@@ -62,7 +64,8 @@ wait_grep "$T/frozen" "frozen" 10
 harness_assert_eq t "$(awk '{ print $3 }' "/proc/$BPID/task/$W/stat")" \
     "the writer thread is stopped"
 
-consumer support "$S" alice -r -o "$T/alice.out" -l "$T/alice.log"
+consumer support "$S" alice -r -o "$T/alice.out" -l "$T/alice.log" \
+    -n "$T/alice.notes"
 wait_grep "$T/alice.log" "viewers 1 alice:ro"
 bytes=$((24 * 1024 * 1024))
 producer tunl "$S" -n "$bytes" -o "$T/sent" -d "$T/prod.done" \
@@ -89,6 +92,11 @@ harness_log "writer stopped: the engineer has $got bytes, the producer waits"
 # once the producer's answer, queued behind its held output, gets in.)
 consumer support "$S" bob -r -o "$T/bob.out" -l "$T/bob.log"
 wait_grep "$T/bob.log" "viewers 2 alice:ro bob:ro" 10
+# Held 5 s: everyone is told why the output stopped.
+wait_grep "$T/alice.notes" "recording disk is not keeping up" 15
+wait_grep "$BLOG" "the disk has not kept up" 5
+events_of "$S" | grep -q "broker recording-stalled disk not keeping up" ||
+    harness_fail "no recording-stalled event: $(events_of "$S")"
 harness_assert_eq t "$(awk '{ print $3 }' "/proc/$BPID/task/$W/stat")" \
     "the writer thread is still stopped"
 
@@ -99,6 +107,13 @@ grep -q thawed "$H/freezer.log" ||
     harness_fail "the freezer failed: $(cat "$H/freezer.log")"
 wait_grep "$T/prod.done" "done $bytes" 120
 wait_grep "$T/bob.log" "snapshot" 30
+wait_grep "$T/alice.notes" "the recording caught up" 10
+i=0
+until events_of "$S" | grep -q "broker recording-resumed after"; do
+	[ $i -lt 100 ] || harness_fail "no recording-resumed event: $(events_of "$S")"
+	sleep 0.1
+	i=$((i + 1))
+done
 i=0
 while [ "$(fsize "$T/alice.out")" -lt "$bytes" ]; do
 	[ $i -lt 1200 ] ||
