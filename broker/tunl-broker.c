@@ -331,10 +331,11 @@ main(int argc, char **argv)
 	broker_report(&b, 0, NULL);
 
 	r = broker_loop(&b);
-	record_end(&b);
+	/* Gone for new peers before waiting for the recording's last lines. */
 	(void)unlink(b.sockpath);
-	buf_free(b.scratch);
 	close(b.listenfd);
+	record_end(&b);
+	buf_free(b.scratch);
 	close(b.lockfd);
 	info("session %s: broker exits", b.sid);
 	log_close();
