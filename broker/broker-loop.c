@@ -121,17 +121,14 @@ loop_queued(const struct broker *b)
 static void
 loop_trim(struct broker *b, int64_t now)
 {
-	static u_int64_t	 seen;
-	static int64_t		 due;
-
-	if (b->out_bytes != seen) {
-		seen = b->out_bytes;
-		due = now + BROKER_TRIM_MS;
+	if (b->out_bytes != b->trim_seen) {
+		b->trim_seen = b->out_bytes;
+		b->trim_due_ms = now + BROKER_TRIM_MS;
 		return;
 	}
-	if (due == 0 || now < due)
+	if (b->trim_due_ms == 0 || now < b->trim_due_ms)
 		return;
-	due = 0;
+	b->trim_due_ms = 0;
 	record_trim(b);
 #ifdef __GLIBC__
 	(void)malloc_trim(0);

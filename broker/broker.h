@@ -203,6 +203,8 @@ struct broker {
 	struct vtfilter		 snapvf;	/* snapshots, reset each */
 	struct buf		*scratch;	/* filtered bytes */
 	u_int64_t		 out_bytes;	/* live output, all told */
+	u_int64_t		 trim_seen;	/* out_bytes at the last look */
+	int64_t			 trim_due_ms;	/* give memory back then; 0 */
 	u_int32_t		 snap_next;	/* next request id */
 	u_int32_t		 snap_pending;	/* asked, not answered; 0 */
 	u_int			 prod_cols, prod_rows;	/* 0: not known */
