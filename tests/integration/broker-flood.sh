@@ -1,7 +1,8 @@
 #!/bin/sh
 # tunl-broker under load: a consumer that stops reading (SIGSTOP) while
 # the producer writes 50 MB never stalls the producer or the other
-# consumer, and is resynchronised or dropped with a message; the broker
+# consumer, and is resynchronised or dropped with a message, and the
+# broker's memory goes back once the flood is over; the broker
 # started in the background reports ready only when it is; after SIGKILL
 # the recording is valid asciicast up to the kill.
 set -u
@@ -93,6 +94,23 @@ case $ev in
 *) harness_fail "no resync or drop event: $ev" ;;
 esac
 harness_alive "$FAST" || harness_fail "the fast consumer was dropped"
+
+# ---- memory goes back once output stops (BROKER_TRIM_MS) -----------------------
+# The flood's queues, backlogs and recording chunks are freed; within a
+# few seconds of quiet the broker hands the memory back (no sanitizer:
+# their runtimes keep freed memory).
+if ! grep -qaE "AddressSanitizer|ThreadSanitizer" "$BROKER"; then
+	i=0
+	while :; do
+		anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$B/status")
+		[ "$anon" -lt 4096 ] && break
+		[ $i -lt 100 ] ||
+		    harness_fail "broker still holds $anon KiB of anonymous memory 10 s after the flood"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	harness_log "broker anonymous memory after the flood: $anon KiB (VmHWM $hwm KiB)"
+fi
 
 # ---- SIGKILL: the recording is valid up to the kill ------------------------------------
 kill -KILL "$B"
