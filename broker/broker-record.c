@@ -18,15 +18,18 @@
  * a pipe the writer wakes it by once it takes them: the producer waits,
  * consumers never do. Only a queue at its hard bound, which one wake-up's
  * output cannot reach from RECORD_HIGH, would make the loop wait for the
- * writer itself. Emptied chunks go back to a small pool; the rest are
- * freed, so a burst's memory goes back (tunl-broker.c maps large blocks
- * on their own).
+ * writer itself. Emptied chunks go back to a small pool; the loop frees
+ * the rest, so a burst's memory goes back (tunl-broker.c maps large
+ * blocks on their own).
  *
  * Both threads are made before the sandbox (the seccomp filter covers
  * them) with every signal blocked; they make no system call the loop does
- * not make already. The writer allocates (the cast writer's line grows,
- * chunks are freed): tunl-broker.c keeps every thread on the main malloc
- * arena, whose growth needs only brk and mmap.
+ * not make already. Neither allocates, frees or closes anything while the
+ * loop runs: the cast writer's line is reserved whole before the writer
+ * starts, the writer leaves chunks past the pool for the loop to free, and
+ * the file is closed by record_free once the writer is joined. So a fork
+ * for a registry call never catches these threads inside an allocator
+ * (broker-registry.c gives a child that hangs anyway a deadline).
  */
 #include "config.h"
 
@@ -78,8 +81,9 @@ struct recorder {
 	int		 stalled;	/* RECORD_STALL_MS of it, told */
 	u_int64_t	 held;		/* times it was */
 
-	/* The writer thread's alone once it runs. */
+	/* The writer thread's alone while it runs; then the loop's. */
 	struct cast_writer *w;
+	int		 wfailed;	/* a write failed: w takes no more */
 
 	/* The sync thread's alone. */
 	int		 syncfd;
@@ -99,6 +103,8 @@ struct recorder {
 	size_t		 nqueued;	/* bytes in them */
 	struct record_chunks spares;	/* emptied, for the loop */
 	u_int		 nspares;
+	struct record_chunks spent;	/* emptied, past the pool: the loop
+					   frees them */
 	int		 waiting;	/* the loop polls wakefd[0] */
 	int		 stop_writer;	/* write what is queued, then end */
 	int		 stop_sync;	/* sync what is left, then end */
@@ -276,13 +282,12 @@ static void *
 record_writer_main(void *arg)
 {
 	struct recorder		*rs = arg;
-	struct record_chunks	 work, drop;
+	struct record_chunks	 work;
 	struct record_chunk	*ch;
 	off_t			 size = 0;
 	int			 failed, r, e;
 
 	TAILQ_INIT(&work);
-	TAILQ_INIT(&drop);
 	(void)pthread_setname_np(pthread_self(), "tunl-rec-write");
 	pthread_mutex_lock(&rs->lock);
 	rs->wrunning = 1;
@@ -298,65 +303,40 @@ record_writer_main(void *arg)
 		rs->nqueued = 0;
 		record_wake_loop_locked(rs);
 		pthread_cond_signal(&rs->room);
-		failed = rs->err != 0;
+		failed = rs->err != 0 || rs->wfailed;
 		pthread_mutex_unlock(&rs->lock);
 
 		r = e = 0;
 		TAILQ_FOREACH(ch, &work, entry) {
-			if (failed || rs->w == NULL || r != 0)
+			if (failed || r != 0)
 				break;
 			r = record_write_chunk(rs->w, ch);
 			e = errno;
 		}
-		if (!failed && rs->w != NULL)
+		if (!failed)
 			size = cast_writer_size(rs->w);
-		if (r != 0 && rs->w != NULL) {
-			/* The file stays what it is: whole lines. */
-			(void)cast_writer_close(rs->w);
-			rs->w = NULL;
-		}
 
 		pthread_mutex_lock(&rs->lock);
 		if (r != 0) {
+			/* The file stays what it is: whole lines. */
+			rs->wfailed = 1;
 			record_error_locked(rs, r, r == TUNL_ERR_FULL ||
 			    r == TUNL_ERR_SYSTEM ? e : 0);
 			rs->stop_sync = 1;
 			pthread_cond_signal(&rs->wake);
 		} else if (!failed)
 			record_written_locked(rs, size);
-		/* A few go back to the loop; the rest are freed. */
+		/* A few go back to the pool; the loop frees the rest. */
 		while ((ch = TAILQ_FIRST(&work)) != NULL) {
 			TAILQ_REMOVE(&work, ch, entry);
+			ch->used = 0;
 			if (rs->nspares < RECORD_SPARES) {
-				ch->used = 0;
 				TAILQ_INSERT_TAIL(&rs->spares, ch, entry);
 				rs->nspares++;
 			} else
-				TAILQ_INSERT_TAIL(&drop, ch, entry);
-		}
-		if (!TAILQ_EMPTY(&drop)) {
-			pthread_mutex_unlock(&rs->lock);
-			record_free_chunks(&drop);
-			pthread_mutex_lock(&rs->lock);
+				TAILQ_INSERT_TAIL(&rs->spent, ch, entry);
 		}
 	}
-	pthread_mutex_unlock(&rs->lock);
-
-	/* A character held back is written as U+FFFD; the sync is ours. */
-	r = 0;
-	e = 0;
-	if (rs->w != NULL) {
-		r = cast_writer_close(rs->w);
-		e = errno;
-		rs->w = NULL;
-	}
-	pthread_mutex_lock(&rs->lock);
-	if (r != 0)
-		record_error_locked(rs, r, e);
-	/* Close may have written a last line: one more round for it. */
-	rs->again = 1;
-	rs->stop_sync = 1;
-	pthread_cond_signal(&rs->wake);
 	pthread_mutex_unlock(&rs->lock);
 	return NULL;
 }
@@ -403,31 +383,42 @@ record_thread(struct recorder *rs, pthread_t *t, void *(*fn)(void *),
 static void
 record_free(struct broker *b, struct recorder *rs)
 {
-	int	 e;
+	int	 r, e;
 
 	pthread_mutex_lock(&rs->lock);
 	rs->stop_writer = 1;
 	pthread_cond_signal(&rs->work);
-	if (!rs->have_writer) {
-		/* Nobody else would tell the sync thread. */
-		rs->stop_sync = 1;
-		pthread_cond_signal(&rs->wake);
-	}
 	pthread_mutex_unlock(&rs->lock);
 	if (rs->have_writer &&
 	    (e = pthread_join(rs->writer, NULL)) != 0)
 		error("recording writer thread: %s", strerror(e));
+	/*
+	 * The writer is done: close the file here (a character held back
+	 * is written as U+FFFD), then the sync thread's last round, which
+	 * covers that line too.
+	 */
+	if (rs->w != NULL) {
+		if (!rs->have_syncer)
+			(void)cast_writer_sync(rs->w);
+		if ((r = cast_writer_close(rs->w)) != 0 && !rs->wfailed) {
+			e = errno;
+			pthread_mutex_lock(&rs->lock);
+			record_error_locked(rs, r, e);
+			pthread_mutex_unlock(&rs->lock);
+		}
+		rs->w = NULL;
+	}
+	pthread_mutex_lock(&rs->lock);
+	rs->again = 1;
+	rs->stop_sync = 1;
+	pthread_cond_signal(&rs->wake);
+	pthread_mutex_unlock(&rs->lock);
 	if (rs->have_syncer &&
 	    (e = pthread_join(rs->syncer, NULL)) != 0)
 		error("recording sync thread: %s", strerror(e));
 	if (rs->err != 0 && !rs->reported) {
 		errno = rs->err_errno;
 		error_r(rs->err, "recording %s", b->recpath);
-	}
-	if (rs->w != NULL) {
-		/* Never handed to a writer: sync and close it here. */
-		(void)cast_writer_sync(rs->w);
-		(void)cast_writer_close(rs->w);
 	}
 	if (rs->syncfd != -1) {
 		(void)fdatasync(rs->syncfd);
@@ -440,6 +431,7 @@ record_free(struct broker *b, struct recorder *rs)
 	free(rs->fill);
 	record_free_chunks(&rs->queued);
 	record_free_chunks(&rs->spares);
+	record_free_chunks(&rs->spent);
 	pthread_cond_destroy(&rs->work);
 	pthread_cond_destroy(&rs->room);
 	pthread_cond_destroy(&rs->wake);
@@ -493,6 +485,7 @@ record_open(struct broker *b)
 	rs->syncfd = rs->wakefd[0] = rs->wakefd[1] = -1;
 	TAILQ_INIT(&rs->queued);
 	TAILQ_INIT(&rs->spares);
+	TAILQ_INIT(&rs->spent);
 	if (pthread_mutex_init(&rs->lock, NULL) != 0) {
 		(void)cast_writer_close(w);
 		free(rs);
@@ -521,7 +514,9 @@ record_open(struct broker *b)
 	if (pipe2(rs->wakefd, O_NONBLOCK | O_CLOEXEC) == -1)
 		goto fail;
 	rs->written = rs->synced = cast_writer_size(w);
-	if ((r = cast_writer_sync_elsewhere(w, &rs->syncfd)) != 0)
+	/* The writer thread never allocates: its line is made whole now. */
+	if ((r = cast_writer_reserve(w)) != 0 ||
+	    (r = cast_writer_sync_elsewhere(w, &rs->syncfd)) != 0)
 		goto fail;
 	if ((r = record_thread(rs, &rs->syncer, record_sync_main,
 	    &rs->srunning)) != 0)
@@ -634,16 +629,19 @@ record_queue_locked(struct recorder *rs)
 int
 record_flush(struct broker *b, int64_t now)
 {
-	struct recorder	*rs = b->rec;
-	size_t		 n;
-	int		 r = 0, e = 0, hold;
+	struct recorder		*rs = b->rec;
+	struct record_chunks	 spent;
+	size_t			 n;
+	int			 r = 0, e = 0, hold;
 
 	if (rs == NULL || !rs->on)
 		return 0;
+	TAILQ_INIT(&spent);
 	pthread_mutex_lock(&rs->lock);
 	if (rs->fill != NULL && (rs->fill->used >= RECORD_POST ||
 	    now - rs->fill_ms >= RECORD_POST_MS))
 		record_queue_locked(rs);
+	TAILQ_CONCAT(&spent, &rs->spent, entry);
 	n = rs->nqueued;
 	hold = n >= RECORD_HIGH;
 	rs->waiting = hold;
@@ -653,6 +651,7 @@ record_flush(struct broker *b, int64_t now)
 		e = rs->err_errno;
 	}
 	pthread_mutex_unlock(&rs->lock);
+	record_free_chunks(&spent);
 	if (r != 0) {
 		errno = e;
 		record_failed(b, r);
@@ -805,6 +804,7 @@ record_trim(struct broker *b)
 	TAILQ_INIT(&drop);
 	pthread_mutex_lock(&rs->lock);
 	TAILQ_CONCAT(&drop, &rs->spares, entry);
+	TAILQ_CONCAT(&drop, &rs->spent, entry);
 	rs->nspares = 0;
 	pthread_mutex_unlock(&rs->lock);
 	record_free_chunks(&drop);

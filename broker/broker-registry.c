@@ -56,6 +56,14 @@ regq_child(struct broker *b, const struct regq_job *j, int fd)
 	struct registry		*reg = NULL;
 	int			 r;
 
+	/*
+	 * A call that hangs (a wedged filesystem, or a sanitizer build's
+	 * allocator locked by another thread at the fork) must not hold the
+	 * registry's locks for ever: SIGALRM, whose default action ends the
+	 * process, comes after BROKER_REG_CHILD_S; the loop then tries the
+	 * call again (regq_run).
+	 */
+	(void)alarm(BROKER_REG_CHILD_S);
 	memset(&res, 0, sizeof(res));
 	if ((r = registry_open(b->cfg.database, 0, &reg)) != 0) {
 		tunl_strlcpy(res.msg, registry_errmsg(NULL), sizeof(res.msg));
@@ -323,6 +331,28 @@ regq_idle(const struct broker *b)
 }
 
 /*
+ * A call whose child died without answering (killed by its alarm, or
+ * otherwise), or a change of state the registry was too busy for, is made
+ * again, first in the queue, up to BROKER_REG_TRIES times in all: the
+ * session's state is what list, kill and the next broker go by.
+ */
+static int
+regq_again(struct broker *b, struct regq_job *j)
+{
+	int	 died = b->reg_got != sizeof(b->reg_res);
+
+	if (!died && !(j->op == REGQ_STATE && b->reg_res.r == TUNL_ERR_BUSY))
+		return 0;
+	if (++j->tries >= BROKER_REG_TRIES)
+		return 0;
+	info("registry call %s: %s; trying again", regq_name(j->op),
+	    died ? "its process died" : "the registry was busy");
+	TAILQ_INSERT_HEAD(&b->regq, j, entry);
+	b->nregq++;
+	return 1;
+}
+
+/*
  * Read the running child's answer if it is there, reap it if it has
  * exited, then start the next call. Never waits. Returns 1 while a child
  * has answered but has not yet exited (the loop looks again soon).
@@ -360,6 +390,8 @@ regq_run(struct broker *b)
 			b->reg_job = NULL;
 			debug("registry call %s: %lld ms", regq_name(j->op),
 			    (long long)(broker_now_ms() - b->reg_start_ms));
+			if (regq_again(b, j))
+				continue;
 			if (j->op == REGQ_CHECK && j->serial == 0)
 				b->check_queued = 0;
 			session_registry_answer(b, j, &b->reg_res);

@@ -143,6 +143,8 @@ static const char *const sandbox_calls[] = {
 	 * child's robust futex list again.
 	 */
 	"pipe2", "wait4", "set_robust_list",
+	/* A registry child's deadline (its own timer: alarm(2)). */
+	"alarm", "setitimer",
 };
 
 /* The sanitizers' runtime, and LeakSanitizer at exit. */

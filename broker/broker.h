@@ -61,6 +61,8 @@
 #define BROKER_REG_EXIT_MS	10000	/* at the end, queued calls at most */
 #define BROKER_REG_QUEUE	256	/* registry calls waiting, at most */
 #define BROKER_REG_FULL_MS	30000	/* state checked at least this often */
+#define BROKER_REG_CHILD_S	5	/* a registry call's child dies then */
+#define BROKER_REG_TRIES	3	/* a call whose child died, at most */
 
 /*
  * The output queue (broker-outq.c): live output framed once, shared by
@@ -151,6 +153,7 @@ struct regq_job {
 	u_int			 viewers;
 	int64_t			 at;
 	int			 has_detail;	/* else NULL */
+	u_int			 tries;		/* made before, and failed */
 	char			 actor[EVENT_ACTOR_LEN];
 	char			 action[EVENT_ACTION_LEN];
 	char			 detail[EVENT_DETAIL_LEN];

@@ -242,21 +242,21 @@ main(int argc, char **argv)
 
 #ifdef __GLIBC__
 	/*
-	 * One malloc arena for every thread. The recording's writer thread
-	 * allocates (broker-record.c); an arena of its own would grow with
-	 * mprotect, which the seccomp filter does not allow. The main arena
-	 * grows with brk and mmap only. (A sanitizer's runtime has its own
-	 * allocator and ignores this.)
+	 * One malloc arena for every thread. The recording's threads do not
+	 * allocate (broker-record.c); should one ever, an arena of its own
+	 * would grow with mprotect, which the seccomp filter does not allow,
+	 * while the main arena grows with brk and mmap only. (A sanitizer's
+	 * runtime has its own allocator and ignores this.)
 	 */
 	if (mallopt(M_ARENA_MAX, 1) != 1 && !BROKER_SANITIZED)
 		fatal("mallopt: cannot keep to one malloc arena");
 	/*
-	 * Large buffers (a burst's recording batches, backlogs, frames of
+	 * Large blocks (the recording's chunks, backlogs, frames of up to
 	 * 256 KiB) are mapped on their own and unmapped when freed, so a
 	 * session's memory goes back after a burst. By default glibc raises
 	 * that threshold each time such a block is freed, and the next ones
-	 * come from a heap it does not trim: 18 MiB stayed resident after a
-	 * one-consumer fan-out of 320 MB.
+	 * come from a heap it does not trim (18 MiB stayed resident after a
+	 * one-consumer fan-out of 320 MB with an early form of the queue).
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, BROKER_MMAP_THRESHOLD);
 #endif

@@ -918,6 +918,28 @@ cast_writer_sync_elsewhere(struct cast_writer *w, int *fdp)
 	return 0;
 }
 
+/*
+ * Allocate the line buffer to its bound now, so that no event written
+ * later allocates memory: for a writer driven by a thread that must not
+ * (the broker's, which runs beside forks). Costs address space only, until
+ * events fill it.
+ */
+int
+cast_writer_reserve(struct cast_writer *w)
+{
+	size_t	 more;
+	int	 r;
+
+	if (w->broken)
+		return TUNL_ERR_STATE;
+	more = buf_avail(w->line);
+	if (more == 0)
+		return 0;
+	if ((r = buf_reserve(w->line, more, NULL)) != 0)
+		return r;
+	return buf_consume_end(w->line, more);
+}
+
 /* Bytes of complete lines written to the file so far, header included. */
 off_t
 cast_writer_size(const struct cast_writer *w)

@@ -515,6 +515,7 @@ int		 cast_writer_output_ref(struct cast_writer *, double,
 int		 cast_writer_resize(struct cast_writer *, double, u_int, u_int);
 int		 cast_writer_sync(struct cast_writer *);
 int		 cast_writer_sync_elsewhere(struct cast_writer *, int *);
+int		 cast_writer_reserve(struct cast_writer *);
 off_t		 cast_writer_size(const struct cast_writer *);
 int		 cast_writer_close(struct cast_writer *);
 int		 cast_reader_open_fd(int, struct cast_reader **);

@@ -575,6 +575,70 @@ diff_write(const u_char *data, const size_t *cuts, size_t ncuts)
 	assert_int_equal(unlink_in_dir("ref"), 0);
 }
 
+/*
+ * cast_writer_reserve makes the line whole at once and changes nothing
+ * else: the same events give the same file with and without it, events
+ * at the bound included, and a second call is harmless.
+ */
+static void
+test_reserve(void **state)
+{
+	struct cast_header	 h;
+	struct cast_writer	*wp, *wr;
+	static u_char		 big[300 * 1024];
+	u_char			*a, *b;
+	size_t			 i, alen, blen;
+	int			 fdp, fdr;
+
+	(void)state;
+	for (i = 0; i < sizeof(big); i++) {
+		switch (i % 11) {
+		case 0:
+			big[i] = 0x1b;
+			break;
+		case 5:
+			big[i] = 0xc3;	/* with the next: U+00E9 */
+			break;
+		case 6:
+			big[i] = 0xa9;
+			break;
+		default:
+			big[i] = (u_char)('a' + i % 26);
+		}
+	}
+	make_dir();
+	sample_header(&h);
+	assert_int_equal(cast_writer_open(tmpdir, "plain", (gid_t)-1, &h,
+	    &wp), 0);
+	assert_int_equal(cast_writer_open(tmpdir, "reserved", (gid_t)-1, &h,
+	    &wr), 0);
+	assert_int_equal(cast_writer_reserve(wr), 0);
+	assert_int_equal(cast_writer_reserve(wr), 0);
+	assert_true(cast_writer_size(wp) == cast_writer_size(wr));
+	assert_int_equal(cast_writer_sync_elsewhere(wp, &fdp), 0);
+	assert_int_equal(cast_writer_sync_elsewhere(wr, &fdr), 0);
+	assert_int_equal(cast_writer_output(wp, 0.5, big, sizeof(big)), 0);
+	assert_int_equal(cast_writer_output(wr, 0.5, big, sizeof(big)), 0);
+	assert_int_equal(cast_writer_resize(wp, 1.0, 132, 43), 0);
+	assert_int_equal(cast_writer_resize(wr, 1.0, 132, 43), 0);
+	assert_int_equal(cast_writer_output(wp, 1.5, big, 6), 0);
+	assert_int_equal(cast_writer_output(wr, 1.5, big, 6), 0);
+	assert_true(cast_writer_size(wp) == cast_writer_size(wr));
+	assert_int_equal(cast_writer_close(wp), 0);
+	assert_int_equal(cast_writer_close(wr), 0);
+	close(fdp);
+	close(fdr);
+	a = slurp("plain", &alen);
+	b = slurp("reserved", &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(a);
+	free(b);
+	assert_int_equal(unlink_in_dir("plain"), 0);
+	assert_int_equal(unlink_in_dir("reserved"), 0);
+	remove_dir();
+}
+
 /* Every split of data into two writes, and into three at every pair. */
 static void
 diff_every_split(const u_char *data, size_t len, int three)
@@ -1869,6 +1933,7 @@ main(void)
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_full_fsize),
 		cmocka_unit_test(test_full_tmpfs),
+		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_reader_headers),
 		cmocka_unit_test(test_reader_events),
 		cmocka_unit_test(test_reader_strings_and_ends),
