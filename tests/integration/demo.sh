@@ -169,9 +169,24 @@ for p in $PIDS; do
 	[ "$(_harness_proc_start "${p%:*}")" = "${p#*:}" ] &&
 	    harness_fail "pid ${p%:*} still runs: $(tr '\0' ' ' <"/proc/${p%:*}/cmdline")"
 done
-for p in /proc/[0-9]*; do
-	[ -n "$NS" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$NS" ] &&
-	    harness_fail "pid ${p#/proc/} still runs in the relay's namespace"
+# A process the stop killed may still be finishing a system call that
+# sleeps uninterruptibly (a file sync on a busy disk): a few seconds for
+# that, then name whatever is left.
+ns_left() {
+	for p in /proc/[0-9]*; do
+		[ -n "$NS" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$NS" ] &&
+		    echo "${p#/proc/}"
+	done
+}
+i=0
+while [ -n "$(ns_left)" ] && [ $i -lt 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+for p in $(ns_left); do
+	harness_fail "pid $p still runs in the relay's namespace: $(tr '\0' ' ' \
+	    <"/proc/$p/cmdline" 2>/dev/null) ($(awk '/^State:/ { print $2, $3 }' \
+	    "/proc/$p/status" 2>/dev/null)); stop said: $(cat "$H/stop.out")"
 done
 [ -e "$D" ] && harness_fail "the demo directory $D is left"
 findmnt -rn -o TARGET | grep -qF "$D" && harness_fail "a mount under $D is left"
