@@ -78,16 +78,6 @@ notify_signal(int sig)
 	notify_stop = 1;
 }
 
-static int64_t
-notify_now_ms(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * What logs and status call the i-th URL (from 0): "#N scheme://host",
  * the host with its port and without any user name, password, path or
@@ -306,7 +296,7 @@ notify_failed(struct notify_url *u, const char *why)
 	u->backoff = u->backoff == 0 ? NOTIFY_BACKOFF_MIN :
 	    u->backoff * 2 > NOTIFY_BACKOFF_MAX ? NOTIFY_BACKOFF_MAX :
 	    u->backoff * 2;
-	u->next_ms = notify_now_ms() + (int64_t)u->backoff * 1000;
+	u->next_ms = tunl_now_ms() + (int64_t)u->backoff * 1000;
 	if (!u->failing)
 		info("webhook %s: failing (%s); retrying from %u s, doubling "
 		    "up to %u s", u->label, why, NOTIFY_BACKOFF_MIN,
@@ -418,7 +408,7 @@ notify_loop(struct notify *n)
 		more = 0;
 		for (i = 0; i < n->nurls && !notify_stop; i++) {
 			u = &n->urls[i];
-			if (u->next_ms != 0 && notify_now_ms() < u->next_ms)
+			if (u->next_ms != 0 && tunl_now_ms() < u->next_ms)
 				continue;
 			if (notify_batch(n, u) == 1)
 				more = 1;

@@ -134,15 +134,6 @@ admin_sshd_parse(const char *text, size_t len, struct sshd_eff *eff)
 	return 0;
 }
 
-static int64_t
-sshd_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read both pipes to their end, the output up to its bound. */
 static int
 sshd_collect(int outfd, int errfd, char *out, size_t outmax, size_t *outlen,
@@ -152,7 +143,7 @@ sshd_collect(int outfd, int errfd, char *out, size_t outmax, size_t *outlen,
 	char		 junk[512];
 	size_t		 errlen = 0;
 	ssize_t		 n;
-	int64_t		 deadline = sshd_now_ms() + SSHD_TIMEOUT_MS, left;
+	int64_t		 deadline = tunl_now_ms() + SSHD_TIMEOUT_MS, left;
 	int		 r = 0, i;
 
 	*outlen = 0;
@@ -160,7 +151,7 @@ sshd_collect(int outfd, int errfd, char *out, size_t outmax, size_t *outlen,
 	pfd[1].fd = errfd;
 	pfd[0].events = pfd[1].events = POLLIN;
 	while (pfd[0].fd != -1 || pfd[1].fd != -1) {
-		if ((left = deadline - sshd_now_ms()) <= 0)
+		if ((left = deadline - tunl_now_ms()) <= 0)
 			return TUNL_ERR_EXPIRED;
 		if (poll(pfd, 2, (int)left) == -1) {
 			if (errno == EINTR)

@@ -24,16 +24,6 @@
 
 static struct broker	*loop_broker;
 
-int64_t
-broker_now_ms(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 loop_signal(int sig)
 {
@@ -59,7 +49,7 @@ loop_accept(struct broker *b)
 			    errno == ENOBUFS || errno == ENOMEM) {
 				info("accept: %s; pausing for %d ms",
 				    strerror(errno), BROKER_ACCEPT_PAUSE_MS);
-				b->accept_paused_until = broker_now_ms() +
+				b->accept_paused_until = tunl_now_ms() +
 				    BROKER_ACCEPT_PAUSE_MS;
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK)
 				error("accept: %s", strerror(errno));
@@ -199,10 +189,10 @@ broker_loop(struct broker *b)
 
 	outq_init(&b->outq);
 	b->idle_ms = 0;
-	b->next_check_ms = broker_now_ms() + BROKER_CHECK_MS;
-	b->next_keys_log_ms = broker_now_ms() + BROKER_KEYS_LOG_MS;
+	b->next_check_ms = tunl_now_ms() + BROKER_CHECK_MS;
+	b->next_keys_log_ms = tunl_now_ms() + BROKER_KEYS_LOG_MS;
 	for (;;) {
-		now = broker_now_ms();
+		now = tunl_now_ms();
 		if (b->signalled && !b->ended) {
 			info("signal %d", (int)b->signalled);
 			session_end(b, "broker", "stopped by signal", 1);

@@ -37,7 +37,7 @@ peer_new(struct broker *b, int fd, uid_t uid, pid_t pid)
 	p->pid = pid;
 	p->role = PEER_NEW;
 	p->serial = ++b->serial;
-	p->since_ms = broker_now_ms();
+	p->since_ms = tunl_now_ms();
 	return p;
 }
 
@@ -139,7 +139,7 @@ peer_close_after(struct peer *p)
 	if (p->closing)
 		return;
 	p->closing = 1;
-	p->close_ms = broker_now_ms();
+	p->close_ms = tunl_now_ms();
 	if (outq_detach(&p->rd) != 0) {
 		info("%s: out of memory; queue dropped", peer_label(p));
 		(void)outq_drop(&p->rd);
@@ -189,7 +189,7 @@ peer_flush(struct broker *b, struct peer *p)
 		if (p->closing)
 			p->dead = 1;
 	} else if (progress || p->stuck_ms == 0)
-		p->stuck_ms = broker_now_ms();
+		p->stuck_ms = tunl_now_ms();
 	(void)b;
 	return 0;
 }

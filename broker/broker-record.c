@@ -119,16 +119,6 @@ struct recorder {
 	int64_t		 dirty_ms;	/* since when written > synced */
 };
 
-static int64_t
-record_now(void)
-{
-	struct timespec	 ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Under lock: keep the first failure. */
 static void
 record_error_locked(struct recorder *rs, int r, int e)
@@ -169,7 +159,7 @@ record_sync_main(void *arg)
 			pthread_cond_wait(&rs->wake, &rs->lock);
 			continue;
 		}
-		now = record_now();
+		now = tunl_now_ms();
 		due = rs->dirty_ms + CAST_SYNC_MS;
 		if (!rs->stop_sync && !rs->again && !expired && now < due &&
 		    rs->written - rs->synced < CAST_SYNC_BYTES) {
@@ -211,7 +201,7 @@ record_written_locked(struct recorder *rs, off_t size)
 	if (size <= rs->written)
 		return;
 	if (rs->written <= rs->synced) {
-		rs->dirty_ms = record_now();
+		rs->dirty_ms = tunl_now_ms();
 		pthread_cond_signal(&rs->wake);
 	} else if (rs->written - rs->synced < CAST_SYNC_BYTES &&
 	    size - rs->synced >= CAST_SYNC_BYTES)
@@ -398,8 +388,6 @@ record_free(struct broker *b, struct recorder *rs)
 	 * covers that line too.
 	 */
 	if (rs->w != NULL) {
-		if (!rs->have_syncer)
-			(void)cast_writer_sync(rs->w);
 		if ((r = cast_writer_close(rs->w)) != 0 && !rs->wfailed) {
 			e = errno;
 			pthread_mutex_lock(&rs->lock);
@@ -442,7 +430,7 @@ record_free(struct broker *b, struct recorder *rs)
 static double
 record_time(const struct broker *b)
 {
-	return (double)(broker_now_ms() - b->start_ms) / 1000.0;
+	return (double)(tunl_now_ms() - b->start_ms) / 1000.0;
 }
 
 /* The file, its header, both threads; before the sandbox. */
@@ -748,7 +736,7 @@ record_event(struct broker *b, struct record_ev *ev, const u_char *data,
 			return;
 		}
 		if (rs->fill->used == 0)
-			rs->fill_ms = broker_now_ms();
+			rs->fill_ms = tunl_now_ms();
 		room = RECORD_CHUNK - rs->fill->used - sizeof(*ev);
 		n = len < room ? len : room;
 		if (ev->type == 'o')

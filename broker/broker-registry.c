@@ -389,7 +389,7 @@ regq_run(struct broker *b)
 			j = b->reg_job;
 			b->reg_job = NULL;
 			debug("registry call %s: %lld ms", regq_name(j->op),
-			    (long long)(broker_now_ms() - b->reg_start_ms));
+			    (long long)(tunl_now_ms() - b->reg_start_ms));
 			if (regq_again(b, j))
 				continue;
 			if (j->op == REGQ_CHECK && j->serial == 0)
@@ -415,7 +415,7 @@ regq_run(struct broker *b)
 		memset(&b->reg_res, 0, sizeof(b->reg_res));
 		b->reg_got = 0;
 		b->reg_job = j;
-		b->reg_start_ms = broker_now_ms();
+		b->reg_start_ms = tunl_now_ms();
 		if ((b->reg_pid = regq_fork(b, j, &b->reg_fd)) == -1) {
 			/* Answered as a failure, like a locked database. */
 			b->reg_pid = 0;

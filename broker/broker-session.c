@@ -371,7 +371,7 @@ session_producer_hello(struct broker *b, struct peer *p)
 		return;
 	}
 	p->held = 1;
-	p->since_ms = broker_now_ms();	/* the registry gets a full limit */
+	p->since_ms = tunl_now_ms();	/* the registry gets a full limit */
 }
 
 /* The registry has answered a producer's hello. */
@@ -462,7 +462,7 @@ session_consumer_hello(struct broker *b, struct peer *p,
 		return;
 	}
 	p->held = 1;
-	p->since_ms = broker_now_ms();
+	p->since_ms = tunl_now_ms();
 }
 
 /*
@@ -1018,7 +1018,7 @@ session_peer_gone(struct broker *b, struct peer *p)
 		    (unsigned long long)st.dropped_bytes);
 		b->producer = NULL;
 		b->snap_pending = 0;
-		b->producer_gone_ms = broker_now_ms();
+		b->producer_gone_ms = tunl_now_ms();
 		session_event(b, "customer", "producer-disconnected", NULL);
 		if (!b->ended)
 			session_notice_consumers(b,

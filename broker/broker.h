@@ -235,7 +235,6 @@ void		 broker_report(struct broker *, int, const char *, ...)
 		     TUNL_PRINTF(3, 4);
 
 /* broker-loop.c */
-int64_t		 broker_now_ms(void);
 void		 broker_signals(struct broker *);
 int		 broker_loop(struct broker *);
 

@@ -305,7 +305,7 @@ main(int argc, char **argv)
 	    b.foreground ? LOG_TO_STDERR : 0);
 
 	broker_read_session(&b);
-	b.start_ms = broker_now_ms();
+	b.start_ms = tunl_now_ms();
 	if ((b.scratch = buf_new(VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX))) == NULL)
 		broker_report(&b, BROKER_EXIT_ERROR, "out of memory");
 	vtfilter_init(&b.vf, VTFILTER_OUTPUT);

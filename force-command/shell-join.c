@@ -148,7 +148,7 @@ join_notice(struct join *j, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(j->notice, sizeof(j->notice), fmt, ap);
 	va_end(ap);
-	j->notice_until = shell_live_now_ms() + JOIN_NOTICE_MS;
+	j->notice_until = tunl_now_ms() + JOIN_NOTICE_MS;
 	j->status_dirty = 1;
 }
 
@@ -171,7 +171,7 @@ static void
 join_status(struct join *j)
 {
 	char	 text[512];
-	int64_t	 now = shell_live_now_ms();
+	int64_t	 now = tunl_now_ms();
 
 	if (now < j->notice_until)
 		snprintf(text, sizeof(text), " tunl %s | %s", j->id, j->notice);
@@ -506,12 +506,12 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 			}
 			join_frame(&j, &f);
 			if (j.status_at + JOIN_STATUS_MS <=
-			    shell_live_now_ms())
+			    tunl_now_ms())
 				j.status_dirty = 1;
 		}
 		if (!brk_open)
 			break;
-		now = shell_live_now_ms();
+		now = tunl_now_ms();
 		if (j.notice_until != 0 && now >= j.notice_until) {
 			j.notice_until = 0;
 			j.status_dirty = 1;

@@ -31,15 +31,6 @@
 static struct termios	 live_term_saved;
 static int		 live_term_fd = -1;
 
-int64_t
-shell_live_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 shell_live_nonblock(int fd)
 {
@@ -174,9 +165,9 @@ shell_live_start(struct shell *sh, const char *id, int *fdp)
 	info("session %s: started %s (pid %ld)", id, sh->broker, (long)pid);
 
 	/* Its stderr closes when its first process exits. */
-	deadline = shell_live_now_ms() + LIVE_START_WAIT_MS;
+	deadline = tunl_now_ms() + LIVE_START_WAIT_MS;
 	for (;;) {
-		int64_t	 left = deadline - shell_live_now_ms();
+		int64_t	 left = deadline - tunl_now_ms();
 
 		if (left <= 0)
 			break;
@@ -206,7 +197,7 @@ shell_live_start(struct shell *sh, const char *id, int *fdp)
 	close(pe[0]);
 	errtext[elen] = '\0';
 	do {
-		w = waitpid(pid, &status, shell_live_now_ms() < deadline ?
+		w = waitpid(pid, &status, tunl_now_ms() < deadline ?
 		    0 : WNOHANG);
 	} while (w == -1 && errno == EINTR);
 	if (w == 0) {
@@ -278,11 +269,11 @@ void
 shell_live_flush(int fd, struct buf *b, int ms)
 {
 	struct pollfd	 pfd;
-	int64_t		 deadline = shell_live_now_ms() + ms, left;
+	int64_t		 deadline = tunl_now_ms() + ms, left;
 	int		 r;
 
 	while (b != NULL && buf_len(b) > 0 && fd != -1) {
-		if ((left = deadline - shell_live_now_ms()) <= 0)
+		if ((left = deadline - tunl_now_ms()) <= 0)
 			break;
 		pfd.fd = fd;
 		pfd.events = POLLOUT;

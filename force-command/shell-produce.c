@@ -224,7 +224,7 @@ produce_hello(struct produce *p)
 	int64_t			 deadline, left;
 	int			 r;
 
-	deadline = shell_live_now_ms() + PRODUCE_HELLO_MS;
+	deadline = tunl_now_ms() + PRODUCE_HELLO_MS;
 	for (;;) {
 		r = frame_reader_next(&p->cust, &f);
 		if (r == 0)
@@ -234,7 +234,7 @@ produce_hello(struct produce *p)
 			    "bytes dropped", FRAME_MAX);
 			continue;
 		}
-		if ((left = deadline - shell_live_now_ms()) <= 0) {
+		if ((left = deadline - tunl_now_ms()) <= 0) {
 			produce_error(p, PROTO_ERR_TIMEOUT, "no hello");
 			return TUNL_ERR_EXPIRED;
 		}

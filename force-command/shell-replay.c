@@ -172,14 +172,14 @@ static int
 replay_wait(int tty, int64_t ms)
 {
 	struct pollfd	 pfd;
-	int64_t		 until = shell_live_now_ms() + ms, left;
+	int64_t		 until = tunl_now_ms() + ms, left;
 	u_char		 c[64];
 	ssize_t		 n, i;
 
 	for (;;) {
 		if (replay_signal != 0)
 			return 1;
-		if ((left = until - shell_live_now_ms()) <= 0)
+		if ((left = until - tunl_now_ms()) <= 0)
 			return 0;
 		pfd.fd = tty ? STDIN_FILENO : -1;
 		pfd.events = POLLIN;

@@ -130,7 +130,6 @@ void		 shell_live_nonblock(int);
 void		 shell_live_flush(int, struct buf *, int);
 int		 shell_live_term_raw(int);
 void		 shell_live_term_restore(void);
-int64_t		 shell_live_now_ms(void);
 
 /* shell-produce.c */
 int		 shell_produce(struct shell *);

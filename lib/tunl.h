@@ -112,6 +112,7 @@ size_t		 tunl_strlcpy(char *, const char *, size_t);
 int		 tunl_safe_path(const char *, uid_t, char *, size_t);
 int		 tunl_host_ok(const char *);
 int		 tunl_open_safely(const char *, int, mode_t, uid_t, int *);
+int64_t		 tunl_now_ms(void);
 
 /* ---- util-ct.c: constant-time compare (libsodium) ------------------------ */
 

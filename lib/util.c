@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tunl.h"
@@ -170,4 +171,19 @@ tunl_host_ok(const char *s)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Milliseconds on the monotonic clock, for deadlines and intervals (never
+ * for wall time). 0 if the clock cannot be read, which Linux never does
+ * for CLOCK_MONOTONIC.
+ */
+int64_t
+tunl_now_ms(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

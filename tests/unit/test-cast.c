@@ -532,6 +532,32 @@ test_escape_unicode(void **state)
 /* ---- the fast escaper against the reference ------------------------------ */
 
 /*
+ * Close two writers (and the descriptors their syncs were left on), then
+ * require their files na and nb to be identical byte for byte, and remove
+ * them.
+ */
+static void
+same_files(struct cast_writer *wa, int fda, const char *na,
+    struct cast_writer *wb, int fdb, const char *nb)
+{
+	u_char	*a, *b;
+	size_t	 alen, blen;
+
+	assert_int_equal(cast_writer_close(wa), 0);
+	assert_int_equal(cast_writer_close(wb), 0);
+	close(fda);
+	close(fdb);
+	a = slurp(na, &alen);
+	b = slurp(nb, &blen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	free(a);
+	free(b);
+	assert_int_equal(unlink_in_dir(na), 0);
+	assert_int_equal(unlink_in_dir(nb), 0);
+}
+
+/*
  * Write the same pieces with cast_writer_output into "fast" and with
  * cast_writer_output_ref into "ref" (same header, same times), with the
  * sync left to us (nothing to sync: the files are removed), and require
@@ -542,8 +568,7 @@ diff_write(const u_char *data, const size_t *cuts, size_t ncuts)
 {
 	struct cast_header	 h;
 	struct cast_writer	*wf, *wr;
-	u_char			*a, *b;
-	size_t			 i, off = 0, alen, blen;
+	size_t			 i, off = 0;
 	int			 fdf, fdr;
 
 	sample_header(&h);
@@ -561,18 +586,7 @@ diff_write(const u_char *data, const size_t *cuts, size_t ncuts)
 		assert_true(cast_writer_size(wf) == cast_writer_size(wr));
 		off += cuts[i];
 	}
-	assert_int_equal(cast_writer_close(wf), 0);
-	assert_int_equal(cast_writer_close(wr), 0);
-	close(fdf);
-	close(fdr);
-	a = slurp("fast", &alen);
-	b = slurp("ref", &blen);
-	assert_int_equal(alen, blen);
-	assert_memory_equal(a, b, alen);
-	free(a);
-	free(b);
-	assert_int_equal(unlink_in_dir("fast"), 0);
-	assert_int_equal(unlink_in_dir("ref"), 0);
+	same_files(wf, fdf, "fast", wr, fdr, "ref");
 }
 
 /*
@@ -586,8 +600,7 @@ test_reserve(void **state)
 	struct cast_header	 h;
 	struct cast_writer	*wp, *wr;
 	static u_char		 big[300 * 1024];
-	u_char			*a, *b;
-	size_t			 i, alen, blen;
+	size_t			 i;
 	int			 fdp, fdr;
 
 	(void)state;
@@ -624,18 +637,7 @@ test_reserve(void **state)
 	assert_int_equal(cast_writer_output(wp, 1.5, big, 6), 0);
 	assert_int_equal(cast_writer_output(wr, 1.5, big, 6), 0);
 	assert_true(cast_writer_size(wp) == cast_writer_size(wr));
-	assert_int_equal(cast_writer_close(wp), 0);
-	assert_int_equal(cast_writer_close(wr), 0);
-	close(fdp);
-	close(fdr);
-	a = slurp("plain", &alen);
-	b = slurp("reserved", &blen);
-	assert_int_equal(alen, blen);
-	assert_memory_equal(a, b, alen);
-	free(a);
-	free(b);
-	assert_int_equal(unlink_in_dir("plain"), 0);
-	assert_int_equal(unlink_in_dir("reserved"), 0);
+	same_files(wp, fdp, "plain", wr, fdr, "reserved");
 	remove_dir();
 }
 
