@@ -66,6 +66,24 @@ harness_assert_not_contains() {
 
 # ---- small utilities ------------------------------------------------------
 
+# harness_wait SECONDS WHAT CMD...: run CMD every 50 ms until it succeeds;
+# fail, naming WHAT, once SECONDS have passed without it.  Tests wait for
+# a condition this way, never for a duration: the limit is only there so
+# that a broken build fails instead of hanging, so make it generous (a
+# loaded 2-core machine can be ten times slower than an idle one).
+harness_wait() {
+	_hwl=$1
+	_hww=$2
+	shift 2
+	_hwend=$(( $(date +%s) + _hwl ))
+	while ! "$@"; do
+		[ "$(date +%s)" -lt "$_hwend" ] ||
+		    harness_fail "waited ${_hwl} s for $_hww"
+		sleep 0.05
+	done
+	return 0
+}
+
 # harness_path_is_safe PATH: true when PATH and every directory above it
 # are owned by root and writable by nobody else, which is what sshd demands
 # of an AuthorizedPrincipalsCommand (and, with StrictModes, of key files).
