@@ -53,17 +53,10 @@ harness_assert_contains "$out" "host key could not be verified"
 
 # ---- share: output out, an engineer's echo in, read-only gets nothing in -----
 # Watch ps while tunl-share signs and produces: never the token in an argv.
-(
-	while :; do
-		ps -eww -o args >>"$H/ps.log" 2>/dev/null
-		sleep 0.05
-	done
-) &
-PSWATCH=$!
-harness_track $PSWATCH
+ps_watch_start
 pane cust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE $ID"
 cust_wait_ready 1
-kill "$PSWATCH"
+ps_watch_stop
 # The token is in no process's argv or environment, nor in a log.
 TOKEN=$(cat "$TOKENFILE")
 for p in /proc/[0-9]*; do
@@ -78,16 +71,24 @@ for f in "$H/ps.log" "$H/syslog.log" "$H/sshd.log" "${CSOCK%/tmux.sock}/ssh.log"
 done
 pane rw "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
 pane ro "$SSH -o IdentityFile=$H/client/bob -t support@127.0.0.1 join $ID --read-only"
-sleep 2
+# Both are in once each one's status row names bob (who joins last is
+# not fixed; alice's names bob only once she is in herself).
+wait_screen rw "bob (ro)"
+wait_screen ro "bob (ro)"
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo customer-$((20+3))' Enter
 wait_screen rw customer-23
 wait_screen ro customer-23
 tm send-keys -t e2e:rw -l 'echo engineer-$((40+2))'
 tm send-keys -t e2e:rw Enter
 cust_wait_pane engineer-42
-tm send-keys -t e2e:ro -l 'echo readonly-$((1+1))'
-tm send-keys -t e2e:ro Enter
-sleep 2
+type_refused ro 'echo readonly-$((1+1))'
+# Anything bob's join sent reached the broker before its answer to his
+# resize, and went on to tunl-share before alice's next keys: once those
+# ran in the customer's pane, bob's would have run before them.
+roundtrip ro
+tm send-keys -t e2e:rw -l 'echo engineer-$((40+3))'
+tm send-keys -t e2e:rw Enter
+cust_wait_pane engineer-43
 tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | grep -q 'readonly' &&
     harness_fail "a read-only engineer's keys reached the customer"
 AUDIT=${CSOCK%/tmux.sock}/audit.log
@@ -109,15 +110,15 @@ for p in /proc/[0-9]*; do
 done
 # The notice lasts until the customer is back, which may be quicker than a
 # capture: the pane's raw log has it.
-wait_raw rw "tunl: customer reconnecting" 20
-wait_raw rw "tunl: customer connected" 30
+wait_raw rw "tunl: customer reconnecting"
+wait_raw rw "tunl: customer connected"
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo after-$((5*5))' Enter
-wait_screen rw after-25 40
+wait_screen rw after-25
 screen rw | grep -q 'exit=' && harness_fail "the engineer was dropped"
 # A late joiner starts from the customer's screen as it is (tunl-share's
 # snapshot of the pane), not from an empty one.
 pane late "$SSH -o IdentityFile=$H/client/carol -t support@127.0.0.1 join $ID --read-only"
-wait_screen late after-25 20
+wait_screen late after-25
 wait_screen late customer-23
 
 # ---- SIGTERM to a joined engineer's tunl-shell: the terminal is put back ----
@@ -142,7 +143,7 @@ for p in /proc/[0-9]*; do
 done
 [ -n "$JPID" ] || harness_fail "carol's tunl-shell join not found"
 kill -TERM "$JPID"
-wait_screen late "exit=" 10
+wait_screen late "exit="
 harness_assert_eq "0 1 0 0 0 1 0" \
     "$(tm display -p -t e2e:late '#{alternate_on} #{cursor_flag} #{insert_flag} #{keypad_cursor_flag} #{origin_flag} #{wrap_flag} #{mouse_any_flag}')" \
     "terminal modes after SIGTERM (alternate, cursor, insert, keypad, origin, wrap, mouse)"
@@ -151,13 +152,18 @@ screen rw | grep -q 'exit=' && harness_fail "the others left with carol"
 # ---- the registry turns the running session restricted: keys stop ----------
 # (What produce --restricted does for a broker that already runs.)
 relay_sql "UPDATE sessions SET mode = 'restricted' WHERE id = '$ID';"
-wait_raw rw "tunl: the session is now restricted: watch and chat only" 10
-wait_screen rw "read-only (restricted)" 10
-tm send-keys -t e2e:rw -l 'echo late-$((6+1))'
-tm send-keys -t e2e:rw Enter
+wait_raw rw "tunl: the session is now restricted: watch and chat only"
+wait_screen rw "read-only (restricted)"
+type_refused rw 'echo late-$((6+1))'
+# Whatever alice's join sent is with the broker after its answer to her
+# resize; whatever the broker passed on is with tunl-share once it heard
+# of carol joining after that; then the customer's own line runs after
+# any keys typed into the pane.
+roundtrip rw
+customer_synced sync1 carol
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo still-$((8+1))' Enter
+cust_wait_pane still-9
 wait_screen rw still-9
-sleep 1
 tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | grep -q 'late-7' &&
     harness_fail "keys reached the customer after the session turned restricted"
 # The customer's chat pane names the change of mode.
@@ -179,16 +185,14 @@ wait_screen cust "exit=0"
 relay_holds_token "$TOKEN" "$DIR/audit.log" "$DIR/session.cast" &&
     harness_fail "the token is in the audit log or the recording"
 # The engineers are told, and nobody waits for a reconnect.
-wait_screen rw "session ended: the customer ended it" 10
-wait_screen rw "exit=" 10
-wait_screen ro "exit=" 10
+wait_screen rw "session ended: the customer ended it"
+wait_screen rw "exit="
+wait_screen ro "exit="
 # The broker writes it from a child of its own as the session ends.
-_wt=100
-while [ "$(relay_sql "SELECT state FROM sessions WHERE id = '$ID';")" != ended ] &&
-    [ $_wt -gt 0 ]; do
-	sleep 0.05
-	_wt=$((_wt - 1))
-done
+state_is() {
+	[ "$(relay_sql "SELECT $1 FROM sessions WHERE id = '$ID';")" = "$2" ]
+}
+harness_wait 60 "the registry to say the session ended" state_is state ended
 harness_assert_eq ended "$(relay_sql "SELECT state FROM sessions WHERE id = '$ID';")" \
     "the registry after the end key"
 
@@ -197,12 +201,15 @@ new --restricted
 pane rcust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE $ID"
 cust_wait_ready 2
 pane rrw "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
-wait_screen rrw "read-only (restricted)" 20
+wait_screen rrw "read-only (restricted)"
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo shown-$((3+4))' Enter
 wait_screen rrw shown-7
-tm send-keys -t e2e:rrw -l 'echo restricted-$((3+3))'
-tm send-keys -t e2e:rrw Enter
-sleep 2
+type_refused rrw 'echo restricted-$((3+3))'
+# As above: through the broker, then tunl-share, then the pane.
+roundtrip rrw
+customer_synced sync2 bob
+tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo synced-$((5+6))' Enter
+cust_wait_pane synced-11
 tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | grep -q 'restricted-6' &&
     harness_fail "keys reached a restricted customer"
 tm send-keys -t e2e:rcust C-b Q
@@ -216,23 +223,22 @@ harness_assert_eq share "$(relay_sql "SELECT mode FROM sessions WHERE id = '$ID'
 pane scust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE --restricted $ID"
 cust_wait_ready 3
 # produce --restricted records it before it reaches the broker.
-_wt=100
-until [ "$(relay_sql "SELECT mode FROM sessions WHERE id = '$ID';")" = restricted ] ||
-    [ $_wt -eq 0 ]; do
-	sleep 0.2
-	_wt=$((_wt - 1))
-done
+harness_wait 60 "the registry to say the session is restricted" \
+    state_is mode restricted
 harness_assert_eq restricted "$(relay_sql "SELECT mode FROM sessions WHERE id = '$ID';")" \
     "the registry after tunl-share --restricted"
 harness_assert_eq customer "$(relay_sql "SELECT actor FROM events WHERE session_id = '$ID' AND action = 'mode-restricted';")" \
     "the mode-restricted event"
 pane srw "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
-wait_screen srw "read-only (restricted)" 20
+wait_screen srw "read-only (restricted)"
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo seen-$((4+4))' Enter
 wait_screen srw seen-8
-tm send-keys -t e2e:srw -l 'echo typed-$((9+9))'
-tm send-keys -t e2e:srw Enter
-sleep 2
+type_refused srw 'echo typed-$((9+9))'
+# As above: through the broker, then tunl-share, then the pane.
+roundtrip srw
+customer_synced sync3 bob
+tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo synced-$((6+6))' Enter
+cust_wait_pane synced-12
 tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | grep -q 'typed-18' &&
     harness_fail "keys reached a customer who ran tunl-share --restricted"
 # The relay dropped them: none ever reached tunl-share to be refused there.

@@ -10,6 +10,9 @@
 #
 # It sets RELAY, KH, SSH, SHARE, SHARE_ENV and XDG (tunl-share's
 # XDG_RUNTIME_DIR, removed at exit).
+#
+# Waits are for a condition, never for a duration; their limits (60 s
+# unless said) only bound a failure, and a loaded machine is slow.
 
 . "$top_srcdir/tests/integration/relay.sh"
 
@@ -90,8 +93,9 @@ pane() {
 screen() {
 	tm capture-pane -p -t "e2e:$1"
 }
+# wait_screen NAME TEXT [SECS]: TEXT on pane NAME.
 wait_screen() {
-	_wt=$(( ${3:-20} * 5 ))
+	_wt=$(( ${3:-60} * 5 ))
 	while [ $_wt -gt 0 ]; do
 		screen "$1" | grep -qF -- "$2" && return 0
 		sleep 0.2
@@ -121,7 +125,7 @@ share_debug() {
 }
 # wait_raw NAME TEXT [SECS]: TEXT in what pane NAME was sent.
 wait_raw() {
-	_wt=$(( ${3:-20} * 5 ))
+	_wt=$(( ${3:-60} * 5 ))
 	while [ $_wt -gt 0 ]; do
 		grep -aqF -- "$2" "$H/raw-$1.log" 2>/dev/null && return 0
 		sleep 0.2
@@ -138,9 +142,9 @@ cust_sock() {
 	return 1
 }
 # cust_wait_pane TEXT [PANE]: TEXT on the customer's shell pane (0), or
-# on PANE (1: the chat pane), within 20 s.
+# on PANE (1: the chat pane).
 cust_wait_pane() {
-	_wt=100
+	_wt=300
 	while [ $_wt -gt 0 ]; do
 		CSOCK=$(cust_sock) &&
 		    tmux -S "$CSOCK" capture-pane -p -t "tunl:0.${2:-0}" 2>/dev/null |
@@ -154,7 +158,7 @@ cust_wait_pane() {
 # The customer's shell is ready when it runs what is typed into it (its
 # prompt is the login shell's, "# " for root).
 cust_wait_ready() {
-	_wt=100
+	_wt=300
 	while [ $_wt -gt 0 ]; do
 		CSOCK=$(cust_sock) &&
 		    tmux -S "$CSOCK" has-session -t tunl 2>/dev/null && break
@@ -164,4 +168,83 @@ cust_wait_ready() {
 	[ $_wt -gt 0 ] || { share_debug; harness_fail "tunl-share did not start"; }
 	tmux -S "$CSOCK" send-keys -t tunl:0.0 "echo ready-\$((2*$1))" Enter
 	cust_wait_pane "ready-$((2*$1))"
+}
+
+# raw_count NAME TEXT: how many times TEXT was sent to pane NAME so far.
+raw_count() {
+	LC_ALL=C grep -aoF -- "$2" "$H/raw-$1.log" 2>/dev/null | wc -l
+}
+raw_more() {
+	[ "$(raw_count "$1" "$2")" -gt "$3" ]
+}
+# wait_raw_more NAME TEXT COUNT: TEXT sent to pane NAME more than COUNT times.
+wait_raw_more() {
+	_wt=300
+	until raw_more "$1" "$2" "$3"; do
+		_wt=$((_wt - 1))
+		[ $_wt -gt 0 ] || { share_debug;
+		    harness_fail "pane $1 was never sent [$2] again"; }
+		sleep 0.2
+	done
+}
+# type_refused NAME TEXT: type TEXT and Enter on pane NAME, whose join may
+# not send keys, and wait until it has read them (it says so).
+type_refused() {
+	_trn=$(raw_count "$1" "your keys are not sent")
+	tm send-keys -t "e2e:$1" -l "$2"
+	tm send-keys -t "e2e:$1" Enter
+	wait_raw_more "$1" "your keys are not sent" "$_trn"
+}
+# roundtrip NAME: once it returns, the broker has handled everything pane
+# NAME's join sent before. The pane is made smaller than the session, so
+# the join sends a resize (behind anything it queued before) and the
+# broker answers that the terminal is too small; then the size goes back.
+roundtrip() {
+	_rtn=$(raw_count "$1" "tunl: your terminal is")
+	_rts=$(tm display -p -t "e2e:$1" '#{window_width} #{window_height}')
+	tm resize-window -t "e2e:$1" -y 6
+	wait_raw_more "$1" "tunl: your terminal is" "$_rtn"
+	tm resize-window -t "e2e:$1" -x "${_rts% *}" -y "${_rts#* }"
+}
+# audit_count TEXT: lines of the current tunl-share's audit log with TEXT.
+audit_count() {
+	grep -cF -- "$1" "${CSOCK%/tmux.sock}/audit.log" 2>/dev/null
+}
+audit_more() {
+	[ "$(audit_count "$1")" -gt "$2" ]
+}
+# customer_synced NAME ENGINEER: once it returns, tunl-share has taken
+# every frame the broker queued for it before. ENGINEER joins read-only in
+# a new pane NAME; the broker tells tunl-share so behind those frames, and
+# tunl-share's audit log has a line for every frame, in order.
+customer_synced() {
+	_csn=$(audit_count "$2 joined")
+	pane "$1" "$SSH -o IdentityFile=$H/client/$2 -t support@127.0.0.1 join $ID --read-only"
+	_wt=300
+	until audit_more "$2 joined" "$_csn"; do
+		_wt=$((_wt - 1))
+		[ $_wt -gt 0 ] || { share_debug;
+		    harness_fail "tunl-share never heard that $2 joined"; }
+		sleep 0.2
+	done
+}
+
+# ps_watch_start, ps_watch_stop: every process's argv, every 50 ms, into
+# $H/ps.log, to show that a token was never in one. Stop it (it waits
+# until the sampler is gone) before searching the log: a ps still running
+# could record that search, whose argv holds the token.
+ps_watch_start() {
+	rm -f "$H/ps.stop"
+	(
+		while [ ! -e "$H/ps.stop" ]; do
+			ps -eww -o args >>"$H/ps.log" 2>/dev/null
+			sleep 0.05
+		done
+	) &
+	PSWATCH=$!
+	harness_track $PSWATCH
+}
+ps_watch_stop() {
+	: >"$H/ps.stop"
+	wait "$PSWATCH"
 }
