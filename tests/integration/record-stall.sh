@@ -52,7 +52,7 @@ call(SEIZE, "PTRACE_SEIZE")
 call(INTERRUPT, "PTRACE_INTERRUPT")
 os.waitpid(tid, WALL)
 open(frozen, "w").write("frozen\n")
-deadline = time.time() + 120
+deadline = time.time() + 600
 while not os.path.exists(thaw) and time.time() < deadline:
     time.sleep(0.05)
 call(DETACH, "PTRACE_DETACH")
@@ -60,41 +60,41 @@ print("thawed")
 PY
 FREEZER=$!
 harness_track "$FREEZER"
-wait_grep "$T/frozen" "frozen" 10
+# Limits only bound a failure (a loaded machine is slow): generous.
+wait_grep "$T/frozen" "frozen" 60
 harness_assert_eq t "$(awk '{ print $3 }' "/proc/$BPID/task/$W/stat")" \
     "the writer thread is stopped"
 
 consumer support "$S" alice -r -o "$T/alice.out" -l "$T/alice.log" \
     -n "$T/alice.notes"
-wait_grep "$T/alice.log" "viewers 1 alice:ro"
+wait_grep "$T/alice.log" "viewers 1 alice:ro" 60
 bytes=$((24 * 1024 * 1024))
 producer tunl "$S" -n "$bytes" -o "$T/sent" -d "$T/prod.done" \
     -l "$T/prod.log"
 PROD=$!
 
 # The producer is held once 1 MiB waits for the writer.
-wait_grep "$BLOG" "the producer waits" 30
-i=0
-while [ "$(fsize "$T/alice.out")" -lt $((1024 * 1024)) ]; do
-	[ $i -lt 400 ] ||
-	    harness_fail "the engineer got $(fsize "$T/alice.out") bytes while the writer was stopped"
-	sleep 0.05
-	i=$((i + 1))
-done
-sleep 1
+wait_grep "$BLOG" "the producer waits" 60
+alice_has_1m() {
+	[ "$(fsize "$T/alice.out")" -ge $((1024 * 1024)) ]
+}
+harness_wait 60 "the engineer to get 1 MiB while the writer is stopped" \
+    alice_has_1m
+# The loop itself runs on: another engineer joins. (Its screen comes
+# once the producer's answer, queued behind its held output, gets in.)
+consumer support "$S" bob -r -o "$T/bob.out" -l "$T/bob.log"
+wait_grep "$T/bob.log" "viewers 2 alice:ro bob:ro" 60
+# Held 5 s: everyone is told why the output stopped.
+wait_grep "$T/alice.notes" "recording disk is not keeping up" 60
+wait_grep "$BLOG" "the disk has not kept up" 60
+# By the broker's own clock the producer has now been held 5 s: it must
+# not have finished, nor the engineer have got everything.
 got=$(fsize "$T/alice.out")
 [ ! -e "$T/prod.done" ] ||
     harness_fail "the producer finished with the recording's writer stopped"
 [ "$got" -lt "$bytes" ] ||
     harness_fail "all $got bytes went out with the recording's writer stopped"
 harness_log "writer stopped: the engineer has $got bytes, the producer waits"
-# The loop itself runs on: another engineer joins. (Its screen comes
-# once the producer's answer, queued behind its held output, gets in.)
-consumer support "$S" bob -r -o "$T/bob.out" -l "$T/bob.log"
-wait_grep "$T/bob.log" "viewers 2 alice:ro bob:ro" 10
-# Held 5 s: everyone is told why the output stopped.
-wait_grep "$T/alice.notes" "recording disk is not keeping up" 15
-wait_grep "$BLOG" "the disk has not kept up" 5
 events_of "$S" | grep -q "broker recording-stalled disk not keeping up" ||
     harness_fail "no recording-stalled event: $(events_of "$S")"
 harness_assert_eq t "$(awk '{ print $3 }' "/proc/$BPID/task/$W/stat")" \
@@ -102,31 +102,26 @@ harness_assert_eq t "$(awk '{ print $3 }' "/proc/$BPID/task/$W/stat")" \
 
 # ---- the writer runs again --------------------------------------------------
 : >"$T/thaw"
-wait_gone "$FREEZER" 10 || harness_fail "the freezer did not let go"
+wait_gone "$FREEZER" 60 || harness_fail "the freezer did not let go"
 grep -q thawed "$H/freezer.log" ||
     harness_fail "the freezer failed: $(cat "$H/freezer.log")"
-wait_grep "$T/prod.done" "done $bytes" 120
-wait_grep "$T/bob.log" "snapshot" 30
-wait_grep "$T/alice.notes" "the recording caught up" 10
-i=0
-until events_of "$S" | grep -q "broker recording-resumed after"; do
-	[ $i -lt 100 ] || harness_fail "no recording-resumed event: $(events_of "$S")"
-	sleep 0.1
-	i=$((i + 1))
-done
-i=0
-while [ "$(fsize "$T/alice.out")" -lt "$bytes" ]; do
-	[ $i -lt 1200 ] ||
-	    harness_fail "the engineer got $(fsize "$T/alice.out") of $bytes bytes"
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_grep "$T/prod.done" "done $bytes" 180
+wait_grep "$T/bob.log" "snapshot" 60
+wait_grep "$T/alice.notes" "the recording caught up" 60
+resumed() {
+	events_of "$S" | grep -q "broker recording-resumed after"
+}
+harness_wait 60 "a recording-resumed event" resumed
+alice_has_all() {
+	[ "$(fsize "$T/alice.out")" -ge "$bytes" ]
+}
+harness_wait 180 "the engineer to get all $bytes bytes" alice_has_all
 cmp "$T/sent" "$T/alice.out" || harness_fail "the engineer's bytes differ"
 
 # The recording: every byte the producer sent, in order.
 kill -TERM "$BPID"
-wait_gone "$BPID" || harness_fail "the broker ignored SIGTERM"
-wait_grep "$BLOG" "the producer waited for the disk" 5
+wait_gone "$BPID" 60 || harness_fail "the broker ignored SIGTERM"
+wait_grep "$BLOG" "the producer waited for the disk" 60
 python3 - "$H/var/log/tunl/$S.cast" "$T/rec.out" <<'PY' ||
 import json, sys
 lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
