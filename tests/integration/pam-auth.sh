@@ -31,6 +31,7 @@ for _f in "$MODULE" "$SINK" "$MKSESSION" "$ADMIN"; do
 done
 [ "$HARNESS_SAFE_TREE" = yes ] ||
     harness_skip "tunl-admin and sshd need a tree only root can write (set HARNESS_TMPDIR)"
+command -v logger >/dev/null 2>&1 || harness_skip "needs logger (util-linux)"
 
 # ---- the relay ----------------------------------------------------------
 
@@ -64,6 +65,18 @@ field() {
 
 failure_lines() {
 	grep -c 'pam_tunl(sshd:auth): authentication failure; ' "$H/syslog.log"
+}
+
+# syslog_sync: return once every line sent to the syslog sink so far is in
+# $H/syslog.log. pam_tunl logs before sshd answers the client; the sink
+# reads its socket in order, so a marker sent now is written after them.
+nsync=0
+syslog_sync() {
+	nsync=$((nsync + 1))
+	logger --socket-errors=on -u "$H/syslog.sock" -t tunl-test "sync $nsync" ||
+	    harness_fail "cannot write to the syslog sink"
+	harness_wait 60 "syslog marker $nsync" \
+	    grep -q "tunl-test: sync $nsync\$" "$H/syslog.log"
 }
 
 # ---- stand-ins for the programs of other branches -----------------------------
@@ -111,9 +124,10 @@ harness_syslog_start
 pamt_session
 A=$ID
 ATOK=$TOKEN
-# Watch ps while logging in.
+# Watch ps while logging in. The watcher stops at a flag and is waited
+# for, so that no ps of it is still running when its log is searched.
 (
-	while :; do
+	while [ ! -e "$H/ps.stop" ]; do
 		ps -eo args >>"$H/ps.log" 2>/dev/null
 		sleep 0.02
 	done
@@ -121,8 +135,8 @@ ATOK=$TOKEN
 psw=$!
 harness_track "$psw"
 login "$A" "$ATOK" || harness_fail "right id and token refused: $(cat "$H/err")"
-kill "$psw" 2>/dev/null
-wait "$psw" 2>/dev/null
+: >"$H/ps.stop"
+wait "$psw"
 
 harness_assert_eq tunl "$(field user)" "ForceCommand user"
 harness_assert_eq "$A" "$(field session)" "TUNL_SESSION"
@@ -143,12 +157,9 @@ harness_assert_contains "$prompts" "Session token: "
     harness_fail "expected two prompts, got: $prompts"
 
 # The hand-off lives as long as the connection.
-n=0
-while [ -e "$H$handoff" ]; do
-	[ $n -lt 100 ] || harness_fail "hand-off $handoff still there after the connection closed"
-	sleep 0.05
-	n=$((n + 1))
-done
+harness_wait 60 "hand-off $handoff to go after the connection closed" \
+    test ! -e "$H$handoff"
+syslog_sync
 [ "$(failure_lines)" -eq 0 ] || harness_fail "failure logged for a good login"
 
 # ---- wrong token, wrong id: the same refusal ------------------------------------------
@@ -179,8 +190,8 @@ if login "$B" "$ATOK"; then
 fi
 harness_assert_eq "$err_token" "$(cat "$H/err")" "refusal for A's token"
 
-# pam_syslog sends these from the [pam] child; give them a moment.
-sleep 0.2
+# pam_syslog sends these from the [pam] child.
+syslog_sync
 log=$(cat "$H/syslog.log")
 harness_assert_contains "$log" \
     "pam_tunl(sshd:auth): authentication failure; rhost=127.0.0.1 user=tunl reason=bad-token"
@@ -203,7 +214,7 @@ if login "$C" "$CTOK"; then
 	harness_fail "a locked session's right token logged in"
 fi
 harness_assert_eq "$err_token" "$(cat "$H/err")" "refusal when locked"
-sleep 0.2
+syslog_sync
 log=$(cat "$H/syslog.log")
 harness_assert_contains "$log" "session $C locked"
 harness_assert_contains "$log" \
@@ -244,6 +255,8 @@ fi
 
 # ---- secrets ------------------------------------------------------------------------------
 
+# sshd and its sessions stopped first, so that its log is complete.
+harness_stop
 while read -r s; do
 	for f in "$H/sshd.log" "$H/syslog.log" "$H/ps.log"; do
 		if relay_holds_token "$s" "$f"; then
@@ -253,7 +266,6 @@ while read -r s; do
 done <"$H/secrets"
 [ -s "$H/ps.log" ] || harness_fail "ps captured nothing"
 
-harness_stop
 harness_assert_eq "" "$(harness_leftovers)" "processes left"
 harness_host_unchanged
 harness_log "passed"
