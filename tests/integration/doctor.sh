@@ -220,16 +220,16 @@ problem "PROBLEM  sessions: 1 session(s) past their expiry still marked pending 
 # is deep and the id long.
 SDIR=$H/run/tunl/sessions
 SOCK=$SDIR/$S.sock
-# wait_sock WHAT PID
+# wait_sock WHAT PID [FILE]: until FILE (default the socket) exists;
+# fail at once if PID exits first.
 wait_sock() {
-	i=0
-	while [ ! -S "$SOCK" ]; do
-		kill -0 "$2" 2>/dev/null ||
-		    harness_fail "$1 exited before it listened on $SOCK: $(cat "$H/$1.log" 2>/dev/null)"
-		[ $i -lt 400 ] || harness_fail "$1 did not listen on $SOCK"
-		sleep 0.05
-		i=$((i + 1))
-	done
+	_wf=${3:-$SOCK}
+	harness_wait 60 "$1 to listen on $SOCK" sock_ready "$1" "$2" "$_wf"
+}
+sock_ready() {
+	kill -0 "$2" 2>/dev/null ||
+	    harness_fail "$1 exited before it listened on $SOCK: $(cat "$H/$1.log" 2>/dev/null)"
+	test -e "$3"
 }
 (cd "$SDIR" && exec "$top_builddir/tests/helpers/sock-exec" "$S.sock" true) \
     </dev/null >"$H/sock-exec.log" 2>&1 &
@@ -245,17 +245,21 @@ harness_assert_contains "$OUT" "PROBLEM  /run/tunl/sessions: 1 broker socket(s) 
 harness_assert_contains "$OUT" "tunl-admin doctor: 2 problem(s)"
 
 # Something listening on it (a stand-in for a broker that should have
-# gone): reported by --fix, never removed.
+# gone): reported by --fix, never removed. The socket file appears at
+# bind, before listen: the listener says when it listens, and runs until
+# it is killed.
 if command -v python3 >/dev/null 2>&1; then
 	mv "$SOCK" "$H/dead.sock"
 	(cd "$SDIR" && exec python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
 s.listen(8)
-time.sleep(60)' "$S.sock") </dev/null >"$H/python3.log" 2>&1 &
+open(sys.argv[2], "w").close()
+while True:
+    time.sleep(3600)' "$S.sock" "$H/python3.listening") </dev/null >"$H/python3.log" 2>&1 &
 	PPID_L=$!
 	harness_track "$PPID_L"
-	wait_sock python3 "$PPID_L"
+	wait_sock python3 "$PPID_L" "$H/python3.listening"
 	doctor --fix
 	harness_assert_eq 1 "$RC" "--fix with a listener left: $OUT"
 	harness_assert_contains "$OUT" "fixed    sessions: ended 1 session(s) past their expiry"
