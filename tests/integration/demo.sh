@@ -104,15 +104,14 @@ customer() {
 	tmux -S "$CSOCK" capture-pane -p -t tunl:0.0
 }
 wait_in() {
-	_wt=$(( ${3:-20} * 5 ))
-	while [ $_wt -gt 0 ]; do
+	_wt=$(( $(date +%s) + ${3:-60} ))
+	while [ "$(date +%s)" -lt $_wt ]; do
 		if [ "$1" = customer ]; then
 			customer | grep -qF -- "$2" && return 0
 		else
 			screen "$1" | grep -qF -- "$2" && return 0
 		fi
 		sleep 0.2
-		_wt=$((_wt - 1))
 	done
 	for _w in $(tm list-windows -F '#{window_name}' 2>/dev/null); do
 		echo "---- pane $_w ----" >&2
@@ -124,36 +123,54 @@ wait_in() {
 }
 
 pane ro "$JOIN_RO"
-wait_in ro "read-only" 20
+wait_in ro "read-only"
 pane rw "$JOIN_RW"
-wait_in rw "read-write" 20
+wait_in rw "read-write"
 pane cust "$CUSTOMER"
 wait_in cust "Session id, read it aloud"
 pane watch "$WATCH"
 wait_in watch "Session id, read it aloud"
-sleep 1
+# The customer's shell is ready for typing once it shows its prompt.
+prompt_shown() {
+	customer | grep -v '^$' | tail -n 1 | grep -Eq '[#$] ?$'
+}
+harness_wait 60 "the customer's prompt" prompt_shown
 # The customer types (through its own tmux, as a keyboard would).
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo demo-$((6*7))' Enter
 wait_in ro demo-42
 # The read-only engineer sees the customer's prompt after the output.
-_wt=50
-until screen ro | grep -A1 -F 'demo-42' | tail -n 1 | grep -Eq '[#$] ?$'; do
-	_wt=$((_wt - 1))
-	[ $_wt -gt 0 ] || { screen ro >&2; harness_fail "no prompt after the output in the read-only join"; }
-	sleep 0.2
-done
+ro_prompt() {
+	screen ro | grep -A1 -F 'demo-42' | tail -n 1 | grep -Eq '[#$] ?$'
+}
+harness_wait 60 "the prompt after the output in the read-only join" ro_prompt
 wait_in watch demo-42
 # The read-write engineer types; it runs in the customer's shell.
 tm send-keys -t t:rw -l 'echo engineer-$((50+5))'
 tm send-keys -t t:rw Enter
 wait_in customer engineer-55
 wait_in ro engineer-55
-# Neither the read-only engineer nor the watcher gets a byte in.
+# Neither the read-only engineer nor the watcher gets a byte in. Both
+# then leave, through the same input as their typing; once the broker has
+# seen bob's join go (the read-write join's viewer list loses him) it has
+# handled all bob sent before, and a tmux client that has detached has
+# been read to the end. A line the read-write engineer types after that
+# reaches the customer after anything they could have let through.
 tm send-keys -t t:ro -l 'echo ro-$((1+2))'
 tm send-keys -t t:ro Enter
+tm send-keys -t t:ro 'C-]' d
 tm send-keys -t t:watch -l 'echo watch-$((2+2))'
 tm send-keys -t t:watch Enter
-sleep 2
+tm send-keys -t t:watch C-b d
+wait_in ro "exit="
+wait_in watch "exit="
+bob_gone() {
+	screen rw | grep -q 'watching: alice |' &&
+	    ! screen rw | grep -q 'bob (ro)'
+}
+harness_wait 60 "bob to leave the read-write join's viewer list" bob_gone
+tm send-keys -t t:rw -l 'echo after-$((3+4))'
+tm send-keys -t t:rw Enter
+wait_in customer after-7
 customer | grep -q 'ro-3\|watch-4' &&
     harness_fail "the read-only engineer or the watcher typed into the customer's shell"
 
@@ -170,7 +187,7 @@ for p in $PIDS; do
 	    harness_fail "pid ${p%:*} still runs: $(tr '\0' ' ' <"/proc/${p%:*}/cmdline")"
 done
 # A process the stop killed may still be finishing a system call that
-# sleeps uninterruptibly (a file sync on a busy disk): a few seconds for
+# sleeps uninterruptibly (a file sync on a busy disk): up to 30 s for
 # that, then name whatever is left.
 ns_left() {
 	for p in /proc/[0-9]*; do
@@ -178,10 +195,9 @@ ns_left() {
 		    echo "${p#/proc/}"
 	done
 }
-i=0
-while [ -n "$(ns_left)" ] && [ $i -lt 100 ]; do
+i=$(( $(date +%s) + 30 ))
+while [ -n "$(ns_left)" ] && [ "$(date +%s)" -lt $i ]; do
 	sleep 0.05
-	i=$((i + 1))
 done
 for p in $(ns_left); do
 	harness_fail "pid $p still runs in the relay's namespace: $(tr '\0' ' ' \

@@ -2,9 +2,11 @@
 #
 # Sourced by every tests/integration/*.sh test (POSIX sh). It follows
 # "Route A" of the project's TESTING notes: as root, sshd runs inside a
-# private mount namespace where the test's own tree $H is bind-mounted over
-# /run, /etc/passwd, /etc/group, /etc/pam.d and the login records in
-# /var/log, so nothing is ever written to the machine's /etc or /var/log.
+# private mount namespace where directories of the test's own tree $H are
+# bind-mounted over /run, /etc (a copy of the machine's, holding the test's
+# passwd, group and pam.d) and /var/log, so nothing is ever written to the
+# machine's /etc or /var/log, and nothing done on the machine meanwhile
+# (an account added, a log rotated) reaches into the test.
 #
 #	. "$top_srcdir/tests/integration/harness.sh"
 #	harness_init mytest            # skips (77) unless root + unshare + sshd
@@ -143,17 +145,17 @@ _harness_ns_pids() {
 # runs (tracked pids, sshd among them, and anything in sshd's mount
 # namespace); empty output means all are gone.
 harness_leftovers() {
-	# A process killed a moment ago may still be on its way out: give
-	# stragglers two seconds before calling them left over.
-	_hw=0
+	# A process killed a moment ago may still be on its way out (on a
+	# loaded machine, for a while): give stragglers ten seconds before
+	# calling them left over.
+	_hwend=$(( $(date +%s) + 10 ))
 	while :; do
 		_hlo=$({
 			_harness_tracked
 			_harness_ns_pids
 		} | sort -un)
-		[ -z "$_hlo" ] || [ $_hw -ge 40 ] && break
+		[ -z "$_hlo" ] || [ "$(date +%s)" -ge "$_hwend" ] && break
 		sleep 0.05
-		_hw=$((_hw + 1))
 	done
 	if [ -n "$_hlo" ]; then
 		# Say what they are, for the log of a failing test.
@@ -341,6 +343,7 @@ harness_init() {
 
 	_harness_users
 	_harness_keys
+	_harness_sysetc
 
 	# Placeholders every substituted file may use.
 	HARNESS_SUBST_H=$H
@@ -403,6 +406,34 @@ _harness_users() {
 		    chmod 0755 "$H/home/${_hu%%:*}" ||
 		    harness_fail "cannot make home for ${_hu%%:*}"
 	done
+}
+
+# $H/sysetc: the machine's /etc as the namespaces see it, a copy taken now
+# (a directory bound over /etc survives accounts being added on the
+# machine; see _HARNESS_MOUNTS).  The copy keeps no password hashes.
+_harness_sysetc() {
+	mkdir "$H/sysetc" && cp -a /etc/. "$H/sysetc/" ||
+	    harness_fail "cannot copy /etc to $H/sysetc"
+	for _hf in shadow gshadow shadow- gshadow-; do
+		[ -f "$H/sysetc/$_hf" ] || continue
+		awk -F: -v OFS=: '{ if (NF > 1) $2 = "*"; print }' \
+		    "$H/sysetc/$_hf" >"$H/sysetc/$_hf.tmp" &&
+		    cat "$H/sysetc/$_hf.tmp" >"$H/sysetc/$_hf" &&
+		    rm -f "$H/sysetc/$_hf.tmp" ||
+		    harness_fail "cannot blank $H/sysetc/$_hf"
+	done
+	# The mount points for the test's own files.
+	for _hf in passwd group; do
+		[ -f "$H/sysetc/$_hf" ] && [ ! -L "$H/sysetc/$_hf" ] || {
+			rm -rf "$H/sysetc/$_hf"
+			: >"$H/sysetc/$_hf"
+		}
+	done
+	[ -d "$H/sysetc/pam.d" ] && [ ! -L "$H/sysetc/pam.d" ] || {
+		rm -rf "$H/sysetc/pam.d"
+		mkdir "$H/sysetc/pam.d"
+	}
+	return 0
 }
 
 # harness_keygen NAME: an ed25519 client key pair $H/client/NAME{,.pub}.
@@ -548,19 +579,24 @@ harness_sshd_config() {
 }
 
 # The bind mounts, as a script for sh -c with $1 = $H; then runs "$@".
+# Only directories of the machine are mounted over, never a single file:
+# useradd, userdel, vipw and logrotate replace /etc/passwd, /etc/group or
+# a login record by renaming a new file over it, and the kernel then drops
+# every mount on the old file in every namespace, so a test or demo relay
+# would lose its accounts (or write the machine's records) the moment
+# anyone added an account on the machine.  /etc becomes $H/sysetc, a copy
+# taken by harness_init, and the test's own files are bound into that
+# copy, which nothing outside the test renames.
 _HARNESS_MOUNTS='
 set -e
 h=$1
 shift
 mount --bind "$h/run" /run
+mount --bind "$h/sysetc" /etc
 mount --bind "$h/etc/pam.d" /etc/pam.d
 mount --bind "$h/etc/passwd" /etc/passwd
 mount --bind "$h/etc/group" /etc/group
-for f in wtmp btmp lastlog; do
-	if [ -f "/var/log/$f" ]; then
-		mount --bind "$h/var/log/$f" "/var/log/$f"
-	fi
-done
+mount --bind "$h/var/log" /var/log
 # tunl programs that take no -f from their caller (tunl-authority is
 # setgid) read the built-in configuration directory: show them $H/etc/tunl
 # there. A missing directory is made on a tmpfs over its parent, inside
@@ -638,10 +674,11 @@ harness_start_sshd() {
 	harness_log "sshd pid $HARNESS_SSHD_PID on 127.0.0.1:$HARNESS_PORT"
 }
 
-# Up to 10 s: the PidFile names our process and the port accepts.
+# Up to 60 s (a loaded machine): the PidFile names our process and the
+# port accepts.
 _harness_wait_sshd() {
-	_hw=0
-	while [ $_hw -lt 200 ]; do
+	_hwend=$(( $(date +%s) + 60 ))
+	while [ "$(date +%s)" -lt "$_hwend" ]; do
 		harness_alive "$HARNESS_SSHD_PID" || return 1
 		if [ -s "$H/run/sshd.pid" ] &&
 		    [ -n "$(ss -Hltn "sport = :$HARNESS_PORT")" ]; then
@@ -651,10 +688,9 @@ _harness_wait_sshd() {
 			return 0
 		fi
 		sleep 0.05
-		_hw=$((_hw + 1))
 	done
 	cat "$H/sshd.log" >&2
-	harness_fail "sshd not ready after 10 s"
+	harness_fail "sshd not ready after 60 s"
 }
 
 # harness_nsenter CMD...: run CMD in sshd's mount namespace (sees its /run).
@@ -665,8 +701,8 @@ harness_nsenter() {
 
 # ---- syslog ---------------------------------------------------------------
 
-# harness_syslog_start: a syslog stand-in whose lines go to $H/syslog.log,
-# seen as /dev/log inside sshd's namespace. /dev there is replaced by a
+# harness_syslog_start: a syslog stand-in ($HARNESS_SYSLOG_PID) whose lines
+# go to $H/syslog.log, seen as /dev/log inside sshd's namespace. /dev there is replaced by a
 # tmpfs holding the machine's device nodes (bind-mounted; /dev/ptmx made
 # anew so that ssh -t still gets a pty) and the sink's socket, so the
 # machine's /dev is left as it was.
@@ -674,14 +710,15 @@ harness_syslog_start() {
 	: >"$H/syslog.log"
 	"$top_builddir/tests/helpers/syslog-sink" "$H/syslog.sock" "$H/syslog.log" 2>"$H/syslog-sink.err" &
 	_hsp=$!
+	HARNESS_SYSLOG_PID=$_hsp
 	harness_track "$_hsp"
-	_hw=0
+	_hwend=$(( $(date +%s) + 60 ))
 	while [ ! -S "$H/syslog.sock" ]; do
 		harness_alive "$_hsp" ||
 		    harness_fail "syslog-sink: $(cat "$H/syslog-sink.err")"
-		[ $_hw -lt 100 ] || harness_fail "syslog-sink did not start"
+		[ "$(date +%s)" -lt "$_hwend" ] ||
+		    harness_fail "syslog-sink did not start in 60 s"
 		sleep 0.05
-		_hw=$((_hw + 1))
 	done
 	mkdir -p "$H/devns"
 	harness_nsenter sh -c '
@@ -854,9 +891,10 @@ _harness_kill_wait() {
 		harness_log "pid $_hk ignored SIGTERM; killing"
 		kill -KILL "$_hk" 2>/dev/null
 	done
-	# SIGKILL is not instant either: wait until they are really gone.
+	# SIGKILL is not instant either (a process in an uninterruptible
+	# sleep on a busy disk): wait until they are really gone.
 	_hw=0
-	while [ -n "$_hleft" ] && [ $_hw -lt 40 ]; do
+	while [ -n "$_hleft" ] && [ $_hw -lt 400 ]; do
 		_hl2=
 		for _hk in $_hleft; do
 			harness_alive "$_hk" && _hl2="$_hl2 $_hk"

@@ -1,0 +1,210 @@
+#!/bin/sh
+# A relay made by the harness (here through tools/demo, which uses it)
+# keeps working while accounts are added and removed on the machine.
+#
+# useradd and userdel replace /etc/passwd and /etc/group by renaming a new
+# file over the old one; the kernel then drops every mount on the old file
+# in every namespace. A relay that had those files bound one by one lost
+# its accounts at that moment. Here the "machine" is a private copy: the
+# whole test runs in a mount namespace of its own whose /etc and /var/log
+# are tmpfs copies, so the useradd and userdel below change nothing on the
+# real machine (checked at the end from outside).
+#
+# Inside: start the demo, check an engineer can list and join, add and
+# remove an account, check /etc/passwd really was replaced, then check
+# list, a read-only join and a read-write join still work, and that the
+# relay's log (tools/demo logs) holds a failed login in the form fail2ban's
+# filter reads.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+export top_srcdir top_builddir
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: host-accounts: needs root (the demo runs a private sshd)"
+	exit 77
+fi
+if [ -n "${TUNL_SANITIZED:-}" ]; then
+	echo "SKIP: host-accounts: a sanitizer build's pam_tunl.so cannot load into the stock sshd"
+	exit 77
+fi
+for c in useradd userdel unshare tmux setpriv; do
+	if ! command -v $c >/dev/null 2>&1; then
+		echo "SKIP: host-accounts: needs $c"
+		exit 77
+	fi
+done
+
+# ---- outside: make the stand-in machine, run the test in it ----------------
+if [ -z "${TUNL_HOSTACCOUNTS_INNER:-}" ]; then
+	_snap() {
+		for f in /etc/passwd /etc/group /etc/shadow /etc/gshadow \
+		    /etc/subuid /etc/subgid /var/log/lastlog /var/log/faillog; do
+			[ -f "$f" ] && stat -c '%n %i %s %Y' "$f" && sha256sum "$f"
+		done
+	}
+	before=$(_snap)
+	T=$(mktemp -d /tmp/tunl-hostns.XXXXXX) || exit 1
+	mkdir "$T/etc" "$T/log"
+	TUNL_HOSTACCOUNTS_INNER=1 unshare --mount --propagation private \
+	    sh -c '
+		set -e
+		mount -t tmpfs -o mode=0755 tunl-host-etc "$1/etc"
+		cp -a /etc/. "$1/etc/"
+		mount --move "$1/etc" /etc
+		mount -t tmpfs -o mode=0755 tunl-host-log "$1/log"
+		mount --move "$1/log" /var/log
+		shift
+		exec sh "$@"
+	    ' sh "$T" "$0"
+	rc=$?
+	rmdir "$T/etc" "$T/log" "$T"
+	after=$(_snap)
+	if [ "$before" != "$after" ]; then
+		echo "FAIL: host-accounts: the machine's account files changed" >&2
+		exit 1
+	fi
+	exit $rc
+fi
+
+# ---- inside ---------------------------------------------------------------------
+. "$top_srcdir/tests/integration/harness.sh"
+harness_init host-accounts
+harness_path_is_safe /var/lib ||
+    harness_skip "/var/lib is writable by others than root"
+D=$(mktemp -d /var/lib/tunl-hostacct.XXXXXX) || harness_fail "mktemp"
+chmod 0755 "$D"
+TM=tunl-hostacct-$$
+tm() {
+	tmux -L "$TM" -f /dev/null "$@"
+}
+demo() {
+	sh "$top_srcdir/tools/demo" "$@"
+}
+TMPUSER=tunl-tmp$$
+cleanup() {
+	tm kill-server 2>/dev/null
+	[ -f "$D/state" ] && demo stop --dir "$D" >/dev/null 2>&1
+	rm -rf "$D"
+	userdel "$TMPUSER" 2>/dev/null
+}
+trap '_rc=$?; cleanup; (exit $_rc); _harness_exit' EXIT
+
+demo --no-deps --no-build --build-dir "$top_builddir" --dir "$D" start \
+    >"$H/start.out" 2>"$H/start.err"
+rc=$?
+[ $rc -eq 77 ] && harness_skip "tools/demo: $(grep '^SKIP' "$H/start.err")"
+[ $rc -eq 0 ] || harness_fail "tools/demo start: $(cat "$H/start.out" "$H/start.err")"
+line() {
+	sed -n "s/^  ($1) [^:]*: *//p" "$H/start.out"
+}
+CUSTOMER=$(line a)
+JOIN_RW=$(line b)
+JOIN_RO=$(line c)
+LIST=$(sed -n 's/^  sessions on the relay: *//p' "$H/start.out")
+ID=$(sed -n 's/^ID=//p' "$D/state")
+for v in "$CUSTOMER" "$JOIN_RW" "$JOIN_RO" "$LIST" "$ID"; do
+	[ -n "$v" ] || harness_fail "tools/demo did not print what to run: $(cat "$H/start.out")"
+done
+CSOCK=${CUSTOMER#tmux -S }
+CSOCK=${CSOCK% attach}
+
+pane() {
+	if tm has-session 2>/dev/null; then
+		tm new-window -d -n "$1"
+	else
+		tm new-session -d -s t -n "$1" -x 120 -y 40
+		tm set -g remain-on-exit on
+		harness_track "$(tm display -p '#{pid}')"
+	fi
+	tm send-keys -t "t:$1" "exec sh -c '$2; echo exit=\$?; sleep 600'" Enter
+}
+shows() {
+	if [ "$1" = customer ]; then
+		tmux -S "$CSOCK" capture-pane -p -t tunl:0.0
+	else
+		tm capture-pane -p -t "t:$1"
+	fi | grep -qF -- "$2"
+}
+wait_in() {
+	harness_wait 60 "[$2] on $1's screen" shows "$1" "$2"
+}
+list_has_id() {
+	# $LIST is the printed command line: split into words on purpose.
+	# shellcheck disable=SC2086
+	$LIST </dev/null 2>&1 | grep -qF -- "$ID"
+}
+
+# Before: the engineer lists the session and joins.
+list_has_id || harness_fail "list does not show $ID before the account change"
+pane ro1 "$JOIN_RO"
+wait_in ro1 "read-only"
+
+# The machine gains and loses an account.
+ino_before=$(stat -c %i /etc/passwd)
+useradd -l -M -s /usr/sbin/nologin "$TMPUSER" ||
+    harness_fail "useradd failed"
+getent passwd "$TMPUSER" >/dev/null || harness_fail "useradd made no account"
+userdel "$TMPUSER" || harness_fail "userdel failed"
+ino_after=$(stat -c %i /etc/passwd)
+[ "$ino_before" != "$ino_after" ] ||
+    harness_fail "useradd did not replace /etc/passwd: this test tests nothing"
+
+# After: list, a new read-only join, a read-write join that types.
+list_has_id || harness_fail "list fails after an account was added and removed on the machine"
+pane ro2 "$JOIN_RO"
+wait_in ro2 "read-only"
+pane rw "$JOIN_RW"
+wait_in rw "read-write"
+tm send-keys -t t:rw -l 'echo after-$((6*7))'
+tm send-keys -t t:rw Enter
+wait_in customer after-42
+wait_in ro1 after-42
+wait_in ro2 after-42
+
+# The relay's own log is captured: a customer's wrong token is in it as
+# the line fail2ban's filter finds.
+H_DEMO=$(sed -n 's/^H=//p' "$D/state")
+PORT=$(sed -n 's/^PORT=//p' "$D/state")
+cat >"$H/bin/askpass" <<EOF
+#!/bin/sh
+case \$1 in
+*"Session id"*) echo "$ID" ;;
+*) echo 000000 ;;
+esac
+EOF
+chmod 0755 "$H/bin/askpass"
+SSH_ASKPASS=$H/bin/askpass SSH_ASKPASS_REQUIRE=force timeout -k 5 60 \
+    ssh -F /dev/null -p "$PORT" -o UserKnownHostsFile="$H_DEMO/client/known_hosts" \
+    -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentityFile=none \
+    -o PreferredAuthentications=keyboard-interactive \
+    -o NumberOfPasswordPrompts=1 tunl@127.0.0.1 status </dev/null \
+    >"$H/bad.out" 2>&1 && harness_fail "a wrong token was accepted"
+logged_failure() {
+	demo logs --dir "$D" >"$H/logs.out" 2>&1 &&
+	    grep -q 'pam_tunl(sshd:auth): authentication failure; rhost=127.0.0.1 user=tunl' \
+	    "$H/logs.out"
+}
+harness_wait 60 "the failed login in tools/demo logs" logged_failure
+grep -q '^<' "$H/logs.out" && harness_fail "tools/demo logs kept the <PRI> prefix"
+if command -v fail2ban-regex >/dev/null 2>&1 && [ -f /etc/fail2ban/filter.d/common.conf ]; then
+	mkdir -p "$H/f2b/filter.d"
+	cp "$top_srcdir/fail2ban/filter.d/tunl.conf" /etc/fail2ban/filter.d/common.conf \
+	    "$H/f2b/filter.d/"
+	fail2ban-regex "$H/logs.out" "$H/f2b/filter.d/tunl.conf" >"$H/f2b.out" 2>&1 ||
+	    harness_fail "fail2ban-regex: $(cat "$H/f2b.out")"
+	matched=$(sed -n 's/^Lines: .* \([0-9][0-9]*\) matched.*/\1/p' "$H/f2b.out")
+	[ "${matched:-0}" -ge 1 ] ||
+	    harness_fail "fail2ban's filter finds nothing in tools/demo logs: $(cat "$H/f2b.out")"
+	harness_log "fail2ban-regex matched $matched line(s)"
+fi
+demo logs --sshd --dir "$D" | grep -q 'Accepted publickey for support' ||
+    harness_fail "tools/demo logs --sshd does not show the engineers' logins"
+
+tm kill-server 2>/dev/null
+demo stop --dir "$D" >"$H/stop.out" 2>&1 || harness_fail "stop: $(cat "$H/stop.out")"
+[ -e "$D" ] && harness_fail "the demo directory $D is left"
+harness_stop
+harness_assert_eq "" "$(harness_leftovers)" "processes left"
+harness_log "passed"
+exit 0
