@@ -18,6 +18,9 @@
 
 #include "helper.h"
 
+/* The program's own peer (h_own): h_die frees it, so no exit leaks it. */
+static struct hpeer	*h_peer;
+
 void
 h_die(const char *fmt, ...)
 {
@@ -28,6 +31,7 @@ h_die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\n");
 	va_end(ap);
+	h_free(h_peer);
 	exit(1);
 }
 
@@ -77,8 +81,40 @@ h_init(struct hpeer *h, int fd, size_t outmax)
 	memset(h, 0, sizeof(*h));
 	h->fd = fd;
 	if (frame_reader_init(&h->fr) != 0 ||
-	    (h->out = buf_new(outmax)) == NULL)
+	    (h->out = buf_new(outmax)) == NULL) {
+		h_free(h);
 		h_die("out of memory");
+	}
+}
+
+/*
+ * h_die frees h before it exits. Only for a peer that lives until the
+ * program ends (a peer on a stack frame that returns must not be left
+ * here; h_free takes it away).
+ */
+void
+h_own(struct hpeer *h)
+{
+	h_peer = h;
+}
+
+/* What h_init and the caller set up: buffers, log, socket. */
+void
+h_free(struct hpeer *h)
+{
+	if (h == NULL)
+		return;
+	if (h_peer == h)
+		h_peer = NULL;
+	frame_reader_free(&h->fr);
+	buf_free(h->out);
+	h->out = NULL;
+	if (h->log != NULL)
+		(void)fclose(h->log);
+	h->log = NULL;
+	if (h->fd != -1)
+		(void)close(h->fd);
+	h->fd = -1;
 }
 
 void

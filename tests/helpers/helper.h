@@ -17,6 +17,8 @@ struct hpeer {
 void	 h_die(const char *, ...) TUNL_PRINTF(1, 2) TUNL_NORETURN;
 int	 h_connect(const char *);
 void	 h_init(struct hpeer *, int, size_t);
+void	 h_own(struct hpeer *);
+void	 h_free(struct hpeer *);
 void	 h_send_hello(struct hpeer *, int, const char *, const char *, int,
 	     u_int, u_int);
 int	 h_flush(struct hpeer *, int);

@@ -134,6 +134,7 @@ main(int argc, char **argv)
 	if (sock == NULL || sid == NULL || name == NULL)
 		h_die("usage: test-consumer -S socket -s session -u name ...");
 	h_init(&h, h_connect(sock), 1024 * 1024);
+	h_own(&h);
 	if (logpath != NULL)
 		h.log = h_open_append(logpath);
 	h_send_hello(&h, PROTO_ROLE_CONSUMER, sid, name, mode, cols, rows);
@@ -270,6 +271,7 @@ main(int argc, char **argv)
 		if (want > 0 && got >= want)
 			break;
 	}
+	h_free(&h);
 	if (out != NULL)
 		fclose(out);
 	if (snap != NULL)

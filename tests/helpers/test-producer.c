@@ -237,6 +237,7 @@ main(int argc, char **argv)
 	if (stdin_mode)
 		in = stdin;
 	h_init(&h, h_connect(sock), QUEUE_MAX);
+	h_own(&h);
 	if (logpath != NULL)
 		h.log = h_open_append(logpath);
 	h_send_hello(&h, PROTO_ROLE_PRODUCER, sid, NULL, 0, 0, 0);
@@ -328,7 +329,10 @@ main(int argc, char **argv)
 			}
 		}
 	}
+	h_free(&h);
 	if (copy != NULL)
 		fclose(copy);
+	if (in != NULL && in != stdin)
+		fclose(in);
 	return 0;
 }
