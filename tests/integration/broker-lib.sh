@@ -11,6 +11,10 @@
 #   consumer USER SID NAME ARGS...  test-consumer in the background: $!
 #   wait_grep FILE TEXT [SECS]      until FILE holds TEXT (fixed string)
 #   wait_gone PID [SECS]            until PID has exited
+#
+# The limits of the waits (60 s, or SECS if more) are only there so that
+# a broken build fails instead of hanging: on a loaded machine a broker
+# under the sanitizers may take many times longer than on an idle one.
 
 BROKER=$top_builddir/tunl-broker
 TPROD=$top_builddir/tests/helpers/test-producer
@@ -58,18 +62,17 @@ broker_start() {
 	    </dev/null >>"$H/broker-$1.log" 2>&1
 	BPID=$!
 	harness_track "$BPID"
-	_bw=0
-	while [ ! -S "$H/run/tunl/sessions/$1.sock" ]; do
-		harness_alive "$BPID" || {
-			cat "$H/broker-$1.log" >&2
-			harness_fail "broker for $1 exited during setup"
-		}
-		[ $_bw -lt 200 ] || harness_fail "broker for $1 not ready"
-		sleep 0.05
-		_bw=$((_bw + 1))
-	done
+	harness_wait 60 "the socket of the broker for $1" _broker_listening "$1"
 	# Ready means set up: the sandbox is in place before the loop runs.
 	wait_grep "$H/broker-$1.log" "broker ready"
+}
+
+# The broker's socket is there; fail, showing its log, if it has exited.
+_broker_listening() {
+	[ -S "$H/run/tunl/sessions/$1.sock" ] && return 0
+	harness_alive "$BPID" && return 1
+	cat "$H/broker-$1.log" >&2
+	harness_fail "broker for $1 exited during setup"
 }
 
 producer() {
@@ -91,24 +94,37 @@ consumer() {
 	harness_track $!
 }
 
-wait_grep() {
-	_wt=$(( ${3:-10} * 20 ))
-	while [ $_wt -gt 0 ]; do
-		[ -f "$1" ] && grep -qF -- "$2" "$1" && return 0
-		sleep 0.05
-		_wt=$((_wt - 1))
-	done
-	echo "---- $1 ----" >&2
-	cat "$1" >&2 2>/dev/null
-	harness_fail "no '$2' in $1 after ${3:-10} s"
+# _wait_limit [SECS]: the limit in seconds, at least 60.
+_wait_limit() {
+	if [ "${1:-0}" -gt 60 ]; then
+		echo "$1"
+	else
+		echo 60
+	fi
 }
 
-wait_gone() {
-	_wt=$(( ${2:-10} * 20 ))
-	while harness_alive "$1"; do
-		[ $_wt -gt 0 ] || return 1
+# Not harness_wait: a failure shows the file waited on.
+wait_grep() {
+	_wl=$(_wait_limit "${3:-}")
+	_wend=$(( $(date +%s) + _wl ))
+	until [ -f "$1" ] && grep -qF -- "$2" "$1"; do
+		if [ "$(date +%s)" -ge "$_wend" ]; then
+			echo "---- $1 ----" >&2
+			cat "$1" >&2 2>/dev/null
+			harness_fail "no '$2' in $1 after $_wl s"
+		fi
 		sleep 0.05
-		_wt=$((_wt - 1))
+	done
+	return 0
+}
+
+# Returns 1 if PID still runs at the limit (the caller says what failed).
+wait_gone() {
+	_wl=$(_wait_limit "${2:-}")
+	_wend=$(( $(date +%s) + _wl ))
+	while harness_alive "$1"; do
+		[ "$(date +%s)" -lt "$_wend" ] || return 1
+		sleep 0.05
 	done
 	return 0
 }
