@@ -190,10 +190,7 @@ done
 # sleeps uninterruptibly (a file sync on a busy disk): up to 30 s for
 # that, then name whatever is left.
 ns_left() {
-	for p in /proc/[0-9]*; do
-		[ -n "$NS" ] && [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$NS" ] &&
-		    echo "${p#/proc/}"
-	done
+	harness_pids_in_ns "$NS"
 }
 i=$(( $(date +%s) + 30 ))
 while [ -n "$(ns_left)" ] && [ "$(date +%s)" -lt $i ]; do

@@ -131,14 +131,20 @@ harness_track() {
 	printf '%s %s\n' "$1" "$_ht" >>"$H/pids"
 }
 
+# harness_pids_in_ns NS: pids of every process whose mount namespace is NS
+# (as readlink shows it, "mnt:[N]").  One find over /proc, not a readlink
+# per process: on a loaded machine a shell loop over /proc takes seconds.
+harness_pids_in_ns() {
+	[ -n "${1:-}" ] || return 0
+	_hpat=$(printf '%s' "$1" | sed 's/[][*?\\]/\\&/g')
+	find /proc/[0-9]*/ns/mnt -maxdepth 0 -lname "$_hpat" 2>/dev/null |
+	    sed 's|^/proc/\([0-9]*\)/.*|\1|'
+	return 0
+}
+
 # Pids of every process inside the sshd's mount namespace.
 _harness_ns_pids() {
-	[ -n "${HARNESS_NS:-}" ] || return 0
-	for _hn in /proc/[0-9]*; do
-		[ "$(readlink "$_hn/ns/mnt" 2>/dev/null)" = "$HARNESS_NS" ] &&
-		    printf '%s\n' "${_hn#/proc/}"
-	done
-	return 0
+	harness_pids_in_ns "${HARNESS_NS:-}"
 }
 
 # harness_leftovers: print every process the harness started that still
