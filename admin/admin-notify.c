@@ -62,6 +62,7 @@ struct notify {
 	u_char			 key[WEBHOOK_KEY_LEN];
 	char			 relay[WEBHOOK_RELAY_MAX];
 	int			 db_trouble;	/* logged: registry unusable */
+	int			 db_failed;	/* a call failed this round */
 	u_int			 nurls;
 	struct notify_url	 urls[CFG_WEBHOOKS_MAX];
 	struct registry_event	 evs[WEBHOOK_BATCH_MAX];
@@ -265,10 +266,11 @@ notify_post(struct notify *n, struct notify_url *u, int64_t first,
 	return r;
 }
 
-/* The registry failed: say so once, until it works again. */
+/* The registry failed: say so once, until a whole round works again. */
 static void
 notify_db_trouble(struct notify *n, int r, const char *what)
 {
+	n->db_failed = 1;
 	if (n->db_trouble)
 		return;
 	n->db_trouble = 1;
@@ -281,9 +283,17 @@ notify_db_trouble(struct notify *n, int r, const char *what)
 		    NOTIFY_POLL_MS / 1000);
 }
 
+/*
+ * After a round that made registry calls: usable again only if none
+ * failed. A read can succeed while another process holds the write lock,
+ * so one call that worked says nothing; judging call by call would log
+ * "usable again" and "busy" in turn while the lock is held.
+ */
 static void
-notify_db_ok(struct notify *n)
+notify_db_round(struct notify *n)
 {
+	if (n->db_failed)
+		return;
 	if (n->db_trouble)
 		info("registry usable again");
 	n->db_trouble = 0;
@@ -351,7 +361,6 @@ notify_batch(struct notify *n, struct notify_url *u)
 		notify_db_trouble(n, r, "read events");
 		return r;
 	}
-	notify_db_ok(n);
 	if (count == 0)
 		return 0;
 	if ((r = webhook_body(n->body, n->relay, now, n->evs, count)) != 0) {
@@ -386,12 +395,14 @@ notify_once(struct notify *n)
 	u_int	 i;
 	int	 r, ok = 1;
 
+	n->db_failed = 0;
 	for (i = 0; i < n->nurls && !notify_stop; i++) {
 		while ((r = notify_batch(n, &n->urls[i])) == 1 && !notify_stop)
 			;
 		if (r != 0)
 			ok = 0;
 	}
+	notify_db_round(n);
 	return ok && !notify_stop ? 0 : 1;
 }
 
@@ -402,17 +413,22 @@ notify_loop(struct notify *n)
 	struct timespec	 ts;
 	struct notify_url *u;
 	u_int		 i;
-	int		 more;
+	int		 more, tried;
 
 	while (!notify_stop) {
-		more = 0;
+		more = tried = 0;
+		n->db_failed = 0;
 		for (i = 0; i < n->nurls && !notify_stop; i++) {
 			u = &n->urls[i];
 			if (u->next_ms != 0 && tunl_now_ms() < u->next_ms)
 				continue;
+			tried = 1;
 			if (notify_batch(n, u) == 1)
 				more = 1;
 		}
+		/* Every URL waiting out its backoff: no word on the registry. */
+		if (tried)
+			notify_db_round(n);
 		if (more || notify_stop)
 			continue;
 		ts.tv_sec = NOTIFY_POLL_MS / 1000;
