@@ -38,7 +38,7 @@ drive() {
 	    { cat "$H/driver.err" "$H/broker-$_ds.log" >&2
 	      harness_fail "broker-bench $1 failed"; }
 	kill "$BPID" 2>/dev/null
-	wait_gone "$BPID" 5 || kill -9 "$BPID" 2>/dev/null
+	wait_gone "$BPID" || { kill -9 "$BPID" 2>/dev/null; wait_gone "$BPID"; }
 	rm -f "$H"/var/log/tunl/*.cast
 }
 

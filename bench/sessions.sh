@@ -101,7 +101,7 @@ for target in $STEPS; do
 	    -b "$BPID" -P tunl -C support >"$H/idle.out" 2>>"$H/driver.err" ||
 	    { cat "$H/driver.err" >&2; harness_fail "broker-bench idle failed"; }
 	kill "$BPID" 2>/dev/null
-	wait_gone "$BPID" 5 || kill -9 "$BPID" 2>/dev/null
+	wait_gone "$BPID" || { kill -9 "$BPID" 2>/dev/null; wait_gone "$BPID"; }
 	set -- $(awk '$1 == "latency" { for (i = 2; i <= NF; i++) {
 		split($i, a, "="); v[a[1]] = a[2] }
 		print v["broker_median_us"], v["pair_median_us"], v["broker_p99_us"] }' \

@@ -146,8 +146,12 @@ main(int argc, char **argv)
 	for (;;) {
 		if (stop_at >= 0 && h_now_us() >= stop_at)
 			break;
-		if (h_flush(&h, 0) != 0)
+		/* The broker gone while we write is its end of stream too. */
+		if (h_flush(&h, 0) != 0) {
+			if (h.log != NULL)
+				fprintf(h.log, "eof\n");
 			break;
+		}
 		pfd[0].fd = h.fd;
 		pfd[0].events = POLLIN | (buf_len(h.out) > 0 ? POLLOUT : 0);
 		pfd[1].fd = stdin_keys && !indone && !first_snap ?

@@ -300,8 +300,12 @@ main(int argc, char **argv)
 				indone = 1;
 		}
 		if (pfd[0].revents & POLLOUT) {
-			if (h_flush(&h, 0) != 0)
+			/* The broker gone while we write: its end of stream. */
+			if (h_flush(&h, 0) != 0) {
+				if (h.log != NULL)
+					fprintf(h.log, "eof\n");
 				break;
+			}
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (h_read(&h) < 0) {

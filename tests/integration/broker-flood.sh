@@ -66,28 +66,23 @@ if ! grep -qaE "AddressSanitizer|ThreadSanitizer" "$BROKER"; then
 	[ "$hwm" -lt $(( (2 * 16 + 12) * 1024 )) ] ||
 	    harness_fail "broker VmHWM $hwm KiB with backlogs of 16 MiB"
 fi
-i=0
 want=$(fsize "$T/sent")
-while [ "$(fsize "$T/fast.out")" -lt "$want" ]; do
-	[ $i -lt 1200 ] || harness_fail "fast consumer got $(fsize "$T/fast.out") of $want bytes"
-	sleep 0.05
-	i=$((i + 1))
-done
+size_at_least() {
+	[ "$(fsize "$1")" -ge "$2" ]
+}
+harness_wait 240 "the fast consumer's $want bytes" size_at_least "$T/fast.out" "$want"
 cmp "$T/sent" "$T/fast.out" || harness_fail "the fast consumer's bytes differ"
 grep -q "fell behind" "$H/broker-$S.log" 2>/dev/null ||
     harness_log "note: the daemon logs to syslog only"
 kill -CONT "$SLOW"
 # It reads what was queued, then sees why it stopped getting output.
-i=0
-while :; do
-	notes=$(cat "$T/slow.notes")
-	case $notes in
-	*"you fell behind; resynchronising"*|*"disconnected"*) break ;;
+slow_told() {
+	case $(cat "$T/slow.notes") in
+	*"you fell behind; resynchronising"*|*"disconnected"*) return 0 ;;
 	esac
-	[ $i -lt 600 ] || harness_fail "the stopped consumer was told nothing: $notes"
-	sleep 0.05
-	i=$((i + 1))
-done
+	return 1
+}
+harness_wait 120 "a notice to the stopped consumer" slow_told
 ev=$(events_of "$S")
 case $ev in
 *"slow resync"*|*"slow drop"*) ;;
@@ -96,19 +91,16 @@ esac
 harness_alive "$FAST" || harness_fail "the fast consumer was dropped"
 
 # ---- memory goes back once output stops (BROKER_TRIM_MS) -----------------------
-# The flood's queues, backlogs and recording chunks are freed; within a
-# few seconds of quiet the broker hands the memory back (no sanitizer:
-# their runtimes keep freed memory).
+# The flood's queues, backlogs and recording chunks are freed; after a
+# second of quiet (BROKER_TRIM_MS) the broker hands the memory back (no
+# sanitizer: their runtimes keep freed memory). What is checked is that
+# it goes back; the limit only bounds a broken build.
+anon_back() {
+	anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$B/status")
+	[ "$anon" -lt 4096 ]
+}
 if ! grep -qaE "AddressSanitizer|ThreadSanitizer" "$BROKER"; then
-	i=0
-	while :; do
-		anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$B/status")
-		[ "$anon" -lt 4096 ] && break
-		[ $i -lt 100 ] ||
-		    harness_fail "broker still holds $anon KiB of anonymous memory 10 s after the flood"
-		sleep 0.1
-		i=$((i + 1))
-	done
+	harness_wait 60 "the broker's anonymous memory under 4 MiB after the flood" anon_back
 	harness_log "broker anonymous memory after the flood: $anon KiB (VmHWM $hwm KiB)"
 fi
 

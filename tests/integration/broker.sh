@@ -20,6 +20,23 @@ broker_start "$S"
 B=$BPID
 BLOG=$H/broker-$S.log
 
+state_is() {
+	[ "$(relay_sql "SELECT state FROM sessions WHERE id = '$S';")" = "$1" ]
+}
+
+viewers_are() {
+	[ "$(relay_sql "SELECT viewers FROM sessions WHERE id = '$S';")" = "$1" ]
+}
+
+# size_at_least FILE BYTES
+size_at_least() {
+	[ "$(fsize "$1")" -ge "$2" ]
+}
+
+both_have() {
+	size_at_least "$T/alice.out" "$1" && size_at_least "$T/bob.out" "$1"
+}
+
 # ---- the socket, the identity and the sandbox -------------------------------
 harness_assert_eq "tunl-broker:tunl 660" \
     "$(relay_in_ns stat -c '%U:%G %a' "$(sock_of "$S")")" "socket owner and mode"
@@ -61,29 +78,17 @@ PROD=$!
 wait_grep "$T/prod.done" "done 300000"
 wait_grep "$T/prod.log" "keys pane=0 from=alice data=echo hi"
 # The broker's registry calls are made in order by children of its own,
-# just after the hello: give the write a moment.
-i=0
-while [ "$(relay_sql "SELECT state FROM sessions WHERE id = '$S';")" != active ] &&
-    [ $i -lt 100 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-harness_assert_eq active "$(relay_sql "SELECT state FROM sessions WHERE id = '$S';")" \
-    "state once the producer is there"
-i=0
-while [ "$(fsize "$T/alice.out")" -lt 300000 ] ||
-    [ "$(fsize "$T/bob.out")" -lt 300000 ]; do
-	[ $i -lt 200 ] || harness_fail "consumers did not get all output"
-	sleep 0.05
-	i=$((i + 1))
-done
+# just after the hello.
+harness_wait 60 "the session to be marked active" state_is active
+harness_wait 60 "all output at both consumers" both_have 300000
 cmp "$T/sent" "$T/alice.out" || harness_fail "alice's output differs"
 cmp "$T/sent" "$T/bob.out" || harness_fail "bob's output differs"
 
 # Keys: alice's arrive tagged with her name; bob's (read-only) never.
+# Once the broker says it dropped bob's keys they can no longer arrive.
+wait_grep "$BLOG" "key bytes dropped (read-only)"
 harness_assert_not_contains "$(cat "$T/prod.log")" "from=bob"
 harness_assert_not_contains "$(cat "$T/prod.log")" "rm -rf"
-wait_grep "$BLOG" "key bytes dropped (read-only)" 15
 # The customer sees who is watching, and how.
 wait_grep "$T/prod.log" "viewers 2 alice:rw bob:ro"
 
@@ -113,26 +118,21 @@ consumer support "$S" erin -l "$T/erin.log"
 wait_grep "$T/erin.log" "error 7 session full"
 wait_grep "$T/erin.log" "eof"
 # The registry knows how many watch (`list` shows it).
-i=0
-while [ "$(relay_sql "SELECT viewers FROM sessions WHERE id = '$S';")" != 4 ] &&
-    [ $i -lt 100 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-harness_assert_eq 4 "$(relay_sql "SELECT viewers FROM sessions WHERE id = '$S';")" \
-    "viewers recorded in the registry"
+harness_wait 60 "4 viewers recorded in the registry" viewers_are 4
 
 # ---- wrong accounts and roles are refused ---------------------------------------------
 consumer tunl "$S" mallory -l "$T/mallory.log"
 wait_grep "$T/mallory.log" "error 5 this account may not join"
 producer support "$S" -l "$T/fakeprod.log"
 wait_grep "$T/fakeprod.log" "error 5 this account may not produce"
+# The broker closes such a connection at once: the consumer leaves at the
+# end of the stream (-w only bounds a broken build), and only then is
+# its log checked for a hello.
 relay_as tunlauth "$TCONS" -S "$(sock_of "$S")" -s "$S" -u oscar \
-    -l "$T/oscar.log" -w 5 >/dev/null 2>&1
-grep -q hello "$T/oscar.log" 2>/dev/null &&
-    harness_fail "a connection from another account got a hello"
-grep -q "uid $HARNESS_UID_TUNLAUTH refused" "$BLOG" ||
-    harness_fail "the refused uid is not logged"
+    -l "$T/oscar.log" -w 60 >/dev/null 2>&1
+harness_assert_eq eof "$(cat "$T/oscar.log" 2>/dev/null)" \
+    "another account's connection: closed, nothing else"
+wait_grep "$BLOG" "uid $HARNESS_UID_TUNLAUTH refused"
 
 # ---- a second producer while the first is alive ---------------------------------------
 producer tunl "$S" -l "$T/prod2.log"
@@ -168,12 +168,7 @@ wait_grep "$T/prod2b.log" "error 2 malformed snapshot frame"
 wait_grep "$T/prod2b.log" "error 4 frame over"
 wait_grep "$T/prod2b.done" "done 1000"
 wait_grep "$T/alice.notes" "customer connected"
-i=0
-while [ "$(fsize "$T/alice.out")" -lt 301000 ]; do
-	[ $i -lt 200 ] || harness_fail "alice did not get the new output"
-	sleep 0.05
-	i=$((i + 1))
-done
+harness_wait 60 "the new output at alice" size_at_least "$T/alice.out" 301000
 tail -c 1000 "$T/alice.out" | cmp - "$T/sent2" ||
     harness_fail "output after the reconnect differs"
 harness_alive "$ALICE" || harness_fail "alice left when the producer did"
@@ -192,7 +187,7 @@ RP=$!
 wait_grep "$T/r-alice.log" "hello mode=1"
 wait_grep "$T/r-alice.log" "viewers 1 alice:ro"
 wait_grep "$T/r-prod.log" "chat alice hello"
-wait_grep "$H/broker-$R.log" "key bytes dropped (read-only (restricted session))" 15
+wait_grep "$H/broker-$R.log" "key bytes dropped (read-only (restricted session))"
 harness_assert_not_contains "$(cat "$T/r-prod.log")" "keys "
 harness_assert_not_contains "$(cat "$T/r-prod.log")" "resize"
 
@@ -216,11 +211,8 @@ for in in "$top_srcdir"/tests/vtfilter/*.in; do
 	producer tunl "$C" -f "$T/case.in" -w 0
 	wait_gone $! || harness_fail "producer of ${in##*/} did not finish"
 	want=$(fsize "$T/victor.exp")
-	i=0
-	while [ "$(fsize "$T/victor.out")" -lt "$want" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
+	harness_wait 60 "the filtered output of ${in##*/}" \
+	    size_at_least "$T/victor.out" "$want"
 	cmp "$T/victor.exp" "$T/victor.out" >/dev/null ||
 	    harness_fail "filtered output of ${in##*/} differs from its .exp"
 	ncases=$((ncases + 1))
@@ -240,7 +232,7 @@ wait_gone "$CB" || harness_fail "corpus broker ignored SIGTERM"
 
 # ---- SIGTERM ends the session cleanly ---------------------------------------------------
 kill -TERM "$B"
-wait_gone "$B" 10 || harness_fail "broker ignored SIGTERM"
+wait_gone "$B" || harness_fail "broker ignored SIGTERM"
 wait "$B"
 harness_assert_eq 0 $? "broker's exit status after SIGTERM"
 wait_grep "$T/alice.notes" "session ended: stopped by signal"
