@@ -102,10 +102,17 @@ relay_install() {
 # the files (or standard input) as a number of its own. Inside a longer
 # number (an epoch time in another process's argv, say) it is a
 # coincidence, not a leak, and a machine-wide ps log holds many numbers.
+# The pattern goes to grep through a 0600 file, never argv: a ps sampler
+# running meanwhile would otherwise record the token in grep's command line.
 relay_holds_token() {
 	_rht=$1
 	shift
-	LC_ALL=C grep -qaE -- "(^|[^0-9])$_rht([^0-9]|\$)" "$@"
+	(umask 077 && printf '(^|[^0-9])%s([^0-9]|$)\n' "$_rht" \
+	    >"$H/client/token.pat") || harness_fail "cannot write a pattern file"
+	LC_ALL=C grep -qaE -f "$H/client/token.pat" -- "$@"
+	_rhr=$?
+	rm -f "$H/client/token.pat"
+	return $_rhr
 }
 
 # Waits for a lock as tunl's programs do (REGISTRY_BUSY_TIMEOUT_MS): the
