@@ -63,18 +63,6 @@ harness_syslog_start
 psw=$!
 harness_track "$psw"
 
-# syslog_sync: return once every line sent to the syslog sink so far is in
-# $H/syslog.log. The sink reads its socket in order, so a marker sent now
-# is written after all of them.
-nsync=0
-syslog_sync() {
-	nsync=$((nsync + 1))
-	logger --socket-errors=on -u "$H/syslog.sock" -t tunl-test "sync $nsync" ||
-	    harness_fail "cannot write to the syslog sink"
-	harness_wait 60 "syslog marker $nsync" \
-	    grep -q "tunl-test: sync $nsync\$" "$H/syslog.log"
-}
-
 # login_refused ID TOKEN WHAT: pam_tunl must refuse this login; each
 # refusal logs one failure line (counted in nfail).
 nfail=0
@@ -250,7 +238,7 @@ relay_as tunl sh -c 'echo x > /run/tunl/auth/forged.handoff' 2>/dev/null &&
     harness_fail "the customer account can write hand-offs"
 
 # One failure line for each refused login: none lost, none twice.
-syslog_sync
+harness_syslog_sync
 fails=$(grep -c 'pam_tunl(sshd:auth): authentication failure; rhost=127.0.0.1 ' "$H/syslog.log")
 harness_assert_eq "$nfail" "$fails" "failure lines logged, one per refused login"
 if command -v fail2ban-regex >/dev/null 2>&1 && [ -d /etc/fail2ban/filter.d ]; then

@@ -77,27 +77,7 @@ expect_viewers "$S1" 0 "an ended session's viewers"
 kill "$ERIN"
 wait_gone "$ERIN" || harness_fail "erin's consumer did not stop"
 expect_viewers "$S2" 1 "S2's viewers before the lock"
-# (Should the test be gone, it lets go after 10 minutes and says so.)
-python3 - "$RELAY_DB" "$T/locked" "$T/unlock" <<'PY' &
-import os, sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
-db.execute("BEGIN EXCLUSIVE")
-open(sys.argv[2], "w").close()
-end = time.monotonic() + 600
-while not os.path.exists(sys.argv[3]):
-    if time.monotonic() > end:
-        sys.exit(1)
-    time.sleep(0.05)
-db.execute("ROLLBACK")
-PY
-LOCKER=$!
-harness_track "$LOCKER"
-locked() {
-	[ -e "$T/locked" ] && return 0
-	harness_alive "$LOCKER" || harness_fail "the locker exited before locking"
-	return 1
-}
-harness_wait 60 "the database to be locked" locked
+relay_lock_registry
 consumer support "$S2" fred -l "$T/fred.log"
 FRED=$!
 # Until the join is done and its event has failed, the broker's own
@@ -112,11 +92,7 @@ joined_awake() {
 }
 harness_wait 60 "fred's join and its logged event" joined_awake
 wait_grep "$T/carol.log" "viewers 2 carol:rw fred:rw"
-harness_alive "$LOCKER" || harness_fail "the lock went before the join was done"
-touch "$T/unlock"
-wait_gone "$LOCKER" || harness_fail "the lock holder did not let go"
-wait "$LOCKER"
-harness_assert_eq 0 $? "the lock holder's exit status"
+relay_unlock_registry
 kill "$FRED"
 wait_gone "$FRED" || harness_fail "fred's consumer did not stop"
 wait_grep "$H/broker-$S2.log" "fred left"

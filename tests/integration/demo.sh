@@ -21,60 +21,16 @@ if [ -n "${TUNL_SANITIZED:-}" ]; then
 fi
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init demo-test
-for c in tmux setpriv sqlite3 findmnt; do
+for c in sqlite3 findmnt; do
 	command -v $c >/dev/null 2>&1 || harness_skip "needs $c"
 done
-harness_path_is_safe /var/lib ||
-    harness_skip "/var/lib is writable by others than root"
-
-# Through sh: a distribution tarball may not keep the executable bit.
-demo() {
-	sh "$top_srcdir/tools/demo" "$@"
-}
-D=$(mktemp -d /var/lib/tunl-demo-test.XXXXXX) || harness_fail "mktemp"
-chmod 0755 "$D"
-TM=tunl-demo-test-$$
-tm() {
-	tmux -L "$TM" -f /dev/null "$@"
-}
-demo_cleanup() {
-	tm kill-server 2>/dev/null
-	[ -f "$D/state" ] && demo stop --dir "$D" >/dev/null 2>&1
-	rm -rf "$D"
-}
-trap '_rc=$?; demo_cleanup; (exit $_rc); _harness_exit' EXIT
+. "$top_srcdir/tests/integration/demo-lib.sh"
+demo_lib_init tunl-demo-test
 
 # ---- start ---------------------------------------------------------------------
-demo --no-deps --no-build --build-dir "$top_builddir" --dir "$D" start \
-    >"$H/start.out" 2>"$H/start.err"
-rc=$?
-# The relay's harness skips where the tests' relay cannot run (a build
-# whose configuration directory has no parent to mount over, as in
-# distcheck): then so does this test.
-[ $rc -eq 77 ] && harness_skip "tools/demo: $(grep '^SKIP' "$H/start.err")"
-if [ $rc -ne 0 ]; then
-	cat "$H/start.out" "$H/start.err" >&2
-	harness_fail "tools/demo start failed"
-fi
+demo_start
 cat "$H/start.out" >&2
-line() {
-	sed -n "s/^  ($1) [^:]*: *//p" "$H/start.out"
-}
-CUSTOMER=$(line a)
-JOIN_RW=$(line b)
-JOIN_RO=$(line c)
-WATCH=$(line d)
-for v in "$CUSTOMER" "$JOIN_RW" "$JOIN_RO" "$WATCH"; do
-	[ -n "$v" ] || harness_fail "tools/demo did not print all four commands"
-done
-case $CUSTOMER in
-"tmux -S "*" attach") ;;
-*) harness_fail "not a tmux attach: $CUSTOMER" ;;
-esac
 harness_assert_eq "$CUSTOMER -r" "$WATCH" "the watch command"
-CSOCK=${CUSTOMER#tmux -S }
-CSOCK=${CSOCK% attach}
-[ -S "$CSOCK" ] || harness_fail "no customer tmux at $CSOCK"
 # The token was fed through a file, and that file is gone.
 H_DEMO=$(sed -n 's/^H=//p' "$D/state")
 [ -n "$H_DEMO" ] && [ -d "$H_DEMO" ] || harness_fail "no demo tree in $D"
@@ -86,42 +42,6 @@ harness_assert_contains "$(cat "$H/status.out")" "running:"
 harness_assert_contains "$(cat "$H/status.out")" "tunl-share"
 
 # ---- the printed commands, each in a pane -------------------------------------
-# pane NAME COMMAND: a window of the test's tmux running COMMAND.
-pane() {
-	if tm has-session 2>/dev/null; then
-		tm new-window -d -n "$1"
-	else
-		tm new-session -d -s t -n "$1" -x 120 -y 40
-		tm set -g remain-on-exit on
-		harness_track "$(tm display -p '#{pid}')"
-	fi
-	tm send-keys -t "t:$1" "exec sh -c '$2; echo exit=\$?; sleep 600'" Enter
-}
-screen() {
-	tm capture-pane -p -t "t:$1"
-}
-customer() {
-	tmux -S "$CSOCK" capture-pane -p -t tunl:0.0
-}
-wait_in() {
-	_wt=$(( $(date +%s) + ${3:-60} ))
-	while [ "$(date +%s)" -lt $_wt ]; do
-		if [ "$1" = customer ]; then
-			customer | grep -qF -- "$2" && return 0
-		else
-			screen "$1" | grep -qF -- "$2" && return 0
-		fi
-		sleep 0.2
-	done
-	for _w in $(tm list-windows -F '#{window_name}' 2>/dev/null); do
-		echo "---- pane $_w ----" >&2
-		screen "$_w" >&2
-	done
-	echo "---- the customer ----" >&2
-	customer >&2
-	harness_fail "$1 never showed [$2]"
-}
-
 pane ro "$JOIN_RO"
 wait_in ro "read-only"
 pane rw "$JOIN_RW"

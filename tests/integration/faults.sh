@@ -58,28 +58,7 @@ setup_written() {
 harness_wait 60 "the broker's writes for the producer and alice" setup_written
 
 # ---- a registry locked by someone else --------------------------------------
-# Held until the test lets go (or, should the test be gone, for 10 min).
-python3 - "$RELAY_DB" "$T/locked" "$T/unlock" <<'PY' 2>"$H/locker.err" &
-import os, sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
-db.execute("BEGIN EXCLUSIVE")
-open(sys.argv[2], "w").close()
-end = time.monotonic() + 600
-while not os.path.exists(sys.argv[3]):
-    if time.monotonic() > end:
-        sys.exit(1)
-    time.sleep(0.05)
-db.execute("COMMIT")
-PY
-LOCKER=$!
-harness_track "$LOCKER"
-locked() {
-	[ -e "$T/locked" ] && return 0
-	harness_alive "$LOCKER" ||
-	    harness_fail "the locker exited: $(cat "$H/locker.err")"
-	return 1
-}
-harness_wait 60 "the registry to be locked" locked
+relay_lock_registry
 # Nobody else can write now.
 sqlite3 -batch -cmd ".timeout 0" "$RELAY_DB" "BEGIN IMMEDIATE; ROLLBACK;" \
     >/dev/null 2>&1 && harness_fail "the registry is not locked"
@@ -94,11 +73,7 @@ wait_grep "$BLOG" "locked"
 grep -q "registry" "$BLOG" || harness_fail "the broker never named the registry"
 harness_log "the broker said: $(grep "registry" "$BLOG" | head -n 4 | tr '\n' '|')"
 # All that happened while the registry was still locked.
-harness_alive "$LOCKER" || harness_fail "the lock went before the test let go"
-touch "$T/unlock"
-wait_gone "$LOCKER" || harness_fail "the locker did not let go"
-wait "$LOCKER"
-harness_assert_eq 0 $? "the locker's exit status"
+relay_unlock_registry
 say "after-lock"
 wait_grep "$T/alice.out" "after-lock"
 wait_grep "$T/bob.out" "after-lock"

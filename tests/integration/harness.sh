@@ -762,6 +762,20 @@ harness_syslog_start() {
 	' sh "$H" || harness_fail "cannot put the syslog sink at /dev/log"
 }
 
+# harness_syslog_sync: return once every line sent to the syslog sink so
+# far is in $H/syslog.log.  The sink reads its socket in order, so a marker
+# sent now is written after all of them (pam_tunl, for one, logs before
+# sshd answers the client).
+HARNESS_SYSLOG_NSYNC=0
+harness_syslog_sync() {
+	HARNESS_SYSLOG_NSYNC=$((HARNESS_SYSLOG_NSYNC + 1))
+	logger --socket-errors=on -u "$H/syslog.sock" -t tunl-test \
+	    "sync $HARNESS_SYSLOG_NSYNC" ||
+	    harness_fail "cannot write to the syslog sink"
+	harness_wait 60 "syslog marker $HARNESS_SYSLOG_NSYNC" \
+	    grep -q "tunl-test: sync $HARNESS_SYSLOG_NSYNC\$" "$H/syslog.log"
+}
+
 # ---- the client -----------------------------------------------------------
 
 # _harness_ssh_run MODE USER KEY [ssh options...] [--] [CMD...]

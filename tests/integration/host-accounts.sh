@@ -28,7 +28,7 @@ if [ -n "${TUNL_SANITIZED:-}" ]; then
 	echo "SKIP: host-accounts: a sanitizer build's pam_tunl.so cannot load into the stock sshd"
 	exit 77
 fi
-for c in useradd userdel unshare tmux setpriv; do
+for c in useradd userdel unshare; do
 	if ! command -v $c >/dev/null 2>&1; then
 		echo "SKIP: host-accounts: needs $c"
 		exit 77
@@ -70,65 +70,16 @@ fi
 # ---- inside ---------------------------------------------------------------------
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init host-accounts
-harness_path_is_safe /var/lib ||
-    harness_skip "/var/lib is writable by others than root"
-D=$(mktemp -d /var/lib/tunl-hostacct.XXXXXX) || harness_fail "mktemp"
-chmod 0755 "$D"
-TM=tunl-hostacct-$$
-tm() {
-	tmux -L "$TM" -f /dev/null "$@"
-}
-demo() {
-	sh "$top_srcdir/tools/demo" "$@"
-}
+. "$top_srcdir/tests/integration/demo-lib.sh"
+demo_lib_init tunl-hostacct
 TMPUSER=tunl-tmp$$
-cleanup() {
-	tm kill-server 2>/dev/null
-	[ -f "$D/state" ] && demo stop --dir "$D" >/dev/null 2>&1
-	rm -rf "$D"
+demo_cleanup_more() {
 	userdel "$TMPUSER" 2>/dev/null
 }
-trap '_rc=$?; cleanup; (exit $_rc); _harness_exit' EXIT
 
-demo --no-deps --no-build --build-dir "$top_builddir" --dir "$D" start \
-    >"$H/start.out" 2>"$H/start.err"
-rc=$?
-[ $rc -eq 77 ] && harness_skip "tools/demo: $(grep '^SKIP' "$H/start.err")"
-[ $rc -eq 0 ] || harness_fail "tools/demo start: $(cat "$H/start.out" "$H/start.err")"
-line() {
-	sed -n "s/^  ($1) [^:]*: *//p" "$H/start.out"
-}
-CUSTOMER=$(line a)
-JOIN_RW=$(line b)
-JOIN_RO=$(line c)
-LIST=$(sed -n 's/^  sessions on the relay: *//p' "$H/start.out")
+demo_start
 ID=$(sed -n 's/^ID=//p' "$D/state")
-for v in "$CUSTOMER" "$JOIN_RW" "$JOIN_RO" "$LIST" "$ID"; do
-	[ -n "$v" ] || harness_fail "tools/demo did not print what to run: $(cat "$H/start.out")"
-done
-CSOCK=${CUSTOMER#tmux -S }
-CSOCK=${CSOCK% attach}
-
-pane() {
-	if tm has-session 2>/dev/null; then
-		tm new-window -d -n "$1"
-	else
-		tm new-session -d -s t -n "$1" -x 120 -y 40
-		tm set -g remain-on-exit on
-		harness_track "$(tm display -p '#{pid}')"
-	fi
-	tm send-keys -t "t:$1" "exec sh -c '$2; echo exit=\$?; sleep 600'" Enter
-}
-shows() {
-	if [ "$1" = customer ]; then
-		tmux -S "$CSOCK" capture-pane -p -t tunl:0.0
-	else
-		tm capture-pane -p -t "t:$1"
-	fi | grep -qF -- "$2"
-}
-wait_in() {
-	harness_wait 60 "[$2] on $1's screen" shows "$1" "$2"
-}
+[ -n "$ID" ] || harness_fail "no session id in $D/state"
 list_has_id() {
 	# $LIST is the printed command line: split into words on purpose.
 	# shellcheck disable=SC2086

@@ -67,18 +67,6 @@ failure_lines() {
 	grep -c 'pam_tunl(sshd:auth): authentication failure; ' "$H/syslog.log"
 }
 
-# syslog_sync: return once every line sent to the syslog sink so far is in
-# $H/syslog.log. pam_tunl logs before sshd answers the client; the sink
-# reads its socket in order, so a marker sent now is written after them.
-nsync=0
-syslog_sync() {
-	nsync=$((nsync + 1))
-	logger --socket-errors=on -u "$H/syslog.sock" -t tunl-test "sync $nsync" ||
-	    harness_fail "cannot write to the syslog sink"
-	harness_wait 60 "syslog marker $nsync" \
-	    grep -q "tunl-test: sync $nsync\$" "$H/syslog.log"
-}
-
 # ---- stand-ins for the programs of other branches -----------------------------
 
 cat >"$H/tunl-shell" <<'EOF'
@@ -159,7 +147,7 @@ harness_assert_contains "$prompts" "Session token: "
 # The hand-off lives as long as the connection.
 harness_wait 60 "hand-off $handoff to go after the connection closed" \
     test ! -e "$H$handoff"
-syslog_sync
+harness_syslog_sync
 [ "$(failure_lines)" -eq 0 ] || harness_fail "failure logged for a good login"
 
 # ---- wrong token, wrong id: the same refusal ------------------------------------------
@@ -191,7 +179,7 @@ fi
 harness_assert_eq "$err_token" "$(cat "$H/err")" "refusal for A's token"
 
 # pam_syslog sends these from the [pam] child.
-syslog_sync
+harness_syslog_sync
 log=$(cat "$H/syslog.log")
 harness_assert_contains "$log" \
     "pam_tunl(sshd:auth): authentication failure; rhost=127.0.0.1 user=tunl reason=bad-token"
@@ -214,7 +202,7 @@ if login "$C" "$CTOK"; then
 	harness_fail "a locked session's right token logged in"
 fi
 harness_assert_eq "$err_token" "$(cat "$H/err")" "refusal when locked"
-syslog_sync
+harness_syslog_sync
 log=$(cat "$H/syslog.log")
 harness_assert_contains "$log" "session $C locked"
 harness_assert_contains "$log" \

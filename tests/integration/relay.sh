@@ -124,6 +124,51 @@ relay_sql() {
 	sqlite3 -batch -bail -cmd '.timeout 5000' "$RELAY_DB" "$1"
 }
 
+# relay_lock_registry: another process (pid $RELAY_LOCKER) holds the
+# registry's write lock from now until relay_unlock_registry; should the
+# test be gone, it lets go after 10 minutes and exits 1.
+relay_lock_registry() {
+	rm -f "$H/registry.locked" "$H/registry.unlock"
+	python3 - "$RELAY_DB" "$H/registry.locked" "$H/registry.unlock" \
+	    <<'PY' 2>"$H/locker.err" &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+end = time.monotonic() + 600
+while not os.path.exists(sys.argv[3]):
+    if time.monotonic() > end:
+        sys.exit(1)
+    time.sleep(0.05)
+db.execute("ROLLBACK")
+PY
+	RELAY_LOCKER=$!
+	harness_track "$RELAY_LOCKER"
+	harness_wait 60 "the registry to be locked" _relay_locked
+}
+
+_relay_locked() {
+	[ -e "$H/registry.locked" ] && return 0
+	harness_alive "$RELAY_LOCKER" ||
+	    harness_fail "the lock holder exited before locking: $(cat "$H/locker.err")"
+	return 1
+}
+
+_relay_lock_gone() {
+	! harness_alive "$RELAY_LOCKER"
+}
+
+# relay_unlock_registry: fail unless the lock is still held (nothing the
+# test checked meanwhile may have happened after it went), then let go.
+relay_unlock_registry() {
+	harness_alive "$RELAY_LOCKER" ||
+	    harness_fail "the registry's lock went before the test let go"
+	touch "$H/registry.unlock"
+	harness_wait 60 "the lock holder to let go" _relay_lock_gone
+	wait "$RELAY_LOCKER"
+	harness_assert_eq 0 $? "the lock holder's exit status"
+}
+
 # An askpass that answers pam_tunl's prompts by their text, from files.
 relay_askpass() {
 	cat >"$H/bin/askpass" <<'EOF'
