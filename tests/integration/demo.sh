@@ -97,6 +97,13 @@ customer | grep -q 'ro-3\|watch-4' &&
 # ---- stop ----------------------------------------------------------------------
 # Everything the demo recorded, and everything in the relay's namespace.
 NS=$(sed -n 's/^NS=//p' "$D/state")
+# Hold the relay's namespace until it has been checked: once freed, its id
+# can be given to a namespace of a test running beside this one (which may
+# run a demo too), whose processes would be taken for the demo's.
+HOLDER=$(sed -n 's/^HOLDER=//p' "$D/state")
+exec 8<"/proc/$HOLDER/ns/mnt" || harness_fail "cannot hold the relay's namespace"
+[ "$(readlink "/proc/$$/fd/8")" = "$NS" ] ||
+    harness_fail "the demo's holder $HOLDER is not in the relay's namespace"
 PIDS=$(cat "$D/procs" "$H_DEMO/pids" 2>/dev/null | awk '{ print $1 ":" $2 }')
 tm kill-server 2>/dev/null
 demo stop --dir "$D" >"$H/stop.out" 2>&1 ||
@@ -121,6 +128,7 @@ for p in $(ns_left); do
 	    <"/proc/$p/cmdline" 2>/dev/null) ($(awk '/^State:/ { print $2, $3 }' \
 	    "/proc/$p/status" 2>/dev/null)); stop said: $(cat "$H/stop.out")"
 done
+exec 8<&-
 [ -e "$D" ] && harness_fail "the demo directory $D is left"
 findmnt -rn -o TARGET | grep -qF "$D" && harness_fail "a mount under $D is left"
 [ -S "$CSOCK" ] && harness_fail "the customer's tmux socket is left"
