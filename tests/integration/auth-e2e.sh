@@ -241,14 +241,7 @@ relay_as tunl sh -c 'echo x > /run/tunl/auth/forged.handoff' 2>/dev/null &&
 harness_syslog_sync
 fails=$(grep -c 'pam_tunl(sshd:auth): authentication failure; rhost=127.0.0.1 ' "$H/syslog.log")
 harness_assert_eq "$nfail" "$fails" "failure lines logged, one per refused login"
-if command -v fail2ban-regex >/dev/null 2>&1 && [ -d /etc/fail2ban/filter.d ]; then
-	sed 's/^<[0-9]*>//' "$H/syslog.log" >"$H/auth.log"
-	mkdir -p "$H/f2b/filter.d"
-	cp "$top_srcdir/fail2ban/filter.d/tunl.conf" /etc/fail2ban/filter.d/common.conf \
-	    "$H/f2b/filter.d/"
-	fail2ban-regex "$H/auth.log" "$H/f2b/filter.d/tunl.conf" >"$H/f2b.out" 2>&1 ||
-	    harness_fail "fail2ban-regex: $(cat "$H/f2b.out")"
-	matched=$(sed -n 's/^Lines: .* \([0-9][0-9]*\) matched.*/\1/p' "$H/f2b.out")
+if matched=$(relay_f2b_matched "$H/syslog.log"); then
 	harness_assert_eq "$fails" "$matched" "failures fail2ban-regex matched"
 else
 	harness_log "fail2ban-regex not installed: filter not checked"

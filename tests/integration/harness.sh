@@ -420,10 +420,19 @@ _harness_users() {
 
 # $H/sysetc: the machine's /etc as the namespaces see it, a copy taken now
 # (a directory bound over /etc survives accounts being added on the
-# machine; see _HARNESS_MOUNTS).  The copy keeps no password hashes.
+# machine; see _HARNESS_MOUNTS).  The copy keeps none of the machine's
+# secrets: no password hashes, no sshd host keys (the test's sshd has its
+# own), no tunl configuration (tunl-admin, CA and token keys: the relay's
+# namespace sees $H/etc/tunl), no TLS private keys.
 _harness_sysetc() {
 	mkdir "$H/sysetc" && cp -a /etc/. "$H/sysetc/" ||
 	    harness_fail "cannot copy /etc to $H/sysetc"
+	rm -f "$H/sysetc/ssh/"ssh_host_*_key
+	for _hd in tunl ssl/private; do
+		[ -d "$H/sysetc/$_hd" ] || continue
+		rm -rf "$H/sysetc/$_hd" && mkdir -m 0700 "$H/sysetc/$_hd" ||
+		    harness_fail "cannot empty $H/sysetc/$_hd"
+	done
 	for _hf in shadow gshadow shadow- gshadow-; do
 		[ -f "$H/sysetc/$_hf" ] || continue
 		awk -F: -v OFS=: '{ if (NF > 1) $2 = "*"; print }' \
@@ -712,8 +721,8 @@ harness_nsenter() {
 # ---- syslog ---------------------------------------------------------------
 
 # harness_syslog_start: a syslog stand-in ($HARNESS_SYSLOG_PID) whose lines
-# go to $H/syslog.log, seen as /dev/log inside sshd's namespace. /dev there is replaced by a
-# tmpfs holding the machine's device nodes (bind-mounted; /dev/ptmx made
+# go to $H/syslog.log, seen as /dev/log inside sshd's namespace. /dev there
+# is replaced by a tmpfs holding the machine's device nodes (bind-mounted; /dev/ptmx made
 # anew so that ssh -t still gets a pty) and the sink's socket, so the
 # machine's /dev is left as it was.
 harness_syslog_start() {
@@ -722,14 +731,7 @@ harness_syslog_start() {
 	_hsp=$!
 	HARNESS_SYSLOG_PID=$_hsp
 	harness_track "$_hsp"
-	_hwend=$(( $(date +%s) + 60 ))
-	while [ ! -S "$H/syslog.sock" ]; do
-		harness_alive "$_hsp" ||
-		    harness_fail "syslog-sink: $(cat "$H/syslog-sink.err")"
-		[ "$(date +%s)" -lt "$_hwend" ] ||
-		    harness_fail "syslog-sink did not start in 60 s"
-		sleep 0.05
-	done
+	harness_wait 60 "syslog-sink to listen" _harness_sink_up
 	mkdir -p "$H/devns"
 	harness_nsenter sh -c '
 		set -e
@@ -760,6 +762,13 @@ harness_syslog_start() {
 		mount --move "$d" /dev
 		test -S /dev/log
 	' sh "$H" || harness_fail "cannot put the syslog sink at /dev/log"
+}
+
+_harness_sink_up() {
+	[ -S "$H/syslog.sock" ] && return 0
+	harness_alive "$HARNESS_SYSLOG_PID" ||
+	    harness_fail "syslog-sink: $(cat "$H/syslog-sink.err")"
+	return 1
 }
 
 # harness_syslog_sync: return once every line sent to the syslog sink so

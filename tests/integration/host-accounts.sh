@@ -70,6 +70,7 @@ fi
 # ---- inside ---------------------------------------------------------------------
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init host-accounts
+. "$top_srcdir/tests/integration/relay.sh"
 . "$top_srcdir/tests/integration/demo-lib.sh"
 demo_lib_init tunl-hostacct
 TMPUSER=tunl-tmp$$
@@ -138,13 +139,7 @@ logged_failure() {
 }
 harness_wait 60 "the failed login in tools/demo logs" logged_failure
 grep -q '^<' "$H/logs.out" && harness_fail "tools/demo logs kept the <PRI> prefix"
-if command -v fail2ban-regex >/dev/null 2>&1 && [ -f /etc/fail2ban/filter.d/common.conf ]; then
-	mkdir -p "$H/f2b/filter.d"
-	cp "$top_srcdir/fail2ban/filter.d/tunl.conf" /etc/fail2ban/filter.d/common.conf \
-	    "$H/f2b/filter.d/"
-	fail2ban-regex "$H/logs.out" "$H/f2b/filter.d/tunl.conf" >"$H/f2b.out" 2>&1 ||
-	    harness_fail "fail2ban-regex: $(cat "$H/f2b.out")"
-	matched=$(sed -n 's/^Lines: .* \([0-9][0-9]*\) matched.*/\1/p' "$H/f2b.out")
+if matched=$(relay_f2b_matched "$H/logs.out"); then
 	[ "${matched:-0}" -ge 1 ] ||
 	    harness_fail "fail2ban's filter finds nothing in tools/demo logs: $(cat "$H/f2b.out")"
 	harness_log "fail2ban-regex matched $matched line(s)"

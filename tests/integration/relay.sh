@@ -169,6 +169,27 @@ relay_unlock_registry() {
 	harness_assert_eq 0 $? "the lock holder's exit status"
 }
 
+# relay_f2b_matched LOG: how many lines of LOG (a syslog sink's file, or a
+# syslog daemon's) the shipped fail2ban filter matches, by fail2ban-regex;
+# returns 1, printing nothing, where fail2ban is not installed. The filter
+# includes common.conf from fail2ban's own filter.d, copied beside it.
+relay_f2b_matched() {
+	command -v fail2ban-regex >/dev/null 2>&1 &&
+	    [ -d /etc/fail2ban/filter.d ] || return 1
+	# A syslog daemon's file: no <PRI> prefix.
+	sed 's/^<[0-9]*>//' "$1" >"$H/f2b.log"
+	mkdir -p "$H/f2b/filter.d"
+	cp "$top_srcdir/fail2ban/filter.d/tunl.conf" "$H/f2b/filter.d/"
+	for _rc in /etc/fail2ban/filter.d/common.conf \
+	    /etc/fail2ban/filter.d/common.local; do
+		[ -f "$_rc" ] && cp "$_rc" "$H/f2b/filter.d/"
+	done
+	fail2ban-regex "$H/f2b.log" "$H/f2b/filter.d/tunl.conf" \
+	    >"$H/f2b.out" 2>&1 ||
+	    harness_fail "fail2ban-regex: $(cat "$H/f2b.out")"
+	sed -n 's/^Lines: .* \([0-9][0-9]*\) matched.*/\1/p' "$H/f2b.out"
+}
+
 # An askpass that answers pam_tunl's prompts by their text, from files.
 relay_askpass() {
 	cat >"$H/bin/askpass" <<'EOF'
