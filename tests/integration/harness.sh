@@ -73,14 +73,18 @@ harness_assert_not_contains() {
 # a condition this way, never for a duration: the limit is only there so
 # that a broken build fails instead of hanging, so make it generous (a
 # loaded 2-core machine can be ten times slower than an idle one).
+# Before failing it runs $HARNESS_WAIT_DEBUG, if a test set one (a
+# function that shows what the failure's log needs: screens, logs).
 harness_wait() {
 	_hwl=$1
 	_hww=$2
 	shift 2
 	_hwend=$(( $(date +%s) + _hwl ))
 	while ! "$@"; do
-		[ "$(date +%s)" -lt "$_hwend" ] ||
-		    harness_fail "waited ${_hwl} s for $_hww"
+		if [ "$(date +%s)" -ge "$_hwend" ]; then
+			${HARNESS_WAIT_DEBUG:+"$HARNESS_WAIT_DEBUG"}
+			harness_fail "waited ${_hwl} s for $_hww"
+		fi
 		sleep 0.05
 	done
 	return 0

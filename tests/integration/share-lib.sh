@@ -93,16 +93,14 @@ pane() {
 screen() {
 	tm capture-pane -p -t "e2e:$1"
 }
+# Every wait of these tests shows the panes and logs when it fails.
+HARNESS_WAIT_DEBUG=share_debug
 # wait_screen NAME TEXT [SECS]: TEXT on pane NAME.
+screen_has() {
+	screen "$1" | grep -qF -- "$2"
+}
 wait_screen() {
-	_wt=$(( ${3:-60} * 5 ))
-	while [ $_wt -gt 0 ]; do
-		screen "$1" | grep -qF -- "$2" && return 0
-		sleep 0.2
-		_wt=$((_wt - 1))
-	done
-	share_debug
-	harness_fail "pane $1 never showed [$2]"
+	harness_wait "${3:-120}" "pane $1 to show [$2]" screen_has "$1" "$2"
 }
 # What a failing test needs to see: the panes, ssh's and the relay's logs.
 share_debug() {
@@ -124,15 +122,11 @@ share_debug() {
 	fi
 }
 # wait_raw NAME TEXT [SECS]: TEXT in what pane NAME was sent.
+raw_has() {
+	grep -aqF -- "$2" "$H/raw-$1.log" 2>/dev/null
+}
 wait_raw() {
-	_wt=$(( ${3:-60} * 5 ))
-	while [ $_wt -gt 0 ]; do
-		grep -aqF -- "$2" "$H/raw-$1.log" 2>/dev/null && return 0
-		sleep 0.2
-		_wt=$((_wt - 1))
-	done
-	share_debug
-	harness_fail "pane $1 was never sent [$2]"
+	harness_wait "${3:-120}" "pane $1 to be sent [$2]" raw_has "$1" "$2"
 }
 # The customer's private tmux: its socket is in tunl-share's directory.
 cust_sock() {
@@ -143,29 +137,22 @@ cust_sock() {
 }
 # cust_wait_pane TEXT [PANE]: TEXT on the customer's shell pane (0), or
 # on PANE (1: the chat pane).
+cust_pane_has() {
+	CSOCK=$(cust_sock) &&
+	    tmux -S "$CSOCK" capture-pane -p -t "tunl:0.$2" 2>/dev/null |
+	    grep -qF -- "$1"
+}
 cust_wait_pane() {
-	_wt=300
-	while [ $_wt -gt 0 ]; do
-		CSOCK=$(cust_sock) &&
-		    tmux -S "$CSOCK" capture-pane -p -t "tunl:0.${2:-0}" 2>/dev/null |
-		    grep -qF -- "$1" && return 0
-		sleep 0.2
-		_wt=$((_wt - 1))
-	done
-	share_debug
-	harness_fail "the customer's pane ${2:-0} never showed [$1]"
+	harness_wait 120 "the customer's pane ${2:-0} to show [$1]" \
+	    cust_pane_has "$1" "${2:-0}"
 }
 # The customer's shell is ready when it runs what is typed into it (its
 # prompt is the login shell's, "# " for root).
+cust_tmux_up() {
+	CSOCK=$(cust_sock) && tmux -S "$CSOCK" has-session -t tunl 2>/dev/null
+}
 cust_wait_ready() {
-	_wt=300
-	while [ $_wt -gt 0 ]; do
-		CSOCK=$(cust_sock) &&
-		    tmux -S "$CSOCK" has-session -t tunl 2>/dev/null && break
-		sleep 0.2
-		_wt=$((_wt - 1))
-	done
-	[ $_wt -gt 0 ] || { share_debug; harness_fail "tunl-share did not start"; }
+	harness_wait 120 "tunl-share to start its tmux" cust_tmux_up
 	tmux -S "$CSOCK" send-keys -t tunl:0.0 "echo ready-\$((2*$1))" Enter
 	cust_wait_pane "ready-$((2*$1))"
 }
@@ -179,13 +166,7 @@ raw_more() {
 }
 # wait_raw_more NAME TEXT COUNT: TEXT sent to pane NAME more than COUNT times.
 wait_raw_more() {
-	_wt=300
-	until raw_more "$1" "$2" "$3"; do
-		_wt=$((_wt - 1))
-		[ $_wt -gt 0 ] || { share_debug;
-		    harness_fail "pane $1 was never sent [$2] again"; }
-		sleep 0.2
-	done
+	harness_wait 120 "pane $1 to be sent [$2] again" raw_more "$1" "$2" "$3"
 }
 # type_refused NAME TEXT: type TEXT and Enter on pane NAME, whose join may
 # not send keys, and wait until it has read them (it says so).
@@ -220,13 +201,8 @@ audit_more() {
 customer_synced() {
 	_csn=$(audit_count "$2 joined")
 	pane "$1" "$SSH -o IdentityFile=$H/client/$2 -t support@127.0.0.1 join $ID --read-only"
-	_wt=300
-	until audit_more "$2 joined" "$_csn"; do
-		_wt=$((_wt - 1))
-		[ $_wt -gt 0 ] || { share_debug;
-		    harness_fail "tunl-share never heard that $2 joined"; }
-		sleep 0.2
-	done
+	harness_wait 120 "tunl-share to hear that $2 joined" \
+	    audit_more "$2 joined" "$_csn"
 }
 
 # ps_watch_start, ps_watch_stop: every process's argv, every 50 ms, into
