@@ -12,9 +12,10 @@
  *	error, notice	shown in the chat pane as text
  *	ping		answered with a pong
  *	snapshot-req	the main pane's screen is sent back
- *	keys		into the main or the chat pane, literally (tmux
- *			send-keys -l); NUL bytes dropped; in a restricted
- *			session only into the chat pane
+ *	keys		into the main or the chat pane, byte for byte (every
+ *			byte, NUL too, as tmux send-keys -H through the
+ *			control-mode client); in a restricted session only
+ *			into the chat pane
  *	resize		1..PROTO_COLS_MAX x 1..PROTO_ROWS_MAX, not when
  *			restricted
  *	status		text into the status row and chat pane header
@@ -141,12 +142,10 @@ share_allow(int restricted, u_int8_t type, struct buf *payload,
 		allow_quote(q, q->keys.data, q->keys.len);
 		if (restricted && q->keys.pane != FRAME_PANE_CHAT)
 			return allow_drop(q, "restricted");
-		for (i = 0; i < q->keys.len; i++) {
-			if (q->keys.data[i] != '\0')
-				q->keybytes[q->nkeys++] = q->keys.data[i];
-		}
-		if (q->nkeys == 0)
-			return allow_drop(q, "only-nul");
+		if (q->keys.len > sizeof(q->keybytes))
+			return allow_drop(q, "oversize");
+		memcpy(q->keybytes, q->keys.data, q->keys.len);
+		q->nkeys = q->keys.len;
 		q->action = ALLOW_KEYS;
 		break;
 	case FRAME_RESIZE:

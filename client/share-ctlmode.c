@@ -150,6 +150,8 @@ ctlmode_parse_line(const u_char *p, size_t len, struct buf *data,
 		m->kind = CTLMODE_LAYOUT;
 	else if (ctlmode_starts(p, len, "%exit"))
 		m->kind = CTLMODE_EXIT;
+	else if (ctlmode_starts(p, len, "%error"))
+		m->kind = CTLMODE_ERROR;
 	else
 		m->kind = CTLMODE_OTHER;
 	return 0;

@@ -201,8 +201,13 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 			(void)share_proto_send(s, tmp);
 		break;
 	case ALLOW_KEYS:
-		(void)share_tmux_keys(s, q.keys.pane == FRAME_PANE_MAIN ?
+		r = share_tmux_keys(s, q.keys.pane == FRAME_PANE_MAIN ?
 		    s->pane_main : s->pane_chat, q.keybytes, q.nkeys);
+		if (r == TUNL_ERR_FULL && s->keys_dropped == q.nkeys)
+			(void)share_audit_note(s->audit_fd, "keys dropped: "
+			    "tmux is not taking them");
+		else if (r == TUNL_ERR_SYSTEM)
+			s->ending = 1;	/* the control client is gone */
 		break;
 	case ALLOW_RESIZE:
 		(void)share_tmux_resize(s, q.cols, q.rows);
@@ -304,6 +309,12 @@ proto_ctl(struct share *s)
 		case CTLMODE_EXIT:
 			s->ending = 1;
 			break;
+		case CTLMODE_ERROR:
+			/* Only key commands are sent on this client. */
+			if (s->keys_failed++ == 0)
+				(void)share_audit_note(s->audit_fd,
+				    "tmux refused keys (the pane is gone?)");
+			break;
 		default:
 			break;
 		}
@@ -387,10 +398,11 @@ int
 share_proto_run(struct share *s)
 {
 	struct proto_viewers	 was;
-	struct pollfd		 pfd[5];
+	struct pollfd		 pfd[6];
 	size_t			 put;
 	nfds_t			 n;
 	int			 timeout, i_ctl, i_rin, i_rout, i_lis, i_chat;
+	int			 i_keys;
 
 	memset(&was, 0, sizeof(was));
 	if ((s->out = buf_new(PROTO_OUT_MAX)) == NULL)
@@ -409,10 +421,15 @@ share_proto_run(struct share *s)
 		    time(NULL) >= s->retry_at)
 			proto_connect(s);
 		n = 0;
-		i_rin = i_rout = i_chat = -1;
+		i_rin = i_rout = i_chat = i_keys = -1;
 		pfd[n].fd = s->ctl_out;
 		pfd[n].events = POLLIN;
 		i_ctl = (int)n++;
+		if (s->ctl_q != NULL && buf_len(s->ctl_q) > 0) {
+			pfd[n].fd = s->ctl_in;
+			pfd[n].events = POLLOUT;
+			i_keys = (int)n++;
+		}
 		pfd[n].fd = s->chat_listen;
 		pfd[n].events = POLLIN;
 		i_lis = (int)n++;
@@ -447,6 +464,10 @@ share_proto_run(struct share *s)
 		}
 		if (pfd[i_ctl].revents & (POLLIN | POLLHUP | POLLERR))
 			proto_ctl(s);
+		if (i_keys != -1 &&
+		    (pfd[i_keys].revents & (POLLOUT | POLLERR | POLLHUP)) &&
+		    share_tmux_flush(s) != 0)
+			s->ending = 1;
 		if (pfd[i_lis].revents & POLLIN)
 			(void)share_ui_accept(s);
 		if (i_chat != -1 && s->chat_fd != -1 &&

@@ -1,12 +1,16 @@
 /*
  * share-tmux.c: the customer's tmux server on a private socket.
  *
- * Every tmux command is run with posix_spawnp as an argument vector,
+ * tmux commands are run with posix_spawnp as an argument vector,
  * "tmux -f /dev/null -S <dir>/tmux.sock <command> <args>", never through a
- * shell. Relay input reaches tmux only as the last, literal argument of
- * send-keys -l (bytes, no NUL) and as option values shown in the status
- * row (text made printable by share_printable, '#' doubled so tmux draws
- * it and does not read it as a style).
+ * shell, except the engineers' keys: they go to the control-mode client
+ * tunl-share already holds, as command lines written to its standard
+ * input, so a keystroke costs no process. Relay input reaches tmux only
+ * as two lowercase hex digits a byte in those lines ("send-keys -H -t %N
+ * 65 63 3b"), which no parser can read as anything but one byte each,
+ * and as option values shown in the status row (text made printable by
+ * share_printable, '#' doubled so tmux draws it and does not read it as a
+ * style).
  *
  * Layout: one window, the customer's shell in the top pane (the shared
  * one), tunl-share --chat-pane in the bottom pane, a status row drawn from
@@ -32,6 +36,8 @@
 
 #define TMUX_ARGS_MAX		96
 #define TMUX_OUT_MAX		(64 * 1024)
+#define TMUX_CTLQ_MAX		(1024 * 1024)	/* queued key commands */
+#define TMUX_KEYS_LINE		512	/* key bytes in one send-keys line */
 
 extern char **environ;
 
@@ -240,14 +246,20 @@ share_tmux_start(struct share *s)
 	return r;
 }
 
-/* Attach a read-only control-mode client whose output we read. */
+/*
+ * Attach the control-mode client: we read its lines (the panes' output,
+ * layout changes) and write it the key commands. It takes no part in the
+ * window's size (control clients only do once they set one).
+ */
 int
 share_tmux_control(struct share *s)
 {
 	const char *const argv[] = { "tmux", "-f", "/dev/null", "-S", s->sock,
-	    "-C", "attach-session", "-r", "-t", SHARE_SESSION, NULL };
+	    "-C", "attach-session", "-t", SHARE_SESSION, NULL };
 	int	 in[2], out[2], r;
 
+	if ((s->ctl_q = buf_new(TMUX_CTLQ_MAX)) == NULL)
+		return TUNL_ERR_ALLOC;
 	if (pipe2(in, O_CLOEXEC) == -1)
 		return TUNL_ERR_SYSTEM;
 	if (pipe2(out, O_CLOEXEC) == -1) {
@@ -258,32 +270,71 @@ share_tmux_control(struct share *s)
 	r = share_spawn(argv, in[0], out[1], -1, &s->ctl_pid);
 	(void)close(in[0]);
 	(void)close(out[1]);
-	if (r != 0) {
+	if (r != 0 || fcntl(in[1], F_SETFL,
+	    fcntl(in[1], F_GETFL) | O_NONBLOCK) == -1) {
 		(void)close(in[1]);
 		(void)close(out[0]);
-		return r;
+		return r != 0 ? r : TUNL_ERR_SYSTEM;
 	}
 	s->ctl_in = in[1];	/* kept open: tmux detaches at its EOF */
 	s->ctl_out = out[0];
 	return 0;
 }
 
-/* Keys from an engineer, literally, as one argument; no NUL in them. */
+/*
+ * Write what is queued for the control client, as much as the pipe takes
+ * now. Returns 0, or TUNL_ERR_SYSTEM when the client is gone.
+ */
+int
+share_tmux_flush(struct share *s)
+{
+	size_t	 put;
+
+	if (s->ctl_q == NULL || buf_len(s->ctl_q) == 0 || s->ctl_in == -1)
+		return 0;
+	if (buf_write_fd(s->ctl_q, s->ctl_in, &put) != 0 &&
+	    errno != EAGAIN && errno != EINTR)
+		return TUNL_ERR_SYSTEM;
+	return 0;
+}
+
+/*
+ * Keys from an engineer, every byte exactly as sent (NUL included): queued
+ * as send-keys -H lines for the control client, whole or not at all. A
+ * full queue means tmux has stopped reading; the keys are dropped, counted
+ * and TUNL_ERR_FULL returned so the caller can say so.
+ */
 int
 share_tmux_keys(struct share *s, const char *pane, const u_char *p,
     size_t len)
 {
-	char	 keys[PROTO_KEYS_MAX + 1];
+	static const char	 hex[] = "0123456789abcdef";
+	char			 b[3];
+	size_t			 mark, i, j, n;
+	int			 r = 0;
 
-	if (len == 0 || len > PROTO_KEYS_MAX || memchr(p, '\0', len) != NULL)
+	if (len == 0 || len > PROTO_KEYS_MAX || s->ctl_q == NULL ||
+	    pane[0] != '%')
 		return TUNL_ERR_INVALID;
-	memcpy(keys, p, len);
-	keys[len] = '\0';
-	{
-		const char *const a[] = { "send-keys", "-l", "-t", pane, "--",
-		    keys, NULL };
-		return share_tmux(s, a, NULL);
+	mark = buf_len(s->ctl_q);
+	for (i = 0; i < len && r == 0; i += n) {
+		n = len - i > TMUX_KEYS_LINE ? TMUX_KEYS_LINE : len - i;
+		r = buf_putf(s->ctl_q, "send-keys -H -t %s", pane);
+		for (j = 0; j < n && r == 0; j++) {
+			b[0] = ' ';
+			b[1] = hex[p[i + j] >> 4];
+			b[2] = hex[p[i + j] & 15];
+			r = buf_put(s->ctl_q, b, sizeof(b));
+		}
+		if (r == 0)
+			r = buf_put_u8(s->ctl_q, '\n');
 	}
+	if (r != 0) {
+		(void)buf_consume_end(s->ctl_q, buf_len(s->ctl_q) - mark);
+		s->keys_dropped += len;
+		return TUNL_ERR_FULL;
+	}
+	return share_tmux_flush(s);
 }
 
 int
@@ -436,4 +487,6 @@ share_tmux_kill(struct share *s)
 		(void)share_wait(s->ctl_pid);
 		s->ctl_pid = 0;
 	}
+	buf_free(s->ctl_q);
+	s->ctl_q = NULL;
 }

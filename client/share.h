@@ -42,6 +42,7 @@ enum ctlmode_kind {
 	CTLMODE_OUTPUT,		/* %output: pane, data */
 	CTLMODE_LAYOUT,		/* %layout-change: sizes may have moved */
 	CTLMODE_EXIT,		/* %exit: the client is going away */
+	CTLMODE_ERROR,		/* %error: a command we sent failed */
 	CTLMODE_OTHER,		/* any other line (%begin, %end, ...) */
 	CTLMODE_BAD,		/* a line that does not decode: dropped */
 };
@@ -77,7 +78,7 @@ enum allow_action {
 	ALLOW_ERROR,		/* an error from the relay: shown */
 	ALLOW_PING,		/* answered with a pong */
 	ALLOW_SNAPSHOT,		/* capture the main pane */
-	ALLOW_KEYS,		/* send-keys -l into a registered pane */
+	ALLOW_KEYS,		/* send-keys -H into a registered pane */
 	ALLOW_RESIZE,		/* resize-window */
 	ALLOW_STATUS,		/* status row and chat pane header */
 	ALLOW_NOTICE,		/* a notice: chat pane */
@@ -95,7 +96,7 @@ struct allow_req {
 	struct proto_hello	 hello;
 	struct proto_error	 err;
 	struct proto_keys	 keys;
-	u_char			 keybytes[PROTO_KEYS_MAX];	/* NUL dropped */
+	u_char			 keybytes[PROTO_KEYS_MAX];
 	size_t			 nkeys;
 	char			 text[PROTO_TEXT_MAX + 1];	/* status, notice */
 	struct proto_chat	 chat;
@@ -130,6 +131,7 @@ int		 share_tmux_start(struct share *);
 int		 share_tmux_control(struct share *);
 int		 share_tmux_keys(struct share *, const char *, const u_char *,
 		     size_t);
+int		 share_tmux_flush(struct share *);
 int		 share_tmux_resize(struct share *, u_int, u_int);
 int		 share_tmux_size(struct share *, u_int *, u_int *, u_int *,
 		     u_int *);
@@ -199,8 +201,11 @@ struct share {
 	u_int		 pane_main_id;
 	u_int		 cols, rows;		/* main pane, last seen */
 	pid_t		 ctl_pid;
-	int		 ctl_in, ctl_out;
+	int		 ctl_in, ctl_out;	/* commands to, lines from */
+	struct buf	*ctl_q;			/* commands not yet written */
 	struct ctlmode	 ctl;
+	u_int64_t	 keys_dropped;		/* bytes: tmux not reading */
+	u_int64_t	 keys_failed;		/* send-keys tmux refused */
 
 	/* The relay connection. */
 	pid_t		 ssh_pid;

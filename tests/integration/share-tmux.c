@@ -256,17 +256,68 @@ broker_hello(struct buf *f, u_int8_t mode)
 }
 
 static void
-keys(struct buf *f, u_int8_t pane, const char *s)
+keys_n(struct buf *f, u_int8_t pane, const u_char *p, size_t len)
 {
 	struct proto_keys	 k;
 
 	memset(&k, 0, sizeof(k));
 	k.pane = pane;
 	strcpy(k.engineer, "alice");
-	k.data = (const u_char *)s;
-	k.len = strlen(s);
+	k.data = p;
+	k.len = len;
 	proto_put_keys(f, &k);
 	send_frame(f);
+}
+
+static void
+keys(struct buf *f, u_int8_t pane, const char *s)
+{
+	keys_n(f, pane, (const u_char *)s, strlen(s));
+}
+
+/* path holds the bytes 0x00 .. 0xff in order, and nothing else. */
+static int
+file_is_every_byte(const char *path)
+{
+	u_char	 b[512];
+	FILE	*fp;
+	size_t	 n, i;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return 0;
+	n = fread(b, 1, sizeof(b), fp);
+	fclose(fp);
+	if (n != 256) {
+		fprintf(stderr, "# %s: %zu bytes\n", path, n);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (b[i] != i) {
+			fprintf(stderr, "# %s: byte %zu is 0x%02x\n", path, i,
+			    b[i]);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The main pane's foreground program is cmd, within about ms. */
+static int
+pane_runs(const char *cmd, int ms)
+{
+	char	 out[256];
+	size_t	 n = strlen(cmd);
+	int	 i;
+
+	for (i = 0; i < ms / 50; i++) {
+		out[0] = '\0';
+		tmux(out, sizeof(out), "display-message", "-p", "-t", "%0",
+		    "#{pane_current_command}");
+		if (strncmp(out, cmd, n) == 0 && out[n] == '\n')
+			return 1;
+		usleep(50000);
+	}
+	return 0;
 }
 
 static int
@@ -322,7 +373,8 @@ static void
 test_share(struct buf *f)
 {
 	char	 out[4096], path[700];
-	u_char	 big[8000];
+	u_char	 big[8000], byte[1];
+	int	 i;
 	DIR	*d;
 	struct dirent *de;
 	int	 others = 0;
@@ -343,6 +395,26 @@ test_share(struct buf *f)
 	    "shell");
 	ok(pane_has("%0", "engineer-16"), "capture-pane shows the engineer's "
 	    "echo");
+
+	/*
+	 * Every byte, each in a KEYS frame of its own, reaches the pane as
+	 * it was sent: NUL, a lone ';' (which tmux reads as a command
+	 * separator at the end of an argument), '\\', quotes, controls,
+	 * bytes over 0x7f. The pane writes what it reads, raw, to a file.
+	 */
+	snprintf(path, sizeof(path), "stty raw -echo -iexten; head -c 256 "
+	    ">%s/keys.out; stty sane; echo bytes-$((6*7))", xdg);
+	tmux(NULL, 0, "send-keys", "-t", "%0", path, "Enter");
+	if (!pane_runs("head", 60000))
+		fail("the pane did not start head");
+	for (i = 0; i < 256; i++) {
+		byte[0] = (u_char)i;
+		keys_n(f, FRAME_PANE_MAIN, byte, 1);
+	}
+	ok(pump(60000, "bytes-42"), "the pane read 256 bytes of keys");
+	snprintf(path, sizeof(path), "%s/keys.out", xdg);
+	ok(file_is_every_byte(path), "every byte 0x00-0xff, one a frame, "
+	    "reached the pane exactly");
 
 	proto_put_u32(f, FRAME_SNAPSHOT_REQ, 42);
 	send_frame(f);

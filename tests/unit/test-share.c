@@ -81,6 +81,10 @@ test_ctl_bad(void **state)
 	assert_int_equal(m.kind, CTLMODE_OTHER);
 	parse("%begin 1 2 0", d, &m, 0);
 	assert_int_equal(m.kind, CTLMODE_OTHER);
+	parse("%error 1 2 0", d, &m, 0);
+	assert_int_equal(m.kind, CTLMODE_ERROR);
+	parse("%errors", d, &m, 0);
+	assert_int_equal(m.kind, CTLMODE_OTHER);
 	buf_free(d);
 }
 
@@ -189,15 +193,15 @@ test_allow_keys(void **state)
 	assert_int_equal(judge_frame(1, f), ALLOW_KEYS);
 	assert_int_equal(judge_frame(0, f), ALLOW_KEYS);
 	buf_free(f);
-	/* NUL bytes are dropped; only NUL is nothing at all. */
+	/* Every byte passes as it came, NUL too (send-keys -H carries it). */
 	f = keys_frame(FRAME_PANE_MAIN, "a\0b", 3);
 	assert_int_equal(judge_frame(0, f), ALLOW_KEYS);
-	assert_int_equal(q.nkeys, 2);
-	assert_memory_equal(q.keybytes, "ab", 2);
+	assert_int_equal(q.nkeys, 3);
+	assert_memory_equal(q.keybytes, "a\0b", 3);
 	buf_free(f);
-	f = keys_frame(FRAME_PANE_MAIN, "\0\0", 2);
-	assert_int_equal(judge_frame(0, f), ALLOW_DROP);
-	assert_string_equal(q.reason, "only-nul");
+	f = keys_frame(FRAME_PANE_MAIN, "\0", 1);
+	assert_int_equal(judge_frame(0, f), ALLOW_KEYS);
+	assert_int_equal(q.nkeys, 1);
 	buf_free(f);
 	/* A pane that is not registered. */
 	raw[n++] = 7;
