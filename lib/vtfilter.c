@@ -2,10 +2,11 @@
  * vtfilter.c: the escape filter between a customer's screen and an
  * engineer's terminal (the policy, with reasons, is docs/escape-filter.md).
  *
- * Bytes are first decoded as UTF-8, so a C1 control is seen whether it
- * comes as a lone byte 0x80-0x9f or as U+0080..U+009F, and is handled as
- * its 7-bit form ESC + (c - 0x40). Invalid UTF-8 becomes U+FFFD; no byte
- * leaves as it came unless it is part of valid UTF-8. The code points then
+ * On the screen side bytes are first decoded as UTF-8, so a C1 control is
+ * seen whether it comes as a lone byte 0x80-0x9f or as U+0080..U+009F, and
+ * is handled as its 7-bit form ESC + (c - 0x40). Invalid UTF-8 becomes
+ * U+FFFD; no byte leaves as it came unless it is part of valid UTF-8. On
+ * the key side every byte over 0x7f is a key and passes as it came. The code points then
  * run through a parser shaped like the DEC/ECMA-48 one: ground, escape,
  * escape with intermediates, CSI, and the five control strings. A sequence
  * is held until its final byte, then passed byte for byte if the allowlist
@@ -810,6 +811,37 @@ vt_cp(struct vtfilter *vf, u_int32_t c, size_t raw, struct buf *out)
 }
 
 /*
+ * The key side takes every byte over 0x7f as it came, at once: the byte of
+ * a UTF-8 character, a Latin-1 key, a lone C1 code. Keys must reach the
+ * customer exactly, whatever the engineer's terminal sends, and no report
+ * an honest terminal makes holds such a byte (8-bit reports need S8C1T,
+ * which the screen side never passes). Such a byte ends a sequence it cuts
+ * short (the sequence passes as it came, as for any non-ASCII key) and is
+ * dropped with a control string it is part of.
+ */
+static int
+vt_key_byte(struct vtfilter *vf, u_char b, struct buf *out)
+{
+	int	 r;
+
+	switch (vf->state) {
+	case VT_GROUND:
+		return vt_put(out, &b, 1);
+	case VT_STRING:
+		vf->seq_raw++;
+		return 0;
+	case VT_STRING_ESC:
+		vf->seq_raw--;		/* the ESC starts a key of its own */
+		vt_string_end(vf);
+		vt_begin(vf, 1, 0);
+		break;
+	}
+	if ((r = vt_interrupt(vf, out)) != 0)
+		return r;
+	return vt_put(out, &b, 1);
+}
+
+/*
  * One byte through the UTF-8 decoder. An invalid sequence becomes one
  * U+FFFD for its longest valid prefix (or for the lone bad byte), and the
  * byte that broke it is decoded afresh. Lone bytes 0x80-0x9f are C1
@@ -820,6 +852,8 @@ vt_byte(struct vtfilter *vf, u_char b, struct buf *out)
 {
 	int	 r;
 
+	if (vf->direction == VTFILTER_INPUT && b >= 0x80)
+		return vt_key_byte(vf, b, out);
 	if (vf->utf8_need > 0) {
 		if (b >= vf->utf8_lo && b <= vf->utf8_hi) {
 			vf->utf8_cp = (vf->utf8_cp << 6) | (b & 0x3f);

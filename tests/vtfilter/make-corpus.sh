@@ -150,9 +150,9 @@ inp mouse	'a\033[M !!b\033[<0;10;5Mc\033[<0;10;5md\033[32;10;5Me\033[M\340\377\3
 inp paste	'\033[200~echo hi\r\033[201~'		'echo hi\r'
 inp dcs-replies	'\033P1$r0;1m\033\\\033P1+r544e=787465726d\033\\\033P>|XTerm(388)\033\\x'	'x'
 inp strings	'\033_Gi=1;OK\033\\\033^pm\033\\\033Xsos\033\\\033]11;rgb:0/0/0\033\\x'	'x'
-inp c1		'a\2336;1Rb\23312;1Rc\233Ad\217Pe\204f\302\233Ag\302\2350;t\234h'	'abc\033[Ad\033OPef\033[Agh'
+inp c1		'a\2336;1Rb\23312;1Rc\233Ad\217Pe\204f\302\233Ag\302\2350;t\234h'	'a\2336;1Rb\23312;1Rc\233Ad\217Pe\204f\302\233Ag\302\2350;t\234h'
 inp alt-bracket	'\033]ls\rpwd\r'			'pwd\r'
-inp utf8	'héllo 日本 \377x\302\205y'		'héllo 日本 \357\277\275xy'
+inp utf8	'héllo 日本 \377x\302\205y'		'héllo 日本 \377x\302\205y'
 inp interrupted	'\033[1;\003x\033O\ry'			'\033[1;\003x\033O\ry'
 
 ## ---- seeds for fuzz/fuzz-vtfilter-diff.c (fast path against reference) ---
