@@ -206,10 +206,12 @@ session_small_notices(struct broker *b)
 }
 
 /*
- * The customer's window follows the smallest read-write engineer; with
- * none, the producer keeps its own size and nothing is sent.
+ * The customer's shared pane follows the smallest read-write engineer;
+ * once there is none, the producer is told it is free to take its own
+ * size again. Returns 1 when the producer was asked for a new size (its
+ * answer, a RESIZE, comes later), else 0.
  */
-static void
+static int
 session_resize(struct broker *b)
 {
 	struct peer	*c;
@@ -224,19 +226,48 @@ session_resize(struct broker *b)
 			rows = c->rows;
 	}
 	if (cols == 0) {
+		if (b->want_cols == 0)
+			return 0;
+		if (b->producer != NULL &&
+		    proto_put_empty(b->producer->rd.out,
+		    FRAME_RESIZE_FREE) != 0) {
+			debug("resize-free not queued");
+			return 0;
+		}
 		b->want_cols = b->want_rows = 0;
-		return;
+		debug("session size: the customer's own");
+		return 1;
 	}
 	if (cols == b->want_cols && rows == b->want_rows)
-		return;
+		return 0;
 	if (b->producer != NULL &&
 	    proto_put_resize(b->producer->rd.out, cols, rows) != 0) {
 		debug("resize not queued");
-		return;
+		return 0;
 	}
 	b->want_cols = cols;
 	b->want_rows = rows;
 	debug("session size %ux%u", cols, rows);
+	return 1;
+}
+
+/*
+ * The customer's pane changed size (its RESIZE, or a snapshot of another
+ * size): every engineer's screen is redrawn from a fresh snapshot (what
+ * the programs in the pane redraw follows it in the stream), so nobody is
+ * left with a screen laid out for the old size. When a snapshot brought
+ * the news, that snapshot is the one they get.
+ */
+static void
+session_repaint(struct broker *b)
+{
+	struct peer	*c;
+
+	TAILQ_FOREACH(c, &b->peers, entry) {
+		if (c->role == PEER_CONSUMER && !c->dead && !c->closing &&
+		    !c->waiting)
+			session_wait_snapshot(b, c);
+	}
 }
 
 static void
@@ -248,6 +279,7 @@ session_producer_size(struct broker *b, u_int cols, u_int rows)
 	b->prod_rows = rows;
 	record_resize(b, cols, rows);
 	session_small_notices(b);
+	session_repaint(b);
 }
 
 /* ---- the registry's word ----------------------------------------------------------- */
@@ -266,7 +298,7 @@ session_restrict(struct broker *b)
 	info("session is now restricted");
 	session_event(b, "broker", "mode-restricted", NULL);
 	session_notice_consumers(b, PROTO_NOTICE_RESTRICTED);
-	b->want_cols = b->want_rows = 0;
+	(void)session_resize(b);	/* the customer's own size again */
 	session_viewers(b);
 }
 
@@ -418,7 +450,7 @@ session_producer_accept(struct broker *b, struct peer *p, int r,
 			c->snap_id = b->snap_pending;
 	}
 	b->want_cols = b->want_rows = 0;
-	session_resize(b);
+	(void)session_resize(b);
 	session_viewers(b);
 }
 
@@ -522,8 +554,9 @@ session_consumer_accept(struct broker *b, struct peer *p, int r,
 	if (b->producer != NULL)
 		peer_send_text(b->producer, FRAME_STATUS, "%s joined %s",
 		    p->name, session_mode_word(b, p));
-	session_resize(b);
-	session_small_notices(b);
+	/* As for a resize: notices wait for the producer's answer. */
+	if (!session_resize(b))
+		session_small_notices(b);
 	session_viewers(b);
 }
 
@@ -946,10 +979,19 @@ session_consumer_frame(struct broker *b, struct peer *c, struct frame *f)
 			session_malformed(c, f, r);
 			return;
 		}
+		if (cols == c->cols && rows == c->rows)
+			return;
 		c->cols = cols;
 		c->rows = rows;
-		session_resize(b);
-		session_small_notices(b);
+		/*
+		 * When the session's size follows, the notices wait for the
+		 * producer's answer: said now, they would name the old size.
+		 * This engineer's screen is redrawn either way.
+		 */
+		if (!session_resize(b))
+			session_small_notices(b);
+		if (!c->waiting)
+			session_wait_snapshot(b, c);
 		return;
 	case FRAME_CHAT:
 		if ((r = proto_get_chat(f->payload, &ch)) != 0) {
@@ -1037,7 +1079,7 @@ session_peer_gone(struct broker *b, struct peer *p)
 			if (b->producer != NULL)
 				peer_send_text(b->producer, FRAME_STATUS,
 				    "%s left", p->name);
-			session_resize(b);
+			(void)session_resize(b);
 			session_viewers(b);
 		}
 		break;

@@ -18,6 +18,7 @@
  *			into the chat pane
  *	resize		1..PROTO_COLS_MAX x 1..PROTO_ROWS_MAX, not when
  *			restricted
+ *	resize-free	the window takes the customer's own size again
  *	status		text into the status row and chat pane header
  *	viewers, chat	shown in the chat pane and the status row
  *
@@ -155,6 +156,13 @@ share_allow(int restricted, u_int8_t type, struct buf *payload,
 		if (restricted)
 			return allow_drop(q, "restricted");
 		q->action = ALLOW_RESIZE;
+		break;
+	case FRAME_RESIZE_FREE:
+		/* Gives the size back to the customer: allowed even when
+		 * restricted. */
+		if (proto_get_empty(payload) != 0)
+			return allow_drop(q, "malformed");
+		q->action = ALLOW_RESIZE_FREE;
 		break;
 	case FRAME_STATUS:
 	case FRAME_NOTICE:

@@ -181,6 +181,8 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 		(void)share_audit_note(s->audit_fd, "connected to the relay");
 		if (!s->restricted && q.hello.cols != 0)
 			(void)share_tmux_resize(s, q.hello.cols, q.hello.rows);
+		else
+			(void)share_tmux_size_free(s);
 		if ((tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) != NULL &&
 		    share_tmux_snapshot(s, 0, tmp) == 0)
 			(void)share_proto_send(s, tmp);
@@ -212,6 +214,9 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 	case ALLOW_RESIZE:
 		(void)share_tmux_resize(s, q.cols, q.rows);
 		break;
+	case ALLOW_RESIZE_FREE:
+		(void)share_tmux_size_free(s);
+		break;
 	case ALLOW_STATUS:
 		(void)tunl_strlcpy(s->status_text, q.text,
 		    sizeof(s->status_text));
@@ -238,6 +243,9 @@ proto_layout(struct share *s)
 	struct buf	*tmp;
 	u_int		 cx, cy, w, h;
 
+	/* Its own resize-pane brings another layout change. */
+	if (share_tmux_chat_rows(s) == 1)
+		return;
 	if (share_tmux_size(s, &cx, &cy, &w, &h) != 0 ||
 	    (w == s->cols && h == s->rows))
 		return;

@@ -337,21 +337,105 @@ share_tmux_keys(struct share *s, const char *pane, const u_char *p,
 	return share_tmux_flush(s);
 }
 
+/*
+ * The size policy (tunl-share(1), RESIZE POLICY). A read-write engineer's
+ * terminal sets the size of the shared pane, never of the whole window:
+ * the window is made that size plus the chat pane and the pane headers,
+ * and the chat pane is put back to its rows in the same tmux command, so
+ * the chat and the status row stay readable whatever the engineer's
+ * terminal is. Sizes below SHARE_MIN_COLS x SHARE_MIN_ROWS are raised to
+ * it (the engineer is told their terminal is smaller than the session).
+ */
 int
 share_tmux_resize(struct share *s, u_int cols, u_int rows)
 {
-	char	 c[16], r[16];
+	char	 c[16], r[16], chat[16];
 
 	if (cols < 1 || cols > PROTO_COLS_MAX || rows < 1 ||
 	    rows > PROTO_ROWS_MAX)
 		return TUNL_ERR_RANGE;
+	if (cols < SHARE_MIN_COLS)
+		cols = SHARE_MIN_COLS;
+	if (rows < SHARE_MIN_ROWS)
+		rows = SHARE_MIN_ROWS;
 	(void)snprintf(c, sizeof(c), "%u", cols);
-	(void)snprintf(r, sizeof(r), "%u", rows);
+	(void)snprintf(r, sizeof(r), "%u",
+	    rows + SHARE_CHAT_PANE_ROWS + SHARE_LAYOUT_ROWS);
+	(void)snprintf(chat, sizeof(chat), "%u", SHARE_CHAT_PANE_ROWS);
 	{
 		const char *const a[] = { "resize-window", "-t", SHARE_SESSION,
-		    "-x", c, "-y", r, NULL };
+		    "-x", c, "-y", r, ";", "resize-pane", "-t", s->pane_chat,
+		    "-y", chat, NULL };
 		return share_tmux(s, a, NULL);
 	}
+}
+
+/*
+ * No read-write engineer sets the size any more: the window follows the
+ * customer's own terminal again (resize-window made its size manual),
+ * with the chat pane at its rows.
+ */
+int
+share_tmux_size_free(struct share *s)
+{
+	char	 chat[16];
+
+	(void)snprintf(chat, sizeof(chat), "%u", SHARE_CHAT_PANE_ROWS);
+	{
+		const char *const a[] = { "set-option", "-w", "-t",
+		    SHARE_SESSION, "window-size", "latest", ";",
+		    "resize-pane", "-t", s->pane_chat, "-y", chat, NULL };
+		return share_tmux(s, a, NULL);
+	}
+}
+
+/*
+ * tmux shares out a window's new size among its panes in proportion: put
+ * the chat pane back to its rows when that moved it (the customer's own
+ * terminal was resized), if the window has room for them and a shared
+ * pane of SHARE_MIN_ROWS. Returns 1 when it was resized.
+ */
+int
+share_tmux_chat_rows(struct share *s)
+{
+	const char *const q[] = { "display-message", "-p", "-t", s->pane_chat,
+	    "#{pane_height}:#{window_height}", NULL };
+	struct buf	*b;
+	char		 line[32], chat[16], *colon;
+	long long	 h, wh;
+	size_t		 len;
+	int		 r;
+
+	if ((b = buf_new(sizeof(line))) == NULL)
+		return TUNL_ERR_ALLOC;
+	if ((r = share_tmux(s, q, b)) != 0)
+		goto out;
+	r = TUNL_ERR_INVALID;
+	len = buf_len(b);
+	if (len < 2 || len >= sizeof(line) || buf_ptr(b)[len - 1] != '\n')
+		goto out;
+	memcpy(line, buf_ptr(b), len - 1);
+	line[len - 1] = '\0';
+	if ((colon = strchr(line, ':')) == NULL)
+		goto out;
+	*colon = '\0';
+	if (tunl_strtonum(line, 0, 10000, &h) != 0 ||
+	    tunl_strtonum(colon + 1, 0, 10000, &wh) != 0)
+		goto out;
+	r = 0;
+	if (h == SHARE_CHAT_PANE_ROWS || wh < SHARE_CHAT_PANE_ROWS +
+	    SHARE_LAYOUT_ROWS + SHARE_MIN_ROWS)
+		goto out;
+	(void)snprintf(chat, sizeof(chat), "%u", SHARE_CHAT_PANE_ROWS);
+	{
+		const char *const a[] = { "resize-pane", "-t", s->pane_chat,
+		    "-y", chat, NULL };
+		if ((r = share_tmux(s, a, NULL)) == 0)
+			r = 1;
+	}
+ out:
+	buf_free(b);
+	return r;
 }
 
 /* The main pane's cursor and size. */

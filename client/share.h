@@ -24,6 +24,9 @@
 #define SHARE_TOKEN_MAX		128	/* bytes in a token */
 #define SHARE_PANE_LEN		16	/* "%123", with NUL */
 #define SHARE_CHAT_PANE_ROWS	8	/* height of the chat pane */
+#define SHARE_LAYOUT_ROWS	2	/* the two pane header rows */
+#define SHARE_MIN_COLS		40	/* narrowest window an engineer sets */
+#define SHARE_MIN_ROWS		5	/* lowest shared pane an engineer sets */
 #define SHARE_SUMMARY_MAX	256	/* audit summary, escaped, with NUL */
 #define SHARE_LINE_MAX		1200	/* a chat socket line, with newline */
 #define SHARE_CAPTURE_MAX	(FRAME_PAYLOAD_MAX - PROTO_SNAPSHOT_HDR - 64)
@@ -79,7 +82,8 @@ enum allow_action {
 	ALLOW_PING,		/* answered with a pong */
 	ALLOW_SNAPSHOT,		/* capture the main pane */
 	ALLOW_KEYS,		/* send-keys -H into a registered pane */
-	ALLOW_RESIZE,		/* resize-window */
+	ALLOW_RESIZE,		/* the shared pane's size */
+	ALLOW_RESIZE_FREE,	/* the customer's own size again */
 	ALLOW_STATUS,		/* status row and chat pane header */
 	ALLOW_NOTICE,		/* a notice: chat pane */
 	ALLOW_VIEWERS,		/* who watches: status row and chat pane */
@@ -133,6 +137,8 @@ int		 share_tmux_keys(struct share *, const char *, const u_char *,
 		     size_t);
 int		 share_tmux_flush(struct share *);
 int		 share_tmux_resize(struct share *, u_int, u_int);
+int		 share_tmux_size_free(struct share *);
+int		 share_tmux_chat_rows(struct share *);
 int		 share_tmux_size(struct share *, u_int *, u_int *, u_int *,
 		     u_int *);
 int		 share_tmux_snapshot(struct share *, u_int32_t, struct buf *);

@@ -19,6 +19,7 @@ static const u_int8_t fuzz_types[] = {
 	FRAME_HELLO, FRAME_ERROR, FRAME_ACK, FRAME_PING, FRAME_PONG,
 	FRAME_OUTPUT, FRAME_SNAPSHOT, FRAME_CHAT, FRAME_SNAPSHOT_REQ,
 	FRAME_KEYS, FRAME_RESIZE, FRAME_STATUS, FRAME_NOTICE, FRAME_VIEWERS,
+	FRAME_RESIZE_FREE,
 };
 
 /* Encode what was decoded (into out) with the matching encoder. */
@@ -73,6 +74,10 @@ fuzz_one(u_int8_t type, struct buf *in, struct buf *out)
 		if (proto_get_resize(in, &cols, &rows) != 0)
 			return 1;
 		return proto_put_resize(out, cols, rows);
+	case FRAME_RESIZE_FREE:
+		if (proto_get_empty(in) != 0)
+			return 1;
+		return proto_put_empty(out, type);
 	case FRAME_STATUS:
 	case FRAME_NOTICE:
 		if (proto_get_text(in, t) != 0)

@@ -31,6 +31,7 @@ static const struct {
 	{ FRAME_TUNNEL_UPGRADE,		"tunnel-upgrade" },
 	{ FRAME_TUNNEL_KEY,		"tunnel-key" },
 	{ FRAME_TUNNEL_CONFIRMED,	"tunnel-confirmed" },
+	{ FRAME_RESIZE_FREE,		"resize-free" },
 	{ FRAME_NOTICE,			"notice" },
 	{ FRAME_VIEWERS,		"viewers" },
 };

@@ -52,6 +52,7 @@ enum frame_type {
 	FRAME_TUNNEL_UPGRADE	= 0x24,	/* string engineer */
 	FRAME_TUNNEL_KEY	= 0x25,	/* string authorized_keys line */
 	FRAME_TUNNEL_CONFIRMED	= 0x26,	/* u16 port */
+	FRAME_RESIZE_FREE	= 0x27,	/* empty: the customer's own size */
 
 	/* Broker to consumer (engineer). */
 	FRAME_NOTICE		= 0x30,	/* string one-line notice */

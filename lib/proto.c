@@ -641,6 +641,22 @@ proto_get_resize(struct buf *b, u_int16_t *cols, u_int16_t *rows)
 	return proto_size_ok(*cols, *rows) ? 0 : TUNL_ERR_RANGE;
 }
 
+/* ---- RESIZE-FREE: no payload ---------------------------------------------- */
+
+int
+proto_put_empty(struct buf *out, u_int8_t type)
+{
+	if (type != FRAME_RESIZE_FREE)
+		return TUNL_ERR_FRAME_TYPE;
+	return proto_begin(out, type, 0);
+}
+
+int
+proto_get_empty(struct buf *b)
+{
+	return proto_end(b);
+}
+
 /* ---- VIEWERS: u16 count <= PROTO_VIEWERS_MAX, then (string name, u8 mode) -- */
 
 int

@@ -712,6 +712,8 @@ int		 proto_put_keys(struct buf *, const struct proto_keys *);
 int		 proto_get_keys(struct buf *, struct proto_keys *);
 int		 proto_put_resize(struct buf *, u_int, u_int);
 int		 proto_get_resize(struct buf *, u_int16_t *, u_int16_t *);
+int		 proto_put_empty(struct buf *, u_int8_t);
+int		 proto_get_empty(struct buf *);
 int		 proto_put_text(struct buf *, u_int8_t, const char *);
 int		 proto_get_text(struct buf *, char [PROTO_TEXT_MAX + 1]);
 int		 proto_put_viewers(struct buf *, const struct proto_viewers *);

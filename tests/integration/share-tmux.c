@@ -275,6 +275,34 @@ keys(struct buf *f, u_int8_t pane, const char *s)
 	keys_n(f, pane, (const u_char *)s, strlen(s));
 }
 
+/*
+ * Within 60 s, "MAIN CHAT WINDOW" sizes (WxH) become want; out holds the
+ * last ones seen. Frames are read meanwhile.
+ */
+static int
+sizes_become(const char *want, char *out, size_t len)
+{
+	char	 a[64], b[64];
+	int	 i;
+
+	for (i = 0; i < 1200; i++) {
+		a[0] = b[0] = '\0';
+		tmux(a, sizeof(a), "display-message", "-p", "-t", "%0",
+		    "#{pane_width}x#{pane_height}");
+		tmux(b, sizeof(b), "display-message", "-p", "-t", "%1",
+		    "#{pane_width}x#{pane_height} "
+		    "#{window_width}x#{window_height}");
+		a[strcspn(a, "\n")] = '\0';
+		b[strcspn(b, "\n")] = '\0';
+		snprintf(out, len, "%s %s", a, b);
+		if (strcmp(out, want) == 0)
+			return 1;
+		pump(50, NULL);
+	}
+	fprintf(stderr, "# sizes: %s, want %s\n", out, want);
+	return 0;
+}
+
 /* path holds the bytes 0x00 .. 0xff in order, and nothing else. */
 static int
 file_is_every_byte(const char *path)
@@ -448,12 +476,19 @@ test_share(struct buf *f)
 	ok(!pane_has("%0", "yyyy") && !pane_has("%0", "ABCD"),
 	    "no dropped byte reached the pane");
 
+	/*
+	 * An engineer's size is the shared pane's: the window grows by the
+	 * chat pane (8 rows) and the two pane headers; the chat pane keeps
+	 * its rows. Too small a size is raised to 40x5.
+	 */
 	proto_put_resize(f, 100, 30);
 	send_frame(f);
-	pump(1000, NULL);
-	tmux(out, sizeof(out), "display-message", "-p", "-t", "%0",
-	    "#{window_width}x#{window_height}");
-	ok(strcmp(out, "100x30\n") == 0, "resize sets the window's size");
+	ok(sizes_become("100x30 100x8 100x40", out, sizeof(out)),
+	    "resize sets the shared pane's size, the chat pane keeps 8 rows");
+	proto_put_resize(f, 10, 2);
+	send_frame(f);
+	ok(sizes_become("40x5 40x8 40x15", out, sizeof(out)),
+	    "a tiny size is raised to 40x5");
 
 	/* The end key runs kill-session; run its command. */
 	tmux(out, sizeof(out), "list-keys", "-T", "prefix", "Q", NULL);

@@ -88,6 +88,9 @@ decode(u_int8_t type, const u_char *p, size_t len)
 	case FRAME_RESIZE:
 		r = proto_get_resize(b, &cols, &rows);
 		break;
+	case FRAME_RESIZE_FREE:
+		r = proto_get_empty(b);
+		break;
 	case FRAME_STATUS:
 	case FRAME_NOTICE:
 		r = proto_get_text(b, t);
@@ -607,6 +610,21 @@ test_resize(void **state)
 	assert_int_equal(buf_len(out), 0);
 	p = buf_from("\x00\x50\x01\xf5", 4);
 	assert_int_equal(proto_get_resize(p, &c, &r), TUNL_ERR_RANGE);
+	buf_free(p);
+
+	/* resize-free: a header and nothing else; a byte more is malformed. */
+	assert_int_equal(proto_put_empty(out, FRAME_RESIZE_FREE), 0);
+	assert_memory_equal(buf_ptr(out), "\x00\x00\x00\x01\x27", 5);
+	p = payload_of(out, &type);
+	assert_int_equal(type, FRAME_RESIZE_FREE);
+	assert_int_equal(proto_get_empty(p), 0);
+	buf_free(p);
+	buf_reset(out);
+	assert_int_equal(proto_put_empty(out, FRAME_RESIZE),
+	    TUNL_ERR_FRAME_TYPE);
+	assert_int_equal(buf_len(out), 0);
+	p = buf_from("x", 1);
+	assert_int_not_equal(proto_get_empty(p), 0);
 	buf_free(p);
 	buf_free(out);
 }
