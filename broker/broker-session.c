@@ -789,6 +789,25 @@ session_chat_out(struct broker *b, struct peer *from, const char *name,
 {
 	struct proto_chat	 ch;
 	struct peer		*p;
+	char			 detail[EVENT_DETAIL_LEN];
+	size_t			 n;
+
+	/*
+	 * Every chat line is an event: who said it and what, cut at a
+	 * character's start to fit the event's detail ("..." says so). It
+	 * never goes near the recording, which holds the shared pane only.
+	 */
+	n = strlen(text);
+	if (n < sizeof(detail))
+		memcpy(detail, text, n + 1);
+	else {
+		n = sizeof(detail) - 4;
+		while (n > 0 && ((u_char)text[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(detail, text, n);
+		memcpy(detail + n, "...", 4);
+	}
+	session_event(b, name, "chat", detail);
 
 	memset(&ch, 0, sizeof(ch));
 	tunl_strlcpy(ch.from, name, sizeof(ch.from));
@@ -979,8 +998,12 @@ session_consumer_frame(struct broker *b, struct peer *c, struct frame *f)
 			session_malformed(c, f, r);
 			return;
 		}
-		if (cols == c->cols && rows == c->rows)
+		if (cols == c->cols && rows == c->rows) {
+			/* The same size again: a request to be redrawn. */
+			if (!c->waiting)
+				session_wait_snapshot(b, c);
 			return;
+		}
 		c->cols = cols;
 		c->rows = rows;
 		/*

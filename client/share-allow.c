@@ -51,16 +51,24 @@
 #define ALLOW_QUOTE_MAX		64	/* input bytes quoted in a summary */
 
 /* Append an escaped, quoted excerpt of untrusted bytes to the summary. */
+/* Quote at most max bytes of p, escaped, after the summary. */
+static void
+allow_quote_max(struct allow_req *q, const void *p, size_t len, size_t max)
+{
+	char	 esc[PROTO_CHAT_MAX * 4 + 1];
+	size_t	 used = strlen(q->summary);
+
+	if (max > PROTO_CHAT_MAX)
+		max = PROTO_CHAT_MAX;
+	(void)log_escape(esc, sizeof(esc), p, len > max ? max : len);
+	(void)snprintf(q->summary + used, sizeof(q->summary) - used,
+	    " \"%s\"%s", esc, len > max ? "..." : "");
+}
+
 static void
 allow_quote(struct allow_req *q, const void *p, size_t len)
 {
-	char	 esc[ALLOW_QUOTE_MAX * 4 + 1];
-	size_t	 used = strlen(q->summary);
-
-	(void)log_escape(esc, sizeof(esc), p,
-	    len > ALLOW_QUOTE_MAX ? ALLOW_QUOTE_MAX : len);
-	(void)snprintf(q->summary + used, sizeof(q->summary) - used,
-	    " \"%s\"%s", esc, len > ALLOW_QUOTE_MAX ? "..." : "");
+	allow_quote_max(q, p, len, ALLOW_QUOTE_MAX);
 }
 
 static void
@@ -184,7 +192,9 @@ share_allow(int restricted, u_int8_t type, struct buf *payload,
 		if (proto_get_chat(payload, &q->chat) != 0)
 			return allow_drop(q, "malformed");
 		allow_sum(q, "from=%s", q->chat.from);
-		allow_quote(q, q->chat.text, strlen(q->chat.text));
+		/* A chat line is logged whole: the audit log keeps the talk. */
+		allow_quote_max(q, q->chat.text, strlen(q->chat.text),
+		    PROTO_CHAT_MAX);
 		q->action = ALLOW_CHAT;
 		break;
 	case FRAME_TUNNEL_UPGRADE:
@@ -298,6 +308,25 @@ share_audit_note(int fd, const char *what)
 		return r;
 	(void)log_escape(esc, sizeof(esc), what, strlen(what));
 	(void)snprintf(line, sizeof(line), "%s tunl-share %s\n", when, esc);
+	return audit_put(fd, line);
+}
+
+/* The customer's own chat line, whole and escaped, as an audit line. */
+int
+share_audit_chat(int fd, const char *text)
+{
+	char		 when[40], line[SHARE_SUMMARY_MAX + 64];
+	char		 esc[PROTO_CHAT_MAX * 4 + 1];
+	struct timespec	 ts;
+	int		 r;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	if ((r = audit_time(when, sizeof(when), &ts)) != 0)
+		return r;
+	(void)log_escape(esc, sizeof(esc), text, strnlen(text,
+	    PROTO_CHAT_MAX));
+	(void)snprintf(line, sizeof(line), "%s chat sent from=%s \"%s\"\n",
+	    when, SHARE_CHAT_FROM, esc);
 	return audit_put(fd, line);
 }
 

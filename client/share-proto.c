@@ -381,9 +381,10 @@ proto_chat(struct share *s)
 		(void)tunl_strlcpy(c.text, text, sizeof(c.text));
 		if ((tmp = buf_new(FRAME_HEADER_LEN + 4 + PROTO_NAME_LEN + 4 +
 		    PROTO_CHAT_MAX)) != NULL && proto_put_chat(tmp, &c) == 0 &&
-		    share_proto_send(s, tmp) == 0)
+		    share_proto_send(s, tmp) == 0) {
 			share_ui_chat(s, "you", text);
-		else
+			(void)share_audit_chat(s->audit_fd, text);
+		} else
 			share_ui_chat(s, "you (not sent: relay not connected)",
 			    text);
 		buf_free(tmp);

@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -265,6 +266,30 @@ pane_clean(char *line, size_t n)
 	return o;
 }
 
+/*
+ * The terminal echoed the line the customer typed; tunl-share shows it
+ * again as "you: ..." once it has gone (or could not). Erase the echo, so
+ * each line is on the screen once: the rows it took (a character a column,
+ * as near as a chat line needs) up to where the echo began.
+ */
+static void
+pane_unecho(const char *in, size_t len)
+{
+	struct winsize	 ws;
+	size_t		 i, chars = 0, rows;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == -1 || ws.ws_col == 0)
+		return;
+	for (i = 0; i < len; i++) {
+		if (((u_char)in[i] & 0xc0) != 0x80 && in[i] != '\n')
+			chars++;
+	}
+	rows = chars == 0 ? 1 : (chars + ws.ws_col - 1) / ws.ws_col;
+	for (i = 0; i < rows; i++)
+		printf("\033[A\r\033[K");
+	fflush(stdout);
+}
+
 int
 share_chat_pane_main(const char *dir)
 {
@@ -334,6 +359,8 @@ share_chat_pane_main(const char *dir)
 			if (n == 0)
 				continue;	/* ^D: the pane stays */
 			in[n] = '\0';
+			if (!token_mode && have_tty && in[n - 1] == '\n')
+				pane_unecho(in, (size_t)n);
 			if (pane_clean(in, (size_t)n) == 0)
 				continue;
 			(void)snprintf(msg, sizeof(msg), "%c %s\n",

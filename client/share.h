@@ -27,7 +27,8 @@
 #define SHARE_LAYOUT_ROWS	2	/* the two pane header rows */
 #define SHARE_MIN_COLS		40	/* narrowest window an engineer sets */
 #define SHARE_MIN_ROWS		5	/* lowest shared pane an engineer sets */
-#define SHARE_SUMMARY_MAX	256	/* audit summary, escaped, with NUL */
+#define SHARE_SUMMARY_MAX	(PROTO_CHAT_MAX * 4 + 128)	/* audit
+					   summary, escaped, with NUL */
 #define SHARE_LINE_MAX		1200	/* a chat socket line, with newline */
 #define SHARE_CAPTURE_MAX	(FRAME_PAYLOAD_MAX - PROTO_SNAPSHOT_HDR - 64)
 #define SHARE_BACKOFF_MAX	30	/* seconds between reconnects, at most */
@@ -114,6 +115,7 @@ int		 share_audit_format(char *, size_t, const struct timespec *,
 		     const struct allow_req *);
 int		 share_audit_write(int, const struct allow_req *);
 int		 share_audit_note(int, const char *);
+int		 share_audit_chat(int, const char *);
 size_t		 share_printable(char *, size_t, const char *, int);
 
 /* ---- share-sock.c: Unix sockets in the private directory ------------------ */

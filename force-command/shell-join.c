@@ -16,10 +16,15 @@
  * every JOIN_STATUS_MS while output flows. The terminal's alternate
  * screen is used, so the engineer's own screen comes back afterwards.
  *
- * Keys. Ctrl-] is the escape key: Ctrl-] d detaches, Ctrl-] ? shows the
- * keys, Ctrl-] Ctrl-] sends one Ctrl-]; Ctrl-] followed by anything else
- * sends both bytes. ssh's own escape (~ after a newline) is untouched.
- * Read-only engineers' keys are never sent (a notice says so once).
+ * Keys. Ctrl-] is the escape key: Ctrl-] d detaches, Ctrl-] c opens a
+ * one-line chat editor on the status row (Enter sends, Esc or Ctrl-C
+ * cancels), Ctrl-] h shows the recent chat over the screen's last rows
+ * until the next key (then the screen is redrawn from a fresh snapshot),
+ * Ctrl-] ? shows the keys, Ctrl-] Ctrl-] sends one Ctrl-]; Ctrl-]
+ * followed by anything else sends both bytes. ssh's own escape (~ after
+ * a newline) is untouched. Read-only engineers' keys are never sent (a
+ * notice says so once); chat is for read-write engineers (the broker's
+ * rule), and a restricted session still has it.
  *
  * The terminal is in raw mode while joined and is put back on every way
  * out: detach, the session's end, the broker going away, an error,
@@ -69,6 +74,13 @@ struct join {
 	char			 last[PROTO_TEXT_MAX + 64];	/* words at the end */
 	int			 ended;		/* the broker said goodbye */
 	int			 detached;
+	int			 chatting;	/* the chat line is open */
+	char			 chat[PROTO_CHAT_MAX + 1];
+	size_t			 chat_len;
+	int			 history_shown;	/* over the screen */
+	char			 history[JOIN_CHAT_LINES][PROTO_NAME_LEN +
+				     JOIN_CHAT_SHOWN + 8];
+	u_int			 history_next, history_count;
 };
 
 static volatile sig_atomic_t	 join_signal;
@@ -106,6 +118,10 @@ shell_join_key(int *state, u_char c)
 			return JOIN_KEY_DETACH;
 		if (c == '?')
 			return JOIN_KEY_HELP;
+		if (c == 'c' || c == 'C')
+			return JOIN_KEY_CHAT;
+		if (c == 'h' || c == 'H')
+			return JOIN_KEY_HISTORY;
 		if (c == JOIN_DETACH_KEY)
 			return JOIN_KEY_SEND;
 		return JOIN_KEY_SEND_BOTH;
@@ -170,10 +186,18 @@ join_put_text(struct buf *b, const char *s, size_t max)
 static void
 join_status(struct join *j)
 {
-	char	 text[512];
+	char	 text[PROTO_CHAT_MAX + 64];
 	int64_t	 now = tunl_now_ms();
 
-	if (now < j->notice_until)
+	if (j->chatting) {
+		/* The line's end, where the typing is, when it is long. */
+		const char	*t = j->chat;
+		size_t		 room = j->cols > 10 ? j->cols - 10 : 1;
+
+		if (j->chat_len > room)
+			t += j->chat_len - room;
+		snprintf(text, sizeof(text), " chat> %s_", t);
+	} else if (now < j->notice_until)
 		snprintf(text, sizeof(text), " tunl %s | %s", j->id, j->notice);
 	else
 		snprintf(text, sizeof(text), " tunl %s | %s | %s | %s: detach ",
@@ -256,6 +280,105 @@ join_broker_notice(struct join *j, const char *text)
 	join_notice(j, "%s", text);
 }
 
+/* A chat line for the history, cut to what a row can show. */
+static void
+join_history_add(struct join *j, const char *from, const char *text)
+{
+	(void)snprintf(j->history[j->history_next],
+	    sizeof(j->history[j->history_next]), "%s: %.*s%s", from,
+	    JOIN_CHAT_SHOWN, text, strlen(text) > JOIN_CHAT_SHOWN ? "..." : "");
+	j->history_next = (j->history_next + 1) % JOIN_CHAT_LINES;
+	if (j->history_count < JOIN_CHAT_LINES)
+		j->history_count++;
+}
+
+/*
+ * The recent chat over the screen's last rows (never the status row),
+ * oldest first, cursor saved and restored; the next key takes it away.
+ */
+static void
+join_history_show(struct join *j)
+{
+	u_int	 n, i, row, first;
+
+	n = j->history_count;
+	if (n + 2 > j->rows)
+		n = j->rows > 2 ? j->rows - 2 : 0;
+	first = (j->history_next + JOIN_CHAT_LINES - n) % JOIN_CHAT_LINES;
+	row = j->rows - 1 - n;		/* the header's row */
+	(void)buf_putf(j->out, "\0337\033[%u;1H\033[0;1;7m", row);
+	join_put_text(j->out, n == 0 ? " no chat yet (any key: back)" :
+	    " recent chat (any key: back)", j->cols);
+	(void)buf_putf(j->out, "\033[K\033[0m");
+	for (i = 0; i < n; i++) {
+		(void)buf_putf(j->out, "\033[%u;1H\033[0m", row + 1 + i);
+		join_put_text(j->out, j->history[(first + i) %
+		    JOIN_CHAT_LINES], j->cols);
+		(void)buf_putf(j->out, "\033[K");
+	}
+	(void)buf_putf(j->out, "\0338");
+	j->history_shown = 1;
+}
+
+/* Ask the broker for a fresh screen: the same size again means redraw. */
+static void
+join_redraw(struct join *j)
+{
+	(void)proto_put_resize(j->to_broker, j->cols, j->rows - 1);
+}
+
+/*
+ * One key for the open chat line: Enter sends it, Esc, Ctrl-C or Ctrl-]
+ * closes it, Backspace takes back a character, Ctrl-U clears; other
+ * controls are ignored, everything else (UTF-8 too) is typed.
+ */
+static void
+join_chat_key(struct join *j, u_char c)
+{
+	struct proto_chat	 ch;
+	int			 r;
+
+	j->status_dirty = 1;
+	switch (c) {
+	case '\r':
+	case '\n':
+		j->chatting = 0;
+		if (j->chat_len == 0)
+			return;
+		memset(&ch, 0, sizeof(ch));
+		tunl_strlcpy(ch.from, j->sh->who, sizeof(ch.from));
+		tunl_strlcpy(ch.text, j->chat, sizeof(ch.text));
+		if ((r = proto_put_chat(j->to_broker, &ch)) != 0)
+			join_notice(j, "chat not sent: %s", r == TUNL_ERR_FULL ?
+			    "the broker is not reading" : "not valid text");
+		else
+			join_history_add(j, "you", j->chat);
+		memset(j->chat, 0, sizeof(j->chat));
+		j->chat_len = 0;
+		return;
+	case 0x1b:
+	case 0x03:
+	case JOIN_DETACH_KEY:
+		j->chatting = 0;
+		return;
+	case 0x7f:
+	case 0x08:
+		while (j->chat_len > 0 &&
+		    ((u_char)j->chat[--j->chat_len] & 0xc0) == 0x80)
+			;
+		j->chat[j->chat_len] = '\0';
+		return;
+	case 0x15:
+		j->chat_len = 0;
+		j->chat[0] = '\0';
+		return;
+	}
+	if (c < 0x20 || j->chat_len + 1 >= sizeof(j->chat))
+		return;
+	j->chat[j->chat_len++] = (char)c;
+	j->chat[j->chat_len] = '\0';
+}
+
 static void
 join_frame(struct join *j, struct frame *f)
 {
@@ -305,8 +428,11 @@ join_frame(struct join *j, struct frame *f)
 			join_viewers(j, &v);
 		break;
 	case FRAME_CHAT:
-		if ((r = proto_get_chat(f->payload, &c)) == 0)
-			join_notice(j, "chat from %s: %s", c.from, c.text);
+		if ((r = proto_get_chat(f->payload, &c)) == 0) {
+			join_history_add(j, c.from, c.text);
+			join_notice(j, "%s: %s (Ctrl-] h: recent chat)", c.from,
+			    c.text);
+		}
 		break;
 	case FRAME_ERROR:
 		if ((r = proto_get_error(f->payload, &e)) == 0) {
@@ -334,6 +460,16 @@ join_keys(struct join *j, const u_char *keys, size_t n)
 	size_t			 i, len = 0;
 
 	for (i = 0; i < n; i++) {
+		if (j->chatting) {
+			join_chat_key(j, keys[i]);
+			continue;
+		}
+		if (j->history_shown) {
+			/* Any key takes the history away; it is not sent. */
+			j->history_shown = 0;
+			join_redraw(j);
+			continue;
+		}
 		switch (shell_join_key(&j->esc, keys[i])) {
 		case JOIN_KEY_HOLD:
 			continue;
@@ -341,8 +477,21 @@ join_keys(struct join *j, const u_char *keys, size_t n)
 			j->detached = 1;
 			return;
 		case JOIN_KEY_HELP:
-			join_notice(j, "keys: %s detach, Ctrl-] Ctrl-] sends "
-			    "Ctrl-]", JOIN_DETACH_NAME);
+			join_notice(j, "keys: %s detach, Ctrl-] c chat, Ctrl-] "
+			    "h recent chat, Ctrl-] Ctrl-] sends Ctrl-]",
+			    JOIN_DETACH_NAME);
+			continue;
+		case JOIN_KEY_CHAT:
+			if (j->read_only) {
+				join_notice(j, "read-only: chat is for "
+				    "read-write engineers");
+				continue;
+			}
+			j->chatting = 1;
+			j->status_dirty = 1;
+			continue;
+		case JOIN_KEY_HISTORY:
+			join_history_show(j);
 			continue;
 		case JOIN_KEY_SEND_BOTH:
 			if (len < sizeof(send))

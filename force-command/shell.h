@@ -140,6 +140,8 @@ int		 shell_produce(struct shell *);
 #define JOIN_NOTICE_MS		5000	/* a notice stays this long */
 #define JOIN_STATUS_MS		1000	/* status row redrawn at most */
 #define JOIN_OUT_MAX		(4 * 1024 * 1024)	/* terminal backlog */
+#define JOIN_CHAT_LINES		16	/* chat history kept */
+#define JOIN_CHAT_SHOWN		200	/* bytes of a line kept for it */
 
 /* What a key press means, one byte at a time (shell_join_key). */
 enum join_key {
@@ -147,6 +149,8 @@ enum join_key {
 	JOIN_KEY_HOLD,		/* the escape: wait for the next byte */
 	JOIN_KEY_DETACH,	/* leave the session */
 	JOIN_KEY_HELP,		/* show the keys */
+	JOIN_KEY_CHAT,		/* open the chat line */
+	JOIN_KEY_HISTORY,	/* show the recent chat */
 	JOIN_KEY_SEND_BOTH	/* send the escape, then the byte */
 };
 

@@ -170,6 +170,13 @@ test_key_literal(void **state)
 	assert_int_equal(shell_join_key(&esc, 'x'), JOIN_KEY_SEND_BOTH);
 	assert_int_equal(shell_join_key(&esc, 0x1d), JOIN_KEY_HOLD);
 	assert_int_equal(shell_join_key(&esc, '?'), JOIN_KEY_HELP);
+	/* Ctrl-] c opens the chat line, Ctrl-] h shows the recent chat. */
+	assert_int_equal(shell_join_key(&esc, 0x1d), JOIN_KEY_HOLD);
+	assert_int_equal(shell_join_key(&esc, 'c'), JOIN_KEY_CHAT);
+	assert_int_equal(shell_join_key(&esc, 'c'), JOIN_KEY_SEND);
+	assert_int_equal(shell_join_key(&esc, 0x1d), JOIN_KEY_HOLD);
+	assert_int_equal(shell_join_key(&esc, 'H'), JOIN_KEY_HISTORY);
+	assert_int_equal(esc, 0);
 	/* ssh's escape is not ours. */
 	assert_int_equal(shell_join_key(&esc, '\r'), JOIN_KEY_SEND);
 	assert_int_equal(shell_join_key(&esc, '~'), JOIN_KEY_SEND);
