@@ -354,6 +354,58 @@ test_engineer_hostile(void **state)
 	assert_non_null(strstr(err, "\\x00"));
 }
 
+/* Ids as people type them: any case, words apart or joined by dashes. */
+static void
+test_spoken_ids(void **state)
+{
+	struct shell_cmd	 c;
+	char			 cmd[256], up[ID_LEN_MAX], spaced[ID_LEN_MAX];
+	char			 err[512];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; id1[i] != '\0'; i++) {
+		up[i] = (char)(id1[i] == '-' ? '-' : id1[i] - 0x20);
+		spaced[i] = id1[i] == '-' ? ' ' : id1[i];
+	}
+	up[i] = spaced[i] = '\0';
+
+	snprintf(cmd, sizeof(cmd), "join %s --read-only", up);
+	assert_int_equal(eng(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.id, id1);
+	assert_true(c.read_only);
+	snprintf(cmd, sizeof(cmd), "kill %s", spaced);
+	assert_int_equal(eng(cmd, &c), SHELL_ARGS_OK);
+	assert_int_equal(c.verb, SHELL_V_KILL);
+	assert_string_equal(c.id, id1);
+	/* Spaced words, then an option: the option is not part of the id. */
+	snprintf(cmd, sizeof(cmd), "join %s --read-only", spaced);
+	assert_int_equal(eng(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.id, id1);
+	assert_true(c.read_only);
+	snprintf(cmd, sizeof(cmd), "token %s", up);
+	assert_int_equal(eng(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.id, id1);
+	snprintf(cmd, sizeof(cmd), "status %s", spaced);
+	assert_int_equal(cust(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.id, id1);
+	assert_true(c.has_id);
+
+	/* An extra word after a spoken id is an argument too many. */
+	snprintf(cmd, sizeof(cmd), "show %s extra", spaced);
+	assert_int_equal(parse(SHELL_ENGINEER, cmd, &c, err, sizeof(err)),
+	    SHELL_ARGS_USAGE);
+	assert_non_null(strstr(err, "unexpected argument"));
+	/* Three words are not an id, nor is an id with an option inside. */
+	assert_int_equal(parse(SHELL_ENGINEER, "show Amber Falcon River", &c,
+	    err, sizeof(err)), SHELL_ARGS_USAGE);
+	assert_non_null(strstr(err, "is not a session id"));
+	snprintf(cmd, sizeof(cmd), "show %.*s --json", (int)(strchr(spaced,
+	    ' ') - spaced), spaced);
+	assert_int_equal(parse(SHELL_ENGINEER, cmd, &c, err, sizeof(err)),
+	    SHELL_ARGS_USAGE);
+}
+
 static void
 test_names(void **state)
 {
@@ -470,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_customer),
 		cmocka_unit_test(test_engineer),
 		cmocka_unit_test(test_engineer_hostile),
+		cmocka_unit_test(test_spoken_ids),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_keyline),
 	};
