@@ -12,18 +12,12 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tunl.h"
 #include "shell.h"
-
-#define SHELL_KEYFILE_MAX	(RELAY_HOSTKEY_MAX + 512)	/* with comment */
 
 /*
  * The relay's address as tunl-share --relay takes it: relay_address when
@@ -51,51 +45,20 @@ shell_line_relay(const struct shell *sh, char *out, size_t outlen)
 	return relay_addr_format(&a, out, outlen);
 }
 
-/*
- * sshd's public host key from relay_host_key: a regular file, not a
- * link, read bounded; its first line, checked, without the comment.
- */
+/* sshd's public host key, from relay_host_key, checked. */
 int
 shell_line_host_key(const struct shell *sh, char *out, size_t outlen)
 {
-	char		 text[SHELL_KEYFILE_MAX + 1], *nl;
 	const char	*why;
-	struct stat	 st;
-	ssize_t		 n = 0, got;
-	int		 fd, r = TUNL_ERR_INVALID;
+	int		 r;
 
-	if ((fd = open(sh->cfg.relay_host_key, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1) {
+	r = relay_hostkey_load(sh->cfg.relay_host_key, out, outlen, &why);
+	if (r == TUNL_ERR_SYSTEM)
 		error("relay_host_key %s: %s", sh->cfg.relay_host_key,
 		    strerror(errno));
-		return TUNL_ERR_SYSTEM;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		error("relay_host_key %s: not a regular file",
-		    sh->cfg.relay_host_key);
-		r = TUNL_ERR_UNSAFE;
-		goto out;
-	}
-	while ((size_t)n < sizeof(text) - 1) {
-		got = read(fd, text + n, sizeof(text) - 1 - (size_t)n);
-		if (got == -1 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		n += got;
-	}
-	text[n] = '\0';
-	if ((nl = strchr(text, '\n')) != NULL)
-		*nl = '\0';
-	else if ((size_t)n >= sizeof(text) - 1) {
-		error("relay_host_key %s: first line too long",
-		    sh->cfg.relay_host_key);
-		goto out;
-	}
-	if ((r = relay_hostkey_parse(text, out, outlen, &why)) != 0)
-		error("relay_host_key %s: %s", sh->cfg.relay_host_key, why);
- out:
-	(void)close(fd);
+	else if (r != 0)
+		error("relay_host_key %s: %s", sh->cfg.relay_host_key,
+		    why != NULL ? why : tunl_err(r));
 	return r;
 }
 

@@ -16,10 +16,15 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tunl.h"
 
@@ -326,5 +331,74 @@ relay_hostkey_parse(const char *s, char *out, size_t outlen,
  out:
 	if (why != NULL)
 		*why = w;
+	return r;
+}
+
+/*
+ * Read a host key from a .pub file (sshd's, relay_host_key): a regular
+ * file, not followed through a link, its first line at most
+ * RELAY_HOSTKEY_MAX + 512 bytes (a comment may follow the key), checked
+ * with relay_hostkey_parse. Returns 0; TUNL_ERR_SYSTEM (errno kept) when
+ * it cannot be opened or read; TUNL_ERR_UNSAFE when it is not a regular
+ * file; TUNL_ERR_INVALID with *why when it holds no host key.
+ */
+int
+relay_hostkey_load(const char *path, char *out, size_t outlen,
+    const char **why)
+{
+	char		 text[RELAY_HOSTKEY_MAX + 512 + 1], *nl;
+	struct stat	 st;
+	ssize_t		 got;
+	size_t		 n = 0;
+	int		 fd, r = TUNL_ERR_INVALID, saved;
+
+	if (why != NULL)
+		*why = NULL;
+	if (outlen > 0)
+		out[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
+		return TUNL_ERR_SYSTEM;
+	if (fstat(fd, &st) == -1) {
+		r = TUNL_ERR_SYSTEM;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (why != NULL)
+			*why = "not a regular file";
+		r = TUNL_ERR_UNSAFE;
+		goto out;
+	}
+	while (n < sizeof(text) - 1) {
+		got = read(fd, text + n, sizeof(text) - 1 - n);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1) {
+			r = TUNL_ERR_SYSTEM;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	text[n] = '\0';
+	if ((nl = memchr(text, '\n', n)) != NULL) {
+		*nl = '\0';
+		n = (size_t)(nl - text);
+	} else if (n >= sizeof(text) - 1) {
+		if (why != NULL)
+			*why = "its first line is too long";
+		goto out;
+	}
+	if (strnlen(text, n) != n) {
+		if (why != NULL)
+			*why = "it holds a NUL byte";
+		goto out;
+	}
+	r = relay_hostkey_parse(text, out, outlen, why);
+ out:
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
 	return r;
 }

@@ -169,6 +169,8 @@ int		 relay_addr_parse(const char *, struct relay_addr *,
 int		 relay_addr_format(const struct relay_addr *, char *, size_t);
 int		 relay_hostkey_parse(const char *, char *, size_t,
 		     const char **);
+int		 relay_hostkey_load(const char *, char *, size_t,
+		     const char **);
 
 /* ---- cfg.c: the configuration file (docs/config.md) -------------------- */
 

@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -197,6 +199,71 @@ test_hostkey(void **state)
 }
 
 static void
+write_file(const char *path, const char *text, size_t len)
+{
+	FILE	*f;
+
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_hostkey_load(void **state)
+{
+	char		 dir[] = "/tmp/test-relay-addr.XXXXXX", path[256];
+	char		 link[256], out[RELAY_HOSTKEY_MAX], *big;
+	const char	*why;
+	size_t		 n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ssh_host_ed25519_key.pub", dir);
+	snprintf(link, sizeof(link), "%s/link.pub", dir);
+
+	write_file(path, "ssh-ed25519 " ED_B64 " root@relay\n",
+	    strlen("ssh-ed25519 " ED_B64 " root@relay\n"));
+	assert_int_equal(relay_hostkey_load(path, out, sizeof(out), &why), 0);
+	assert_string_equal(out, "ssh-ed25519 " ED_B64);
+	/* Only the first line counts; no newline at all is fine. */
+	write_file(path, "ssh-ed25519 " ED_B64, strlen("ssh-ed25519 " ED_B64));
+	assert_int_equal(relay_hostkey_load(path, out, sizeof(out), &why), 0);
+	write_file(path, "# comment\nssh-ed25519 " ED_B64 "\n",
+	    strlen("# comment\nssh-ed25519 " ED_B64 "\n"));
+	assert_int_equal(relay_hostkey_load(path, out, sizeof(out), &why),
+	    TUNL_ERR_INVALID);
+	/* A NUL inside the line. */
+	write_file(path, "ssh-ed25519 \0" ED_B64 "\n",
+	    strlen("ssh-ed25519 ") + 1 + strlen(ED_B64) + 1);
+	assert_int_equal(relay_hostkey_load(path, out, sizeof(out), &why),
+	    TUNL_ERR_INVALID);
+	assert_non_null(why);
+	/* A first line longer than any key and comment. */
+	n = RELAY_HOSTKEY_MAX + 1024;
+	assert_non_null(big = malloc(n));
+	memset(big, 'A', n);
+	memcpy(big, "ssh-ed25519 ", 12);
+	write_file(path, big, n);
+	free(big);
+	assert_int_equal(relay_hostkey_load(path, out, sizeof(out), &why),
+	    TUNL_ERR_INVALID);
+	assert_string_equal(why, "its first line is too long");
+	/* Not followed through a link; a directory is not a key file. */
+	write_file(path, "ssh-ed25519 " ED_B64 "\n",
+	    strlen("ssh-ed25519 " ED_B64 "\n"));
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(relay_hostkey_load(link, out, sizeof(out), &why),
+	    TUNL_ERR_SYSTEM);
+	assert_int_equal(relay_hostkey_load(dir, out, sizeof(out), &why),
+	    TUNL_ERR_UNSAFE);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(relay_hostkey_load(path, out, sizeof(out), &why),
+	    TUNL_ERR_SYSTEM);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
 expect_id(const char *in, const char *want)
 {
 	char	 out[ID_LEN_MAX];
@@ -273,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_addr_refuses),
 		cmocka_unit_test(test_addr_format),
 		cmocka_unit_test(test_hostkey),
+		cmocka_unit_test(test_hostkey_load),
 		cmocka_unit_test(test_id_normalise),
 	};
 
