@@ -81,6 +81,32 @@ share_diag_relay_line(const char *text, size_t len, char *out, size_t outlen)
 	return 1;
 }
 
+/* One short phrase for a cause, for the chat pane. */
+const char *
+share_diag_phrase(enum share_diag cause)
+{
+	switch (cause) {
+	case SHARE_DIAG_HOSTKEY_CHANGED:
+	case SHARE_DIAG_HOSTKEY_UNKNOWN:
+		return "the relay's host key could not be verified";
+	case SHARE_DIAG_REFUSED:
+		return "the relay refused the connection (nothing listens on "
+		    "its port)";
+	case SHARE_DIAG_RESOLVE:
+		return "the relay's name does not resolve";
+	case SHARE_DIAG_UNREACHABLE:
+		return "no route to the relay, or it timed out";
+	case SHARE_DIAG_DENIED:
+		return "the relay did not accept that token";
+	case SHARE_DIAG_CLOSED:
+		return "the relay closed the connection";
+	case SHARE_DIAG_RELAY:
+		return "the relay refused";
+	default:
+		return "the relay did not issue a certificate";
+	}
+}
+
 /*
  * What ssh's log (len bytes of text, at most SHARE_DIAG_LOG_MAX looked
  * at) says went wrong. detail (outlen bytes, may be NULL) gets the

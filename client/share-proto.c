@@ -409,9 +409,9 @@ proto_chat(struct share *s)
 		r = share_ssh_sign(s, text);
 		tunl_memzero(text, sizeof(text));
 		if (r != 0) {
-			share_ui_chat(s, "*", r == TUNL_ERR_UNSAFE ?
-			    "the relay's host key could not be verified" :
-			    "the relay did not accept that token");
+			/* The relay's own words, when it gave them. */
+			share_ui_chat(s, "*", s->diag == SHARE_DIAG_RELAY ?
+			    s->diag_detail : share_diag_phrase(s->diag));
 			(void)share_ui_ask_token(s);
 		} else
 			s->retry_at = 0;

@@ -131,6 +131,7 @@ enum share_diag {
 };
 
 enum share_diag	 share_diag_ssh(const char *, size_t, char *, size_t);
+const char	*share_diag_phrase(enum share_diag);
 
 /* ---- share-sock.c: Unix sockets in the private directory ------------------ */
 

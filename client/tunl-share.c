@@ -360,7 +360,7 @@ main(int argc, char **argv)
 		idlen += strlen(argv[i]);
 		idin[idlen] = '\0';
 	}
-	if (argc == 0 || id_normalise(idin, s->session,
+	if (id_normalise(idin, s->session,
 	    sizeof(s->session)) != 0)
 		fatal("not a session id: four words, e.g. amber-falcon-river-"
 		    "seven");

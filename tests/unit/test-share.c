@@ -483,6 +483,14 @@ test_diag(void **state)
 	assert_int_equal(share_diag_ssh(big, SHARE_DIAG_LOG_MAX + 64, d,
 	    sizeof(d)), SHARE_DIAG_UNKNOWN);
 	free(big);
+
+	/* Every cause has words for the chat pane. */
+	assert_string_equal(share_diag_phrase(SHARE_DIAG_DENIED),
+	    "the relay did not accept that token");
+	assert_non_null(strstr(share_diag_phrase(SHARE_DIAG_REFUSED),
+	    "refused the connection"));
+	assert_non_null(share_diag_phrase(SHARE_DIAG_UNKNOWN));
+	assert_non_null(share_diag_phrase((enum share_diag)99));
 }
 
 static void
