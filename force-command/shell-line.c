@@ -4,8 +4,8 @@
  *
  *	tunl-share --relay HOST[:PORT] --host-key 'TYPE KEY' [...] ID
  *
- * It must work pasted on any machine, with no known_hosts entry for the
- * relay: the address is relay_address (tunl.conf(5)), else the address
+ * It must work pasted on any machine and into any shell, with no
+ * known_hosts entry for the relay: the address is relay_address (tunl.conf(5)), else the address
  * and port this connection reached, with brackets around an IPv6 address;
  * the host key is sshd's public key (relay_host_key), which tunl-share
  * writes into a known_hosts file of its own and has ssh check.
@@ -26,8 +26,9 @@
 int
 shell_line_relay(const struct shell *sh, char *out, size_t outlen)
 {
-	struct relay_addr	 a;
+	struct relay_addr	 a, check;
 	long long		 port;
+	int			 r;
 
 	if (sh->cfg.relay_address[0] != '\0') {
 		/* cfg.c stored it in the printed form already. */
@@ -42,7 +43,14 @@ shell_line_relay(const struct shell *sh, char *out, size_t outlen)
 	a.v6 = strchr(a.host, ':') != NULL;
 	if (tunl_strtonum(sh->relay_port, 1, 65535, &port) == 0 && port != 22)
 		a.port = (u_int)port;
-	return relay_addr_format(&a, out, outlen);
+	/* Only what tunl-share will take (not, say, a zone "%eth0"). */
+	if ((r = relay_addr_format(&a, out, outlen)) != 0 ||
+	    (r = relay_addr_parse(out, &check, NULL)) != 0) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return r;
+	}
+	return 0;
 }
 
 /* sshd's public host key, from relay_host_key, checked. */
@@ -77,7 +85,11 @@ shell_line_print(const struct shell *sh, const char *id,
 	if (shell_line_relay(sh, relay, sizeof(relay)) != 0)
 		tunl_strlcpy(relay, "RELAY", sizeof(relay));
 	have_key = shell_line_host_key(sh, key, sizeof(key)) == 0;
-	printf("    tunl-share --relay %s", relay);
+	/* Brackets are a glob to the customer's shell (zsh refuses it). */
+	if (strchr(relay, '[') != NULL)
+		printf("    tunl-share --relay '%s'", relay);
+	else
+		printf("    tunl-share --relay %s", relay);
 	if (have_key)
 		printf(" --host-key '%s'", key);
 	if (case_ref != NULL && case_ref[0] != '\0')
