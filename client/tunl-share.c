@@ -111,6 +111,10 @@ write_host_key(struct share *s, const char *key)
 	int	 fd, n;
 
 	set_path(s->known_hosts, s->dir, "known_hosts");
+	/* ssh splits UserKnownHostsFile at blanks. */
+	if (strpbrk(s->known_hosts, " \t\"'\\") != NULL)
+		fatal("%s: the private directory's path holds a blank or a "
+		    "quote", s->known_hosts);
 	n = snprintf(line, sizeof(line), "%s %s\n", SHARE_HOST_ALIAS, key);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		fatal("--host-key: too long");
