@@ -662,6 +662,46 @@ doctor_state(struct doctor *d)
 	registry_close(reg);
 }
 
+/* ---- the customer's line ----------------------------------------------------- */
+
+/*
+ * What `new` prints for the customer must work on a machine that never saw
+ * this relay: an address customers can reach, and sshd's host key.
+ */
+static void
+doctor_relay_line(struct doctor *d)
+{
+	char		 key[RELAY_HOSTKEY_MAX];
+	const char	*why, *sp;
+	int		 r;
+
+	if (d->cfg->relay_address[0] == '\0')
+		admin_report_note(&d->rp, "relay_address", "not set: the "
+		    "line `new` prints names the address and port the "
+		    "engineer reached, which customers may not reach; set "
+		    "relay_address = HOST[:PORT] in tunl.conf");
+	else
+		admin_report_ok(&d->rp, "relay_address",
+		    d->cfg->relay_address);
+	r = relay_hostkey_load(d->cfg->relay_host_key, key, sizeof(key),
+	    &why);
+	if (r == TUNL_ERR_SYSTEM)
+		admin_report_problem(&d->rp, d->cfg->relay_host_key,
+		    "relay_host_key: %s; customers cannot check the relay; "
+		    "fix: point relay_host_key at sshd's public host key "
+		    "(a HostKey in sshd_config, with .pub)", strerror(errno));
+	else if (r != 0)
+		admin_report_problem(&d->rp, d->cfg->relay_host_key,
+		    "relay_host_key: %s; fix: point it at sshd's public host "
+		    "key (a HostKey in sshd_config, with .pub)",
+		    why != NULL ? why : tunl_err(r));
+	else {
+		if ((sp = strchr(key, ' ')) != NULL)
+			key[sp - key] = '\0';
+		admin_report_ok(&d->rp, d->cfg->relay_host_key, key);
+	}
+}
+
 /* ---- fail2ban -------------------------------------------------------------- */
 
 static void
@@ -721,6 +761,7 @@ admin_doctor(const struct tunl_cfg *cfg, const char *cfgpath,
 	doctor_sshd(&d);
 	doctor_pam(&d);
 	doctor_state(&d);
+	doctor_relay_line(&d);
 	doctor_fail2ban(&d);
 
 	if (d.rp.fixed > 0)

@@ -260,6 +260,42 @@ proto_layout(struct share *s)
 	buf_free(tmp);
 }
 
+/*
+ * The customer's own recording: the screen's bytes through the same
+ * escape filter the relay's broker puts before its recording and the
+ * engineers' terminals, so that playing it is as safe as watching live.
+ */
+static void
+proto_cast(struct share *s, const u_char *p, size_t len)
+{
+	size_t	 n;
+
+	while (s->cw != NULL && len > 0) {
+		n = len < SHARE_CAST_CHUNK ? len : SHARE_CAST_CHUNK;
+		buf_reset(s->cast_buf);
+		if (vtfilter_feed(&s->cast_vf, p, n, s->cast_buf) != 0)
+			return;
+		if (buf_len(s->cast_buf) > 0)
+			(void)cast_writer_output(s->cw, proto_elapsed(s),
+			    buf_ptr(s->cast_buf), buf_len(s->cast_buf));
+		p += n;
+		len -= n;
+	}
+}
+
+/* The session ends: what the filter still holds is let go or dropped. */
+void
+share_proto_cast_flush(struct share *s)
+{
+	if (s->cw == NULL)
+		return;
+	buf_reset(s->cast_buf);
+	if (vtfilter_flush(&s->cast_vf, s->cast_buf) == 0 &&
+	    buf_len(s->cast_buf) > 0)
+		(void)cast_writer_output(s->cw, proto_elapsed(s),
+		    buf_ptr(s->cast_buf), buf_len(s->cast_buf));
+}
+
 static void
 proto_output(struct share *s, const u_char *p, size_t len)
 {
@@ -267,8 +303,7 @@ proto_output(struct share *s, const u_char *p, size_t len)
 
 	if (len == 0)
 		return;
-	if (s->cw != NULL)
-		(void)cast_writer_output(s->cw, proto_elapsed(s), p, len);
+	proto_cast(s, p, len);
 	if (!s->connected)
 		return;
 	while (len > 0) {
@@ -394,9 +429,9 @@ proto_chat(struct share *s)
 		r = share_ssh_sign(s, text);
 		tunl_memzero(text, sizeof(text));
 		if (r != 0) {
-			share_ui_chat(s, "*", r == TUNL_ERR_UNSAFE ?
-			    "the relay's host key could not be verified" :
-			    "the relay did not accept that token");
+			/* The relay's own words, when it gave them. */
+			share_ui_chat(s, "*", s->diag == SHARE_DIAG_RELAY ?
+			    s->diag_detail : share_diag_phrase(s->diag));
 			(void)share_ui_ask_token(s);
 		} else
 			s->retry_at = 0;

@@ -12,7 +12,11 @@
  *            [--restricted]; stdin and stdout are the frame stream.
  *
  * Host keys are always checked (StrictHostKeyChecking=yes): a relay ssh
- * cannot verify is refused, with ssh's own log in <dir>/ssh.log.
+ * cannot verify is refused, with ssh's own log in <dir>/ssh.log, which
+ * share-diag.c reads to say why a sign failed. With --host-key, ssh checks
+ * against a known_hosts file holding only that key, under an alias
+ * (HostKeyAlias), so the host and port the customer typed do not matter
+ * to the check.
  */
 #include "config.h"
 
@@ -45,6 +49,12 @@ ssh_common(struct share *s, const char **argv, char *khf, size_t khflen)
 	argv[n++] = "ssh";
 	argv[n++] = "-T";
 	argv[n++] = "-o"; argv[n++] = "StrictHostKeyChecking=yes";
+	argv[n++] = "-o"; argv[n++] = "CheckHostIP=no";
+	/* --host-key: our own known_hosts names the relay by this alias. */
+	if (s->host_key_alias) {
+		argv[n++] = "-o";
+		argv[n++] = "HostKeyAlias=" SHARE_HOST_ALIAS;
+	}
 	if (s->known_hosts[0] != '\0') {
 		(void)snprintf(khf, khflen, "UserKnownHostsFile=%s",
 		    s->known_hosts);
@@ -78,26 +88,24 @@ ssh_log_open(struct share *s)
 	    O_CLOEXEC, 0600);
 }
 
-/* Does ssh's log (since offset) say the host key could not be checked? */
-static int
-ssh_log_hostkey(struct share *s, off_t from)
+/* Why ssh failed, from what it wrote to its log since offset from. */
+static void
+ssh_log_diagnose(struct share *s, off_t from)
 {
-	char	 b[8192];
-	ssize_t	 n;
-	int	 fd, found = 0;
+	char	 b[SHARE_DIAG_LOG_MAX];
+	ssize_t	 n = 0;
+	int	 fd;
 
+	s->diag = SHARE_DIAG_UNKNOWN;
+	s->diag_detail[0] = '\0';
 	if ((fd = open(s->sshlog, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return 0;
-	if (lseek(fd, from, SEEK_SET) != -1 &&
-	    (n = read(fd, b, sizeof(b) - 1)) > 0) {
-		b[n] = '\0';
-		found = strstr(b, "Host key verification failed") != NULL ||
-		    strstr(b, "HOST IDENTIFICATION HAS CHANGED") != NULL ||
-		    strstr(b, "No ED25519 host key is known") != NULL ||
-		    strstr(b, "host key is known for") != NULL;
-	}
+		return;
+	if (lseek(fd, from, SEEK_SET) != -1)
+		n = read(fd, b, sizeof(b));
 	(void)close(fd);
-	return found;
+	if (n > 0)
+		s->diag = share_diag_ssh(b, (size_t)n, s->diag_detail,
+		    sizeof(s->diag_detail));
 }
 
 static off_t
@@ -453,7 +461,9 @@ share_ssh_sign(struct share *s, const char *token)
 	st = share_wait(pid);
 	pid = -1;
 	if (st != 0 || !cert_line_ok(buf_ptr(cert), buf_len(cert))) {
-		r = ssh_log_hostkey(s, logpos) ? TUNL_ERR_UNSAFE :
+		ssh_log_diagnose(s, logpos);
+		r = s->diag == SHARE_DIAG_HOSTKEY_CHANGED ||
+		    s->diag == SHARE_DIAG_HOSTKEY_UNKNOWN ? TUNL_ERR_UNSAFE :
 		    TUNL_ERR_DENIED;
 		goto out;
 	}

@@ -3,7 +3,8 @@
  *
  * tunl-share runs the system's ssh and tmux and nothing else. It links
  * only the libc-only wire subset of lib/ (libtunlwire.la: buffers, frames,
- * payloads, the id grammar, the asciicast writer). Bytes from the relay
+ * payloads, the id grammar, the asciicast writer, the escape filter that
+ * its recording passes, the relay address and host key grammar). Bytes from the relay
  * are decoded by lib/proto.c and pass share-allow.c, the one allowlist;
  * nothing from the relay is ever run or handed to a shell.
  *
@@ -20,7 +21,8 @@
 #include "tunl.h"
 #include "frame.h"
 
-#define SHARE_HOST_MAX		255	/* bytes in the relay's host name */
+#define SHARE_HOST_MAX		RELAY_HOST_MAX	/* relay's host, with NUL */
+#define SHARE_HOST_ALIAS	"tunl-relay"	/* --host-key's known_hosts */
 #define SHARE_TOKEN_MAX		128	/* bytes in a token */
 #define SHARE_PANE_LEN		16	/* "%123", with NUL */
 #define SHARE_CHAT_PANE_ROWS	8	/* height of the chat pane */
@@ -118,6 +120,26 @@ int		 share_audit_note(int, const char *);
 int		 share_audit_chat(int, const char *);
 size_t		 share_printable(char *, size_t, const char *, int);
 
+/* ---- share-diag.c: why ssh failed, from its log -------------------------- */
+
+#define SHARE_DIAG_LOG_MAX	16384	/* bytes of ssh.log looked at */
+#define SHARE_DIAG_DETAIL_MAX	160	/* the relay's line, with NUL */
+
+enum share_diag {
+	SHARE_DIAG_UNKNOWN = 0,		/* nothing recognised */
+	SHARE_DIAG_HOSTKEY_CHANGED,	/* a different key than pinned */
+	SHARE_DIAG_HOSTKEY_UNKNOWN,	/* no key to check it against */
+	SHARE_DIAG_REFUSED,		/* nothing listens at host:port */
+	SHARE_DIAG_RESOLVE,		/* the name does not resolve */
+	SHARE_DIAG_UNREACHABLE,		/* no route, or timed out */
+	SHARE_DIAG_DENIED,		/* id or token refused */
+	SHARE_DIAG_CLOSED,		/* the relay hung up */
+	SHARE_DIAG_RELAY,		/* the relay said why ("tunl: ...") */
+};
+
+enum share_diag	 share_diag_ssh(const char *, size_t, char *, size_t);
+const char	*share_diag_phrase(enum share_diag);
+
 /* ---- share-sock.c: Unix sockets in the private directory ------------------ */
 
 int		 share_sock_listen(const char *, int *);
@@ -173,7 +195,10 @@ int		 share_read_secret(int, int, char *, size_t);
 
 /* ---- share-proto.c: the frame loop ------------------------------------------ */
 
+#define SHARE_CAST_CHUNK	16384	/* bytes filtered at a time */
+
 int		 share_proto_run(struct share *);
+void		 share_proto_cast_flush(struct share *);
 int		 share_proto_send(struct share *, const struct buf *);
 void		 share_proto_bye(struct share *);
 
@@ -181,10 +206,11 @@ void		 share_proto_bye(struct share *);
 
 struct share {
 	/* From the command line. */
-	char		 host[SHARE_HOST_MAX + 1];
+	char		 host[SHARE_HOST_MAX];
 	char		 port[8];		/* "" for ssh's default */
 	char		 case_ref[CAST_CASE_LEN];
 	char		 known_hosts[PATH_MAX];	/* "" for ssh's default */
+	int		 host_key_alias;	/* known_hosts is our pin */
 	char		 session[ID_LEN_MAX];
 	int		 restricted;		/* never goes back to 0 */
 	int		 relay_fd;		/* tests: frames on this fd */
@@ -202,6 +228,8 @@ struct share {
 	char		 chatsock[PATH_MAX];	/* dir/chat.sock */
 	char		 asksock[PATH_MAX];	/* dir/askpass.sock */
 	char		 sshlog[PATH_MAX];	/* dir/ssh.log */
+	enum share_diag	 diag;			/* why sign failed */
+	char		 diag_detail[SHARE_DIAG_DETAIL_MAX];
 
 	/* tmux. */
 	char		 pane_main[SHARE_PANE_LEN];
@@ -229,6 +257,8 @@ struct share {
 	/* Audit log, recording, chat pane. */
 	int		 audit_fd;
 	struct cast_writer *cw;
+	struct vtfilter	 cast_vf;		/* the recording's filter */
+	struct buf	*cast_buf;		/* its output */
 	struct timespec	 start;
 	int		 chat_listen, chat_fd;
 	struct buf	*chat_in;

@@ -2,8 +2,9 @@
  * tunl-share.c: the customer's program: options, the private directory,
  * the session from start to end (man/tunl-share.1).
  *
- *	tunl-share --relay HOST[:PORT] [--case C] [--restricted]
- *	    [--known-hosts FILE] [--token-fd N | --token-file PATH] SESSION-ID
+ *	tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY'] [--case C]
+ *	    [--restricted] [--known-hosts FILE]
+ *	    [--token-fd N | --token-file PATH] SESSION-ID
  *
  * The same program also runs as two helpers it starts itself: ssh's askpass
  * (when TUNL_SHARE_ASKPASS names the socket to ask) and the chat pane
@@ -35,9 +36,9 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tunl-share --relay HOST[:PORT] [--case C] [--restricted]\n"
-	    "           [--known-hosts FILE] [--token-fd N | --token-file PATH]"
-	    "\n           SESSION-ID\n");
+	    "usage: tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY']\n"
+	    "           [--case C] [--restricted] [--known-hosts FILE]\n"
+	    "           [--token-fd N | --token-file PATH] SESSION-ID\n");
 	exit(2);
 }
 
@@ -48,43 +49,19 @@ on_signal(int sig)
 	share_quit = 1;
 }
 
-/* HOST[:PORT] or [V6]:PORT; host names and addresses only. */
+/* HOST[:PORT] or [V6][:PORT], as relay_address is printed. */
 static void
 parse_relay(struct share *s, const char *arg)
 {
-	const char	*colon, *host = arg, *end;
-	long long	 port;
-	size_t		 len, i;
+	struct relay_addr	 a;
+	const char		*why;
 
-	if (arg[0] == '[') {
-		host = arg + 1;
-		if ((end = strchr(host, ']')) == NULL)
-			fatal("--relay: missing ']'");
-		colon = end[1] == ':' ? end + 1 : NULL;
-		if (end[1] != '\0' && colon == NULL)
-			fatal("--relay: junk after ']'");
-	} else {
-		colon = strrchr(arg, ':');
-		end = colon != NULL ? colon : arg + strlen(arg);
-	}
-	len = (size_t)(end - host);
-	if (len == 0 || len > SHARE_HOST_MAX || host[0] == '-')
-		fatal("--relay: bad host");
-	for (i = 0; i < len; i++) {
-		char	 c = host[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-		    (arg[0] == '[' && c == ':')))
-			fatal("--relay: bad character in host");
-	}
-	memcpy(s->host, host, len);
-	s->host[len] = '\0';
-	if (colon != NULL) {
-		if (tunl_strtonum(colon + 1, 1, 65535, &port) != 0)
-			fatal("--relay: bad port");
-		(void)snprintf(s->port, sizeof(s->port), "%lld", port);
-	}
+	if (relay_addr_parse(arg, &a, &why) != 0)
+		fatal("--relay: %s (HOST, HOST:PORT or [IPV6]:PORT)", why);
+	(void)tunl_strlcpy(s->host, a.host, sizeof(s->host));
+	s->port[0] = '\0';
+	if (a.port != 0)
+		(void)snprintf(s->port, sizeof(s->port), "%u", a.port & 0xffff);
 }
 
 static void
@@ -118,6 +95,36 @@ make_dir(struct share *s)
 	set_path(s->chatsock, s->dir, "chat.sock");
 	set_path(s->asksock, s->dir, "askpass.sock");
 	set_path(s->sshlog, s->dir, "ssh.log");
+}
+
+/*
+ * --host-key "TYPE BASE64": the relay's public host key, as the line
+ * from the engineer carries it. It is written, alone, to a known_hosts
+ * file of our own under an alias, and ssh checks the relay against that
+ * file only (StrictHostKeyChecking=yes): nothing is ever learnt from the
+ * network and trusted.
+ */
+static void
+write_host_key(struct share *s, const char *key)
+{
+	char	 line[RELAY_HOSTKEY_MAX + sizeof(SHARE_HOST_ALIAS) + 2];
+	int	 fd, n;
+
+	set_path(s->known_hosts, s->dir, "known_hosts");
+	/* ssh splits UserKnownHostsFile at blanks. */
+	if (strpbrk(s->known_hosts, " \t\"'\\") != NULL)
+		fatal("%s: the private directory's path holds a blank or a "
+		    "quote", s->known_hosts);
+	n = snprintf(line, sizeof(line), "%s %s\n", SHARE_HOST_ALIAS, key);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		fatal("--host-key: too long");
+	if ((fd = open(s->known_hosts, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		fatal("%s: %s", s->known_hosts, strerror(errno));
+	if (share_write_all(fd, line, (size_t)n) != 0)
+		fatal("%s: cannot write", s->known_hosts);
+	(void)close(fd);
+	s->host_key_alias = 1;
 }
 
 /* Remove the secrets and the sockets; keep the log and the recording. */
@@ -161,24 +168,78 @@ get_token(struct share *s, int fd, const char *file, char *tok, size_t len)
 		    "printable)");
 }
 
+/* Say in words why the relay was not reached or did not sign. */
+static void
+sign_failed(struct share *s)
+{
+	const char	*port = s->port[0] != '\0' ? s->port : "22";
+
+	fprintf(stderr, "tunl-share: ");
+	switch (s->diag) {
+	case SHARE_DIAG_HOSTKEY_CHANGED:
+	case SHARE_DIAG_HOSTKEY_UNKNOWN:
+		fprintf(stderr, "refusing the relay %s: its host key could "
+		    "not be verified.\n", s->host);
+		if (s->host_key_alias)
+			fprintf(stderr, "The key it showed is not the one "
+			    "given with --host-key: the line you were given\n"
+			    "may be wrong or old, or someone is in the way. "
+			    "Check it with your support contact.\n");
+		else if (s->diag == SHARE_DIAG_HOSTKEY_CHANGED)
+			fprintf(stderr, "It is not the key your known_hosts "
+			    "holds for it: the key changed, or someone\nis "
+			    "in the way. Check with your support contact.\n");
+		else
+			fprintf(stderr, "Ask your support contact for the "
+			    "whole line to paste: it carries the relay's\n"
+			    "host key (--host-key).\n");
+		break;
+	case SHARE_DIAG_REFUSED:
+		fprintf(stderr, "cannot reach the relay: %s refused the "
+		    "connection on port %s\n(connection refused: nothing "
+		    "listens there). Check the host and the port in the\n"
+		    "line you were given.\n", s->host, port);
+		break;
+	case SHARE_DIAG_RESOLVE:
+		fprintf(stderr, "cannot find the relay: the name %s does not "
+		    "resolve.\nCheck its spelling, or this machine's DNS.\n",
+		    s->host);
+		break;
+	case SHARE_DIAG_UNREACHABLE:
+		fprintf(stderr, "cannot reach the relay %s on port %s (no "
+		    "route, or timed out):\na firewall may be in the way.\n",
+		    s->host, port);
+		break;
+	case SHARE_DIAG_DENIED:
+		fprintf(stderr, "the relay refused the session id or the "
+		    "token (a wrong or already used token,\nor the session "
+		    "is over or locked). Ask your support contact for a new "
+		    "token.\n");
+		break;
+	case SHARE_DIAG_RELAY:
+		fprintf(stderr, "the relay did not issue a session "
+		    "certificate; it said:\n  %s\n", s->diag_detail);
+		break;
+	case SHARE_DIAG_CLOSED:
+		fprintf(stderr, "the relay %s closed the connection before "
+		    "it could sign (it may be\nbusy or refusing this "
+		    "address for a while). Try again in a minute.\n",
+		    s->host);
+		break;
+	default:
+		fprintf(stderr, "the relay did not issue a session "
+		    "certificate (wrong id or token, or the\nsession is "
+		    "over).\n");
+		break;
+	}
+	fprintf(stderr, "ssh's messages are in %s\n", s->sshlog);
+}
+
 static void
 sign_or_die(struct share *s, const char *token)
 {
-	int	 r;
-
-	r = share_ssh_sign(s, token);
-	if (r == TUNL_ERR_UNSAFE) {
-		fprintf(stderr, "tunl-share: refusing the relay %s: its host "
-		    "key could not be verified.\nAsk your support contact for "
-		    "the relay's host key line and pass it with --known-hosts "
-		    "FILE.\nssh's messages are in %s\n", s->host, s->sshlog);
-		remove_secrets(s);
-		exit(1);
-	}
-	if (r != 0) {
-		fprintf(stderr, "tunl-share: the relay did not issue a session "
-		    "certificate (wrong id or token, or the session is over)."
-		    "\nssh's messages are in %s\n", s->sshlog);
+	if (share_ssh_sign(s, token) != 0) {
+		sign_failed(s);
 		remove_secrets(s);
 		exit(1);
 	}
@@ -206,6 +267,7 @@ main(int argc, char **argv)
 		{ "case",	required_argument,	NULL, 'c' },
 		{ "restricted",	no_argument,		NULL, 'R' },
 		{ "known-hosts", required_argument,	NULL, 'k' },
+		{ "host-key",	required_argument,	NULL, 'K' },
 		{ "token-fd",	required_argument,	NULL, 'f' },
 		{ "token-file",	required_argument,	NULL, 'F' },
 		{ "relay-fd",	required_argument,	NULL, 'T' },
@@ -218,10 +280,14 @@ main(int argc, char **argv)
 	struct cast_header	 ch;
 	struct sigaction	 sa;
 	char			 token[SHARE_TOKEN_MAX + 1];
-	const char		*token_file = NULL, *ask;
+	const char		*token_file = NULL, *ask, *why;
+	char			 host_key[RELAY_HOSTKEY_MAX], idin[ID_INPUT_MAX];
+	size_t			 idlen;
+	int			 i;
 	long long		 v;
 	ssize_t			 n;
 	int			 ch_, token_fd = -1, r, st;
+	int			 relay_host_key_given = 0;
 
 	/* ssh's askpass: the prompt is our only argument. */
 	if ((ask = getenv(SHARE_ASKPASS_ENV)) != NULL && argc == 2)
@@ -257,6 +323,13 @@ main(int argc, char **argv)
 			(void)tunl_strlcpy(s->known_hosts, optarg,
 			    sizeof(s->known_hosts));
 			break;
+		case 'K':
+			if (relay_host_key_given++ ||
+			    relay_hostkey_parse(optarg, host_key,
+			    sizeof(host_key), &why) != 0)
+				fatal("--host-key: %s", relay_host_key_given > 1 ?
+				    "given twice" : why);
+			break;
 		case 'f':
 			if (tunl_strtonum(optarg, 0, 1024, &v) != 0)
 				fatal("--token-fd: a descriptor number");
@@ -279,12 +352,24 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
+	/* The id as read aloud: any case, words apart or joined by '-'. */
+	if (argc < 1 || argc > ID_WORDS)
 		usage();
-	if (id_check(argv[0]) != 0)
+	for (i = 0, idlen = 0; i < argc; i++) {
+		if (idlen + strlen(argv[i]) + 2 > sizeof(idin))
+			fatal("not a session id: too long");
+		if (i > 0)
+			idin[idlen++] = ' ';
+		memcpy(idin + idlen, argv[i], strlen(argv[i]));
+		idlen += strlen(argv[i]);
+		idin[idlen] = '\0';
+	}
+	if (id_normalise(idin, s->session,
+	    sizeof(s->session)) != 0)
 		fatal("not a session id: four words, e.g. amber-falcon-river-"
 		    "seven");
-	(void)tunl_strlcpy(s->session, argv[0], sizeof(s->session));
+	if (relay_host_key_given && s->known_hosts[0] != '\0')
+		fatal("--host-key and --known-hosts exclude each other");
 	if (s->host[0] == '\0' && s->relay_fd == -1)
 		fatal("--relay HOST is needed");
 	if (token_fd != -1 && token_file != NULL)
@@ -304,6 +389,8 @@ main(int argc, char **argv)
 
 	umask(077);
 	make_dir(s);
+	if (relay_host_key_given)
+		write_host_key(s, host_key);
 	if (share_audit_open(s->audit, &s->audit_fd) != 0)
 		fatal("audit log %s: %s", s->audit, strerror(errno));
 	(void)share_audit_note(s->audit_fd, s->restricted ?
@@ -333,8 +420,12 @@ main(int argc, char **argv)
 	(void)tunl_strlcpy(ch.session, s->session, sizeof(ch.session));
 	(void)tunl_strlcpy(ch.case_ref, s->case_ref, sizeof(ch.case_ref));
 	(void)tunl_strlcpy(ch.title, "tunl-share", sizeof(ch.title));
+	/* The recording passes the relay's escape filter too: it is the
+	 * file most likely to be handed to someone to play. */
+	vtfilter_init(&s->cast_vf, VTFILTER_OUTPUT);
 	if (ch.cols == 0 || ch.rows == 0 ||
-	    cast_writer_open(s->dir, "session.cast", (gid_t)-1, &ch,
+	    (s->cast_buf = buf_new(VTFILTER_OUT_MAX(SHARE_CAST_CHUNK))) ==
+	    NULL || cast_writer_open(s->dir, "session.cast", (gid_t)-1, &ch,
 	    &s->cw) != 0)
 		s->cw = NULL;
 
@@ -359,8 +450,11 @@ main(int argc, char **argv)
 		while (waitpid(s->attach_pid, &st, 0) == -1 && errno == EINTR)
 			;
 	}
-	if (s->cw != NULL)
+	if (s->cw != NULL) {
+		share_proto_cast_flush(s);
 		(void)cast_writer_close(s->cw);
+	}
+	buf_free(s->cast_buf);
 	remove_secrets(s);
 	(void)close(s->audit_fd);
 	printf("tunl-share: session ended. Key and certificate removed.\n"

@@ -4,7 +4,9 @@
  * involved: words are separated by one space or one tab, there are no
  * quotes and no escapes, every word is printable ASCII, and the whole
  * command, each word and the number of words are bounded. What the
- * grammar accepts is all that later code sees.
+ * grammar accepts is all that later code sees. A session id is taken in
+ * any case and with spaces or dashes between its words, as people read it
+ * aloud, and passed on in its canonical form (id_normalise).
  *
  *	customer:  [status [ID]] | sign [ID] |
  *	           produce [ID] [--restricted] [--host NAME]
@@ -315,6 +317,37 @@ shell_args_value(const char *verb, const struct shell_opt_def *o,
 }
 
 /*
+ * The session id that starts at words[w], as people type it: one word
+ * ("amber-falcon-river-seven", any case) or the words read aloud, up to
+ * ID_WORDS of them, none an option ("Amber Falcon River Seven"). The
+ * canonical id goes to id. Returns how many words it took, 0 for none.
+ */
+static u_int
+shell_args_id(char words[SHELL_WORDS_MAX][SHELL_WORD_MAX], u_int nwords,
+    u_int w, char *id, size_t idlen)
+{
+	char	 joined[ID_INPUT_MAX];
+	size_t	 len = 0, n;
+	u_int	 k;
+
+	for (k = 0; k < ID_WORDS && w + k < nwords; k++) {
+		if (words[w + k][0] == '-' && k > 0)
+			break;
+		n = strlen(words[w + k]);
+		if (len + n + 2 > sizeof(joined))
+			break;
+		if (k > 0)
+			joined[len++] = ' ';
+		memcpy(joined + len, words[w + k], n);
+		len += n;
+		joined[len] = '\0';
+		if (id_normalise(joined, id, idlen) == 0)
+			return k + 1;
+	}
+	return 0;
+}
+
+/*
  * Parse a command for role. ttl_max bounds --ttl (the configured session
  * lifetime). On failure err says why, with any input quoted escaped and
  * cut short, and the result says whether the verb was unknown or misused.
@@ -328,7 +361,7 @@ shell_args_parse(enum shell_role role, const char *cmd, size_t len,
 	const struct shell_verb_def	*verbs, *v = NULL;
 	const struct shell_opt_def	*o;
 	size_t				 nverbs, i;
-	u_int				 nwords, w, seen = 0;
+	u_int				 nwords, w, n, seen = 0;
 	int				 r;
 
 	memset(c, 0, sizeof(*c));
@@ -409,13 +442,15 @@ shell_args_parse(enum shell_role role, const char *cmd, size_t len,
 			    strlen(words[w]), echo, sizeof(echo)));
 			return SHELL_ARGS_USAGE;
 		}
-		if (id_check(words[w]) != 0) {
+		if ((n = shell_args_id(words, nwords, w, c->id,
+		    sizeof(c->id))) == 0) {
 			shell_args_err(err, errlen, "%s: \"%s\" is not a "
-			    "session id", v->name, shell_args_echo(words[w],
+			    "session id (four words, e.g. amber-falcon-river-"
+			    "seven)", v->name, shell_args_echo(words[w],
 			    strlen(words[w]), echo, sizeof(echo)));
 			return SHELL_ARGS_USAGE;
 		}
-		tunl_strlcpy(c->id, words[w], sizeof(c->id));
+		w += n - 1;
 		c->has_id = 1;
 	}
 	if (v->arg == ARG_REQUIRED && !c->has_id) {

@@ -145,8 +145,8 @@ shell_customer_status(struct shell *sh, const struct session *s)
 	printf("mode     %s\n", session_mode_name(s->mode));
 	printf("expires  %s (in %lld min)\n", when, (long long)left);
 	printf("\nTo share your terminal, run on your machine:\n\n");
-	printf("    tunl-share --relay %s%s %s\n\n", sh->relay_host,
-	    s->mode == SESSION_RESTRICTED ? " --restricted" : "", s->id);
+	shell_line_print(sh, s->id, NULL, s->mode == SESSION_RESTRICTED);
+	printf("\n");
 }
 
 /*

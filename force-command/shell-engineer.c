@@ -206,10 +206,9 @@ shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
 		    "asked)\n", token);
 	printf("expires  %s (in %lld min)\n", when,
 	    (long long)((expires - sh->now + 59) / 60));
-	printf("\nGive the customer this line:\n\n"
-	    "    tunl-share --relay %s%s%s%s %s\n\n", sh->relay_host,
-	    cmd->case_ref[0] ? " --case " : "", cmd->case_ref,
-	    cmd->restricted ? " --restricted" : "", id);
+	printf("\nGive the customer this line:\n\n");
+	shell_line_print(sh, id, cmd->case_ref, cmd->restricted);
+	printf("\n");
 	if (strcmp(token, "-") != 0)
 		printf("and, when it asks, the token above.\n");
 	tunl_memzero(token, sizeof(token));
@@ -247,8 +246,8 @@ shell_engineer_token(struct shell *sh, const struct shell_cmd *cmd)
 	printf("expires  %s (in %lld min)\n", when,
 	    (long long)((expires - sh->now + 59) / 60));
 	printf("\nThe customer types it when tunl-share asks for a new "
-	    "token (in its chat pane),\nor when starting again:\n\n"
-	    "    tunl-share --relay %s %s\n", sh->relay_host, id);
+	    "token (in its chat pane),\nor when starting again:\n\n");
+	shell_line_print(sh, id, NULL, 0);
 	tunl_memzero(token, sizeof(token));
 	return SHELL_EXIT_OK;
 }

@@ -81,6 +81,7 @@ struct shell {
 	char		 connection[HANDOFF_CONN_MAX];
 	char		 rhost[HANDOFF_SOURCE_MAX];	/* client address */
 	char		 relay_host[HANDOFF_SOURCE_MAX];	/* ours */
+	char		 relay_port[8];		/* our port, from sshd */
 	char		 auth_path[CFG_PATH_MAX];	/* $SSH_USER_AUTH */
 	struct sshauth	 auth;
 	char		 who[SHELL_ENGINEER_MAX];	/* engineer name */
@@ -106,6 +107,12 @@ void		 shell_refuse(int, const char *, ...)
 int		 shell_run_authority(struct shell *, const char *const *,
 		     const char *, struct buf *, char *, size_t);
 struct registry	*shell_registry(struct shell *);
+
+/* shell-line.c: the line the customer pastes */
+int		 shell_line_relay(const struct shell *, char *, size_t);
+int		 shell_line_host_key(const struct shell *, char *, size_t);
+void		 shell_line_print(const struct shell *, const char *,
+		     const char *, int);
 
 /* shell-customer.c */
 int		 shell_customer(struct shell *, const struct shell_cmd *);

@@ -415,6 +415,7 @@ main(int argc, char **argv)
 	tunl_strlcpy(sh.connection, conn, sizeof(sh.connection));
 	shell_conn_field(conn, 0, sh.rhost, sizeof(sh.rhost));
 	shell_conn_field(conn, 2, sh.relay_host, sizeof(sh.relay_host));
+	shell_conn_field(conn, 3, sh.relay_port, sizeof(sh.relay_port));
 	sh.relay_gid = shell_gid(sh.cfg.relay_group);
 	sh.now = (int64_t)time(NULL);
 	shell_read_auth(&sh);

@@ -38,7 +38,8 @@ enum cfg_type {
 	CFG_T_UINT,	/* decimal in [min, max] */
 	CFG_T_SIZE,	/* bytes, with an optional K or M */
 	CFG_T_URL,	/* http(s) URL, a list key */
-	CFG_T_LEVEL	/* log level name */
+	CFG_T_LEVEL,	/* log level name */
+	CFG_T_ADDR	/* host[:port] or [v6][:port], optional */
 };
 
 struct cfg_key {
@@ -86,6 +87,8 @@ static const struct cfg_key cfg_keys[] = {
 	    CFG_URL_MAX, 0, CFG_WEBHOOKS_MAX },
 	CFG_STR(webhook_key, CFG_T_PATH),
 	CFG_NUM(log_level, CFG_T_LEVEL, TUNL_LOG_ERROR, TUNL_LOG_DEBUG),
+	CFG_STR(relay_address, CFG_T_ADDR),
+	CFG_STR(relay_host_key, CFG_T_PATH),
 };
 #define CFG_NKEYS	TUNL_NITEMS(cfg_keys)
 
@@ -206,6 +209,9 @@ cfg_defaults(struct tunl_cfg *cfg)
 	    sizeof(cfg->ca_key));
 	tunl_strlcpy(cfg->webhook_key, SYSCONFDIR "/tunl/webhook.key",
 	    sizeof(cfg->webhook_key));
+	/* sshd's own key, wherever tunl was installed. */
+	tunl_strlcpy(cfg->relay_host_key, "/etc/ssh/ssh_host_ed25519_key.pub",
+	    sizeof(cfg->relay_host_key));
 	tunl_strlcpy(cfg->relay_group, "tunl", sizeof(cfg->relay_group));
 	tunl_strlcpy(cfg->customer_user, "tunl", sizeof(cfg->customer_user));
 	tunl_strlcpy(cfg->engineer_user, "support",
@@ -387,6 +393,7 @@ static int
 cfg_set(struct cfg_parser *p, struct tunl_cfg *cfg, const struct cfg_key *k,
     const char *v)
 {
+	struct relay_addr addr;
 	char		*field = (char *)cfg + k->off;
 	char		 echo[80];
 	const char	*fault;
@@ -452,6 +459,18 @@ cfg_set(struct cfg_parser *p, struct tunl_cfg *cfg, const struct cfg_key *k,
 		return cfg_parse_size(p, k, v, (size_t *)(void *)field);
 	case CFG_T_URL:
 		return cfg_set_url(p, cfg, k, v, len);
+	case CFG_T_ADDR:
+		if (relay_addr_parse(v, &addr, &fault) != 0) {
+			cfg_error(p, "%s: \"%s\": %s", k->name,
+			    cfg_echo(v, echo, sizeof(echo)), fault);
+			return TUNL_ERR_CONFIG;
+		}
+		/* As printed: the form tunl-share --relay takes. */
+		if (relay_addr_format(&addr, field, k->size) != 0) {
+			cfg_error(p, "%s: address is too long", k->name);
+			return TUNL_ERR_CONFIG;
+		}
+		return 0;
 	case CFG_T_LEVEL:
 		for (i = 0; i < TUNL_NITEMS(cfg_level_names); i++) {
 			if (strcmp(v, cfg_level_names[i]) == 0) {
@@ -751,6 +770,12 @@ cfg_dump(const struct tunl_cfg *cfg, struct buf *b)
 			r = buf_putf(b, "%s = %.*s\n", k->name,
 			    (int)strnlen(field, k->size), field);
 			break;
+		case CFG_T_ADDR:
+			/* Unset: no line, as for webhook_url. */
+			if (field[0] != '\0')
+				r = buf_putf(b, "%s = %.*s\n", k->name,
+				    (int)strnlen(field, k->size), field);
+			break;
 		case CFG_T_BOOL:
 			r = buf_putf(b, "%s = %s\n", k->name,
 			    *(const int *)(const void *)field ? "yes" : "no");
@@ -799,6 +824,7 @@ cfg_equal(const struct tunl_cfg *a, const struct tunl_cfg *b)
 		switch (k->type) {
 		case CFG_T_PATH:
 		case CFG_T_NAME:
+		case CFG_T_ADDR:
 			la = strnlen(fa, k->size);
 			lb = strnlen(fb, k->size);
 			if (la != lb || memcmp(fa, fb, la) != 0)

@@ -50,3 +50,55 @@ id_check(const char *s)
 	}
 	return 0;
 }
+
+static int
+id_is_separator(char c)
+{
+	return c == '-' || c == ' ' || c == '\t' || c == '_';
+}
+
+/*
+ * An id as people type it or read it aloud: words in any case, separated
+ * by any run of dashes, spaces, tabs or underscores, with such separators
+ * allowed around it ("Amber Falcon  river-SEVEN"). The canonical form
+ * (lowercase, single dashes) goes to out, which must hold ID_LEN_MAX
+ * bytes, and must pass id_check. The input is bounded (ID_INPUT_MAX)
+ * before anything else is looked at. Returns 0, or TUNL_ERR_INVALID with
+ * out empty.
+ */
+int
+id_normalise(const char *in, char *out, size_t outlen)
+{
+	size_t	 n = 0, i, len;
+	int	 sep = 0;
+
+	if (out == NULL || outlen < ID_LEN_MAX)
+		return TUNL_ERR_INVALID;
+	out[0] = '\0';
+	if (in == NULL || (len = strnlen(in, ID_INPUT_MAX)) >= ID_INPUT_MAX)
+		return TUNL_ERR_INVALID;
+	for (i = 0; i < len; i++) {
+		if (id_is_separator(in[i])) {
+			sep = n > 0;
+			continue;
+		}
+		if (!((in[i] >= 'a' && in[i] <= 'z') ||
+		    (in[i] >= 'A' && in[i] <= 'Z')))
+			goto bad;
+		if (sep) {
+			if (n + 1 >= ID_LEN_MAX)
+				goto bad;
+			out[n++] = '-';
+			sep = 0;
+		}
+		if (n + 1 >= ID_LEN_MAX)
+			goto bad;
+		out[n++] = (char)(in[i] | 0x20);	/* lower case */
+	}
+	out[n] = '\0';
+	if (id_check(out) == 0)
+		return 0;
+ bad:
+	out[0] = '\0';
+	return TUNL_ERR_INVALID;
+}

@@ -152,6 +152,26 @@ size_t		 log_escape(char *, size_t, const void *, size_t);
 #define error_r(r, ...)	log_msg_r(TUNL_LOG_ERROR, (r), __VA_ARGS__)
 #define info_r(r, ...)	log_msg_r(TUNL_LOG_INFO, (r), __VA_ARGS__)
 
+/* ---- relay-addr.c: the relay's address and host key, as printed ---------- */
+
+#define RELAY_HOST_MAX		254	/* host name or address, with NUL */
+#define RELAY_ADDR_MAX		(RELAY_HOST_MAX + 8)	/* "[host]:65535" */
+#define RELAY_HOSTKEY_MAX	2048	/* "TYPE BASE64", with NUL */
+
+struct relay_addr {
+	char		 host[RELAY_HOST_MAX];	/* no brackets */
+	u_int		 port;			/* 0: ssh's default */
+	int		 v6;			/* host is an IPv6 address */
+};
+
+int		 relay_addr_parse(const char *, struct relay_addr *,
+		     const char **);
+int		 relay_addr_format(const struct relay_addr *, char *, size_t);
+int		 relay_hostkey_parse(const char *, char *, size_t,
+		     const char **);
+int		 relay_hostkey_load(const char *, char *, size_t,
+		     const char **);
+
 /* ---- cfg.c: the configuration file (docs/config.md) -------------------- */
 
 /*
@@ -200,6 +220,8 @@ struct tunl_cfg {
 	char		 webhook_url[CFG_WEBHOOKS_MAX][CFG_URL_MAX];
 	char		 webhook_key[CFG_PATH_MAX];	/* signs deliveries */
 	enum log_level	 log_level;
+	char		 relay_address[RELAY_ADDR_MAX];	/* "" when unset */
+	char		 relay_host_key[CFG_PATH_MAX];	/* its .pub file */
 };
 
 void		 cfg_defaults(struct tunl_cfg *);
@@ -219,8 +241,11 @@ int		 cfg_name_ok(const char *);
 #define ID_WORD_MAX		8	/* letters in the longest word */
 #define ID_LEN_MAX		(ID_WORDS * (ID_WORD_MAX + 1))	/* with NUL */
 
+#define ID_INPUT_MAX		128	/* bytes of an id as typed */
+
 int		 id_generate(char *, size_t);	/* id-generate.c */
 int		 id_check(const char *);
+int		 id_normalise(const char *, char *, size_t);
 const char	*id_word(u_int);
 size_t		 id_wordlist_len(void);
 int		 id_word_find(const char *, size_t, u_int *);

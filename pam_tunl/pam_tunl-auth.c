@@ -67,7 +67,11 @@ pam_tunl_reason_name(enum pam_tunl_reason reason)
 	return pam_tunl_reasons[reason];
 }
 
-/* An answer is 1 to PAM_TUNL_ANSWER_MAX bytes of visible ASCII. */
+/*
+ * An answer is 1 to PAM_TUNL_ANSWER_MAX bytes of printable ASCII. Spaces
+ * are allowed because people type an id as they read it ("amber falcon
+ * river seven"); id_normalise and token_check judge the rest.
+ */
 static int
 pam_tunl_answer_ok(const char *s, size_t len)
 {
@@ -76,7 +80,7 @@ pam_tunl_answer_ok(const char *s, size_t len)
 	if (len == 0 || len > PAM_TUNL_ANSWER_MAX)
 		return 0;
 	for (i = 0; i < len; i++) {
-		if ((u_char)s[i] <= 0x20 || (u_char)s[i] >= 0x7f)
+		if ((u_char)s[i] < 0x20 || (u_char)s[i] >= 0x7f)
 			return 0;
 	}
 	return 1;
@@ -312,6 +316,7 @@ pam_tunl_auth(pam_handle_t *pamh, const struct pam_tunl_args *args)
 	enum pam_tunl_reason	 reason = PAM_TUNL_INTERNAL;
 	const void		*item = NULL;
 	const char		*method;
+	char			 canon[ID_LEN_MAX];
 	int			 id_ok = 0, token_ok = 0, limited = 0, r;
 	int			 rc = PAM_AUTH_ERR;
 
@@ -380,10 +385,12 @@ pam_tunl_auth(pam_handle_t *pamh, const struct pam_tunl_args *args)
 	}
 	if (!id_ok || !token_ok)
 		goto fail;
-	if (id_check(a->id) != 0) {
+	/* Any case, spaces or dashes: the canonical id from here on. */
+	if (id_normalise(a->id, canon, sizeof(canon)) != 0) {
 		reason = PAM_TUNL_BAD_ID;
 		goto fail;
 	}
+	tunl_strlcpy(a->id, canon, sizeof(a->id));
 	if (args->debug)
 		pam_syslog(pamh, LOG_DEBUG, "session id %s from %s", a->id,
 		    a->source);

@@ -42,7 +42,11 @@ runtime_dir = /run/tunl
 recording_dir = $H/var/log/tunl
 token_key = $H/etc/tunl/token.key
 ca_key = $H/etc/tunl/user_ca
+relay_host_key = $H/etc/ssh_host_ed25519_key.pub
 EOF
+# No relay_address: the line names the address and port this sshd was
+# reached on.
+HKEY=$(cut -d' ' -f1,2 "$H/etc/ssh_host_ed25519_key.pub")
 in_ns "$top_builddir/tunl-admin" -f "$conf" init >"$H/admin-init.log" 2>&1 ||
     harness_fail "tunl-admin init: $(cat "$H/admin-init.log")"
 HARNESS_SUBST_USER_CA=$H/etc/tunl/user_ca.pub
@@ -147,7 +151,7 @@ harness_assert_eq 0 "$rc" "new: $err"
 harness_assert_contains "$out" "session  $C"
 harness_assert_contains "$out" "token    12345678"
 harness_assert_contains "$out" \
-    "tunl-share --relay 127.0.0.1 --case CS-77 --restricted $C"
+    "tunl-share --relay 127.0.0.1:$HARNESS_PORT --host-key '$HKEY' --case CS-77 --restricted $C"
 alog=$(cat "$H/authority.log")
 harness_assert_contains "$alog" "argv=mint
 user=support"
@@ -195,7 +199,7 @@ harness_assert_eq "alice|unlocked" \
 run alice unlock "$A" </dev/null
 expect_refusal 1 "tunl: session $A is not locked (it is pending)"
 run alice show amber-falcon-river </dev/null
-expect_refusal 2 "tunl: show: \"amber-falcon-river\" is not a session id"
+expect_refusal 2 "tunl: show: \"amber-falcon-river\" is not a session id (four words, e.g. amber-falcon-river-seven)"
 
 for v in join consume; do
 	run alice "$v" "$A" </dev/null
@@ -241,10 +245,10 @@ run kbd status </dev/null
 harness_assert_eq 0 "$rc" "status: $err"
 harness_assert_contains "$out" "session  $A"
 harness_assert_contains "$out" "state    pending"
-harness_assert_contains "$out" "tunl-share --relay 127.0.0.1 $A"
+harness_assert_contains "$out" "tunl-share --relay 127.0.0.1:$HARNESS_PORT --host-key '$HKEY' $A"
 run kbd </dev/null
 harness_assert_eq 0 "$rc" "plain login: $err"
-harness_assert_contains "$out" "tunl-share --relay 127.0.0.1 $A"
+harness_assert_contains "$out" "tunl-share --relay 127.0.0.1:$HARNESS_PORT --host-key '$HKEY' $A"
 run kbd status "$A" </dev/null
 harness_assert_eq 0 "$rc" "status A: $err"
 

@@ -76,6 +76,9 @@ test_defaults(void **state)
 	assert_string_equal(cfg.runtime_dir, "/run/tunl");
 	assert_string_equal(cfg.recording_dir, LOCALSTATEDIR "/log/tunl");
 	assert_string_equal(cfg.token_key, SYSCONFDIR "/tunl/token.key");
+	assert_string_equal(cfg.relay_address, "");
+	assert_string_equal(cfg.relay_host_key,
+	    "/etc/ssh/ssh_host_ed25519_key.pub");
 	assert_string_equal(cfg.ca_key, SYSCONFDIR "/tunl/user_ca");
 	assert_string_equal(cfg.relay_group, "tunl");
 	assert_string_equal(cfg.customer_user, "tunl");
@@ -146,7 +149,9 @@ static const char every_key[] =
     "webhook_url = http://10.0.0.1:8080/b\n"
     "webhook_url = https://c.example\n"
     "webhook_url = https://d.example/%20\n"
-    "log_level = debug\n";
+    "log_level = debug\n"
+    "relay_address = [2001:db8::7]:2222\n"
+    "relay_host_key = /srv/tunl/ssh_host_ed25519_key.pub\n";
 
 static void
 test_every_key(void **state)
@@ -187,6 +192,9 @@ test_every_key(void **state)
 	assert_string_equal(cfg.webhook_url[2], "https://c.example");
 	assert_string_equal(cfg.webhook_url[3], "https://d.example/%20");
 	assert_int_equal(cfg.log_level, TUNL_LOG_DEBUG);
+	assert_string_equal(cfg.relay_address, "[2001:db8::7]:2222");
+	assert_string_equal(cfg.relay_host_key,
+	    "/srv/tunl/ssh_host_ed25519_key.pub");
 
 	/* Sizes: plain bytes, K and M, at both ends of the range. */
 	assert_int_equal(parse(&cfg, "consumer_backlog = 65536", err,
@@ -302,6 +310,37 @@ test_errors(void **state)
 	expect_error("log_level = warn\n",
 	    NAME ":1: log_level: \"warn\" is not error, info, verbose or "
 	    "debug");
+
+	/* The relay's address, as the customer's line prints it. */
+	expect_error("relay_address = 2001:db8::7\n",
+	    NAME ":1: relay_address: \"2001:db8::7\": an IPv6 address is "
+	    "written in brackets, [ADDRESS]:PORT");
+	expect_error("relay_address = relay.example.com:0\n",
+	    NAME ":1: relay_address: \"relay.example.com:0\": the port is "
+	    "not a number from 1 to 65535");
+	expect_error("relay_address = relay.example.com:65536\n",
+	    NAME ":1: relay_address: \"relay.example.com:65536\": the port "
+	    "is not a number from 1 to 65535");
+	expect_error("relay_address = relay.example.com:\n",
+	    NAME ":1: relay_address: \"relay.example.com:\": the port is "
+	    "not a number from 1 to 65535");
+	expect_error("relay_address = [2001:db8::7\n",
+	    NAME ":1: relay_address: \"[2001:db8::7\": missing ']' after an "
+	    "IPv6 address");
+	expect_error("relay_address = [relay.example.com]:22\n",
+	    NAME ":1: relay_address: \"[relay.example.com]:22\": not an IPv6 "
+	    "address inside [ ]");
+	expect_error("relay_address = -relay\n",
+	    NAME ":1: relay_address: \"-relay\": not a host name or address "
+	    "(letters, digits, '-' and '.')");
+	expect_error("relay_address = ssh://relay\n",
+	    NAME ":1: relay_address: \"ssh://relay\": the port is not a "
+	    "number from 1 to 65535");
+	expect_error("relay_address = a\n"
+	    "relay_address = b\n",
+	    NAME ":2: relay_address: duplicate key (first set on line 1)");
+	expect_error("relay_host_key = etc/ssh/key.pub\n",
+	    NAME ":1: relay_host_key: path must be absolute");
 
 	/* Sizes. */
 	expect_error("consumer_backlog = 63K\n",
@@ -605,7 +644,8 @@ test_round_trip(void **state)
 	    "consumer_backlog = 1M\n"
 	    "producer_grace = 120\n"
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
-	    "log_level = info\n");
+	    "log_level = info\n"
+	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n");
 	free(s);
 	buf_free(b);
 
@@ -829,7 +869,8 @@ test_sample(void **state)
 		"token_ttl", "cert_ttl", "failure_cap", "rate_limit",
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
-		"webhook_url", "webhook_key", "log_level",
+		"webhook_url", "webhook_key", "log_level", "relay_address",
+		"relay_host_key",
 	};
 	char		 path[1024], err[512], want[64], *text;
 	struct buf	*b;
@@ -863,7 +904,8 @@ test_sample(void **state)
 	assert_int_equal(cfg_dump(&dflt, b), 0);
 	for (i = 0, n = 0; i < buf_len(b); i++)
 		n += buf_ptr(b)[i] == '\n';
-	assert_int_equal(n + 1, TUNL_NITEMS(keys));	/* no webhook */
+	/* Neither a webhook nor relay_address by default. */
+	assert_int_equal(n + 2, TUNL_NITEMS(keys));
 	buf_free(b);
 	free(text);
 }

@@ -644,14 +644,50 @@ test_binding(void **state)
 	assert_not_logged(btok);
 }
 
+/*
+ * The id typed as people read it aloud: capitals, spaces for dashes, a
+ * blank at the end. It names the same session, and the hand-off holds the
+ * id in its one canonical form.
+ */
+static void
+test_spoken_id(void **state)
+{
+	FX(state);
+	struct conv_state	 cs;
+	pam_handle_t		*pamh;
+	struct handoff		 h;
+	char			 id[ID_LEN_MAX], token[TOKEN_LEN_MAX];
+	char			 typed[ID_LEN_MAX + 4];
+	size_t			 i;
+
+	fx_config(f, NULL);
+	fx_service_default(f);
+	mklive(f, id, token);
+	for (i = 0; id[i] != '\0'; i++)
+		typed[i] = id[i] == '-' ? ' ' : (char)(id[i] - 'a' + 'A');
+	typed[i++] = ' ';
+	typed[i] = '\0';
+	memset(&cs, 0, sizeof(cs));
+	cs.id = typed;
+	cs.token = token;
+	pamh = start(f, &cs, USER, RHOST, CONN);
+	assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+	assert_int_equal(handoff_read(f->authdir, CONN, 0, time(NULL), 3600,
+	    &h), 0);
+	assert_string_equal(h.session, id);
+	assert_int_equal(pam_close_session(pamh, 0), PAM_SUCCESS);
+	pam_end(pamh, PAM_SUCCESS);
+	assert_int_equal(failures(f, id), 0);
+}
+
 static void
 test_bad_input(void **state)
 {
 	FX(state);
 	struct conv_state	 cs;
 	char			 id[ID_LEN_MAX], token[TOKEN_LEN_MAX];
-	char			 longid[200], ctl[ID_LEN_MAX + 4], upper[ID_LEN_MAX];
-	char			 longtok[100], spaced[ID_LEN_MAX + 4];
+	char			 longid[200], ctl[ID_LEN_MAX + 4];
+	char			 longtok[100], tabbed[ID_LEN_MAX + 4];
 	size_t			 i;
 	struct {
 		const char	*id;
@@ -661,7 +697,7 @@ test_bad_input(void **state)
 	} cases[] = {
 		{ longid, NULL, "bad-input", 0 },
 		{ ctl, NULL, "bad-input", 0 },
-		{ spaced, NULL, "bad-input", 0 },
+		{ tabbed, NULL, "bad-input", 0 },
 		{ "", NULL, "bad-input", 0 },
 		{ NULL, "", "bad-input", 0 },
 		{ NULL, longtok, "bad-input", 0 },
@@ -669,7 +705,7 @@ test_bad_input(void **state)
 		{ NULL, "1234567", "bad-token", 1 },
 		{ NULL, "123456789", "bad-token", 1 },
 		{ NULL, "1234abcd", "bad-token", 1 },
-		{ upper, NULL, "bad-id", 0 },
+		{ "AMBER FALCON RIVER", NULL, "bad-id", 0 },
 		{ "amber-falcon", NULL, "bad-id", 0 },
 		{ "../../../etc/passwd", NULL, "bad-id", 0 },
 	};
@@ -680,11 +716,7 @@ test_bad_input(void **state)
 	memset(longid, 'a', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
 	snprintf(ctl, sizeof(ctl), "%s\001", id);
-	snprintf(spaced, sizeof(spaced), "%s ", id);
-	for (i = 0; id[i] != '\0'; i++)
-		upper[i] = id[i] >= 'a' && id[i] <= 'z' ?
-		    (char)(id[i] - 'a' + 'A') : id[i];
-	upper[i] = '\0';
+	snprintf(tabbed, sizeof(tabbed), "%s\t", id);
 	memset(longtok, '1', sizeof(longtok) - 1);
 	longtok[sizeof(longtok) - 1] = '\0';
 
@@ -1409,6 +1441,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_token, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_binding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spoken_id, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_conversation_errors,

@@ -417,6 +417,86 @@ test_audit_file(void **state)
 	rmdir(dir);
 }
 
+static enum share_diag
+diag(const char *log, char *detail, size_t len)
+{
+	return share_diag_ssh(log, strlen(log), detail, len);
+}
+
+/* Why ssh failed, from its log: the lines OpenSSH writes at LogLevel=ERROR. */
+static void
+test_diag(void **state)
+{
+	char	 d[SHARE_DIAG_DETAIL_MAX], tiny[8];
+	char	*big;
+
+	(void)state;
+	assert_int_equal(diag("ssh: connect to host 127.0.0.1 port 1: "
+	    "Connection refused\r\n", d, sizeof(d)), SHARE_DIAG_REFUSED);
+	assert_string_equal(d, "");
+	assert_int_equal(diag("ssh: Could not resolve hostname nowhere."
+	    "invalid: Name or service not known\r\n", d, sizeof(d)),
+	    SHARE_DIAG_RESOLVE);
+	assert_int_equal(diag("ssh: Could not resolve hostname relay: "
+	    "Temporary failure in name resolution\r\n", d, sizeof(d)),
+	    SHARE_DIAG_RESOLVE);
+	assert_int_equal(diag("ssh: connect to host 192.0.2.1 port 22: "
+	    "Connection timed out\r\n", d, sizeof(d)),
+	    SHARE_DIAG_UNREACHABLE);
+	assert_int_equal(diag("ssh: connect to host 192.0.2.1 port 22: "
+	    "No route to host\r\n", d, sizeof(d)), SHARE_DIAG_UNREACHABLE);
+	assert_int_equal(diag("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@"
+	    "@@@@@@@@@@@@@\r\n@    WARNING: REMOTE HOST IDENTIFICATION HAS "
+	    "CHANGED!     @\r\n...\r\nHost key verification failed.\r\n",
+	    d, sizeof(d)), SHARE_DIAG_HOSTKEY_CHANGED);
+	assert_int_equal(diag("No ED25519 host key is known for tunl-relay "
+	    "and you have requested strict checking.\r\nHost key "
+	    "verification failed.\r\n", d, sizeof(d)),
+	    SHARE_DIAG_HOSTKEY_UNKNOWN);
+	assert_int_equal(diag("tunl@127.0.0.1: Permission denied "
+	    "(keyboard-interactive).\r\n", d, sizeof(d)), SHARE_DIAG_DENIED);
+	assert_int_equal(diag("kex_exchange_identification: read: Connection "
+	    "reset by peer\r\n", d, sizeof(d)), SHARE_DIAG_CLOSED);
+	assert_int_equal(diag("", d, sizeof(d)), SHARE_DIAG_UNKNOWN);
+	assert_int_equal(share_diag_ssh(NULL, 5, d, sizeof(d)),
+	    SHARE_DIAG_UNKNOWN);
+
+	/* The relay's own line, made printable, and only at a line start. */
+	assert_int_equal(diag("tunl: not authorised for that session\n", d,
+	    sizeof(d)), SHARE_DIAG_RELAY);
+	assert_string_equal(d, "tunl: not authorised for that session");
+	assert_int_equal(diag("Connection closed by 127.0.0.1 port 22\r\n"
+	    "tunl: sign: \x1b]52;c;eA==\x07 refused\r\n", d, sizeof(d)),
+	    SHARE_DIAG_RELAY);
+	assert_string_equal(d, "tunl: sign: ?]52;c;eA==? refused");
+	assert_int_equal(diag("xtunl: no\n", d, sizeof(d)),
+	    SHARE_DIAG_UNKNOWN);
+	assert_string_equal(d, "");
+	assert_int_equal(diag("tunl: a long refusal\n", tiny, sizeof(tiny)),
+	    SHARE_DIAG_RELAY);
+	assert_string_equal(tiny, "tunl: a");
+	/* ssh's own cause wins over what the relay said before it. */
+	assert_int_equal(diag("tunl: hello\nPermission denied\n", d,
+	    sizeof(d)), SHARE_DIAG_DENIED);
+	/* NUL bytes do not hide what follows; the text is bounded. */
+	assert_int_equal(share_diag_ssh("\0\0Connection refused", 20, d,
+	    sizeof(d)), SHARE_DIAG_REFUSED);
+	assert_non_null(big = malloc(SHARE_DIAG_LOG_MAX + 64));
+	memset(big, 'x', SHARE_DIAG_LOG_MAX + 64);
+	memcpy(big + SHARE_DIAG_LOG_MAX, "Connection refused", 18);
+	assert_int_equal(share_diag_ssh(big, SHARE_DIAG_LOG_MAX + 64, d,
+	    sizeof(d)), SHARE_DIAG_UNKNOWN);
+	free(big);
+
+	/* Every cause has words for the chat pane. */
+	assert_string_equal(share_diag_phrase(SHARE_DIAG_DENIED),
+	    "the relay did not accept that token");
+	assert_non_null(strstr(share_diag_phrase(SHARE_DIAG_REFUSED),
+	    "refused the connection"));
+	assert_non_null(share_diag_phrase(SHARE_DIAG_UNKNOWN));
+	assert_non_null(share_diag_phrase((enum share_diag)99));
+}
+
 static void
 test_printable(void **state)
 {
@@ -525,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_audit_format),
 		cmocka_unit_test(test_audit_file),
 		cmocka_unit_test(test_printable),
+		cmocka_unit_test(test_diag),
 		cmocka_unit_test(test_askpass),
 	};
 

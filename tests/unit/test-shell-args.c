@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <sodium.h>
@@ -354,6 +355,58 @@ test_engineer_hostile(void **state)
 	assert_non_null(strstr(err, "\\x00"));
 }
 
+/* Ids as people type them: any case, words apart or joined by dashes. */
+static void
+test_spoken_ids(void **state)
+{
+	struct shell_cmd	 c;
+	char			 cmd[256], up[ID_LEN_MAX], spaced[ID_LEN_MAX];
+	char			 err[512];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; id1[i] != '\0'; i++) {
+		up[i] = (char)(id1[i] == '-' ? '-' : id1[i] - 0x20);
+		spaced[i] = id1[i] == '-' ? ' ' : id1[i];
+	}
+	up[i] = spaced[i] = '\0';
+
+	snprintf(cmd, sizeof(cmd), "join %s --read-only", up);
+	assert_int_equal(eng(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.id, id1);
+	assert_true(c.read_only);
+	snprintf(cmd, sizeof(cmd), "kill %s", spaced);
+	assert_int_equal(eng(cmd, &c), SHELL_ARGS_OK);
+	assert_int_equal(c.verb, SHELL_V_KILL);
+	assert_string_equal(c.id, id1);
+	/* Spaced words, then an option: the option is not part of the id. */
+	snprintf(cmd, sizeof(cmd), "join %s --read-only", spaced);
+	assert_int_equal(eng(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.id, id1);
+	assert_true(c.read_only);
+	snprintf(cmd, sizeof(cmd), "token %s", up);
+	assert_int_equal(eng(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.id, id1);
+	snprintf(cmd, sizeof(cmd), "status %s", spaced);
+	assert_int_equal(cust(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.id, id1);
+	assert_true(c.has_id);
+
+	/* An extra word after a spoken id is an argument too many. */
+	snprintf(cmd, sizeof(cmd), "show %s extra", spaced);
+	assert_int_equal(parse(SHELL_ENGINEER, cmd, &c, err, sizeof(err)),
+	    SHELL_ARGS_USAGE);
+	assert_non_null(strstr(err, "unexpected argument"));
+	/* Three words are not an id, nor is an id with an option inside. */
+	assert_int_equal(parse(SHELL_ENGINEER, "show Amber Falcon River", &c,
+	    err, sizeof(err)), SHELL_ARGS_USAGE);
+	assert_non_null(strstr(err, "is not a session id"));
+	snprintf(cmd, sizeof(cmd), "show %.*s --json", (int)(strchr(spaced,
+	    ' ') - spaced), spaced);
+	assert_int_equal(parse(SHELL_ENGINEER, cmd, &c, err, sizeof(err)),
+	    SHELL_ARGS_USAGE);
+}
+
 static void
 test_names(void **state)
 {
@@ -462,6 +515,57 @@ test_keyline(void **state)
 	    sizeof(name)), 0);
 }
 
+/* The relay in the customer's line: relay_address, else this connection. */
+static void
+test_line_relay(void **state)
+{
+	struct shell	 sh;
+	char		 out[RELAY_ADDR_MAX], key[RELAY_HOSTKEY_MAX];
+	char		 path[] = "/tmp/test-shell-line.XXXXXX";
+	const char	*line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYIq6bdib8"
+			    "IStO9iRUev63b1qKqWEEglxiwcygovyh5 root@relay\n";
+	int		 fd;
+
+	(void)state;
+	memset(&sh, 0, sizeof(sh));
+	cfg_defaults(&sh.cfg);
+	tunl_strlcpy(sh.relay_host, "192.0.2.7", sizeof(sh.relay_host));
+	tunl_strlcpy(sh.relay_port, "22", sizeof(sh.relay_port));
+	assert_int_equal(shell_line_relay(&sh, out, sizeof(out)), 0);
+	assert_string_equal(out, "192.0.2.7");
+	tunl_strlcpy(sh.relay_port, "2222", sizeof(sh.relay_port));
+	assert_int_equal(shell_line_relay(&sh, out, sizeof(out)), 0);
+	assert_string_equal(out, "192.0.2.7:2222");
+	tunl_strlcpy(sh.relay_host, "2001:db8::7", sizeof(sh.relay_host));
+	assert_int_equal(shell_line_relay(&sh, out, sizeof(out)), 0);
+	assert_string_equal(out, "[2001:db8::7]:2222");
+	tunl_strlcpy(sh.relay_port, "22", sizeof(sh.relay_port));
+	assert_int_equal(shell_line_relay(&sh, out, sizeof(out)), 0);
+	assert_string_equal(out, "[2001:db8::7]");
+	/* What tunl-share would refuse is not printed. */
+	tunl_strlcpy(sh.relay_host, "fe80::1%eth0", sizeof(sh.relay_host));
+	assert_int_not_equal(shell_line_relay(&sh, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	sh.relay_host[0] = '\0';
+	assert_int_not_equal(shell_line_relay(&sh, out, sizeof(out)), 0);
+	/* relay_address wins, as configured. */
+	tunl_strlcpy(sh.cfg.relay_address, "relay.example.com:2022",
+	    sizeof(sh.cfg.relay_address));
+	assert_int_equal(shell_line_relay(&sh, out, sizeof(out)), 0);
+	assert_string_equal(out, "relay.example.com:2022");
+
+	/* The host key from relay_host_key, without its comment. */
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_true(write(fd, line, strlen(line)) == (ssize_t)strlen(line));
+	close(fd);
+	tunl_strlcpy(sh.cfg.relay_host_key, path, sizeof(sh.cfg.relay_host_key));
+	assert_int_equal(shell_line_host_key(&sh, key, sizeof(key)), 0);
+	assert_string_equal(key, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYIq6b"
+	    "dib8IStO9iRUev63b1qKqWEEglxiwcygovyh5");
+	unlink(path);
+	assert_int_not_equal(shell_line_host_key(&sh, key, sizeof(key)), 0);
+}
+
 int
 main(void)
 {
@@ -470,8 +574,10 @@ main(void)
 		cmocka_unit_test(test_customer),
 		cmocka_unit_test(test_engineer),
 		cmocka_unit_test(test_engineer_hostile),
+		cmocka_unit_test(test_spoken_ids),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_keyline),
+		cmocka_unit_test(test_line_relay),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

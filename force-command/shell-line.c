@@ -1,0 +1,104 @@
+/*
+ * shell-line.c: the line a customer pastes to share a terminal, as `new`,
+ * `token` and a plain `ssh -t tunl@relay` print it:
+ *
+ *	tunl-share --relay HOST[:PORT] --host-key 'TYPE KEY' [...] ID
+ *
+ * It must work pasted on any machine and into any shell, with no
+ * known_hosts entry for the relay: the address is relay_address (tunl.conf(5)), else the address
+ * and port this connection reached, with brackets around an IPv6 address;
+ * the host key is sshd's public key (relay_host_key), which tunl-share
+ * writes into a known_hosts file of its own and has ssh check.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tunl.h"
+#include "shell.h"
+
+/*
+ * The relay's address as tunl-share --relay takes it: relay_address when
+ * set, else the address and port of this connection's server end.
+ */
+int
+shell_line_relay(const struct shell *sh, char *out, size_t outlen)
+{
+	struct relay_addr	 a, check;
+	long long		 port;
+	int			 r;
+
+	if (sh->cfg.relay_address[0] != '\0') {
+		/* cfg.c stored it in the printed form already. */
+		if (tunl_strlcpy(out, sh->cfg.relay_address, outlen) >= outlen)
+			return TUNL_ERR_LENGTH;
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	if (tunl_strlcpy(a.host, sh->relay_host, sizeof(a.host)) >=
+	    sizeof(a.host) || a.host[0] == '\0')
+		return TUNL_ERR_INVALID;
+	a.v6 = strchr(a.host, ':') != NULL;
+	if (tunl_strtonum(sh->relay_port, 1, 65535, &port) == 0 && port != 22)
+		a.port = (u_int)port;
+	/* Only what tunl-share will take (not, say, a zone "%eth0"). */
+	if ((r = relay_addr_format(&a, out, outlen)) != 0 ||
+	    (r = relay_addr_parse(out, &check, NULL)) != 0) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return r;
+	}
+	return 0;
+}
+
+/* sshd's public host key, from relay_host_key, checked. */
+int
+shell_line_host_key(const struct shell *sh, char *out, size_t outlen)
+{
+	const char	*why;
+	int		 r;
+
+	r = relay_hostkey_load(sh->cfg.relay_host_key, out, outlen, &why);
+	if (r == TUNL_ERR_SYSTEM)
+		error("relay_host_key %s: %s", sh->cfg.relay_host_key,
+		    strerror(errno));
+	else if (r != 0)
+		error("relay_host_key %s: %s", sh->cfg.relay_host_key,
+		    why != NULL ? why : tunl_err(r));
+	return r;
+}
+
+/*
+ * Print the customer's line for session id, indented, with the options
+ * the session needs. Without a readable host key the line is still
+ * printed, and a second line says what is missing.
+ */
+void
+shell_line_print(const struct shell *sh, const char *id,
+    const char *case_ref, int restricted)
+{
+	char	 relay[RELAY_ADDR_MAX], key[RELAY_HOSTKEY_MAX];
+	int	 have_key;
+
+	if (shell_line_relay(sh, relay, sizeof(relay)) != 0)
+		tunl_strlcpy(relay, "RELAY", sizeof(relay));
+	have_key = shell_line_host_key(sh, key, sizeof(key)) == 0;
+	/* Brackets are a glob to the customer's shell (zsh refuses it). */
+	if (strchr(relay, '[') != NULL)
+		printf("    tunl-share --relay '%s'", relay);
+	else
+		printf("    tunl-share --relay %s", relay);
+	if (have_key)
+		printf(" --host-key '%s'", key);
+	if (case_ref != NULL && case_ref[0] != '\0')
+		printf(" --case %s", case_ref);
+	if (restricted)
+		printf(" --restricted");
+	printf(" %s\n", id);
+	if (!have_key)
+		printf("    (the relay's host key could not be read: the "
+		    "customer needs it in known_hosts;\n     ask the relay's "
+		    "operator, see tunl-admin doctor)\n");
+}
