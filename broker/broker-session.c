@@ -931,6 +931,7 @@ session_consumer_frame(struct broker *b, struct peer *c, struct frame *f)
 {
 	static struct proto_chat	 ch;
 	struct proto_keys		 k;
+	u_int32_t			 v;
 	u_int16_t			 cols, rows;
 	int				 r;
 
@@ -950,6 +951,20 @@ session_consumer_frame(struct broker *b, struct peer *c, struct frame *f)
 		c->rows = rows;
 		session_resize(b);
 		session_small_notices(b);
+		return;
+	case FRAME_SNAPSHOT_REQ:
+		/*
+		 * The engineer's screen needs redrawing (the customer left
+		 * its alternate screen): like a resynchronisation, no live
+		 * output until the producer's next snapshot. Asked again
+		 * while waiting, nothing more happens.
+		 */
+		if ((r = proto_get_u32(f->payload, &v)) != 0) {
+			session_malformed(c, f, r);
+			return;
+		}
+		if (!c->waiting)
+			session_wait_snapshot(b, c);
 		return;
 	case FRAME_CHAT:
 		if ((r = proto_get_chat(f->payload, &ch)) != 0) {
