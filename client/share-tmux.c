@@ -32,6 +32,8 @@
 
 #define TMUX_ARGS_MAX		96
 #define TMUX_OUT_MAX		(64 * 1024)
+/* A snapshot's bytes after the lines: region, modes, cursor. */
+#define SNAP_STATE_MAX		128
 
 extern char **environ;
 
@@ -350,9 +352,77 @@ share_tmux_size(struct share *s, u_int *cx, u_int *cy, u_int *w, u_int *h)
 }
 
 /*
+ * What of the main pane's state a redraw needs besides its cells: which
+ * screen is on, the scroll region, and the modes that change where the
+ * next output lands or whether the cursor shows.
+ */
+struct tmux_modes {
+	u_int	 alt;		/* the alternate screen is on */
+	u_int	 upper, lower;	/* the scroll region, 0-based */
+	u_int	 cursor;	/* shown */
+	u_int	 origin;	/* DECOM */
+	u_int	 insert;	/* IRM */
+	u_int	 wrap;		/* DECAWM */
+};
+
+static int
+tmux_modes(struct share *s, struct tmux_modes *m)
+{
+	const char *const a[] = { "display-message", "-p", "-t", s->pane_main,
+	    "#{alternate_on} #{scroll_region_upper} #{scroll_region_lower} "
+	    "#{cursor_flag} #{origin_flag} #{insert_flag} #{wrap_flag}", NULL };
+	u_int		*field[7];
+	struct buf	*b;
+	char		 line[128], *p, *sp;
+	long long	 v;
+	size_t		 len;
+	u_int		 i;
+	int		 r;
+
+	field[0] = &m->alt;
+	field[1] = &m->upper;
+	field[2] = &m->lower;
+	field[3] = &m->cursor;
+	field[4] = &m->origin;
+	field[5] = &m->insert;
+	field[6] = &m->wrap;
+	if ((b = buf_new(sizeof(line))) == NULL)
+		return TUNL_ERR_ALLOC;
+	if ((r = share_tmux(s, a, b)) != 0)
+		goto out;
+	r = TUNL_ERR_INVALID;
+	len = buf_len(b);
+	if (len < 2 || len >= sizeof(line) || buf_ptr(b)[len - 1] != '\n')
+		goto out;
+	memcpy(line, buf_ptr(b), len - 1);
+	line[len - 1] = '\0';
+	p = line;
+	for (i = 0; i < TUNL_NITEMS(field); i++) {
+		if ((sp = strchr(p, ' ')) != NULL) {
+			if (i == TUNL_NITEMS(field) - 1)
+				goto out;
+			*sp = '\0';
+		} else if (i != TUNL_NITEMS(field) - 1)
+			goto out;
+		if (tunl_strtonum(p, 0, 10000, &v) != 0)
+			goto out;
+		*field[i] = (u_int)v;
+		if (sp != NULL)
+			p = sp + 1;
+	}
+	r = 0;
+ out:
+	buf_free(b);
+	return r;
+}
+
+/*
  * A SNAPSHOT frame for request id: the main pane as capture-pane prints it
  * (with attributes, wrapped lines joined), framed so that written to a
- * terminal it redraws the screen: reset, home, clear, the lines, cursor.
+ * terminal it redraws the screen and its state: the alternate screen if
+ * the pane is on it (capture-pane shows the screen that is on), reset,
+ * home, clear, the lines, the scroll region and the modes that differ
+ * from a terminal's start, the cursor.
  */
 int
 share_tmux_snapshot(struct share *s, u_int32_t id, struct buf *frames)
@@ -360,13 +430,15 @@ share_tmux_snapshot(struct share *s, u_int32_t id, struct buf *frames)
 	const char *const a[] = { "capture-pane", "-p", "-e", "-J", "-t",
 	    s->pane_main, NULL };
 	struct proto_snapshot	 snap;
+	struct tmux_modes	 m;
 	struct buf		*cap = NULL, *scr = NULL;
 	const u_char		*p;
 	size_t			 i, len;
-	u_int			 cx, cy, w, h;
+	u_int			 cx, cy, w, h, row;
 	int			 r;
 
-	if ((r = share_tmux_size(s, &cx, &cy, &w, &h)) != 0)
+	if ((r = share_tmux_size(s, &cx, &cy, &w, &h)) != 0 ||
+	    (r = tmux_modes(s, &m)) != 0)
 		return r;
 	if ((cap = buf_new(SHARE_CAPTURE_MAX)) == NULL ||
 	    (scr = buf_new(SHARE_CAPTURE_MAX + 64)) == NULL) {
@@ -376,25 +448,41 @@ share_tmux_snapshot(struct share *s, u_int32_t id, struct buf *frames)
 	/* A capture too large for a frame is cut (the tail is lost). */
 	if ((r = share_tmux(s, a, cap)) != 0 && r != TUNL_ERR_LENGTH)
 		goto out;
-	if ((r = buf_putf(scr, "%s", "\033[0m\033[H\033[2J")) != 0)
+	if ((r = buf_putf(scr, "%s%s", m.alt ? "\033[?1049h" : "",
+	    "\033[0m\033[H\033[2J")) != 0)
 		goto out;
 	p = buf_ptr(cap);
 	len = buf_len(cap);
 	if (len > 0 && p[len - 1] == '\n')
 		len--;
-	for (i = 0; i < len && r == 0; i++) {
+	/* The lines as far as they fit with room left for the state. */
+	for (i = 0; i < len && r == 0 &&
+	    buf_avail(scr) >= SNAP_STATE_MAX + 2; i++) {
 		if (p[i] == '\n')
 			r = buf_put(scr, "\r\n", 2);
 		else
 			r = buf_put_u8(scr, p[i]);
 	}
-	if (r != 0 && r != TUNL_ERR_LENGTH)
+	if (r != 0)
 		goto out;
 	w = w < 1 ? 1 : (w > PROTO_COLS_MAX ? PROTO_COLS_MAX : w);
 	h = h < 1 ? 1 : (h > PROTO_ROWS_MAX ? PROTO_ROWS_MAX : h);
 	cx = cx >= w ? w - 1 : cx;
 	cy = cy >= h ? h - 1 : cy;
-	if ((r = buf_putf(scr, "\033[0m\033[%u;%uH", cy + 1, cx + 1)) != 0)
+	if (m.lower >= h || m.upper >= m.lower)
+		m.upper = m.lower = 0;
+	row = cy + 1;
+	if (m.origin && m.lower != 0 && cy >= m.upper)
+		row = cy - m.upper + 1;
+	/* Setting the region or origin mode homes the cursor: first. */
+	if ((r = buf_putf(scr, "\033[0m")) != 0 ||
+	    (m.lower != 0 && (m.upper != 0 || m.lower != h - 1) &&
+	    (r = buf_putf(scr, "\033[%u;%ur", m.upper + 1, m.lower + 1)) != 0) ||
+	    (m.origin && (r = buf_putf(scr, "\033[?6h")) != 0) ||
+	    (m.insert && (r = buf_putf(scr, "\033[4h")) != 0) ||
+	    (!m.wrap && (r = buf_putf(scr, "\033[?7l")) != 0) ||
+	    (!m.cursor && (r = buf_putf(scr, "\033[?25l")) != 0) ||
+	    (r = buf_putf(scr, "\033[%u;%uH", row, cx + 1)) != 0)
 		goto out;
 	memset(&snap, 0, sizeof(snap));
 	snap.id = id;
