@@ -5,6 +5,11 @@
  *
  *	%output %<pane> <data>
  *
+ * and, between %begin and %end, the output of the commands tunl-share
+ * writes to the client itself: only the state line of a snapshot, which
+ * starts with SHARE_SNAP_TAG (share_tmux_snapshot_ask), and %error when
+ * one fails.
+ *
  * where data is the pane's output with every byte below 0x20 and the
  * backslash written as a backslash and three octal digits (tmux's
  * control.c). The lines come from our own tmux, but what they carry is
@@ -146,8 +151,22 @@ ctlmode_parse_line(const u_char *p, size_t len, struct buf *data,
 		m->len = buf_len(data);
 		return 0;
 	}
+	if (ctlmode_starts(p, len, SHARE_SNAP_TAG) &&
+	    len > sizeof(SHARE_SNAP_TAG)) {
+		/* Ours (share_tmux_snapshot_ask): digits and spaces. */
+		buf_reset(data);
+		if ((r = buf_put(data, p + sizeof(SHARE_SNAP_TAG),
+		    len - sizeof(SHARE_SNAP_TAG))) != 0)
+			return r;
+		m->kind = CTLMODE_SNAPSTATE;
+		m->data = buf_ptr(data);
+		m->len = buf_len(data);
+		return 0;
+	}
 	if (ctlmode_starts(p, len, "%layout-change"))
 		m->kind = CTLMODE_LAYOUT;
+	else if (ctlmode_starts(p, len, "%error"))
+		m->kind = CTLMODE_ERROR;
 	else if (ctlmode_starts(p, len, "%exit"))
 		m->kind = CTLMODE_EXIT;
 	else

@@ -36,12 +36,17 @@
 /* ---- share-ctlmode.c: tmux control-mode lines (untrusted) ---------------- */
 
 #define CTLMODE_LINE_MAX	(256 * 1024)	/* bytes in one line */
+/* What starts the state line of a snapshot (share_tmux_snapshot_ask). */
+#define SHARE_SNAP_TAG		"tunl-snapshot-state"
+#define SHARE_SNAP_WAIT_S	5	/* then a lost answer is given up */
 
 enum ctlmode_kind {
 	CTLMODE_NONE = 0,
 	CTLMODE_OUTPUT,		/* %output: pane, data */
 	CTLMODE_LAYOUT,		/* %layout-change: sizes may have moved */
 	CTLMODE_EXIT,		/* %exit: the client is going away */
+	CTLMODE_SNAPSTATE,	/* our snapshot's state line: data, len */
+	CTLMODE_ERROR,		/* %error: a command of ours failed */
 	CTLMODE_OTHER,		/* any other line (%begin, %end, ...) */
 	CTLMODE_BAD,		/* a line that does not decode: dropped */
 };
@@ -57,7 +62,8 @@ struct ctlmode {
 struct ctlmode_msg {
 	enum ctlmode_kind	 kind;
 	u_int			 pane;	/* CTLMODE_OUTPUT: the %N */
-	const u_char		*data;	/* CTLMODE_OUTPUT: decoded bytes */
+	const u_char		*data;	/* CTLMODE_OUTPUT: decoded bytes;
+					   CTLMODE_SNAPSTATE: after the tag */
 	size_t			 len;
 };
 
@@ -134,6 +140,9 @@ int		 share_tmux_resize(struct share *, u_int, u_int);
 int		 share_tmux_size(struct share *, u_int *, u_int *, u_int *,
 		     u_int *);
 int		 share_tmux_snapshot(struct share *, u_int32_t, struct buf *);
+int		 share_tmux_snapshot_ask(struct share *);
+int		 share_tmux_snapshot_done(struct share *, u_int32_t,
+		     const u_char *, size_t, struct buf *);
 int		 share_tmux_set(struct share *, const char *, const char *,
 		     const char *);
 void		 share_tmux_kill(struct share *);
@@ -201,6 +210,11 @@ struct share {
 	pid_t		 ctl_pid;
 	int		 ctl_in, ctl_out;
 	struct ctlmode	 ctl;
+	int		 snap_asked;		/* a capture on its way */
+	u_int32_t	 snap_asked_id;		/* ...for this request */
+	time_t		 snap_asked_at;
+	int		 snap_again;		/* another request came meanwhile */
+	u_int32_t	 snap_again_id;
 
 	/* The relay connection. */
 	pid_t		 ssh_pid;

@@ -13,11 +13,11 @@
 # stream entered and left the alternate screen, the cursor (x, y) and the
 # lines of both screens, trailing spaces removed.
 #
-# screens-render.py LOG COLS ROWS EXPECT W H [X Y]: compare instead. The
-# top-left W x H of the screen that is on must show what the file EXPECT
-# holds (`tmux capture-pane -p` of the pane being watched), and the
-# cursor must be at X, Y when they are given; exit 1 with both screens
-# side by side when it is not.
+# screens-render.py LOG COLS ROWS EXPECT W H [X Y [SHOWN]]: compare
+# instead. The top-left W x H of the screen that is on must show what the
+# file EXPECT holds (`tmux capture-pane -p` of the pane being watched),
+# the cursor must be at X, Y and shown (SHOWN 1) or hidden (0) when they
+# are given; exit 1 with both screens side by side when it is not.
 import json
 import re
 import sys
@@ -76,6 +76,10 @@ def compare(cur, args):
         where = " cursor: engineer %d,%d, customer %d,%d" % (
             gx, cur.cursor.y, x, y)
         ok = ok and (gx, cur.cursor.y) == (x, y)
+    if len(args) >= 6:
+        shown = not cur.cursor.hidden
+        where += " shown: engineer %d, customer %s" % (shown, args[5])
+        ok = ok and shown == (args[5] == "1")
     if ok:
         return 0
     sys.stdout.write("screens differ%s\n" % where)

@@ -85,12 +85,14 @@ cust_top_line_is_not() {
 }
 # same_screen NAME: the screen engineer pane NAME's terminal shows,
 # rendered from every byte it was sent, is the customer's pane: each row
-# of the pane's width and height, and the cursor. The pane is read once
-# before and once after (cursor and size) and must not change in between.
+# of the pane's width and height, and the cursor, where it is and whether
+# it shows. The pane is read once before and once after (cursor and size)
+# and must not change in between.
 same_screen() {
 	cust capture-pane -p -t tunl:0.0 >"$H/cust.cap" 2>/dev/null || return 1
 	_ss=$(cust display -p -t tunl:0.0 \
-	    '#{pane_width} #{pane_height} #{cursor_x} #{cursor_y}') || return 1
+	    '#{pane_width} #{pane_height} #{cursor_x} #{cursor_y} #{cursor_flag}') ||
+	    return 1
 	cust capture-pane -p -t tunl:0.0 >"$H/cust.cap2" 2>/dev/null || return 1
 	cmp -s "$H/cust.cap" "$H/cust.cap2" || return 1
 	_es=$(tm display -p -t "e2e:$1" '#{pane_width} #{pane_height}')
@@ -220,6 +222,28 @@ cust_wait_pane last-81
 wait_same late "late joiner, prompt"
 wait_same eng "last prompt"
 
+# ---- a late joiner while vim is open sees vim, and follows it ---------------------
+ctype "$VIM -u NONE -N -i NONE $XDG/lines.txt"
+ckey Enter
+harness_wait 120 "vim to start again" cust_top_line_is "line number 1"
+ckey j j j
+wait_same eng "vim again"
+pane late2 "echo bob-own-\$((9*7)); $SSH -o IdentityFile=$H/client/bob -t support@127.0.0.1 join $ID --read-only"
+wait_screen late2 "bob (ro)"
+wait_same late2 "late joiner, vim open"
+ckey C-e C-e C-e
+harness_wait 120 "vim to scroll" cust_top_line_is "line number 4"
+wait_same late2 "late joiner, vim scrolled"
+ckey C-y
+harness_wait 120 "vim to scroll back" cust_top_line_is "line number 3"
+wait_same late2 "late joiner, vim scrolled back"
+wait_same eng "vim scrolled back"
+ctype ':q!'
+ckey Enter
+harness_wait 120 "vim to leave the alternate screen again" cust_alt_is 0
+wait_same late2 "late joiner, vim quit"
+wait_same eng "vim quit again"
+
 # ---- after join: the engineer's own screen, as it was ------------------------------
 # own_screen NAME MARK: pane NAME's terminal is on its normal screen,
 # which shows MARK (printed before join or replay) and nothing of the
@@ -247,6 +271,9 @@ tm send-keys -t e2e:eng C-] d
 wait_screen eng "exit=0"
 wait_screen eng "tunl: detached from $ID"
 own_screen eng engineer-own-42
+tm send-keys -t e2e:late2 C-] d
+wait_screen late2 "exit=0"
+own_screen late2 bob-own-63
 
 # ---- replay: the same for a recording --------------------------------------------------
 pane rep "echo replay-own-\$((8*8)); $SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 replay $ID --speed 16"
