@@ -295,7 +295,9 @@ join_snapshot(struct join *j, const struct proto_snapshot *s)
 {
 	vtfilter_reset(&j->vf);
 	vtscreen_reset(&j->vs);
+	/* It shows the screen after everything we saw: nothing to ask. */
 	j->resync = 0;
+	j->ask_snapshot = 0;
 	j->sess_cols = s->cols;
 	j->sess_rows = s->rows;
 	(void)buf_putf(j->out, "\033[0m");
