@@ -983,6 +983,7 @@ session_consumer_frame(struct broker *b, struct peer *c, struct frame *f)
 {
 	static struct proto_chat	 ch;
 	struct proto_keys		 k;
+	u_int32_t			 v;
 	u_int16_t			 cols, rows;
 	int				 r;
 
@@ -998,12 +999,8 @@ session_consumer_frame(struct broker *b, struct peer *c, struct frame *f)
 			session_malformed(c, f, r);
 			return;
 		}
-		if (cols == c->cols && rows == c->rows) {
-			/* The same size again: a request to be redrawn. */
-			if (!c->waiting)
-				session_wait_snapshot(b, c);
+		if (cols == c->cols && rows == c->rows)
 			return;
-		}
 		c->cols = cols;
 		c->rows = rows;
 		/*
@@ -1013,6 +1010,20 @@ session_consumer_frame(struct broker *b, struct peer *c, struct frame *f)
 		 */
 		if (!session_resize(b))
 			session_small_notices(b);
+		if (!c->waiting)
+			session_wait_snapshot(b, c);
+		return;
+	case FRAME_SNAPSHOT_REQ:
+		/*
+		 * The engineer's screen needs redrawing (the customer left
+		 * its alternate screen): like a resynchronisation, no live
+		 * output until the producer's next snapshot. Asked again
+		 * while waiting, nothing more happens.
+		 */
+		if ((r = proto_get_u32(f->payload, &v)) != 0) {
+			session_malformed(c, f, r);
+			return;
+		}
 		if (!c->waiting)
 			session_wait_snapshot(b, c);
 		return;

@@ -5,7 +5,15 @@
  *
  *	%output %<pane> <data>
  *
- * where data is the pane's output with every byte below 0x20 and the
+ * and, between %begin and %end, the output of the commands tunl-share
+ * writes to the client itself: only the state line of a snapshot, which
+ * starts with SHARE_SNAP_TAG (share_tmux_snapshot_ask). Each command line
+ * it writes (a snapshot's, or the engineers' keys as send-keys -H) ends
+ * with %end, or %error when it failed, whose last field, flags, is 1 for
+ * a command from this client; they come in the order the lines were
+ * written, which is how tunl-share tells whose answer it is.
+ *
+ * In %output, data is the pane's output with every byte below 0x20 and the
  * backslash written as a backslash and three octal digits (tmux's
  * control.c). The lines come from our own tmux, but what they carry is
  * whatever the programs in the customer's pane printed, so the decoder is
@@ -146,13 +154,29 @@ ctlmode_parse_line(const u_char *p, size_t len, struct buf *data,
 		m->len = buf_len(data);
 		return 0;
 	}
+	if (ctlmode_starts(p, len, SHARE_SNAP_TAG) &&
+	    len > sizeof(SHARE_SNAP_TAG)) {
+		/* Ours (share_tmux_snapshot_ask): digits and spaces. */
+		buf_reset(data);
+		if ((r = buf_put(data, p + sizeof(SHARE_SNAP_TAG),
+		    len - sizeof(SHARE_SNAP_TAG))) != 0)
+			return r;
+		m->kind = CTLMODE_SNAPSTATE;
+		m->data = buf_ptr(data);
+		m->len = buf_len(data);
+		return 0;
+	}
 	if (ctlmode_starts(p, len, "%layout-change"))
 		m->kind = CTLMODE_LAYOUT;
 	else if (ctlmode_starts(p, len, "%exit"))
 		m->kind = CTLMODE_EXIT;
-	else if (ctlmode_starts(p, len, "%error"))
-		m->kind = CTLMODE_ERROR;
-	else
+	else if (ctlmode_starts(p, len, "%end") ||
+	    ctlmode_starts(p, len, "%error")) {
+		/* "%end TIME NUMBER FLAGS": flags 1, a command of ours. */
+		m->kind = p[1] == 'e' && p[2] == 'n' ? CTLMODE_END :
+		    CTLMODE_ERROR;
+		m->ours = len >= 2 && p[len - 1] == '1' && p[len - 2] == ' ';
+	} else
 		m->kind = CTLMODE_OTHER;
 	return 0;
 }

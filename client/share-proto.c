@@ -41,6 +41,8 @@ proto_elapsed(struct share *s)
 	    (double)(now.tv_nsec - s->start.tv_nsec) / 1e9;
 }
 
+static void	 proto_snapshot_ask(struct share *, u_int32_t);
+
 static void
 proto_state(struct share *s, const char *fmt, ...) TUNL_PRINTF(2, 3);
 
@@ -164,7 +166,7 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 	static struct allow_req	 q;	/* large; one at a time */
 	struct buf		*tmp = NULL;
 	char			 line[PROTO_TEXT_MAX + 32];
-	int			 r = 0;
+	int			 r;
 
 	(void)share_allow(s->restricted, f->type, f->payload, &q);
 	(void)share_audit_write(s->audit_fd, &q);
@@ -198,9 +200,7 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 			(void)share_proto_send(s, tmp);
 		break;
 	case ALLOW_SNAPSHOT:
-		if ((tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) != NULL &&
-		    (r = share_tmux_snapshot(s, q.u32, tmp)) == 0)
-			(void)share_proto_send(s, tmp);
+		proto_snapshot_ask(s, q.u32);
 		break;
 	case ALLOW_KEYS:
 		r = share_tmux_keys(s, q.keys.pane == FRAME_PANE_MAIN ?
@@ -317,6 +317,67 @@ proto_output(struct share *s, const u_char *p, size_t len)
 	}
 }
 
+/* A snapshot taken at once, out of step with the output (a fallback). */
+static void
+proto_snapshot_now(struct share *s, u_int32_t id)
+{
+	struct buf	*tmp;
+
+	if ((tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) != NULL &&
+	    share_tmux_snapshot(s, id, tmp) == 0)
+		(void)share_proto_send(s, tmp);
+	buf_free(tmp);
+}
+
+/*
+ * The relay asks for the screen. It is captured through the control
+ * client, in step with the output it sends (share_tmux_snapshot_ask),
+ * and sent when the answer comes (proto_snapshot_done). One capture is on
+ * its way at a time: a request meanwhile is answered by the next one. An
+ * answer lost for SHARE_SNAP_WAIT_S is given up.
+ */
+static void
+proto_snapshot_ask(struct share *s, u_int32_t id)
+{
+	if (s->snap_asked &&
+	    time(NULL) - s->snap_asked_at < SHARE_SNAP_WAIT_S) {
+		s->snap_again = 1;
+		s->snap_again_id = id;
+		return;
+	}
+	s->snap_asked = 0;
+	if (share_tmux_snapshot_ask(s) != 0) {
+		proto_snapshot_now(s, id);
+		return;
+	}
+	s->snap_asked = 1;
+	s->snap_asked_id = id;
+	s->snap_asked_at = time(NULL);
+}
+
+static void
+proto_snapshot_done(struct share *s, const struct ctlmode_msg *m)
+{
+	struct buf	*tmp;
+	u_int32_t	 id = s->snap_asked_id;
+
+	if (!s->snap_asked)
+		return;
+	s->snap_asked = 0;
+	if (m->kind == CTLMODE_ERROR)
+		proto_snapshot_now(s, id);
+	else if ((tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) != NULL) {
+		if (share_tmux_snapshot_done(s, id, m->data, m->len,
+		    tmp) == 0)
+			(void)share_proto_send(s, tmp);
+		buf_free(tmp);
+	}
+	if (s->snap_again) {
+		s->snap_again = 0;
+		proto_snapshot_ask(s, s->snap_again_id);
+	}
+}
+
 static void
 proto_ctl(struct share *s)
 {
@@ -349,14 +410,33 @@ proto_ctl(struct share *s)
 		case CTLMODE_LAYOUT:
 			proto_layout(s);
 			break;
-		case CTLMODE_EXIT:
-			s->ending = 1;
+		case CTLMODE_SNAPSTATE:
+			/* Inside the block of the capture's own line only. */
+			if (s->snap_asked && s->ctl_done + 1 == s->snap_seq)
+				proto_snapshot_done(s, &m);
 			break;
+		case CTLMODE_END:
 		case CTLMODE_ERROR:
-			/* Only key commands are sent on this client. */
-			if (s->keys_failed++ == 0)
+			/* The answer to the oldest line we wrote. */
+			if (!m.ours)
+				break;
+			if (++s->ctl_done == s->snap_seq - 1 &&
+			    m.kind == CTLMODE_ERROR) {
+				/* The capture failed: no state block. */
+				s->ctl_done++;
+				if (s->snap_asked)
+					proto_snapshot_done(s, &m);
+			} else if (s->ctl_done == s->snap_seq ||
+			    s->ctl_done == s->snap_seq - 1) {
+				if (m.kind == CTLMODE_ERROR && s->snap_asked)
+					proto_snapshot_done(s, &m);
+			} else if (m.kind == CTLMODE_ERROR &&
+			    s->keys_failed++ == 0)
 				(void)share_audit_note(s->audit_fd,
 				    "tmux refused keys (the pane is gone?)");
+			break;
+		case CTLMODE_EXIT:
+			s->ending = 1;
 			break;
 		default:
 			break;

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -329,6 +330,8 @@ share_tmux_keys(struct share *s, const char *pane, const u_char *p,
 		if (r == 0)
 			r = buf_put_u8(s->ctl_q, '\n');
 	}
+	if (r == 0)
+		s->ctl_sent += (len + TMUX_KEYS_LINE - 1) / TMUX_KEYS_LINE;
 	if (r != 0) {
 		(void)buf_consume_end(s->ctl_q, buf_len(s->ctl_q) - mark);
 		s->keys_dropped += len;
@@ -485,64 +488,248 @@ share_tmux_size(struct share *s, u_int *cx, u_int *cy, u_int *w, u_int *h)
 }
 
 /*
- * A SNAPSHOT frame for request id: the main pane as capture-pane prints it
- * (with attributes, wrapped lines joined), framed so that written to a
- * terminal it redraws the screen: reset, home, clear, the lines, cursor.
+ * What of the main pane's state a redraw needs besides its cells: its
+ * size and cursor, which screen is on, the scroll region, and the modes
+ * that change where the next output lands or whether the cursor shows.
+ * The same fields, in this order, are what TMUX_STATE_FORMAT prints.
  */
-int
-share_tmux_snapshot(struct share *s, u_int32_t id, struct buf *frames)
+struct tmux_state {
+	u_int	 cx, cy;	/* the cursor */
+	u_int	 w, h;		/* the pane */
+	u_int	 alt;		/* the alternate screen is on */
+	u_int	 upper, lower;	/* the scroll region, 0-based */
+	u_int	 cursor;	/* shown */
+	u_int	 origin;	/* DECOM */
+	u_int	 insert;	/* IRM */
+	u_int	 wrap;		/* DECAWM */
+};
+#define TMUX_STATE_FIELDS	11
+#define TMUX_STATE_FORMAT \
+	"#{cursor_x} #{cursor_y} #{pane_width} #{pane_height} " \
+	"#{alternate_on} #{scroll_region_upper} #{scroll_region_lower} " \
+	"#{cursor_flag} #{origin_flag} #{insert_flag} #{wrap_flag}"
+/* A named paste buffer for the synchronised capture (then deleted). */
+#define TMUX_SNAP_BUFFER	"tunl-snapshot"
+/* A snapshot's bytes after the lines: region, modes, cursor. */
+#define SNAP_STATE_MAX		128
+
+/* Parse TMUX_STATE_FORMAT's output (numbers, one space between). */
+static int
+tmux_state_parse(const u_char *p, size_t len, struct tmux_state *st)
 {
-	const char *const a[] = { "capture-pane", "-p", "-e", "-J", "-t",
-	    s->pane_main, NULL };
+	u_int		*field[TMUX_STATE_FIELDS];
+	char		 line[128], *q, *sp;
+	long long	 v;
+	u_int		 i;
+
+	field[0] = &st->cx;
+	field[1] = &st->cy;
+	field[2] = &st->w;
+	field[3] = &st->h;
+	field[4] = &st->alt;
+	field[5] = &st->upper;
+	field[6] = &st->lower;
+	field[7] = &st->cursor;
+	field[8] = &st->origin;
+	field[9] = &st->insert;
+	field[10] = &st->wrap;
+	if (len == 0 || len >= sizeof(line))
+		return TUNL_ERR_INVALID;
+	memcpy(line, p, len);
+	line[len] = '\0';
+	q = line;
+	for (i = 0; i < TMUX_STATE_FIELDS; i++) {
+		if ((sp = strchr(q, ' ')) != NULL) {
+			if (i == TMUX_STATE_FIELDS - 1)
+				return TUNL_ERR_INVALID;
+			*sp = '\0';
+		} else if (i != TMUX_STATE_FIELDS - 1)
+			return TUNL_ERR_INVALID;
+		if (tunl_strtonum(q, 0, 10000, &v) != 0)
+			return TUNL_ERR_INVALID;
+		*field[i] = (u_int)v;
+		if (sp != NULL)
+			q = sp + 1;
+	}
+	return 0;
+}
+
+/*
+ * A SNAPSHOT frame for request id from a capture (capture-pane -e -J:
+ * with attributes, wrapped lines joined) and the pane's state, framed
+ * so that written to a terminal it redraws the screen and its state: the
+ * alternate screen if the pane is on it (capture-pane shows the screen
+ * that is on), reset, home, clear, the lines, the scroll region and the
+ * modes, the cursor.
+ */
+static int
+tmux_snapshot_build(u_int32_t id, const struct buf *cap,
+    struct tmux_state *st, struct buf *frames)
+{
 	struct proto_snapshot	 snap;
-	struct buf		*cap = NULL, *scr = NULL;
+	struct buf		*scr;
 	const u_char		*p;
 	size_t			 i, len;
-	u_int			 cx, cy, w, h;
+	u_int			 row;
 	int			 r;
 
-	if ((r = share_tmux_size(s, &cx, &cy, &w, &h)) != 0)
-		return r;
-	if ((cap = buf_new(SHARE_CAPTURE_MAX)) == NULL ||
-	    (scr = buf_new(SHARE_CAPTURE_MAX + 64)) == NULL) {
-		r = TUNL_ERR_ALLOC;
-		goto out;
-	}
-	/* A capture too large for a frame is cut (the tail is lost). */
-	if ((r = share_tmux(s, a, cap)) != 0 && r != TUNL_ERR_LENGTH)
-		goto out;
-	if ((r = buf_putf(scr, "%s", "\033[0m\033[H\033[2J")) != 0)
+	if ((scr = buf_new(SHARE_CAPTURE_MAX + 64)) == NULL)
+		return TUNL_ERR_ALLOC;
+	if ((r = buf_putf(scr, "%s%s", st->alt ? "\033[?1049h" : "",
+	    "\033[0m\033[H\033[2J")) != 0)
 		goto out;
 	p = buf_ptr(cap);
 	len = buf_len(cap);
 	if (len > 0 && p[len - 1] == '\n')
 		len--;
-	for (i = 0; i < len && r == 0; i++) {
+	/* The lines as far as they fit with room left for the state. */
+	for (i = 0; i < len && r == 0 &&
+	    buf_avail(scr) >= SNAP_STATE_MAX + 2; i++) {
 		if (p[i] == '\n')
 			r = buf_put(scr, "\r\n", 2);
 		else
 			r = buf_put_u8(scr, p[i]);
 	}
-	if (r != 0 && r != TUNL_ERR_LENGTH)
+	if (r != 0)
 		goto out;
-	w = w < 1 ? 1 : (w > PROTO_COLS_MAX ? PROTO_COLS_MAX : w);
-	h = h < 1 ? 1 : (h > PROTO_ROWS_MAX ? PROTO_ROWS_MAX : h);
-	cx = cx >= w ? w - 1 : cx;
-	cy = cy >= h ? h - 1 : cy;
-	if ((r = buf_putf(scr, "\033[0m\033[%u;%uH", cy + 1, cx + 1)) != 0)
+	st->w = st->w < 1 ? 1 : (st->w > PROTO_COLS_MAX ? PROTO_COLS_MAX :
+	    st->w);
+	st->h = st->h < 1 ? 1 : (st->h > PROTO_ROWS_MAX ? PROTO_ROWS_MAX :
+	    st->h);
+	st->cx = st->cx >= st->w ? st->w - 1 : st->cx;
+	st->cy = st->cy >= st->h ? st->h - 1 : st->cy;
+	if (st->lower >= st->h || st->upper >= st->lower)
+		st->upper = st->lower = 0;
+	row = st->cy + 1;
+	if (st->origin && st->lower != 0 && st->cy >= st->upper)
+		row = st->cy - st->upper + 1;
+	if (st->lower == 0)
+		st->lower = st->h - 1;
+	/*
+	 * Every mode said either way: the terminal that draws this may have
+	 * been left in any state (a program that hid the cursor, say).
+	 * Setting the region or origin mode homes the cursor: first.
+	 */
+	if ((r = buf_putf(scr, "\033[0m\033[%u;%ur\033[?6%c\033[4%c"
+	    "\033[?7%c\033[?25%c\033[%u;%uH", st->upper + 1, st->lower + 1,
+	    st->origin ? 'h' : 'l', st->insert ? 'h' : 'l',
+	    st->wrap ? 'h' : 'l', st->cursor ? 'h' : 'l', row,
+	    st->cx + 1)) != 0)
 		goto out;
 	memset(&snap, 0, sizeof(snap));
 	snap.id = id;
-	snap.cols = (u_int16_t)w;
-	snap.rows = (u_int16_t)h;
-	snap.cx = (u_int16_t)cx;
-	snap.cy = (u_int16_t)cy;
+	snap.cols = (u_int16_t)st->w;
+	snap.rows = (u_int16_t)st->h;
+	snap.cx = (u_int16_t)st->cx;
+	snap.cy = (u_int16_t)st->cy;
 	snap.data = buf_ptr(scr);
 	snap.len = buf_len(scr);
 	r = proto_put_snapshot(frames, &snap);
  out:
-	buf_free(cap);
 	buf_free(scr);
+	return r;
+}
+
+/*
+ * A SNAPSHOT frame for request id, taken at once with capture-pane and
+ * display-message. Not in step with the control client's output: what
+ * the pane printed just before may be in the capture and still come as
+ * output after it. For the unasked snapshot at connection only; requests
+ * go through share_tmux_snapshot_ask.
+ */
+int
+share_tmux_snapshot(struct share *s, u_int32_t id, struct buf *frames)
+{
+	const char *const cap_args[] = { "capture-pane", "-p", "-e", "-J",
+	    "-t", s->pane_main, NULL };
+	const char *const st_args[] = { "display-message", "-p", "-t",
+	    s->pane_main, TMUX_STATE_FORMAT, NULL };
+	struct tmux_state	 st;
+	struct buf		*cap = NULL, *b = NULL;
+	int			 r;
+
+	if ((cap = buf_new(SHARE_CAPTURE_MAX)) == NULL ||
+	    (b = buf_new(128)) == NULL) {
+		r = TUNL_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = share_tmux(s, st_args, b)) != 0)
+		goto out;
+	if (buf_len(b) < 1 || buf_ptr(b)[buf_len(b) - 1] != '\n' ||
+	    (r = tmux_state_parse(buf_ptr(b), buf_len(b) - 1, &st)) != 0) {
+		r = TUNL_ERR_INVALID;
+		goto out;
+	}
+	/* A capture too large for a frame is cut (the tail is lost). */
+	if ((r = share_tmux(s, cap_args, cap)) != 0 && r != TUNL_ERR_LENGTH)
+		goto out;
+	r = tmux_snapshot_build(id, cap, &st, frames);
+ out:
+	buf_free(cap);
+	buf_free(b);
+	return r;
+}
+
+/*
+ * Ask for a snapshot in step with the pane's output. The control client
+ * gets one command line: capture the pane into a paste buffer of ours,
+ * then print its state after the tag SHARE_SNAP_TAG. tmux runs both
+ * together, and hands the control client a pane's output before it
+ * draws it, so every %output that comes before the state line is in the
+ * capture and none after it is: share_tmux_snapshot_done, called for
+ * that line, makes a snapshot after which the output follows exactly.
+ * Nothing of the pane's reaches the control client except as %output
+ * (escaped), so a raw line with the tag can only be this answer.
+ */
+int
+share_tmux_snapshot_ask(struct share *s)
+{
+	char	 line[512];
+	int	 n;
+
+	n = snprintf(line, sizeof(line), "capture-pane -e -J -b %s -t %s ; "
+	    "display-message -p -t %s '%s %s'\n", TMUX_SNAP_BUFFER,
+	    s->pane_main, s->pane_main, SHARE_SNAP_TAG, TMUX_STATE_FORMAT);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return TUNL_ERR_LENGTH;
+	/*
+	 * Behind any keys queued: one stream of whole lines. tmux answers
+	 * each command of a line with a %begin/%end block of its own: the
+	 * capture's, then the state's; when the capture fails the state is
+	 * never run and its block never comes.
+	 */
+	if (s->ctl_in == -1 || s->ctl_q == NULL ||
+	    buf_put(s->ctl_q, line, (size_t)n) != 0)
+		return TUNL_ERR_SYSTEM;
+	s->ctl_sent += 2;
+	s->snap_seq = s->ctl_sent;
+	return share_tmux_flush(s);
+}
+
+/* The state line came (without the tag): the snapshot for request id. */
+int
+share_tmux_snapshot_done(struct share *s, u_int32_t id, const u_char *state,
+    size_t len, struct buf *frames)
+{
+	const char *const show[] = { "show-buffer", "-b", TMUX_SNAP_BUFFER,
+	    NULL };
+	const char *const del[] = { "delete-buffer", "-b", TMUX_SNAP_BUFFER,
+	    NULL };
+	struct tmux_state	 st;
+	struct buf		*cap;
+	int			 r;
+
+	if ((r = tmux_state_parse(state, len, &st)) != 0)
+		return r;
+	if ((cap = buf_new(SHARE_CAPTURE_MAX)) == NULL)
+		return TUNL_ERR_ALLOC;
+	/* A capture too large for a frame is cut (the tail is lost). */
+	if ((r = share_tmux(s, show, cap)) != 0 && r != TUNL_ERR_LENGTH)
+		goto out;
+	r = tmux_snapshot_build(id, cap, &st, frames);
+ out:
+	(void)share_tmux(s, del, NULL);
+	buf_free(cap);
 	return r;
 }
 

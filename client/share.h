@@ -42,13 +42,18 @@
 /* ---- share-ctlmode.c: tmux control-mode lines (untrusted) ---------------- */
 
 #define CTLMODE_LINE_MAX	(256 * 1024)	/* bytes in one line */
+/* What starts the state line of a snapshot (share_tmux_snapshot_ask). */
+#define SHARE_SNAP_TAG		"tunl-snapshot-state"
+#define SHARE_SNAP_WAIT_S	5	/* then a lost answer is given up */
 
 enum ctlmode_kind {
 	CTLMODE_NONE = 0,
 	CTLMODE_OUTPUT,		/* %output: pane, data */
 	CTLMODE_LAYOUT,		/* %layout-change: sizes may have moved */
 	CTLMODE_EXIT,		/* %exit: the client is going away */
-	CTLMODE_ERROR,		/* %error: a command we sent failed */
+	CTLMODE_SNAPSTATE,	/* our snapshot's state line: data, len */
+	CTLMODE_END,		/* %end: a command finished (ours if .ours) */
+	CTLMODE_ERROR,		/* %error: a command failed (ours if .ours) */
 	CTLMODE_OTHER,		/* any other line (%begin, %end, ...) */
 	CTLMODE_BAD,		/* a line that does not decode: dropped */
 };
@@ -64,8 +69,11 @@ struct ctlmode {
 struct ctlmode_msg {
 	enum ctlmode_kind	 kind;
 	u_int			 pane;	/* CTLMODE_OUTPUT: the %N */
-	const u_char		*data;	/* CTLMODE_OUTPUT: decoded bytes */
+	const u_char		*data;	/* CTLMODE_OUTPUT: decoded bytes;
+					   CTLMODE_SNAPSTATE: after the tag */
 	size_t			 len;
+	int			 ours;	/* CTLMODE_END, _ERROR: a command
+					   from this client (flags 1) */
 };
 
 int		 ctlmode_init(struct ctlmode *);
@@ -166,6 +174,9 @@ int		 share_tmux_chat_rows(struct share *);
 int		 share_tmux_size(struct share *, u_int *, u_int *, u_int *,
 		     u_int *);
 int		 share_tmux_snapshot(struct share *, u_int32_t, struct buf *);
+int		 share_tmux_snapshot_ask(struct share *);
+int		 share_tmux_snapshot_done(struct share *, u_int32_t,
+		     const u_char *, size_t, struct buf *);
 int		 share_tmux_set(struct share *, const char *, const char *,
 		     const char *);
 void		 share_tmux_kill(struct share *);
@@ -242,6 +253,14 @@ struct share {
 	struct ctlmode	 ctl;
 	u_int64_t	 keys_dropped;		/* bytes: tmux not reading */
 	u_int64_t	 keys_failed;		/* send-keys tmux refused */
+	u_int64_t	 ctl_sent;		/* command lines queued */
+	u_int64_t	 ctl_done;		/* ...and answered */
+	u_int64_t	 snap_seq;		/* the capture's line */
+	int		 snap_asked;		/* a capture on its way */
+	u_int32_t	 snap_asked_id;		/* ...for this request */
+	time_t		 snap_asked_at;
+	int		 snap_again;		/* another request came meanwhile */
+	u_int32_t	 snap_again_id;
 
 	/* The relay connection. */
 	pid_t		 ssh_pid;

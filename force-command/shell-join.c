@@ -11,10 +11,23 @@
  * mode, who is watching, the detach key), between save- and
  * restore-cursor, so it never moves the shared screen's cursor. Notices
  * (resynchronising, reconnecting, a window smaller than the session,
- * chat) replace the status text for JOIN_NOTICE_MS. Output that resets
- * the scroll region can overwrite the status row; it is redrawn at most
- * every JOIN_STATUS_MS while output flows. The terminal's alternate
- * screen is used, so the engineer's own screen comes back afterwards.
+ * chat) replace the status text for JOIN_NOTICE_MS. Output that clears
+ * the screen can overwrite the status row; it is redrawn at most every
+ * JOIN_STATUS_MS while output flows.
+ *
+ * The engineer's own screen. join holds the terminal's alternate screen
+ * from start to end, so the engineer's normal screen is untouched and
+ * comes back afterwards. Between our filter and the terminal, the screen
+ * stage (lib/vtscreen.c) keeps the customer's programs from leaving it:
+ * their switches between normal and alternate screen (47, 1047, 1049)
+ * never reach the terminal. On entering, the screen is cleared, as tmux
+ * clears the customer's; on leaving, the customer's normal screen is not
+ * on the engineer's terminal any more, so join asks the broker for a
+ * fresh snapshot and drops the output until it comes (the snapshot shows
+ * the screen after every byte it dropped). The scroll region covers the
+ * customer's rows only (its pane may be shorter than our terminal), and
+ * the stage keeps region resets and absolute rows within them. On the
+ * way out the modes the customer may have changed are put back.
  *
  * Keys. Ctrl-] is the escape key: Ctrl-] d detaches, Ctrl-] c opens a
  * one-line chat editor on the status row (Enter sends, Esc or Ctrl-C
@@ -48,9 +61,8 @@
 #include "tunl.h"
 #include "shell.h"
 
-#define JOIN_ENTER	"\033[?1049h\033[H\033[2J"
-#define JOIN_LEAVE	"\033[0m\033[r\033[?6l\033[?7h\033[4l\033[?1l\033>" \
-			"\033(B\033[?25h\033[2J\033[?1049l"
+/* Room for the way out: vtscreen_leave with every tab stop. */
+#define JOIN_LEAVE_MAX	(2048 + 8 * (VTSCREEN_COLS_MAX / 8))
 
 struct join {
 	struct shell		*sh;
@@ -61,7 +73,11 @@ struct join {
 	struct frame_reader	 brk;
 	struct buf		*to_broker;
 	struct buf		*out;		/* for the terminal */
+	struct buf		*mid;		/* filtered, for the stage */
 	struct vtfilter		 vf;
+	struct vtscreen		 vs;
+	int			 resync;	/* output dropped until a snapshot */
+	int			 ask_snapshot;	/* a request still to queue */
 	u_int			 cols, rows;	/* the terminal */
 	u_int			 sess_cols, sess_rows;	/* 0: unknown */
 	char			 viewers[PROTO_TEXT_MAX + 1];
@@ -214,35 +230,108 @@ join_status(struct join *j)
 	j->status_dirty = 0;
 }
 
-/* The region above the status row; after it the cursor is at home. */
-static void
-join_region(struct join *j)
+/*
+ * The rows the customer's screen has here: the terminal less the status
+ * row, or fewer when the customer's pane is shorter (its output scrolls
+ * at its own last row, so ours must too).
+ */
+static u_int
+join_usable(const struct join *j)
 {
-	(void)buf_putf(j->out, "\033[1;%ur", j->rows - 1);
+	if (j->sess_rows != 0 && j->sess_rows < j->rows - 1)
+		return j->sess_rows;
+	return j->rows - 1;
 }
 
+/*
+ * The scroll region over the customer's rows. Setting it homes the
+ * cursor: keep is 1 in the middle of the stream, where the cursor must
+ * stay where the customer's output left it.
+ */
 static void
-join_filtered(struct join *j, const u_char *data, size_t len)
+join_region(struct join *j, int keep)
 {
-	int	 r;
+	vtscreen_set_rows(&j->vs, join_usable(j));
+	(void)buf_putf(j->out, "%s\033[1;%ur%s", keep ? "\0337" : "",
+	    join_usable(j), keep ? "\0338" : "");
+}
 
-	if ((r = vtfilter_feed(&j->vf, data, len, j->out)) != 0)
+/* Ask the broker for a fresh screen; output is dropped until it comes. */
+static void
+join_resync(struct join *j)
+{
+	j->resync = 1;
+	j->ask_snapshot = 1;
+	if (proto_put_u32(j->to_broker, FRAME_SNAPSHOT_REQ, 0) == 0)
+		j->ask_snapshot = 0;
+}
+
+/*
+ * The broker's bytes through our filter, then the screen stage. A switch
+ * of the customer's screen stops the stage there: entering clears ours;
+ * leaving means the customer's normal screen must be drawn again, which
+ * only a snapshot can do. Output that does not fit is dropped and the
+ * screen resynchronised the same way.
+ */
+static void
+join_filtered(struct join *j, const u_char *data, size_t len, int snapshot)
+{
+	const u_char	*p;
+	size_t		 left, used;
+	int		 r, ev;
+
+	buf_reset(j->mid);
+	if ((r = vtfilter_feed(&j->vf, data, len, j->mid)) != 0 ||
+	    (snapshot && (r = vtfilter_flush(&j->vf, j->mid)) != 0)) {
 		error_r(r, "session %s: output dropped", j->id);
+		if (!snapshot)
+			join_resync(j);
+		return;
+	}
+	p = buf_ptr(j->mid);
+	left = buf_len(j->mid);
+	while (left > 0) {
+		if ((r = vtscreen_feed(&j->vs, p, left, j->out, &used,
+		    &ev)) != 0) {
+			error_r(r, "session %s: output dropped", j->id);
+			if (!snapshot)
+				join_resync(j);
+			return;
+		}
+		p += used;
+		left -= used;
+		if (snapshot || ev == VTSCREEN_NONE)
+			continue;
+		j->status_dirty = 1;
+		if (ev == VTSCREEN_ENTER)
+			(void)buf_putf(j->out, "\033[2J");
+		else {
+			debug("session %s: the customer left its alternate "
+			    "screen; asking for a snapshot", j->id);
+			join_resync(j);
+			return;
+		}
+	}
 }
 
 static void
 join_snapshot(struct join *j, const struct proto_snapshot *s)
 {
 	vtfilter_reset(&j->vf);
+	vtscreen_reset(&j->vs);
+	/* It shows the screen after everything we saw: nothing to ask. */
+	j->resync = 0;
+	j->ask_snapshot = 0;
 	j->sess_cols = s->cols;
 	j->sess_rows = s->rows;
 	(void)buf_putf(j->out, "\033[0m");
-	join_region(j);
+	join_region(j, 0);
 	(void)buf_putf(j->out, "\033[H\033[2J");
-	join_filtered(j, s->data, s->len);
-	(void)vtfilter_flush(&j->vf, j->out);
-	(void)buf_putf(j->out, "\033[%u;%uH", (u_int)s->cy + 1,
-	    (u_int)s->cx + 1);
+	join_filtered(j, s->data, s->len, 1);
+	/* The screen's bytes place the cursor; a blank one does not. */
+	if (s->len == 0)
+		(void)buf_putf(j->out, "\033[%u;%uH", (u_int)s->cy + 1,
+		    (u_int)s->cx + 1);
 	j->status_dirty = 1;
 }
 
@@ -320,13 +409,6 @@ join_history_show(struct join *j)
 	j->history_shown = 1;
 }
 
-/* Ask the broker for a fresh screen: the same size again means redraw. */
-static void
-join_redraw(struct join *j)
-{
-	(void)proto_put_resize(j->to_broker, j->cols, j->rows - 1);
-}
-
 /*
  * One key for the open chat line: Enter sends it, Esc, Ctrl-C or Ctrl-]
  * closes it, Backspace takes back a character, Ctrl-U clears; other
@@ -401,6 +483,7 @@ join_frame(struct join *j, struct frame *f)
 			if (h.cols != 0) {
 				j->sess_cols = h.cols;
 				j->sess_rows = h.rows;
+				join_region(j, 1);
 			}
 			j->status_dirty = 1;
 		}
@@ -410,13 +493,15 @@ join_frame(struct join *j, struct frame *f)
 			join_snapshot(j, &s);
 		break;
 	case FRAME_OUTPUT:
-		if ((r = proto_get_output(f->payload, &data, &len)) == 0)
-			join_filtered(j, data, len);
+		if ((r = proto_get_output(f->payload, &data, &len)) == 0 &&
+		    !j->resync)
+			join_filtered(j, data, len, 0);
 		break;
 	case FRAME_RESIZE:
 		if ((r = proto_get_resize(f->payload, &cols, &rows)) == 0) {
 			j->sess_cols = cols;
 			j->sess_rows = rows;
+			join_region(j, 1);
 		}
 		break;
 	case FRAME_NOTICE:
@@ -467,7 +552,7 @@ join_keys(struct join *j, const u_char *keys, size_t n)
 		if (j->history_shown) {
 			/* Any key takes the history away; it is not sent. */
 			j->history_shown = 0;
-			join_redraw(j);
+			join_resync(j);
 			continue;
 		}
 		switch (shell_join_key(&j->esc, keys[i])) {
@@ -525,7 +610,7 @@ join_resize(struct join *j)
 {
 	join_size(j);
 	(void)proto_put_resize(j->to_broker, j->cols, j->rows - 1);
-	join_region(j);
+	join_region(j, 1);
 	j->status_dirty = 1;
 }
 
@@ -554,6 +639,7 @@ join_free(struct join *j)
 	frame_reader_free(&j->brk);
 	buf_free(j->to_broker);
 	buf_free(j->out);
+	buf_free(j->mid);
 	if (j->bfd != -1)
 		close(j->bfd);
 }
@@ -585,10 +671,12 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 		    cmd->id);
 	if (frame_reader_init(&j.brk) != 0 ||
 	    (j.to_broker = buf_new(LIVE_QUEUE_MAX)) == NULL ||
-	    (j.out = buf_new(JOIN_OUT_MAX)) == NULL)
+	    (j.out = buf_new(JOIN_OUT_MAX)) == NULL ||
+	    (j.mid = buf_new(VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX))) == NULL)
 		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
 	vtfilter_init(&j.vf, VTFILTER_OUTPUT);
 	join_size(&j);
+	vtscreen_init(&j.vs, j.rows - 1);
 
 	memset(&h, 0, sizeof(h));
 	h.version = TUNL_PROTO_VERSION;
@@ -624,8 +712,8 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 		shell_refuse(SHELL_EXIT_REFUSED, "cannot set up the terminal");
 	shell_live_nonblock(STDOUT_FILENO);
 	shell_live_nonblock(STDIN_FILENO);
-	(void)buf_putf(j.out, JOIN_ENTER);
-	join_region(&j);
+	(void)vtscreen_enter(j.out);
+	join_region(&j, 0);
 	join_notice(&j, "joined %s; waiting for the customer's screen",
 	    cmd->id);
 	join_status(&j);
@@ -635,15 +723,16 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 			join_winch = 0;
 			join_resize(&j);
 		}
-		while (!brk_open || buf_avail(j.out) >=
-		    VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX) + 1024) {
+		if (j.ask_snapshot && proto_put_u32(j.to_broker,
+		    FRAME_SNAPSHOT_REQ, 0) == 0)
+			j.ask_snapshot = 0;
+		while (!brk_open || buf_avail(j.out) >= JOIN_FRAME_ROOM) {
 			/*
 			 * Once the broker is gone its last frames still
 			 * count (a drop or end notice); screen bytes that
 			 * no longer fit are let go.
 			 */
-			if (!brk_open && buf_avail(j.out) <
-			    VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX) + 1024)
+			if (!brk_open && buf_avail(j.out) < JOIN_FRAME_ROOM)
 				buf_reset(j.out);
 			r = frame_reader_next(&j.brk, &f);
 			if (r == TUNL_ERR_SHORT)
@@ -742,11 +831,15 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 		rc = SHELL_EXIT_REFUSED;
 	info("engineer %s: join %s over: %s", sh->who, cmd->id, j.last);
 
-	/* Put the terminal back: the screen, then its modes. */
-	(void)vtfilter_flush(&j.vf, j.out);
-	if (buf_avail(j.out) < sizeof(JOIN_LEAVE))
+	/*
+	 * Put the terminal back: its modes, then the engineer's own screen.
+	 * What the filter still holds is an unfinished sequence: dropped.
+	 */
+	if (buf_avail(j.out) < JOIN_LEAVE_MAX)
 		buf_reset(j.out);
-	(void)buf_putf(j.out, JOIN_LEAVE);
+	if (vtscreen_leave(&j.vs, j.cols, j.out) != 0)
+		error("session %s: the terminal's modes were not put back",
+		    cmd->id);
 	shell_live_flush(STDOUT_FILENO, j.out, LIVE_FLUSH_MS);
 	shell_live_term_restore();
 	{

@@ -18,9 +18,20 @@
  * moment on the last row, and q or Ctrl-C stops; the terminal is put back
  * afterwards. Without a terminal (ssh without -t, output to a file),
  * replay writes the filtered output at once, without timing or notices.
+ *
+ * On a terminal, replay holds the alternate screen from start to end, as
+ * join does, and the screen stage (lib/vtscreen.c) keeps the recorded
+ * programs' own screen switches off the terminal. There is no snapshot
+ * to ask for when the customer leaves its alternate screen, so replay
+ * keeps what was drawn on the customer's normal screen since the start
+ * (REPLAY_NORMAL_MAX bytes; beyond that the oldest lines go) and draws it
+ * again on a cleared screen: the normal screen does not change while the
+ * alternate one is on. The scroll region covers the recorded window's
+ * rows when the terminal has more.
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -38,6 +49,16 @@
 #include "shell.h"
 
 #define REPLAY_OUT_MAX	(4 * 1024 * 1024)
+#define REPLAY_NORMAL_MAX	(1024 * 1024)	/* the normal screen kept */
+
+/* The engineer's terminal while replaying on it. */
+struct replay_screen {
+	struct vtscreen	 vs;
+	struct buf	*mid;		/* filtered, for the stage */
+	struct buf	*normal;	/* drawn on the customer's normal screen */
+	u_int		 cols, rows;	/* the terminal */
+	u_int		 rec_rows;	/* the recorded window */
+};
 
 static volatile sig_atomic_t	 replay_signal;
 
@@ -167,6 +188,103 @@ shell_cast(struct shell *sh, const struct shell_cmd *cmd)
 	return SHELL_EXIT_OK;
 }
 
+static u_int
+replay_usable(const struct replay_screen *rs)
+{
+	if (rs->rec_rows != 0 && rs->rec_rows < rs->rows)
+		return rs->rec_rows;
+	return rs->rows;
+}
+
+/* The scroll region over the recorded rows (keep: the cursor stays). */
+static void
+replay_region(struct replay_screen *rs, struct buf *out, int keep)
+{
+	vtscreen_set_rows(&rs->vs, replay_usable(rs));
+	(void)buf_putf(out, "%s\033[1;%ur%s", keep ? "\0337" : "",
+	    replay_usable(rs), keep ? "\0338" : "");
+}
+
+/*
+ * Keep bytes drawn on the customer's normal screen. When they no longer
+ * fit, the oldest half goes, up to a line's end, so what is drawn again
+ * starts on a line of its own.
+ */
+static void
+replay_keep(struct replay_screen *rs, const u_char *p, size_t len)
+{
+	const u_char	*nl;
+	size_t		 drop;
+
+	if (len > REPLAY_NORMAL_MAX / 2) {
+		p += len - REPLAY_NORMAL_MAX / 2;
+		len = REPLAY_NORMAL_MAX / 2;
+	}
+	if (buf_avail(rs->normal) < len) {
+		drop = buf_len(rs->normal) / 2;
+		nl = memchr(buf_ptr(rs->normal) + drop, '\n',
+		    buf_len(rs->normal) - drop);
+		drop = nl == NULL ? buf_len(rs->normal) :
+		    (size_t)(nl - buf_ptr(rs->normal)) + 1;
+		(void)buf_consume(rs->normal, drop);
+	}
+	if (buf_put(rs->normal, p, len) != 0)
+		buf_reset(rs->normal);
+}
+
+static int	 replay_write(int, struct buf *);
+
+/*
+ * Output for the terminal: filter, then the screen stage. Entering the
+ * customer's alternate screen clears ours; leaving it draws the normal
+ * screen again from what was kept.
+ */
+static int
+replay_screen_feed(struct replay_screen *rs, struct vtfilter *vf,
+    const u_char *data, size_t len, struct buf *out)
+{
+	const u_char	*p;
+	size_t		 left, used, start;
+	int		 r, ev, was_alt;
+
+	buf_reset(rs->mid);
+	if ((r = vtfilter_feed(vf, data, len, rs->mid)) != 0)
+		return r;
+	p = buf_ptr(rs->mid);
+	left = buf_len(rs->mid);
+	while (left > 0) {
+		was_alt = rs->vs.alt;
+		start = buf_len(out);
+		r = vtscreen_feed(&rs->vs, p, left, out, &used, &ev);
+		if (r == TUNL_ERR_FULL) {
+			/* Out to the terminal, then again with room. */
+			if ((r = replay_write(STDOUT_FILENO, out)) != 0)
+				return r;
+			start = buf_len(out);
+			r = vtscreen_feed(&rs->vs, p, left, out, &used, &ev);
+		}
+		if (r != 0)
+			return r;
+		if (!was_alt)
+			replay_keep(rs, buf_ptr(out) + start,
+			    buf_len(out) - start);
+		p += used;
+		left -= used;
+		if (ev == VTSCREEN_ENTER)
+			(void)buf_putf(out, "\033[2J");
+		else if (ev == VTSCREEN_LEAVE) {
+			if (buf_avail(out) < buf_len(rs->normal) + 64 &&
+			    (r = replay_write(STDOUT_FILENO, out)) != 0)
+				return r;
+			(void)buf_putf(out, "\033[0m");
+			replay_region(rs, out, 0);
+			(void)buf_putf(out, "\033[H\033[2J");
+			(void)buf_putb(out, rs->normal);
+		}
+	}
+	return 0;
+}
+
 /* Wait ms, or less if q or Ctrl-C comes; 1 if the viewer wants out. */
 static int
 replay_wait(int tty, int64_t ms)
@@ -203,6 +321,8 @@ shell_replay(struct shell *sh, const struct shell_cmd *cmd)
 	struct cast_event	 ev;
 	struct sigaction	 sa;
 	struct vtfilter		 vf;
+	struct replay_screen	 rs;
+	struct winsize		 ws;
 	struct buf		*out = NULL;
 	char			 name[ID_LEN_MAX + 16];
 	double			 last = 0, gap;
@@ -219,7 +339,10 @@ shell_replay(struct shell *sh, const struct shell_cmd *cmd)
 		shell_refuse(SHELL_EXIT_REFUSED, "the recording of session %s "
 		    "is not asciicast v2", cmd->id);
 	}
-	if ((out = buf_new(REPLAY_OUT_MAX)) == NULL)
+	memset(&rs, 0, sizeof(rs));
+	if ((out = buf_new(REPLAY_OUT_MAX)) == NULL ||
+	    (rs.mid = buf_new(VTFILTER_OUT_MAX(CAST_LINE_MAX))) == NULL ||
+	    (rs.normal = buf_new(REPLAY_NORMAL_MAX)) == NULL)
 		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
 	info("engineer %s: replay %s (%s, speed %u.%02u)", sh->who, cmd->id,
 	    name, speed / 100, speed % 100);
@@ -240,7 +363,17 @@ shell_replay(struct shell *sh, const struct shell_cmd *cmd)
 		    shell_live_term_raw(STDIN_FILENO) != 0)
 			shell_refuse(SHELL_EXIT_REFUSED, "cannot set up the "
 			    "terminal");
-		(void)buf_putf(out, "\033[?1049h\033[H\033[2J");
+		rs.cols = 80;
+		rs.rows = 24;
+		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+		    ws.ws_col > 0 && ws.ws_row > 0) {
+			rs.cols = ws.ws_col;
+			rs.rows = ws.ws_row;
+		}
+		rs.rec_rows = hdr.rows;
+		vtscreen_init(&rs.vs, 0);
+		(void)vtscreen_enter(out);
+		replay_region(&rs, out, 0);
 	}
 	while (!stop) {
 		r = cast_reader_next(rd, &ev);
@@ -274,10 +407,17 @@ shell_replay(struct shell *sh, const struct shell_cmd *cmd)
 			    buf_len(ev.data)) && replay_write(STDOUT_FILENO,
 			    out) != 0)
 				break;
-			if ((r = vtfilter_feed(&vf, buf_ptr(ev.data),
-			    buf_len(ev.data), out)) != 0)
+			if (tty)
+				r = replay_screen_feed(&rs, &vf,
+				    buf_ptr(ev.data), buf_len(ev.data), out);
+			else
+				r = vtfilter_feed(&vf, buf_ptr(ev.data),
+				    buf_len(ev.data), out);
+			if (r != 0)
 				error_r(r, "%s: an event dropped", name);
 		} else if (tty) {
+			rs.rec_rows = ev.rows;
+			replay_region(&rs, out, 1);
 			(void)buf_putf(out, "\0337\033[999;1H\033[0;7m tunl: "
 			    "the customer's window is now %ux%u \033[K"
 			    "\033[0m\0338", ev.cols, ev.rows);
@@ -286,13 +426,16 @@ shell_replay(struct shell *sh, const struct shell_cmd *cmd)
 		    replay_write(STDOUT_FILENO, out) != 0)
 			break;
 	}
-	(void)vtfilter_flush(&vf, out);
 	if (tty) {
 		if (!stop && replay_signal == 0)
 			(void)replay_wait(1, 1000);
 		replay_signal = 0;
-		(void)buf_putf(out, "\033[0m\033[r\033[?25h\033[?1049l");
-	}
+		/* Modes back, then the engineer's own screen. */
+		if (replay_write(STDOUT_FILENO, out) != 0)
+			buf_reset(out);
+		(void)vtscreen_leave(&rs.vs, rs.cols, out);
+	} else
+		(void)vtfilter_flush(&vf, out);
 	replay_signal = 0;
 	(void)replay_write(STDOUT_FILENO, out);
 	if (tty) {
@@ -305,5 +448,7 @@ shell_replay(struct shell *sh, const struct shell_cmd *cmd)
 	cast_reader_free(rd);
 	close(fd);
 	buf_free(out);
+	buf_free(rs.mid);
+	buf_free(rs.normal);
 	return rc;
 }

@@ -146,7 +146,10 @@ int		 shell_produce(struct shell *);
 #define JOIN_DETACH_NAME	"Ctrl-] d"
 #define JOIN_NOTICE_MS		5000	/* a notice stays this long */
 #define JOIN_STATUS_MS		1000	/* status row redrawn at most */
-#define JOIN_OUT_MAX		(4 * 1024 * 1024)	/* terminal backlog */
+#define JOIN_OUT_MAX		(8 * 1024 * 1024)	/* terminal backlog */
+/* Room for one frame's output through the filter and the screen stage. */
+#define JOIN_FRAME_ROOM		\
+	(VTSCREEN_OUT_MAX(VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX)) + 1024)
 #define JOIN_CHAT_LINES		16	/* chat history kept */
 #define JOIN_CHAT_SHOWN		200	/* bytes of a line kept for it */
 

@@ -630,6 +630,41 @@ void		 vtfilter_stats(const struct vtfilter *,
 		     struct vtfilter_stats *);
 const char	*vtfilter_class_name(int);
 
+/* ---- vtscreen.c: the engineer's side of a shared screen ------------------- */
+
+/*
+ * Between the escape filter and the engineer's terminal in join and
+ * replay: the customer's alternate-screen switches become events, its
+ * screen stays within its rows, and what it changed is put back at the
+ * end (docs/escape-filter.md). Fixed size, no heap.
+ */
+#define VTSCREEN_NONE		0
+#define VTSCREEN_ENTER		1	/* the customer entered its alternate screen */
+#define VTSCREEN_LEAVE		2	/* ...left it: redraw its normal screen */
+
+#define VTSCREEN_T_CURSOR	0x01	/* cursor style (DECSCUSR) */
+#define VTSCREEN_T_BLINK	0x02	/* cursor blinking (mode 12) */
+#define VTSCREEN_T_TABS		0x04	/* tab stops */
+
+#define VTSCREEN_ROWS_MAX	1000
+#define VTSCREEN_COLS_MAX	1000
+/* Room in out that always suffices for one vtscreen_feed of n bytes. */
+#define VTSCREEN_OUT_MAX(n)	((n) * 4 + 16)
+
+struct vtscreen {
+	u_int		 rows;		/* the customer's rows here; 0: any */
+	int		 alt;		/* the customer's alternate screen is on */
+	u_int		 touched;	/* VTSCREEN_T_*: to put back at the end */
+};
+
+void		 vtscreen_init(struct vtscreen *, u_int);
+void		 vtscreen_set_rows(struct vtscreen *, u_int);
+void		 vtscreen_reset(struct vtscreen *);
+int		 vtscreen_feed(struct vtscreen *, const u_char *, size_t,
+		     struct buf *, size_t *, int *);
+int		 vtscreen_enter(struct buf *);
+int		 vtscreen_leave(const struct vtscreen *, u_int, struct buf *);
+
 /* ---- proto.c: frame payloads (docs/protocol.md) ---------------------------- */
 
 /*

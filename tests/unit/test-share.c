@@ -81,9 +81,31 @@ test_ctl_bad(void **state)
 	assert_int_equal(m.kind, CTLMODE_OTHER);
 	parse("%begin 1 2 0", d, &m, 0);
 	assert_int_equal(m.kind, CTLMODE_OTHER);
+	/* The answer to our snapshot's command, and a failed command. */
+	parse(SHARE_SNAP_TAG " 1 2 80 24 1 0 23 1 0 0 1", d, &m, 0);
+	assert_int_equal(m.kind, CTLMODE_SNAPSTATE);
+	assert_int_equal(m.len, 24);
+	assert_memory_equal(m.data, "1 2 80 24 1 0 23 1 0 0 1", 24);
+	parse(SHARE_SNAP_TAG, d, &m, 0);
+	assert_int_equal(m.kind, CTLMODE_OTHER);
+	parse(SHARE_SNAP_TAG "x 1", d, &m, 0);
+	assert_int_equal(m.kind, CTLMODE_OTHER);
+	/* A command's end or failure, ours (flags 1) or tmux's own. */
+	parse("%error 1 2 1", d, &m, 0);
+	assert_int_equal(m.kind, CTLMODE_ERROR);
+	assert_int_equal(m.ours, 1);
 	parse("%error 1 2 0", d, &m, 0);
 	assert_int_equal(m.kind, CTLMODE_ERROR);
+	assert_int_equal(m.ours, 0);
+	parse("%end 1796635149 270 1", d, &m, 0);
+	assert_int_equal(m.kind, CTLMODE_END);
+	assert_int_equal(m.ours, 1);
+	parse("%end 1796635149 265 0", d, &m, 0);
+	assert_int_equal(m.kind, CTLMODE_END);
+	assert_int_equal(m.ours, 0);
 	parse("%errors", d, &m, 0);
+	assert_int_equal(m.kind, CTLMODE_OTHER);
+	parse("%endless 1 2 1", d, &m, 0);
 	assert_int_equal(m.kind, CTLMODE_OTHER);
 	buf_free(d);
 }

@@ -183,3 +183,22 @@ for f in "$seeds"/* "$bench"; do
 	    cat "$here/seed.tmp"; } >"$diffseeds/$name-empty-reset"
 done
 rm -f "$here/seed.tmp" "$bench"
+
+## ---- seeds for fuzz/fuzz-vtscreen.c (the engineer's screen stage) -------
+# That target reads the customer's rows (first byte modulo 64, 0: any) and
+# a chunking seed, then a screen-side stream: every screen-side case with
+# 23 rows, and a few full-screen sessions with their own switches.
+scrseeds="$here/../../fuzz/corpus/vtscreen"
+mkdir -p "$scrseeds"
+rm -f "$scrseeds"/*
+for f in "$here"/*.in; do
+	name=${f##*/}
+	case $name in input-*) continue ;; esac
+	{ printf '\027\005'; cat "$f"; } >"$scrseeds/${name%.in}"
+done
+printf '\027\003$ vim\r\n\033[?1049h\033[22;0;0t\033[1;23r\033[?12h\033[?12l\033[H\033[2J\033[?25l~\r\n~\033[23;1H"f" 3L\033[1;1H\033[?25h\033[?1l\033>\033[?1049l\033[23;0;0t$ ' \
+    >"$scrseeds/session-vim"
+printf '\000\011\033[?47hforty\033[?47l\033[?1047;25h\033[?1047l\033[r\033[!p\033[999;1H\033[999d\033[4 q\033H\033[3g' \
+    >"$scrseeds/session-modes"
+printf '\005\001\033[?1049h\033[5;40r\033[40;1H\033[?1049h\033[?1049l\033[?1049l' \
+    >"$scrseeds/session-small"
