@@ -135,47 +135,6 @@ share_ssh_keygen(struct share *s)
 
 /* ---- certificates: just enough to learn valid_before --------------------- */
 
-static int
-b64_val(u_char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int
-b64_decode(const char *s, size_t len, struct buf *out)
-{
-	u_int32_t	 acc = 0;
-	size_t		 i, bits = 0, pad = 0;
-	int		 v, r;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '=') {
-			pad++;
-			continue;
-		}
-		if (pad > 0 || (v = b64_val((u_char)s[i])) < 0)
-			return TUNL_ERR_INVALID;
-		acc = (acc << 6) | (u_int32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if ((r = buf_put_u8(out, (acc >> bits) & 0xff)) != 0)
-				return r;
-		}
-	}
-	return pad > 2 ? TUNL_ERR_INVALID : 0;
-}
-
 /*
  * Read valid_before from an ed25519 user certificate file
  * ("ssh-ed25519-cert-v01@openssh.com BASE64 [comment]"): type, nonce,
@@ -186,9 +145,10 @@ share_ssh_cert_expiry(const char *path, u_int64_t *expiry)
 {
 	static const char	 type[] = "ssh-ed25519-cert-v01@openssh.com";
 	char			 line[SSH_CERT_MAX], *b64, *sp;
+	u_char			 blob[SSH_CERT_MAX];
 	struct buf		*b = NULL;
 	const u_char		*p;
-	size_t			 len;
+	size_t			 len, blen;
 	u_int64_t		 u64;
 	u_int32_t		 u32;
 	ssize_t			 n;
@@ -210,10 +170,10 @@ share_ssh_cert_expiry(const char *path, u_int64_t *expiry)
 	b64 = line + sizeof(type);
 	if ((sp = strchr(b64, ' ')) != NULL)
 		*sp = '\0';
-	if ((b = buf_new(SSH_CERT_MAX)) == NULL)
+	if (tunl_b64_decode(b64, strlen(b64), blob, sizeof(blob), &blen) != 0)
+		return TUNL_ERR_INVALID;
+	if ((b = buf_from(blob, blen)) == NULL)
 		return TUNL_ERR_ALLOC;
-	if (b64_decode(b64, strlen(b64), b) != 0)
-		goto out;
 	if (buf_get_string_direct(b, &p, &len) != 0 ||
 	    len != sizeof(type) - 1 || memcmp(p, type, len) != 0 ||
 	    buf_get_string_direct(b, &p, &len) != 0 ||	/* nonce */

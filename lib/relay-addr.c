@@ -228,10 +228,11 @@ relay_b64_val(u_char c)
 
 /*
  * Strict padded base64 of len bytes (a multiple of 4) into out; *outlen
- * is the number of bytes decoded.
+ * is the number of bytes decoded. Libc only: tunl-share reads its
+ * certificate with it too.
  */
-static int
-relay_b64_decode(const char *s, size_t len, u_char *out, size_t outmax,
+int
+tunl_b64_decode(const char *s, size_t len, u_char *out, size_t outmax,
     size_t *outlen)
 {
 	u_int32_t	 acc;
@@ -308,7 +309,7 @@ relay_hostkey_parse(const char *s, char *out, size_t outlen,
 	if ((end = strchr(b64, ' ')) == NULL)
 		end = b64 + strlen(b64);
 	n = (size_t)(end - b64);
-	if (relay_b64_decode(b64, n, blob, sizeof(blob), &blen) != 0 ||
+	if (tunl_b64_decode(b64, n, blob, sizeof(blob), &blen) != 0 ||
 	    blen < 4) {
 		w = "the key is not base64";
 		goto out;

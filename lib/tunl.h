@@ -167,6 +167,8 @@ struct relay_addr {
 int		 relay_addr_parse(const char *, struct relay_addr *,
 		     const char **);
 int		 relay_addr_format(const struct relay_addr *, char *, size_t);
+int		 tunl_b64_decode(const char *, size_t, u_char *, size_t,
+		     size_t *);
 int		 relay_hostkey_parse(const char *, char *, size_t,
 		     const char **);
 int		 relay_hostkey_load(const char *, char *, size_t,

@@ -285,6 +285,38 @@ refuse_id(const char *in)
 	assert_string_equal(out, "");
 }
 
+/* Strict padded base64, as a .pub line and a certificate file hold it. */
+static void
+test_b64(void **state)
+{
+	u_char	 out[8];
+	size_t	 n;
+
+	(void)state;
+	assert_int_equal(tunl_b64_decode("TWFu", 4, out, sizeof(out), &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(out, "Man", 3);
+	assert_int_equal(tunl_b64_decode("TWE=", 4, out, sizeof(out), &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(tunl_b64_decode("TQ==", 4, out, sizeof(out), &n), 0);
+	assert_int_equal(n, 1);
+	assert_memory_equal(out, "M", 1);
+	assert_int_equal(tunl_b64_decode("+/+/", 4, out, sizeof(out), &n), 0);
+	assert_memory_equal(out, "\xfb\xff\xbf", 3);
+	/* Unpadded, padding inside, a bad character, too long for out. */
+	assert_int_not_equal(tunl_b64_decode("TQ", 2, out, sizeof(out), &n),
+	    0);
+	assert_int_not_equal(tunl_b64_decode("TQ==TWFu", 8, out, sizeof(out),
+	    &n), 0);
+	assert_int_not_equal(tunl_b64_decode("T=Fu", 4, out, sizeof(out), &n),
+	    0);
+	assert_int_not_equal(tunl_b64_decode("TW-u", 4, out, sizeof(out), &n),
+	    0);
+	assert_int_equal(tunl_b64_decode("TWFuTWFuTWFu", 12, out, sizeof(out),
+	    &n), TUNL_ERR_LENGTH);
+	assert_int_not_equal(tunl_b64_decode("", 0, out, sizeof(out), &n), 0);
+}
+
 static void
 test_id_normalise(void **state)
 {
@@ -341,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_addr_format),
 		cmocka_unit_test(test_hostkey),
 		cmocka_unit_test(test_hostkey_load),
+		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_id_normalise),
 	};
 
