@@ -10,8 +10,9 @@
 # rendered screen is compared with `tmux capture-pane -p` of the
 # customer's shell pane, cursor included, after each step: a prompt, vim
 # opened, moved in, scrolled and edited, :q!, a screen switch by hand
-# (47 and 1047), less paged and quit, top, and a late joiner while less
-# is open. After join detaches and after a replay of the session, the
+# (47 and 1047), less paged and quit, top, a late joiner while less and
+# while vim is open, and the read-write engineer's terminal resized (to
+# 100x30 and back) while vim is open. After join detaches and after a replay of the session, the
 # engineer's terminal is on its normal screen showing what it showed
 # before, the stream entered and left the alternate screen exactly once
 # (the customer's own switches never reached it), and the engineer's
@@ -238,6 +239,21 @@ ckey C-y
 harness_wait 120 "vim to scroll back" cust_top_line_is "line number 3"
 wait_same late2 "late joiner, vim scrolled back"
 wait_same eng "vim scrolled back"
+
+# ---- a resize while vim is open: every engineer's screen follows -------------------
+# The read-write engineer's terminal sets the customer's shared pane (less
+# join's status row); vim redraws for it, the engineers are redrawn.
+cust_size_is() {
+	[ "$(cust display -p -t tunl:0.0 '#{pane_width}x#{pane_height}')" = "$1" ]
+}
+tm resize-window -t e2e:eng -x 100 -y 30
+harness_wait 120 "the customer's pane to take 100x29" cust_size_is 100x29
+wait_same eng "resized to 100x30, vim"
+wait_same late2 "late joiner, after the resize"
+tm resize-window -t e2e:eng -x 120 -y 40
+harness_wait 120 "the customer's pane to take 120x39" cust_size_is 120x39
+wait_same eng "resized back, vim"
+wait_same late2 "late joiner, resized back"
 ctype ':q!'
 ckey Enter
 harness_wait 120 "vim to leave the alternate screen again" cust_alt_is 0
