@@ -431,9 +431,10 @@ proto_ctl(struct share *s)
 				if (m.kind == CTLMODE_ERROR && s->snap_asked)
 					proto_snapshot_done(s, &m);
 			} else if (m.kind == CTLMODE_ERROR &&
-			    s->keys_failed++ == 0)
+			    s->ctl_failed++ == 0)
 				(void)share_audit_note(s->audit_fd,
-				    "tmux refused keys (the pane is gone?)");
+				    "tmux refused a command: keys or a size "
+				    "(the pane is gone?)");
 			break;
 		case CTLMODE_EXIT:
 			s->ending = 1;

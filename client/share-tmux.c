@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,8 @@ share_tmux_start(struct share *s)
 		    "pane-border-status", "top", ";",
 		    "set-option", "-w", "-t", SHARE_SESSION,
 		    "pane-border-format", " #{@tunl_header} ", ";",
+		    "set-option", "-w", "-t", SHARE_SESSION, "window-size",
+		    "smallest", ";",
 		    "set-option", "-t", SHARE_SESSION, "remain-on-exit", "off",
 		    ";",
 		    "set-hook", "-t", SHARE_SESSION, "pane-exited",
@@ -256,7 +259,8 @@ int
 share_tmux_control(struct share *s)
 {
 	const char *const argv[] = { "tmux", "-f", "/dev/null", "-S", s->sock,
-	    "-C", "attach-session", "-t", SHARE_SESSION, NULL };
+	    "-C", "attach-session", "-f", "ignore-size", "-t", SHARE_SESSION,
+	    NULL };
 	int	 in[2], out[2], r;
 
 	if ((s->ctl_q = buf_new(TMUX_CTLQ_MAX)) == NULL)
@@ -340,19 +344,47 @@ share_tmux_keys(struct share *s, const char *pane, const u_char *p,
 	return share_tmux_flush(s);
 }
 
+static int	 tmux_ctl_line(struct share *, u_int, const char *, ...)
+		     TUNL_PRINTF(3, 4);
+
+/* Queue one command line for the control client: nblocks answers. */
+static int
+tmux_ctl_line(struct share *s, u_int nblocks, const char *fmt, ...)
+{
+	va_list	 ap;
+	size_t	 mark;
+	int	 r;
+
+	if (s->ctl_in == -1 || s->ctl_q == NULL)
+		return TUNL_ERR_SYSTEM;
+	mark = buf_len(s->ctl_q);
+	va_start(ap, fmt);
+	r = buf_putfv(s->ctl_q, fmt, ap);
+	va_end(ap);
+	if (r != 0) {
+		(void)buf_consume_end(s->ctl_q, buf_len(s->ctl_q) - mark);
+		return r;
+	}
+	s->ctl_sent += nblocks;
+	return share_tmux_flush(s);
+}
+
 /*
- * The size policy (tunl-share(1), RESIZE POLICY). A read-write engineer's
- * terminal sets the size of the shared pane, never of the whole window:
- * the window is made that size plus the chat pane and the pane headers,
- * and the chat pane is put back to its rows in the same tmux command, so
- * the chat and the status row stay readable whatever the engineer's
- * terminal is. Sizes below SHARE_MIN_COLS x SHARE_MIN_ROWS are raised to
- * it (the engineer is told their terminal is smaller than the session).
+ * The size policy (tunl-share(1), RESIZE POLICY). The window's size is
+ * the smallest of its clients' (window-size smallest): the customer's
+ * terminal, and the control client, which counts only while a read-write
+ * engineer sets a size (it is attached ignore-size). A read-write
+ * engineer's terminal sets the size of the shared pane: the control
+ * client is made that size plus the chat pane and the pane headers, so
+ * the shared pane is the engineer's size or, where the customer's own
+ * terminal is smaller, what fits in it; the chat pane keeps its rows
+ * (share_tmux_chat_rows) and the customer always sees it. Sizes below
+ * SHARE_MIN_COLS x SHARE_MIN_ROWS are raised to it.
  */
 int
 share_tmux_resize(struct share *s, u_int cols, u_int rows)
 {
-	char	 c[16], r[16], chat[16];
+	int	 r;
 
 	if (cols < 1 || cols > PROTO_COLS_MAX || rows < 1 ||
 	    rows > PROTO_ROWS_MAX)
@@ -361,35 +393,20 @@ share_tmux_resize(struct share *s, u_int cols, u_int rows)
 		cols = SHARE_MIN_COLS;
 	if (rows < SHARE_MIN_ROWS)
 		rows = SHARE_MIN_ROWS;
-	(void)snprintf(c, sizeof(c), "%u", cols);
-	(void)snprintf(r, sizeof(r), "%u",
+	if ((r = tmux_ctl_line(s, 1, "refresh-client -f !ignore-size\n")) != 0)
+		return r;
+	return tmux_ctl_line(s, 1, "refresh-client -C %ux%u\n", cols,
 	    rows + SHARE_CHAT_PANE_ROWS + SHARE_LAYOUT_ROWS);
-	(void)snprintf(chat, sizeof(chat), "%u", SHARE_CHAT_PANE_ROWS);
-	{
-		const char *const a[] = { "resize-window", "-t", SHARE_SESSION,
-		    "-x", c, "-y", r, ";", "resize-pane", "-t", s->pane_chat,
-		    "-y", chat, NULL };
-		return share_tmux(s, a, NULL);
-	}
 }
 
 /*
- * No read-write engineer sets the size any more: the window follows the
- * customer's own terminal again (resize-window made its size manual),
- * with the chat pane at its rows.
+ * No read-write engineer sets the size any more: the control client
+ * stops counting and the window follows the customer's terminal alone.
  */
 int
 share_tmux_size_free(struct share *s)
 {
-	char	 chat[16];
-
-	(void)snprintf(chat, sizeof(chat), "%u", SHARE_CHAT_PANE_ROWS);
-	{
-		const char *const a[] = { "set-option", "-w", "-t",
-		    SHARE_SESSION, "window-size", "latest", ";",
-		    "resize-pane", "-t", s->pane_chat, "-y", chat, NULL };
-		return share_tmux(s, a, NULL);
-	}
+	return tmux_ctl_line(s, 1, "refresh-client -f ignore-size\n");
 }
 
 /*
@@ -685,7 +702,7 @@ int
 share_tmux_snapshot_ask(struct share *s)
 {
 	char	 line[512];
-	int	 n;
+	int	 n, r;
 
 	n = snprintf(line, sizeof(line), "capture-pane -e -J -b %s -t %s ; "
 	    "display-message -p -t %s '%s %s'\n", TMUX_SNAP_BUFFER,
@@ -698,12 +715,10 @@ share_tmux_snapshot_ask(struct share *s)
 	 * capture's, then the state's; when the capture fails the state is
 	 * never run and its block never comes.
 	 */
-	if (s->ctl_in == -1 || s->ctl_q == NULL ||
-	    buf_put(s->ctl_q, line, (size_t)n) != 0)
-		return TUNL_ERR_SYSTEM;
-	s->ctl_sent += 2;
+	if ((r = tmux_ctl_line(s, 2, "%s", line)) != 0)
+		return r;
 	s->snap_seq = s->ctl_sent;
-	return share_tmux_flush(s);
+	return 0;
 }
 
 /* The state line came (without the tag): the snapshot for request id. */

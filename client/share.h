@@ -252,7 +252,7 @@ struct share {
 	struct buf	*ctl_q;			/* commands not yet written */
 	struct ctlmode	 ctl;
 	u_int64_t	 keys_dropped;		/* bytes: tmux not reading */
-	u_int64_t	 keys_failed;		/* send-keys tmux refused */
+	u_int64_t	 ctl_failed;		/* our commands tmux refused */
 	u_int64_t	 ctl_sent;		/* command lines queued */
 	u_int64_t	 ctl_done;		/* ...and answered */
 	u_int64_t	 snap_seq;		/* the capture's line */

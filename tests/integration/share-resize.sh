@@ -1,7 +1,8 @@
 #!/bin/sh
 # The resize policy through the real path (tunl-share(1), RESIZE POLICY):
 # a read-write engineer's terminal sets the size of the customer's shared
-# pane, never shrinks the chat pane, and once no read-write engineer is
+# pane (no larger than what fits in the customer's terminal beside the
+# chat pane), never shrinks the chat pane, and once no read-write engineer is
 # left the customer's window goes back to the customer's own size. Every
 # engineer's screen is redrawn from a fresh snapshot after each resize,
 # and a lone read-write engineer is never told a stale "your terminal
@@ -65,17 +66,19 @@ wait_screen rw small-15
 wait_screen ro small-15
 
 # ---- the same engineer at 250x80 ----------------------------------------------
+# Larger than the customer's terminal: the shared pane takes what fits in
+# it beside the chat pane, which the customer keeps seeing.
 ro_paints=$(raw_count ro "$CLEAR")
 rw_paints=$(raw_count rw "$CLEAR")
 tm resize-window -t e2e:rw -x 250 -y 80
-wait_sizes "250x79 250x8 250x89"
+wait_sizes "$BEFORE"
 # Both screens are redrawn for the new size.
 wait_raw_more rw "$CLEAR" "$rw_paints"
 wait_raw_more ro "$CLEAR" "$ro_paints"
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo large-$((5*5))' Enter
 wait_screen rw large-25
-# The engineer's terminal is the session's size (less join's row): no
-# "smaller than the session" notice was due at any point.
+# The engineer's terminal is never smaller than the session: no "smaller
+# than the session" notice was due at any point.
 raw_has rw "your terminal is" &&
     harness_fail "the read-write engineer got a notice about a size that was not the session's"
 
