@@ -246,12 +246,15 @@ wait_same eng "vim scrolled back"
 cust_size_is() {
 	[ "$(cust display -p -t tunl:0.0 '#{pane_width}x#{pane_height}')" = "$1" ]
 }
+SIZE_BEFORE=$(cust display -p -t tunl:0.0 '#{pane_width}x#{pane_height}')
 tm resize-window -t e2e:eng -x 100 -y 30
 harness_wait 120 "the customer's pane to take 100x29" cust_size_is 100x29
 wait_same eng "resized to 100x30, vim"
 wait_same late2 "late joiner, after the resize"
+# Back to the engineer's first size: the customer's terminal caps it.
 tm resize-window -t e2e:eng -x 120 -y 40
-harness_wait 120 "the customer's pane to take 120x39" cust_size_is 120x39
+harness_wait 120 "the customer's pane to take $SIZE_BEFORE again" \
+    cust_size_is "$SIZE_BEFORE"
 wait_same eng "resized back, vim"
 wait_same late2 "late joiner, resized back"
 ctype ':q!'
