@@ -192,7 +192,7 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 	case ALLOW_ERROR:
 		share_ui_chat(s, "relay", q.err.message);
 		if (q.err.code == PROTO_ERR_ENDED)
-			s->ending = 1;
+			s->ending = s->relay_ended = 1;
 		break;
 	case ALLOW_PING:
 		if ((tmp = buf_new(16)) != NULL &&

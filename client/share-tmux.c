@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -109,6 +110,31 @@ share_wait(pid_t pid)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return -1;
+}
+
+/*
+ * Wait for pid for at most grace_ms, then SIGTERM it and wait as long
+ * again, then SIGKILL it: never for ever, whatever it is blocked on.
+ */
+void
+share_reap(pid_t pid, int grace_ms)
+{
+	pid_t	 w;
+	int	 step, left;
+
+	for (step = 0; step < 3; step++) {
+		if (step == 1)
+			(void)kill(pid, SIGTERM);
+		else if (step == 2)
+			(void)kill(pid, SIGKILL);
+		for (left = step == 2 ? 60000 : grace_ms; left > 0;
+		    left -= 20) {
+			w = waitpid(pid, NULL, WNOHANG);
+			if (w == pid || (w == -1 && errno != EINTR))
+				return;
+			(void)poll(NULL, 0, 20);
+		}
+	}
 }
 
 /*
@@ -765,12 +791,22 @@ share_tmux_kill(struct share *s)
 	const char *const a[] = { "kill-server", NULL };
 
 	(void)share_tmux(s, a, NULL);
+	/*
+	 * Both pipes closed before the wait: a control client that was
+	 * blocked writing the pane's last output (nobody reads it any more
+	 * once the session is ending) gets EPIPE and goes, instead of
+	 * holding tunl-share for ever.
+	 */
 	if (s->ctl_in != -1) {
 		(void)close(s->ctl_in);
 		s->ctl_in = -1;
 	}
+	if (s->ctl_out != -1) {
+		(void)close(s->ctl_out);
+		s->ctl_out = -1;
+	}
 	if (s->ctl_pid > 0) {
-		(void)share_wait(s->ctl_pid);
+		share_reap(s->ctl_pid, SHARE_BYE_MS);
 		s->ctl_pid = 0;
 	}
 	buf_free(s->ctl_q);

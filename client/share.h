@@ -162,6 +162,7 @@ struct share;
 
 int		 share_spawn(const char *const [], int, int, int, pid_t *);
 int		 share_wait(pid_t);
+void		 share_reap(pid_t, int);
 int		 share_tmux(struct share *, const char *const [], struct buf *);
 int		 share_tmux_start(struct share *);
 int		 share_tmux_control(struct share *);
@@ -288,6 +289,7 @@ struct share {
 	char		 viewers[128];
 	char		 status_text[PROTO_TEXT_MAX + 1];
 	int		 ending;
+	int		 relay_ended;		/* the relay said it is over */
 };
 
 #endif /* TUNL_SHARE_H */

@@ -286,7 +286,7 @@ main(int argc, char **argv)
 	int			 i;
 	long long		 v;
 	ssize_t			 n;
-	int			 ch_, token_fd = -1, r, st;
+	int			 ch_, token_fd = -1, r;
 	int			 relay_host_key_given = 0;
 
 	/* ssh's askpass: the prompt is our only argument. */
@@ -442,14 +442,14 @@ main(int argc, char **argv)
 	if ((r = share_proto_run(s)) != 0)
 		error_r(r, "frame loop");
 
-	share_proto_bye(s);
-	(void)share_audit_note(s->audit_fd, "ended by the customer");
+	if (!s->relay_ended)
+		share_proto_bye(s);
+	(void)share_audit_note(s->audit_fd, s->relay_ended ?
+	    "ended by the relay" : "ended by the customer");
 	share_ssh_stop(s, SHARE_BYE_MS);
 	share_tmux_kill(s);
-	if (s->attach_pid > 0) {
-		while (waitpid(s->attach_pid, &st, 0) == -1 && errno == EINTR)
-			;
-	}
+	if (s->attach_pid > 0)
+		share_reap(s->attach_pid, SHARE_BYE_MS);
 	if (s->cw != NULL) {
 		share_proto_cast_flush(s);
 		(void)cast_writer_close(s->cw);
