@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -114,6 +115,7 @@ test_write_read(void **state)
 	char		 dir[] = "/tmp/tunl-handoff-XXXXXX", path[256];
 	struct handoff	 h, g;
 	struct stat	 st;
+	struct timespec	 times[2];
 	u_int		 removed;
 	int		 fd;
 
@@ -156,13 +158,22 @@ test_write_read(void **state)
 	assert_int_not_equal(handoff_read(dir, CONN, 0, NOW, 600, &g), 0);
 	assert_int_equal(unlink(path), 0);
 
-	/* Stale files are cleaned, fresh ones kept. */
+	/*
+	 * Stale files are cleaned, fresh ones kept. The file's mtime is set
+	 * to a known second: a kernel with fine-grained timestamps can stamp
+	 * a new file a second ahead of time(), which reads the coarse clock,
+	 * so "now" taken from time() could make a just-written file look
+	 * written in the future.
+	 */
 	assert_int_equal(handoff_write(dir, &h, 4242, NOW, 600), 0);
-	assert_int_equal(handoff_clean(dir, (int64_t)time(NULL), 600,
-	    &removed), 0);
+	assert_int_equal(handoff_path(dir, CONN, path, sizeof(path)), 0);
+	times[0].tv_sec = times[1].tv_sec = (time_t)NOW;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW),
+	    0);
+	assert_int_equal(handoff_clean(dir, NOW + 600, 600, &removed), 0);
 	assert_int_equal(removed, 0);
-	assert_int_equal(handoff_clean(dir, (int64_t)time(NULL) + 601, 600,
-	    &removed), 0);
+	assert_int_equal(handoff_clean(dir, NOW + 601, 600, &removed), 0);
 	assert_int_equal(removed, 1);
 	assert_int_equal(handoff_remove(dir, CONN), TUNL_ERR_NOT_FOUND);
 
