@@ -97,4 +97,4 @@ for f in "$CAST" "${CSOCK%/tmux.sock}/session.cast"; do
 	grep -qF "we are on it" "$f" && harness_fail "alice's chat in $f"
 done
 harness_log "chat went both ways, with names, into both event logs and neither recording"
-exit 0
+share_finish

@@ -249,9 +249,4 @@ wait_screen scust "End the tunl session?"
 tm send-keys -t e2e:scust y
 wait_screen scust "exit=0"
 
-tm kill-server 2>/dev/null
-harness_stop
-harness_assert_eq "" "$(harness_leftovers)" "processes left"
-harness_host_unchanged
-harness_log "passed"
-exit 0
+share_finish

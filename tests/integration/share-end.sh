@@ -39,4 +39,4 @@ wait_screen cust "exit=0"
 grep -qF "tunl-share ended by the relay" "$DIR/audit.log" ||
     harness_fail "the audit log does not say the relay ended the session"
 harness_log "tunl-share ended on its own when the relay ended the session mid-output"
-exit 0
+share_finish

@@ -134,4 +134,4 @@ received paste 30
 grep -qF 'tmux refused a command' "$AUDIT" && harness_fail "tmux refused a command"
 grep -qF 'keys dropped' "$AUDIT" && harness_fail "keys were dropped"
 harness_log "every byte typed reached the customer's pane as it was typed"
-exit 0
+share_finish

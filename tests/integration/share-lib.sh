@@ -224,3 +224,15 @@ ps_watch_stop() {
 	: >"$H/ps.stop"
 	wait "$PSWATCH"
 }
+
+# share_finish: the end of every share test once its checks passed: the
+# test's tmux and every process the harness started are stopped, nothing
+# is left running and nothing of the machine's changed.
+share_finish() {
+	tm kill-server 2>/dev/null
+	harness_stop
+	harness_assert_eq "" "$(harness_leftovers)" "processes left"
+	harness_host_unchanged
+	harness_log "passed"
+	exit 0
+}

@@ -90,4 +90,4 @@ wait_sizes "$BEFORE"
 tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo back-$((7*7))' Enter
 wait_screen ro back-49
 harness_log "sizes before, with the engineer at 60x15 and 250x80, and after: as the policy says"
-exit 0
+share_finish
