@@ -191,6 +191,60 @@ share_tmux(struct share *s, const char *const args[], struct buf *out)
 	return full ? TUNL_ERR_LENGTH : 0;
 }
 
+/*
+ * n numbers 0..10000, one space between and nothing else: a line tmux
+ * printed for a format of ours, without its newline.
+ */
+static int
+tmux_numbers(const u_char *p, size_t len, u_int *out, u_int n)
+{
+	char		 line[128], *q, *sp;
+	long long	 v;
+	u_int		 i;
+
+	if (len == 0 || len >= sizeof(line))
+		return TUNL_ERR_INVALID;
+	memcpy(line, p, len);
+	line[len] = '\0';
+	q = line;
+	for (i = 0; i < n; i++) {
+		if ((sp = strchr(q, ' ')) != NULL) {
+			if (i == n - 1)
+				return TUNL_ERR_INVALID;
+			*sp = '\0';
+		} else if (i != n - 1)
+			return TUNL_ERR_INVALID;
+		if (tunl_strtonum(q, 0, 10000, &v) != 0)
+			return TUNL_ERR_INVALID;
+		out[i] = (u_int)v;
+		if (sp != NULL)
+			q = sp + 1;
+	}
+	return 0;
+}
+
+/* display-message -p format on target: n numbers (tmux_numbers). */
+static int
+tmux_query(struct share *s, const char *target, const char *format,
+    u_int *out, u_int n)
+{
+	const char *const a[] = { "display-message", "-p", "-t", target,
+	    format, NULL };
+	struct buf	*b;
+	int		 r;
+
+	if ((b = buf_new(128)) == NULL)
+		return TUNL_ERR_ALLOC;
+	if ((r = share_tmux(s, a, b)) == 0) {
+		if (buf_len(b) < 1 || buf_ptr(b)[buf_len(b) - 1] != '\n')
+			r = TUNL_ERR_INVALID;
+		else
+			r = tmux_numbers(buf_ptr(b), buf_len(b) - 1, out, n);
+	}
+	buf_free(b);
+	return r;
+}
+
 /* Read "%N\n" printed by -P -F '#{pane_id}'. */
 static int
 tmux_pane_out(struct buf *b, char *pane, u_int *id)
@@ -444,34 +498,16 @@ share_tmux_size_free(struct share *s)
 int
 share_tmux_chat_rows(struct share *s)
 {
-	const char *const q[] = { "display-message", "-p", "-t", s->pane_chat,
-	    "#{pane_height}:#{window_height}", NULL };
-	struct buf	*b;
-	char		 line[32], chat[16], *colon;
-	long long	 h, wh;
-	size_t		 len;
-	int		 r;
+	u_int	 v[2];
+	char	 chat[16];
+	int	 r;
 
-	if ((b = buf_new(sizeof(line))) == NULL)
-		return TUNL_ERR_ALLOC;
-	if ((r = share_tmux(s, q, b)) != 0)
-		goto out;
-	r = TUNL_ERR_INVALID;
-	len = buf_len(b);
-	if (len < 2 || len >= sizeof(line) || buf_ptr(b)[len - 1] != '\n')
-		goto out;
-	memcpy(line, buf_ptr(b), len - 1);
-	line[len - 1] = '\0';
-	if ((colon = strchr(line, ':')) == NULL)
-		goto out;
-	*colon = '\0';
-	if (tunl_strtonum(line, 0, 10000, &h) != 0 ||
-	    tunl_strtonum(colon + 1, 0, 10000, &wh) != 0)
-		goto out;
-	r = 0;
-	if (h == SHARE_CHAT_PANE_ROWS || wh < SHARE_CHAT_PANE_ROWS +
+	if ((r = tmux_query(s, s->pane_chat,
+	    "#{pane_height} #{window_height}", v, 2)) != 0)
+		return r;
+	if (v[0] == SHARE_CHAT_PANE_ROWS || v[1] < SHARE_CHAT_PANE_ROWS +
 	    SHARE_LAYOUT_ROWS + SHARE_MIN_ROWS)
-		goto out;
+		return 0;
 	(void)snprintf(chat, sizeof(chat), "%u", SHARE_CHAT_PANE_ROWS);
 	{
 		const char *const a[] = { "resize-pane", "-t", s->pane_chat,
@@ -479,8 +515,6 @@ share_tmux_chat_rows(struct share *s)
 		if ((r = share_tmux(s, a, NULL)) == 0)
 			r = 1;
 	}
- out:
-	buf_free(b);
 	return r;
 }
 
@@ -488,46 +522,17 @@ share_tmux_chat_rows(struct share *s)
 int
 share_tmux_size(struct share *s, u_int *cx, u_int *cy, u_int *w, u_int *h)
 {
-	const char *const a[] = { "display-message", "-p", "-t", s->pane_main,
-	    "#{cursor_x} #{cursor_y} #{pane_width} #{pane_height}", NULL };
-	struct buf	*b;
-	char		 line[80], *fields[4], *p, *sp;
-	long long	 v[4];
-	size_t		 len;
-	u_int		 i;
-	int		 r;
+	u_int	 v[4];
+	int	 r;
 
-	if ((b = buf_new(sizeof(line))) == NULL)
-		return TUNL_ERR_ALLOC;
-	if ((r = share_tmux(s, a, b)) != 0)
-		goto out;
-	r = TUNL_ERR_INVALID;
-	len = buf_len(b);
-	if (len < 8 || len >= sizeof(line) || buf_ptr(b)[len - 1] != '\n')
-		goto out;
-	memcpy(line, buf_ptr(b), len - 1);
-	line[len - 1] = '\0';
-	p = line;
-	for (i = 0; i < 4; i++) {
-		fields[i] = p;
-		if ((sp = strchr(p, ' ')) != NULL) {
-			if (i == 3)
-				goto out;
-			*sp = '\0';
-			p = sp + 1;
-		} else if (i != 3)
-			goto out;
-		if (tunl_strtonum(fields[i], 0, 10000, &v[i]) != 0)
-			goto out;
-	}
-	*cx = (u_int)v[0];
-	*cy = (u_int)v[1];
-	*w = (u_int)v[2];
-	*h = (u_int)v[3];
-	r = 0;
- out:
-	buf_free(b);
-	return r;
+	if ((r = tmux_query(s, s->pane_main,
+	    "#{cursor_x} #{cursor_y} #{pane_width} #{pane_height}", v, 4)) != 0)
+		return r;
+	*cx = v[0];
+	*cy = v[1];
+	*w = v[2];
+	*h = v[3];
+	return 0;
 }
 
 /*
@@ -560,40 +565,22 @@ struct tmux_state {
 static int
 tmux_state_parse(const u_char *p, size_t len, struct tmux_state *st)
 {
-	u_int		*field[TMUX_STATE_FIELDS];
-	char		 line[128], *q, *sp;
-	long long	 v;
-	u_int		 i;
+	u_int	 v[TMUX_STATE_FIELDS];
+	int	 r;
 
-	field[0] = &st->cx;
-	field[1] = &st->cy;
-	field[2] = &st->w;
-	field[3] = &st->h;
-	field[4] = &st->alt;
-	field[5] = &st->upper;
-	field[6] = &st->lower;
-	field[7] = &st->cursor;
-	field[8] = &st->origin;
-	field[9] = &st->insert;
-	field[10] = &st->wrap;
-	if (len == 0 || len >= sizeof(line))
-		return TUNL_ERR_INVALID;
-	memcpy(line, p, len);
-	line[len] = '\0';
-	q = line;
-	for (i = 0; i < TMUX_STATE_FIELDS; i++) {
-		if ((sp = strchr(q, ' ')) != NULL) {
-			if (i == TMUX_STATE_FIELDS - 1)
-				return TUNL_ERR_INVALID;
-			*sp = '\0';
-		} else if (i != TMUX_STATE_FIELDS - 1)
-			return TUNL_ERR_INVALID;
-		if (tunl_strtonum(q, 0, 10000, &v) != 0)
-			return TUNL_ERR_INVALID;
-		*field[i] = (u_int)v;
-		if (sp != NULL)
-			q = sp + 1;
-	}
+	if ((r = tmux_numbers(p, len, v, TMUX_STATE_FIELDS)) != 0)
+		return r;
+	st->cx = v[0];
+	st->cy = v[1];
+	st->w = v[2];
+	st->h = v[3];
+	st->alt = v[4];
+	st->upper = v[5];
+	st->lower = v[6];
+	st->cursor = v[7];
+	st->origin = v[8];
+	st->insert = v[9];
+	st->wrap = v[10];
 	return 0;
 }
 
