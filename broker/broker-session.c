@@ -134,23 +134,37 @@ session_drop(struct broker *b, struct peer *c, const char *why)
 	session_event(b, c->name, "drop", detail);
 }
 
+/*
+ * A consumer whose queue cannot take the next frame has fallen behind: it
+ * is never dropped for that (only for reading nothing at all, see
+ * session_timers). Its backlog goes, it waits for a fresh snapshot and
+ * takes live output again after it, as often as it needs to. Each time
+ * it is told (the backlog that went may have held the last notice); the
+ * info line and the registry event come once per run of
+ * resynchronisations: a consumer that keeps falling behind before its
+ * queue has drained once is logged once, not every time.
+ */
 static void
 session_behind(struct broker *b, struct peer *c)
 {
 	size_t	 dropped;
 
-	if (c->catching_up || c->waiting) {
-		session_drop(b, c, "fell behind again before catching up");
-		return;
-	}
+	if (c->waiting)
+		return;		/* takes no live output already */
 	dropped = peer_drop_queue(c);
-	info("%s fell behind (%zu bytes dropped); resynchronising",
-	    peer_label(c), dropped);
+	c->resyncs++;
+	if (c->catching_up) {
+		debug("%s fell behind again (%zu bytes dropped); "
+		    "resynchronising", peer_label(c), dropped);
+	} else {
+		info("%s fell behind (%zu bytes dropped); resynchronising",
+		    peer_label(c), dropped);
+		session_event(b, c->name, "resync", NULL);
+	}
 	peer_send_text(c, FRAME_NOTICE,
 	    "tunl: you fell behind; resynchronising");
 	c->catching_up = 1;
 	session_wait_snapshot(b, c);
-	session_event(b, c->name, "resync", NULL);
 }
 
 /* ---- viewers and sizes --------------------------------------------------------- */
@@ -761,11 +775,24 @@ session_snapshot(struct broker *b, const struct proto_snapshot *s)
 		if (c->role != PEER_CONSUMER || !c->waiting || c->dead ||
 		    c->closing || c->snap_id == 0 || c->snap_id > s->id)
 			continue;
-		if ((r = peer_queued(c,
-		    proto_put_snapshot(c->rd.out, &fs))) != 0 ||
-		    (r = outq_attach(&b->outq, &c->rd)) != 0) {
-			session_drop(b, c, "fell behind again before "
-			    "catching up");
+		r = peer_queued(c, proto_put_snapshot(c->rd.out, &fs));
+		if (r == TUNL_ERR_FULL) {
+			/*
+			 * What it still had queued is older than this
+			 * screen: it goes (all but a frame begun), and the
+			 * snapshot takes its place.
+			 */
+			(void)peer_drop_queue(c);
+			r = peer_queued(c,
+			    proto_put_snapshot(c->rd.out, &fs));
+		}
+		if (r == 0)
+			r = outq_attach(&b->outq, &c->rd);
+		if (r != 0) {
+			/* It waits on; the loop below asks again. */
+			debug("%s: snapshot not queued: %s", peer_label(c),
+			    tunl_err(r));
+			c->snap_id = 0;
 			continue;
 		}
 		/* Live output from here on follows the snapshot. */
@@ -1105,7 +1132,11 @@ session_peer_gone(struct broker *b, struct peer *p)
 		session_keys_log(b, p);
 		snprintf(detail, sizeof(detail), "%s",
 		    session_mode_word(b, p));
-		info("%s left", p->name);
+		if (p->resyncs > 0)
+			info("%s left (resynchronised %llu times)", p->name,
+			    (unsigned long long)p->resyncs);
+		else
+			info("%s left", p->name);
 		session_event(b, p->name, "engineer-left", detail);
 		session_record_viewers(b);
 		p->dead = 1;	/* out of the viewers and the size */
@@ -1148,8 +1179,17 @@ session_timers(struct broker *b, int64_t now)
 		    BROKER_END_LINGER_MS : BROKER_LINGER_MS))
 			p->dead = 1;
 		else if (!p->closing && p->role == PEER_CONSUMER &&
-		    p->stuck_ms != 0 && now - p->stuck_ms > BROKER_STUCK_MS)
-			session_drop(b, p, "not reading for 10 seconds");
+		    p->stuck_ms != 0 &&
+		    now - p->stuck_ms > (int64_t)b->cfg.consumer_stuck * 1000) {
+			char	 why[64];
+
+			snprintf(why, sizeof(why),
+			    "nothing read for %u seconds", b->cfg.consumer_stuck);
+			session_drop(b, p, why);
+		} else if (!p->closing && p->role == PEER_CONSUMER &&
+		    p->waiting && p->snap_id == 0)
+			/* A request that could not be queued before. */
+			p->snap_id = session_want_snapshot(b);
 	}
 
 	if (b->ended)

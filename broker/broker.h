@@ -39,7 +39,6 @@
 #endif
 
 #define BROKER_HELLO_TIMEOUT_MS	5000	/* first frame must come by then */
-#define BROKER_STUCK_MS		10000	/* unwritable that long: dropped */
 #define BROKER_LINGER_MS	30000	/* a closing peer's last words */
 #define BROKER_END_LINGER_MS	2000	/* the same, once the session ended */
 #define BROKER_CHECK_MS		2000	/* registry state checked this often */
@@ -124,6 +123,7 @@ struct peer {
 	int			 waiting;	/* for a snapshot */
 	u_int32_t		 snap_id;	/* the request it waits for */
 	int			 catching_up;	/* resynced, not yet drained */
+	u_int64_t		 resyncs;	/* times it fell behind */
 	u_int			 small_cols, small_rows;	/* noticed */
 	int			 keys_noticed;
 	struct vtfilter		 infilter;

@@ -83,6 +83,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_NUM(consumer_backlog, CFG_T_SIZE, 64 * CFG_SIZE_K,
 	    64 * CFG_SIZE_M),
 	CFG_NUM(producer_grace, CFG_T_UINT, 0, 3600),
+	CFG_NUM(consumer_stuck, CFG_T_UINT, 2, 600),
 	{ "webhook_url", CFG_T_URL, offsetof(struct tunl_cfg, webhook_url),
 	    CFG_URL_MAX, 0, CFG_WEBHOOKS_MAX },
 	CFG_STR(webhook_key, CFG_T_PATH),
@@ -234,6 +235,7 @@ cfg_defaults(struct tunl_cfg *cfg)
 	cfg->max_consumers_total = 256;
 	cfg->consumer_backlog = CFG_SIZE_M;
 	cfg->producer_grace = 120;
+	cfg->consumer_stuck = 10;
 	cfg->nwebhooks = 0;
 	cfg->log_level = TUNL_LOG_INFO;
 }

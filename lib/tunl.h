@@ -218,6 +218,7 @@ struct tunl_cfg {
 	u_int		 max_consumers_total;	/* relay-wide */
 	size_t		 consumer_backlog;	/* bytes */
 	u_int		 producer_grace;	/* seconds */
+	u_int		 consumer_stuck;	/* seconds unread, then dropped */
 	u_int		 nwebhooks;
 	char		 webhook_url[CFG_WEBHOOKS_MAX][CFG_URL_MAX];
 	char		 webhook_key[CFG_PATH_MAX];	/* signs deliveries */

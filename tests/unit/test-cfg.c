@@ -99,6 +99,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg.max_consumers_total, 256);
 	assert_int_equal(cfg.consumer_backlog, 1024 * 1024);
 	assert_int_equal(cfg.producer_grace, 120);
+	assert_int_equal(cfg.consumer_stuck, 10);
 	assert_int_equal(cfg.nwebhooks, 0);
 	assert_int_equal(cfg.log_level, TUNL_LOG_INFO);
 	assert_string_equal(CFG_PATH_DEFAULT, SYSCONFDIR "/tunl/tunl.conf");
@@ -299,6 +300,8 @@ test_errors(void **state)
 	    NAME ":1: rate_window: 9 is out of range (10-86400)");
 	expect_error("producer_grace = 3601\n",
 	    NAME ":1: producer_grace: 3601 is out of range (0-3600)");
+	expect_error("consumer_stuck = 1\n",
+	    NAME ":1: consumer_stuck: 1 is out of range (2-600)");
 	expect_error("max_consumers = 257\n",
 	    NAME ":1: max_consumers: 257 is out of range (1-256)");
 	expect_error("max_consumers = 0\n",
@@ -643,6 +646,7 @@ test_round_trip(void **state)
 	    "max_consumers_total = 256\n"
 	    "consumer_backlog = 1M\n"
 	    "producer_grace = 120\n"
+	    "consumer_stuck = 10\n"
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n"
 	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n");
@@ -869,7 +873,7 @@ test_sample(void **state)
 		"token_ttl", "cert_ttl", "failure_cap", "rate_limit",
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
-		"webhook_url", "webhook_key", "log_level", "relay_address",
+		"consumer_stuck", "webhook_url", "webhook_key", "log_level", "relay_address",
 		"relay_host_key",
 	};
 	char		 path[1024], err[512], want[64], *text;
