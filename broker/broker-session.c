@@ -140,25 +140,31 @@ session_drop(struct broker *b, struct peer *c, const char *why)
  * session_timers). Its backlog goes, it waits for a fresh snapshot and
  * takes live output again after it, as often as it needs to. Each time
  * it is told (the backlog that went may have held the last notice); the
- * info line and the registry event come once per run of
- * resynchronisations: a consumer that keeps falling behind before its
- * queue has drained once is logged once, not every time.
+ * info line and the registry event come at most once per
+ * BROKER_RESYNC_LOG_MS for each consumer, and never twice in a run of
+ * resynchronisations before its queue has drained once: a slow reader
+ * in a long burst is logged a few times, not once a second. How many
+ * times in all is logged when it leaves.
  */
 static void
 session_behind(struct broker *b, struct peer *c)
 {
 	size_t	 dropped;
+	int64_t	 now;
 
 	if (c->waiting)
 		return;		/* takes no live output already */
 	dropped = peer_drop_queue(c);
 	c->resyncs++;
-	if (c->catching_up) {
+	now = tunl_now_ms();
+	if (c->catching_up || (c->resync_log_ms != 0 &&
+	    now - c->resync_log_ms < BROKER_RESYNC_LOG_MS)) {
 		debug("%s fell behind again (%zu bytes dropped); "
 		    "resynchronising", peer_label(c), dropped);
 	} else {
 		info("%s fell behind (%zu bytes dropped); resynchronising",
 		    peer_label(c), dropped);
+		c->resync_log_ms = now;
 		session_event(b, c->name, "resync", NULL);
 	}
 	peer_send_text(c, FRAME_NOTICE,

@@ -42,6 +42,7 @@
 #define BROKER_LINGER_MS	30000	/* a closing peer's last words */
 #define BROKER_END_LINGER_MS	2000	/* the same, once the session ended */
 #define BROKER_CHECK_MS		2000	/* registry state checked this often */
+#define BROKER_RESYNC_LOG_MS	10000	/* resync event at most */
 #define BROKER_KEYS_LOG_MS	10000	/* dropped-keys summary at most */
 #define BROKER_ACCEPT_PAUSE_MS	1000	/* after EMFILE or ENFILE */
 #define BROKER_START_WAIT_MS	30000	/* first producer, at least */
@@ -124,6 +125,7 @@ struct peer {
 	u_int32_t		 snap_id;	/* the request it waits for */
 	int			 catching_up;	/* resynced, not yet drained */
 	u_int64_t		 resyncs;	/* times it fell behind */
+	int64_t			 resync_log_ms;	/* last resync logged */
 	u_int			 small_cols, small_rows;	/* noticed */
 	int			 keys_noticed;
 	struct vtfilter		 infilter;

@@ -553,4 +553,5 @@ share_ssh_stop(struct share *s, int grace_ms)
 		s->ssh_pid = 0;
 	}
 	s->connected = 0;
+	share_ready_clear(s);
 }

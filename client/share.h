@@ -213,6 +213,8 @@ int		 share_proto_run(struct share *);
 void		 share_proto_cast_flush(struct share *);
 int		 share_proto_send(struct share *, const struct buf *);
 void		 share_proto_bye(struct share *);
+void		 share_ready_set(struct share *);
+void		 share_ready_clear(struct share *);
 
 /* ---- tunl-share.c: the whole session's state -------------------------------- */
 
@@ -227,6 +229,8 @@ struct share {
 	int		 restricted;		/* never goes back to 0 */
 	int		 relay_fd;		/* tests: frames on this fd */
 	int		 no_attach;		/* do not attach the terminal */
+	char		 ready[PATH_MAX];	/* --ready-file; "" none */
+	int		 ready_on;		/* it exists, ours */
 	pid_t		 attach_pid;		/* tmux attach on our terminal */
 	char		 self[PATH_MAX];	/* this program, for tmux */
 

@@ -38,7 +38,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY']\n"
 	    "           [--case C] [--restricted] [--known-hosts FILE]\n"
-	    "           [--token-fd N | --token-file PATH] SESSION-ID\n");
+	    "           [--token-fd N | --token-file PATH] [--ready-file PATH]\n"
+	    "           SESSION-ID\n");
 	exit(2);
 }
 
@@ -125,6 +126,12 @@ write_host_key(struct share *s, const char *key)
 		fatal("%s: cannot write", s->known_hosts);
 	(void)close(fd);
 	s->host_key_alias = 1;
+}
+
+static void
+ready_at_exit(void)
+{
+	share_ready_clear(&S);
 }
 
 /* Remove the secrets and the sockets; keep the log and the recording. */
@@ -273,6 +280,7 @@ main(int argc, char **argv)
 		{ "relay-fd",	required_argument,	NULL, 'T' },
 		{ "no-attach",	no_argument,		NULL, 'n' },
 		{ "chat-pane",	required_argument,	NULL, 'C' },
+		{ "ready-file",	required_argument,	NULL, 'Y' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -346,6 +354,12 @@ main(int argc, char **argv)
 		case 'n':
 			s->no_attach = 1;
 			break;
+		case 'Y':
+			if (optarg[0] != '/' ||
+			    strlen(optarg) + 32 >= sizeof(s->ready))
+				fatal("--ready-file: an absolute path");
+			(void)tunl_strlcpy(s->ready, optarg, sizeof(s->ready));
+			break;
 		default:
 			usage();
 		}
@@ -389,6 +403,9 @@ main(int argc, char **argv)
 
 	umask(077);
 	make_dir(s);
+	/* Whatever way it ends, the ready file does not outlive it. */
+	if (s->ready[0] != '\0')
+		(void)atexit(ready_at_exit);
 	if (relay_host_key_given)
 		write_host_key(s, host_key);
 	if (share_audit_open(s->audit, &s->audit_fd) != 0)
@@ -455,6 +472,7 @@ main(int argc, char **argv)
 		(void)cast_writer_close(s->cw);
 	}
 	buf_free(s->cast_buf);
+	share_ready_clear(s);
 	remove_secrets(s);
 	(void)close(s->audit_fd);
 	printf("tunl-share: session ended. Key and certificate removed.\n"

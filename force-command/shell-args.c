@@ -12,6 +12,7 @@
  *	           produce [ID] [--restricted] [--host NAME]
  *		   help
  *	engineer:  new [--case C] [--customer NAME] [--ttl MIN] [--restricted]
+ *		       [--json]
  *		   list [--json] | show ID | kill ID | unlock ID | token ID |
  *		   help
  *		   join ID [--read-only] | consume ID [--read-only]
@@ -57,7 +58,7 @@ static const struct shell_verb_def customer_verbs[] = {
 
 static const struct shell_verb_def engineer_verbs[] = {
 	{ "new", SHELL_V_NEW, ARG_NONE,
-	    OPT_CASE | OPT_CUSTOMER | OPT_TTL | OPT_RESTRICTED },
+	    OPT_CASE | OPT_CUSTOMER | OPT_TTL | OPT_RESTRICTED | OPT_JSON },
 	{ "list", SHELL_V_LIST, ARG_NONE, OPT_JSON },
 	{ "show", SHELL_V_SHOW, ARG_REQUIRED, 0 },
 	{ "kill", SHELL_V_KILL, ARG_REQUIRED, 0 },

@@ -75,7 +75,8 @@ static void
 shell_engineer_help(void)
 {
 	printf("tunl relay commands for support engineers:\n"
-	    "  new [--case C] [--customer NAME] [--ttl MIN] [--restricted]\n"
+	    "  new [--case C] [--customer NAME] [--ttl MIN] [--restricted] "
+	    "[--json]\n"
 	    "                   create a session; prints its id, token and "
 	    "the line for the customer\n"
 	    "  list [--json]    sessions that have not ended\n"
@@ -181,6 +182,43 @@ shell_authority_answer(struct shell *sh, const char *verb, const char *input,
 	}
 }
 
+/*
+ * new --json: one JSON object on one line, for scripts: the session's id,
+ * its token (null when the relay asks for none), when it expires (epoch
+ * seconds, and UTC in ISO 8601), and the customer's line as `new` prints
+ * it, with whether sshd's host key is in it.
+ */
+static void
+shell_engineer_new_json(struct shell *sh, const struct shell_cmd *cmd,
+    const char *id, const char *token, int64_t expires)
+{
+	char		 line[RELAY_ADDR_MAX + RELAY_HOSTKEY_MAX + 256];
+	char		 utc[32];
+	struct tm	 tm;
+	time_t		 tt = (time_t)expires;
+	int		 have_key;
+
+	if (shell_line_format(sh, id, cmd->case_ref, cmd->restricted, line,
+	    sizeof(line), &have_key) != 0)
+		line[0] = '\0';
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(utc, sizeof(utc), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		utc[0] = '\0';
+	printf("{\"id\":");
+	shell_json_string(id);
+	printf(",\"token\":");
+	if (strcmp(token, "-") != 0)
+		shell_json_string(token);
+	else
+		printf("null");
+	printf(",\"expires\":%lld,\"expires_utc\":", (long long)expires);
+	shell_json_string(utc);
+	printf(",\"restricted\":%s,\"line\":",
+	    cmd->restricted ? "true" : "false");
+	shell_json_string(line);
+	printf(",\"host_key\":%s}\n", have_key ? "true" : "false");
+}
+
 static int
 shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
 {
@@ -199,6 +237,11 @@ shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
 	info("engineer %s: new session %s (case %s, %u min, %s)", sh->who, id,
 	    cmd->case_ref[0] ? cmd->case_ref : "-", ttl,
 	    cmd->restricted ? "restricted" : "share");
+	if (cmd->json) {
+		shell_engineer_new_json(sh, cmd, id, token, expires);
+		tunl_memzero(token, sizeof(token));
+		return SHELL_EXIT_OK;
+	}
 	shell_time(expires, when, sizeof(when));
 	printf("session  %s\n", id);
 	if (strcmp(token, "-") != 0)

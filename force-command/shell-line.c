@@ -71,6 +71,37 @@ shell_line_host_key(const struct shell *sh, char *out, size_t outlen)
 }
 
 /*
+ * The customer's line for session id, unindented, with the options the
+ * session needs, into out. *have_key says whether sshd's host key is in
+ * it. Returns TUNL_ERR_LENGTH when it does not fit.
+ */
+int
+shell_line_format(const struct shell *sh, const char *id,
+    const char *case_ref, int restricted, char *out, size_t outlen,
+    int *have_key)
+{
+	char		 relay[RELAY_ADDR_MAX], key[RELAY_HOSTKEY_MAX];
+	const char	*q;
+	int		 n;
+
+	if (shell_line_relay(sh, relay, sizeof(relay)) != 0)
+		tunl_strlcpy(relay, "RELAY", sizeof(relay));
+	*have_key = shell_line_host_key(sh, key, sizeof(key)) == 0;
+	/* Brackets are a glob to the customer's shell (zsh refuses it). */
+	q = strchr(relay, '[') != NULL ? "'" : "";
+	n = snprintf(out, outlen, "tunl-share --relay %s%s%s%s%s%s%s%s%s %s",
+	    q, relay, q,
+	    *have_key ? " --host-key '" : "", *have_key ? key : "",
+	    *have_key ? "'" : "",
+	    case_ref != NULL && case_ref[0] != '\0' ? " --case " : "",
+	    case_ref != NULL ? case_ref : "",
+	    restricted ? " --restricted" : "", id);
+	if (n < 0 || (size_t)n >= outlen)
+		return TUNL_ERR_LENGTH;
+	return 0;
+}
+
+/*
  * Print the customer's line for session id, indented, with the options
  * the session needs. Without a readable host key the line is still
  * printed, and a second line says what is missing.

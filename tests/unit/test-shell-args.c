@@ -294,7 +294,11 @@ test_engineer_hostile(void **state)
 	assert_int_equal(eng("new --case a --case b", &c), SHELL_ARGS_USAGE);
 	assert_int_equal(eng("new --restricted --restricted", &c),
 	    SHELL_ARGS_USAGE);
-	assert_int_equal(eng("new --json", &c), SHELL_ARGS_USAGE);
+	/* new --json is for scripts (issue 13); once only. */
+	assert_int_equal(eng("new --json", &c), 0);
+	assert_int_equal(c.json, 1);
+	assert_int_equal(eng("new --json --json", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(eng("show --json x", &c), SHELL_ARGS_USAGE);
 	assert_int_equal(eng("new --case=a", &c), SHELL_ARGS_USAGE);
 	assert_int_equal(eng("new -c a", &c), SHELL_ARGS_USAGE);
 	assert_int_equal(eng("new --frobnicate", &c), SHELL_ARGS_USAGE);
