@@ -193,6 +193,7 @@ doctor_sshd_user(struct doctor *d, const char *user, int customer)
 	struct sshd_eff		 e;
 	char			 spec[256], err[512], want[PATH_MAX + 16];
 	char			 what[128];
+	const char		*fc;
 	long long		 n;
 	int			 r, before = d->rp.problems;
 
@@ -224,7 +225,11 @@ doctor_sshd_user(struct doctor *d, const char *user, int customer)
 		    d->dropin);
 		return;
 	}
-	if (!doctor_first_word_is(e.value[SSHD_FORCECOMMAND], want))
+	/* "exec tunl-shell" (the shipped form: no shell left above it). */
+	fc = e.value[SSHD_FORCECOMMAND];
+	if (strncmp(fc, "exec ", 5) == 0)
+		fc += 5;
+	if (!doctor_first_word_is(fc, want))
 		doctor_sshd_bad(d, user, &e, SSHD_FORCECOMMAND, want);
 
 	if (customer) {
