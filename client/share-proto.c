@@ -181,6 +181,7 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 		s->backoff = 1;
 		proto_state(s, "connected");
 		(void)share_audit_note(s->audit_fd, "connected to the relay");
+		share_timing_done(s);
 		share_ready_set(s);
 		if (!s->restricted && q.hello.cols != 0)
 			(void)share_tmux_resize(s, q.hello.cols, q.hello.rows);

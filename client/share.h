@@ -215,6 +215,9 @@ int		 share_proto_send(struct share *, const struct buf *);
 void		 share_proto_bye(struct share *);
 void		 share_ready_set(struct share *);
 void		 share_ready_clear(struct share *);
+void		 share_timing_start(struct share *);
+void		 share_timing_mark(struct share *, const char *);
+void		 share_timing_done(struct share *);
 
 /* ---- tunl-share.c: the whole session's state -------------------------------- */
 
@@ -231,6 +234,9 @@ struct share {
 	int		 no_attach;		/* do not attach the terminal */
 	char		 ready[PATH_MAX];	/* --ready-file; "" none */
 	int		 ready_on;		/* it exists, ours */
+	int		 timing;		/* --timing */
+	int64_t		 timing_t0, timing_last;	/* microseconds */
+	char		 timing_line[256];	/* "step=ms ..." */
 	pid_t		 attach_pid;		/* tmux attach on our terminal */
 	char		 self[PATH_MAX];	/* this program, for tmux */
 

@@ -39,6 +39,7 @@ usage(void)
 	    "usage: tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY']\n"
 	    "           [--case C] [--restricted] [--known-hosts FILE]\n"
 	    "           [--token-fd N | --token-file PATH] [--ready-file PATH]\n"
+	    "           [--timing]\n"
 	    "           SESSION-ID\n");
 	exit(2);
 }
@@ -281,6 +282,7 @@ main(int argc, char **argv)
 		{ "no-attach",	no_argument,		NULL, 'n' },
 		{ "chat-pane",	required_argument,	NULL, 'C' },
 		{ "ready-file",	required_argument,	NULL, 'Y' },
+		{ "timing",	no_argument,		NULL, 'M' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -354,6 +356,9 @@ main(int argc, char **argv)
 		case 'n':
 			s->no_attach = 1;
 			break;
+		case 'M':
+			s->timing = 1;
+			break;
 		case 'Y':
 			if (optarg[0] != '/' ||
 			    strlen(optarg) + 32 >= sizeof(s->ready))
@@ -401,6 +406,7 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 
+	share_timing_start(s);
 	umask(077);
 	make_dir(s);
 	/* Whatever way it ends, the ready file does not outlive it. */
@@ -414,20 +420,25 @@ main(int argc, char **argv)
 	    "started (restricted)" : "started");
 	if (s->relay_fd == -1) {
 		get_token(s, token_fd, token_file, token, sizeof(token));
+		share_timing_mark(s, "setup");
 		if (share_ssh_keygen(s) != 0)
 			fatal("ssh-keygen failed");
+		share_timing_mark(s, "keygen");
 		sign_or_die(s, token);
 		tunl_memzero(token, sizeof(token));
+		share_timing_mark(s, "sign");
 	}
 
 	if (ctlmode_init(&s->ctl) != 0 || share_ui_init(s) != 0)
 		fatal("out of memory or cannot make %s", s->chatsock);
 	if ((r = share_tmux_start(s)) != 0)
 		fatal_r(r, "cannot start tmux on %s", s->sock);
+	share_timing_mark(s, "tmux");
 	share_ui_header(s);
 	share_ui_status(s);
 	if ((r = share_tmux_control(s)) != 0)
 		fatal_r(r, "cannot attach the tmux control client");
+	share_timing_mark(s, "control");
 	(void)clock_gettime(CLOCK_MONOTONIC, &s->start);
 	memset(&ch, 0, sizeof(ch));
 	(void)share_tmux_size(s, &ch.cols, &ch.rows, &ch.cols, &ch.rows);
@@ -455,6 +466,7 @@ main(int argc, char **argv)
 	fflush(stdout);
 	if (!s->no_attach)
 		s->attach_pid = attach_terminal(s);
+	share_timing_mark(s, "attach");
 
 	if ((r = share_proto_run(s)) != 0)
 		error_r(r, "frame loop");
