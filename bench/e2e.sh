@@ -54,7 +54,9 @@ LT_NAME=bench-local-$$
 lt() {
 	tmux -L "$LT_NAME" -f /dev/null "$@"
 }
-trap '_rc=$?; lt kill-server 2>/dev/null; rm -rf "$XDG"; (exit $_rc); _harness_exit' EXIT
+trap '_rc=$?; lt kill-server 2>/dev/null; tm kill-server 2>/dev/null; rm -rf "$XDG"; (exit $_rc); _harness_exit' EXIT
+# The test's tmux lives as long as the run: a window that stays.
+pane keep "sleep 86400"
 
 now() {
 	date +%s%N
@@ -79,14 +81,25 @@ gone() {
 	tm kill-window -t "e2e:$1" 2>/dev/null
 	return 0
 }
+# launch NAME COMMAND: like pane, but the clock (T0) starts once the
+# window's shell is up, just before COMMAND is typed into it.
+window_up() {
+	[ -n "$(tm capture-pane -p -t "e2e:$1" 2>/dev/null | tr -d ' \n')" ]
+}
+launch() {
+	tm new-window -d -n "$1"
+	tm pipe-pane -t "e2e:$1" "cat >>$H/raw-$1.log"
+	harness_wait 60 "window $1" window_up "$1"
+	T0=$(now)
+	tm send-keys -t "e2e:$1" "exec sh -c '$2; echo exit=\$?; sleep 600'" Enter
+}
 # share_start NAME: a customer in pane NAME; sets ID, CSOCK, AUDIT; the
 # seconds to its ready file in $H/last.
 share_start() {
 	new
 	rm -f "$XDG/ready"
-	_t0=$(now)
-	pane "$1" "$SHARE_ENV $SHARE --timing --relay $RELAY --known-hosts $KH --token-file $TOKENFILE --ready-file $XDG/ready $ID"
-	$WAIT "$_t0" "$XDG/ready" "" >"$H/last" || harness_fail "no ready file"
+	launch "$1" "$SHARE_ENV $SHARE --timing --relay $RELAY --known-hosts $KH --token-file $TOKENFILE --ready-file $XDG/ready $ID"
+	$WAIT "$T0" "$XDG/ready" "" >"$H/last" || harness_fail "no ready file"
 	cust_wait_ready "$2"
 	AUDIT=${CSOCK%/tmux.sock}/audit.log
 }
@@ -113,24 +126,21 @@ while [ "$n" -lt "$ROUNDS" ]; do
 	grep -F 'timing ms:' "$AUDIT" | sed 's/.*timing ms: //' >>"$H/timing"
 	cprint "echo mark-\$(( $n * 1000 + 7 ))"
 	cust_wait_pane "mark-$((n * 1000 + 7))"
-	_t0=$(now)
-	pane "j$n" "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID --read-only"
-	fig join.tunl "$($WAIT "$_t0" "$H/raw-j$n.log" "mark-$((n * 1000 + 7))")"
+	launch "j$n" "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID --read-only"
+	fig join.tunl "$($WAIT "$T0" "$H/raw-j$n.log" "mark-$((n * 1000 + 7))")"
 	share_end "s$n"
 	gone "j$n"
 	# plain ssh -tt to a shell: its first output (start and join alike).
-	_t0=$(now)
-	pane "p$n" "$PLAIN $MARK"
-	fig login.ssh "$($WAIT "$_t0" "$H/raw-p$n.log" started-42)"
+	launch "p$n" "$PLAIN $MARK"
+	fig login.ssh "$($WAIT "$T0" "$H/raw-p$n.log" started-42)"
 	gone "p$n"
 	# local tmux: a new server and session; then an attach to it.
 	_t0=$(now)
 	lt new-session -d -s "l$n" -x 120 -y 40 "$MARK"
 	until lt capture-pane -p -t "l$n" 2>/dev/null | grep -q started-42; do :; done
 	fig start.tmux "$(python3 -c "import time; print('%.3f' % ((time.time_ns() - $_t0) / 1e9))")"
-	_t0=$(now)
-	pane "a$n" "env -u TMUX tmux -L $LT_NAME attach -t l$n"
-	fig join.tmux "$($WAIT "$_t0" "$H/raw-a$n.log" started-42)"
+	launch "a$n" "env -u TMUX tmux -L $LT_NAME attach -t l$n"
+	fig join.tmux "$($WAIT "$T0" "$H/raw-a$n.log" started-42)"
 	gone "a$n"
 	lt kill-session -t "l$n"
 done
@@ -167,6 +177,29 @@ with open(sys.argv[1], 'w') as f:
 " "$XDG/bulk.txt" "$MB"
 chmod 0644 "$XDG/bulk.txt"
 chmod 0755 "$XDG"
+trimmed() {
+	head -n "$2" | cut -c "1-$1" | sed 's/ *$//'
+}
+# same_screen NAME: pane NAME shows the customer's pane, cursor included.
+same_screen() {
+	_s=$(tmux -S "$CSOCK" display -p -t tunl:0.0 \
+	    '#{pane_width} #{pane_height} #{cursor_x} #{cursor_y}') || return 1
+	set -- "$1" $_s
+	tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | trimmed "$2" "$3" >"$H/cust.scr"
+	tm capture-pane -p -t "e2e:$1" | trimmed "$2" "$3" >"$H/view.scr"
+	{ cat "$H/cust.scr"; yes '' | head -n "$3"; } | head -n "$3" >"$H/cust.cmp"
+	{ cat "$H/view.scr"; yes '' | head -n "$3"; } | head -n "$3" >"$H/view.cmp"
+	cmp -s "$H/cust.cmp" "$H/view.cmp" &&
+	    [ "$(tm display -p -t "e2e:$1" '#{cursor_x} #{cursor_y}')" = "$4 $5" ]
+}
+# settle NAME: pane NAME comes to show the customer's screen (60 s).
+settle() {
+	_se=$(( $(date +%s) + 60 ))
+	while ! same_screen "$1"; do
+		[ "$(date +%s)" -lt "$_se" ] || return 1
+		sleep 0.1
+	done
+}
 screen_has_q() {
 	tm capture-pane -p -t "e2e:$1" 2>/dev/null | grep -qF -- "$2"
 }
@@ -191,19 +224,17 @@ for v in $VIEWERS; do
 	cprint "cat $XDG/bulk.txt; echo bulk-done-\$(( $v * 3 + 1 ))"
 	harness_wait 900 "every viewer to see the end" all_show "v${v}_" "$v" "bulk-done-$((v * 3 + 1))"
 	t=$(python3 -c "import time; print('%.3f' % ((time.time_ns() - $_t0) / 1e9))")
-	# Every viewer's screen, top rows, against the customer's pane.
+	# Every viewer's screen (the top-left of its pane, as the customer's
+	# pane is big) against the customer's pane, once the output is over.
 	same=0
-	tmux -S "$CSOCK" capture-pane -p -t tunl:0.0 | sed 's/ *$//' | tail -n 5 >"$H/cust.tail"
 	i=1
 	while [ "$i" -le "$v" ]; do
-		tm capture-pane -p -t "e2e:v${v}_$i" | sed 's/ *$//' | grep -v '^$' |
-		    grep -vF '[tunl]' | tail -n 5 >"$H/view.tail"
-		grep -v '^$' "$H/cust.tail" | tail -n 5 | cmp -s - "$H/view.tail" && same=$((same + 1))
+		settle "v${v}_$i" && same=$((same + 1))
 		i=$((i + 1))
 	done
 	drops=$(relay_sql "SELECT count(*) FROM events WHERE session_id = '$ID' AND action = 'drop';")
-	resyncs=$(grep -c "fell behind" "$H/syslog.log" 2>/dev/null)
-	echo "bulk $MB MiB to $v viewer(s): tunl $t s; $same of $v end on the customer's screen; $drops dropped"
+	resyncs=$(relay_sql "SELECT count(*) FROM events WHERE session_id = '$ID' AND action = 'resync';")
+	echo "bulk $MB MiB to $v viewer(s): tunl $t s; $same of $v end on the customer's screen; $drops dropped; $resyncs resync events"
 	if [ "$v" = 1 ]; then
 		# ---- footprint with one viewer, idle ----
 		python3 "$top_srcdir/bench/e2e-pss.py" "one session, one viewer" \
