@@ -47,7 +47,7 @@ def main():
     label = sys.argv[1]
     root = int(sys.argv[2])
     sessions = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-    bdir = sys.argv[4] if len(sys.argv) > 4 else os.environ.get("H", "")
+    bdir = sys.argv[4] if len(sys.argv) > 4 else ""
     kids = children()
     pids, todo = [], list(kids.get(root, []))
     while todo:
