@@ -37,7 +37,7 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
 	struct group	*gr;
 
 	ids->missing = 0;
-	ids->relay_gid = ids->key_gid = (gid_t)-1;
+	ids->relay_gid = ids->key_gid = ids->recording_gid = (gid_t)-1;
 	ids->customer_uid = ids->engineer_uid = (uid_t)-1;
 	ids->broker_uid = ids->principals_uid = (uid_t)-1;
 	if ((gr = getgrnam(cfg->relay_group)) != NULL)
@@ -57,6 +57,18 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
 			printf("missing group %s (owns the token and CA keys; "
 			    "no members); create it with:\n  groupadd "
 			    "--system %s\n", cfg->key_group, cfg->key_group);
+	}
+	if ((gr = getgrnam(cfg->recording_group)) != NULL)
+		ids->recording_gid = gr->gr_gid;
+	else {
+		ids->missing++;
+		if (report)
+			printf("missing group %s (may read recordings; the "
+			    "engineer account %s alone is in it); create it "
+			    "with:\n  groupadd --system %s && usermod -a -G %s "
+			    "%s\n", cfg->recording_group, cfg->engineer_user,
+			    cfg->recording_group, cfg->recording_group,
+			    cfg->engineer_user);
 	}
 	ids->missing += admin_accounts_user(cfg->customer_user,
 	    cfg->relay_group, "customers log in as it",

@@ -14,8 +14,13 @@
  *	database				root:relay 0660
  *	runtime_dir				root:relay 0750
  *	runtime_dir/auth			root:relay 0750 (hand-offs)
- *	runtime_dir/sessions			root:relay 2770 (broker sockets)
- *	recording_dir				root:relay 2770
+ *	runtime_dir/sessions			broker:relay 0750 (broker sockets)
+ *	recording_dir				broker:recording 2750
+ *
+ * Only the broker account can create, rename or remove a session's
+ * socket or a recording (docs/security.md, "The accounts' powers"); the
+ * relay group may connect to the sockets and the recording group (the
+ * engineer account, never the customer's) may read the recordings.
  */
 #include "config.h"
 
@@ -37,7 +42,8 @@ extern char **environ;
 
 struct init_dir {
 	const char	*path;
-	int		 relay_group;	/* group is the relay group, else root */
+	uid_t		 uid;
+	gid_t		 gid;
 	mode_t		 mode;
 	const char	*what;
 };
@@ -49,10 +55,11 @@ init_say(const char *verb, const char *path, const char *detail)
 }
 
 static int
-init_dir(const struct init_dir *d, gid_t relay_gid)
+init_dir(const struct init_dir *d)
 {
 	char	 err[PATH_MAX + 64], own[160], detail[256];
-	gid_t	 gid = d->relay_group ? relay_gid : 0;
+	uid_t	 uid = d->uid;
+	gid_t	 gid = d->gid;
 	int	 created, r;
 
 	if ((r = admin_fs_check_parents(d->path, err, sizeof(err))) != 0) {
@@ -64,13 +71,13 @@ init_dir(const struct init_dir *d, gid_t relay_gid)
 			    tunl_err(r));
 		return r;
 	}
-	if ((r = admin_fs_ensure_dir(d->path, 0, gid, d->mode,
+	if ((r = admin_fs_ensure_dir(d->path, uid, gid, d->mode,
 	    &created)) != 0) {
 		if (r == TUNL_ERR_UNSAFE) {
 			printf("unsafe   %s (%s) must be a directory owned by "
 			    "%s with mode %04o; fix with:\n  chown %s %s && "
 			    "chmod %04o %s\n", d->path, d->what,
-			    admin_fs_owner(0, gid, own, sizeof(own)),
+			    admin_fs_owner(uid, gid, own, sizeof(own)),
 			    (u_int)d->mode, own, d->path, (u_int)d->mode,
 			    d->path);
 		} else
@@ -78,7 +85,7 @@ init_dir(const struct init_dir *d, gid_t relay_gid)
 		return r;
 	}
 	snprintf(detail, sizeof(detail), "(%s, %s %04o)", d->what,
-	    admin_fs_owner(0, gid, own, sizeof(own)), (u_int)d->mode);
+	    admin_fs_owner(uid, gid, own, sizeof(own)), (u_int)d->mode);
 	init_say(created ? "created" : "ok", d->path, detail);
 	return 0;
 }
@@ -367,22 +374,25 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 		fprintf(stderr, "tunl-admin: a configured path is too long\n");
 		return 1;
 	}
-	dirs[n++] = (struct init_dir){ keydir, 0, 0755, "keys" };
+	dirs[n++] = (struct init_dir){ keydir, 0, 0, 0755, "keys" };
 	if (strcmp(cadir, keydir) != 0)
-		dirs[n++] = (struct init_dir){ cadir, 0, 0755, "CA key" };
+		dirs[n++] = (struct init_dir){ cadir, 0, 0, 0755, "CA key" };
 	if (cfg->nwebhooks > 0 && strcmp(hookdir, keydir) != 0 &&
 	    strcmp(hookdir, cadir) != 0 && strcmp(hookdir, dbdir) != 0)
-		dirs[n++] = (struct init_dir){ hookdir, 0, 0755,
+		dirs[n++] = (struct init_dir){ hookdir, 0, 0, 0755,
 		    "webhook key" };
-	dirs[n++] = (struct init_dir){ dbdir, 1, 02770, "database" };
-	dirs[n++] = (struct init_dir){ cfg->runtime_dir, 1, 0750,
-	    "runtime" };
-	dirs[n++] = (struct init_dir){ authdir, 1, 0750, "hand-offs" };
-	dirs[n++] = (struct init_dir){ sockdir, 1, 02770, "broker sockets" };
-	dirs[n++] = (struct init_dir){ cfg->recording_dir, 1, 02770,
-	    "recordings" };
+	dirs[n++] = (struct init_dir){ dbdir, 0, ids.relay_gid, 02770,
+	    "database" };
+	dirs[n++] = (struct init_dir){ cfg->runtime_dir, 0, ids.relay_gid,
+	    0750, "runtime" };
+	dirs[n++] = (struct init_dir){ authdir, 0, ids.relay_gid, 0750,
+	    "hand-offs" };
+	dirs[n++] = (struct init_dir){ sockdir, ids.broker_uid, ids.relay_gid,
+	    ADMIN_SOCKDIR_MODE, "broker sockets" };
+	dirs[n++] = (struct init_dir){ cfg->recording_dir, ids.broker_uid,
+	    ids.recording_gid, ADMIN_RECDIR_MODE, "recordings" };
 	for (i = 0; i < n; i++) {
-		if (init_dir(&dirs[i], ids.relay_gid) != 0)
+		if (init_dir(&dirs[i]) != 0)
 			goto fail;
 	}
 	if ((r = init_token_key(cfg, ids.key_gid)) != 0 ||

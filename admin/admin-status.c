@@ -73,7 +73,8 @@ admin_report_fixed(struct admin_report *rp, const char *what,
 }
 
 static void
-status_dir(struct admin_report *st, const char *path, gid_t gid, mode_t mode)
+status_dir(struct admin_report *st, const char *path, uid_t uid, gid_t gid,
+    mode_t mode)
 {
 	struct stat	 sb;
 	char		 msg[PATH_MAX + 128], own[160];
@@ -84,13 +85,14 @@ status_dir(struct admin_report *st, const char *path, gid_t gid, mode_t mode)
 		admin_report_problem(st, path, "%s", msg);
 		return;
 	}
-	if (!S_ISDIR(sb.st_mode) || sb.st_uid != 0 || sb.st_gid != gid ||
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != uid || sb.st_gid != gid ||
 	    (sb.st_mode & 07777) != mode) {
-		snprintf(msg, sizeof(msg), "is %s %04o, expected %s %04o",
+		snprintf(msg, sizeof(msg), "is %s %04o, expected %s %04o; "
+		    "fix: chown %s %s && chmod %04o %s",
 		    admin_fs_owner(sb.st_uid, sb.st_gid, own, sizeof(own)),
 		    (u_int)(sb.st_mode & 07777),
-		    admin_fs_owner(0, gid, own + 80, sizeof(own) - 80),
-		    (u_int)mode);
+		    admin_fs_owner(uid, gid, own + 80, sizeof(own) - 80),
+		    (u_int)mode, own + 80, path, (u_int)mode, path);
 		admin_report_problem(st, path, "%s", msg);
 		return;
 	}
@@ -265,10 +267,17 @@ admin_status_checks(const struct tunl_cfg *cfg, const char *cfgpath,
 
 	if (ids->relay_gid != (gid_t)-1) {
 		if (admin_fs_dirname(cfg->database, dir, sizeof(dir)) == 0)
-			status_dir(st, dir, ids->relay_gid, 02770);
-		status_dir(st, cfg->runtime_dir, ids->relay_gid, 0750);
-		status_dir(st, cfg->recording_dir, ids->relay_gid, 02770);
+			status_dir(st, dir, 0, ids->relay_gid, 02770);
+		status_dir(st, cfg->runtime_dir, 0, ids->relay_gid, 0750);
+		if (ids->broker_uid != (uid_t)-1 &&
+		    (size_t)snprintf(dir, sizeof(dir), "%s/sessions",
+		    cfg->runtime_dir) < sizeof(dir))
+			status_dir(st, dir, ids->broker_uid, ids->relay_gid,
+			    ADMIN_SOCKDIR_MODE);
 	}
+	if (ids->broker_uid != (uid_t)-1 && ids->recording_gid != (gid_t)-1)
+		status_dir(st, cfg->recording_dir, ids->broker_uid,
+		    ids->recording_gid, ADMIN_RECDIR_MODE);
 	if (geteuid() == 0 && ids->key_gid != (gid_t)-1) {
 		status_key(st, cfg->token_key, ids->key_gid,
 		    "token-hashing key");

@@ -21,8 +21,18 @@ struct admin_ids {
 	uid_t	 principals_uid;
 	gid_t	 relay_gid;
 	gid_t	 key_gid;
+	gid_t	 recording_gid;
 	int	 missing;	/* how many could not be resolved */
 };
+
+/*
+ * Only the broker account writes these (docs/security.md): the sockets'
+ * directory is broker_user:relay_group, the recordings'
+ * broker_user:recording_group with the set-group-ID bit, so every
+ * recording gets the recording group without a chown.
+ */
+#define ADMIN_SOCKDIR_MODE	0750
+#define ADMIN_RECDIR_MODE	02750
 
 /* admin-fs.c */
 int	 admin_fs_check_parents(const char *, char *, size_t);

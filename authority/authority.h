@@ -63,6 +63,9 @@ struct sign_key {
 
 /* authority-io.c */
 void		 authority_fail(const char *, ...) TUNL_PRINTF(1, 2);
+
+/* authority-privilege.c */
+int		 authority_privilege(const struct authority *);
 int		 authority_read_stdin(char *, size_t, size_t *);
 int		 authority_line_check(const char *, size_t *, size_t);
 int		 authority_write_stdout(const char *, size_t);

@@ -185,6 +185,8 @@ main(int argc, char **argv)
 	}
 	log_set_level(a.cfg.log_level);
 	a.role = authority_role(&a.cfg, a.uid);
+	if (authority_privilege(&a) != 0)
+		return 1;
 
 	if (strcmp(verb, "mint") == 0)
 		status = authority_mint(&a);

@@ -457,7 +457,7 @@ record_open(struct broker *b)
 			snprintf(name, sizeof(name), "%s.cast", b->sid);
 		else
 			snprintf(name, sizeof(name), "%s-%d.cast", b->sid, i);
-		r = cast_writer_open(b->cfg.recording_dir, name, b->relay_gid,
+		r = cast_writer_open(b->cfg.recording_dir, name, b->recording_gid,
 		    &h, &w);
 	}
 	if (r != 0)
@@ -505,6 +505,9 @@ record_open(struct broker *b)
 	/* The writer thread never allocates: its line is made whole now. */
 	if ((r = cast_writer_reserve(w)) != 0 ||
 	    (r = cast_writer_sync_elsewhere(w, &rs->syncfd)) != 0)
+		goto fail;
+	/* Landlock binds only threads made after it (broker-confine.c). */
+	if ((r = confine_landlock(b)) != 0)
 		goto fail;
 	if ((r = record_thread(rs, &rs->syncer, record_sync_main,
 	    &rs->srunning)) != 0)

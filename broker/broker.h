@@ -9,6 +9,7 @@
  *	broker-record.c		the asciicast recording
  *	broker-registry.c	the registry, one short-lived child per call
  *	broker-sandbox.c	privileges, rlimits, seccomp
+ *	broker-confine.c	own account, own directories, lock, Landlock
  */
 #ifndef BROKER_H
 #define BROKER_H
@@ -194,6 +195,9 @@ struct broker {
 	uid_t			 customer_uid;
 	uid_t			 engineer_uid;
 	gid_t			 relay_gid;
+	gid_t			 recording_gid;
+	uid_t			 broker_uid;
+	int			 landlock_abi;	/* 0: not in use */
 	int			 readyfd;	/* daemon: report to parent */
 	int			 foreground;
 
@@ -317,6 +321,14 @@ int		 regq_changed(struct broker *);
 int		 regq_fd(const struct broker *);
 int		 regq_run(struct broker *);
 int		 regq_idle(const struct broker *);
+
+/* broker-confine.c: the sockets' and recordings' directories (admin-init.c). */
+#define BROKER_SOCKDIR_MODE	0750
+#define BROKER_RECDIR_MODE	02750
+int		 confine_identity(struct broker *, char *, size_t);
+int		 confine_dirs(struct broker *, char *, size_t);
+int		 confine_lock_open(const char *, uid_t, int *, char *, size_t);
+int		 confine_landlock(struct broker *);
 
 /* broker-sandbox.c */
 int		 sandbox_identity(struct broker *, char *, size_t);

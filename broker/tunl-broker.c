@@ -137,28 +137,22 @@ broker_daemonise(struct broker *b)
 	}
 }
 
-/* One broker per session: an exclusive lock held for its whole life. */
+/*
+ * One broker per session: an exclusive lock held for its whole life, on a
+ * file only the broker account can have made (broker-confine.c).
+ */
 static void
 broker_lock(struct broker *b)
 {
-	struct stat	 st;
+	char	 err[sizeof(b->lockpath) + 128];
 
 	if ((size_t)snprintf(b->lockpath, sizeof(b->lockpath),
 	    "%s/sessions/%s.lock", b->cfg.runtime_dir, b->sid) >=
 	    sizeof(b->lockpath))
 		fatal("runtime_dir too long");
-	b->lockfd = open(b->lockpath, O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC | O_NOCTTY, 0660);
-	if (b->lockfd == -1)
-		fatal("%s: %s", b->lockpath, strerror(errno));
-	if (fstat(b->lockfd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & S_IWOTH))
-		fatal("%s: not a regular file, or writable by others",
-		    b->lockpath);
-	/* The umask may have taken group write away. */
-	if (st.st_uid == geteuid() && (st.st_mode & 07777) != 0660 &&
-	    fchmod(b->lockfd, 0660) == -1)
-		fatal("chmod %s: %s", b->lockpath, strerror(errno));
+	if (confine_lock_open(b->lockpath, b->broker_uid, &b->lockfd, err,
+	    sizeof(err)) != 0)
+		fatal("%s", err);
 	if (flock(b->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK) {
 			fprintf(stderr, "tunl-broker: session %s already "
@@ -290,7 +284,9 @@ main(int argc, char **argv)
 	    sizeof(err)) != 0)
 		fatal("%s", err);
 	log_set_level(b.cfg.log_level);
-	if (sandbox_identity(&b, err, sizeof(err)) != 0)
+	if (sandbox_identity(&b, err, sizeof(err)) != 0 ||
+	    confine_identity(&b, err, sizeof(err)) != 0 ||
+	    confine_dirs(&b, err, sizeof(err)) != 0)
 		fatal("%s", err);
 	if (clearenv() != 0)
 		fatal("cannot clear the environment");

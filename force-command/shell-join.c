@@ -666,7 +666,11 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 		shell_refuse(SHELL_EXIT_REFUSED, "join needs a terminal: use "
 		    "ssh -t");
 	join_check(sh, cmd->id);
-	if (shell_live_connect(sh, cmd->id, &j.bfd) != 0)
+	if ((r = shell_live_connect(sh, cmd->id, &j.bfd)) == TUNL_ERR_UNSAFE)
+		shell_refuse(SHELL_EXIT_REFUSED, "session %s: its socket is not "
+		    "served by the relay's broker account; refused before "
+		    "sending anything", cmd->id);
+	if (r != 0)
 		shell_refuse(SHELL_EXIT_REFUSED, "session %s is not live",
 		    cmd->id);
 	if (frame_reader_init(&j.brk) != 0 ||

@@ -10,12 +10,14 @@
 
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -58,13 +60,59 @@ shell_live_sockpath(const struct shell *sh, const char *id, char *path,
 }
 
 /*
+ * Who listens must be the broker account: the socket file is the broker
+ * account's (only it can make one in the sockets' directory) and so is
+ * the process at the other end (SO_PEERCRED, as the kernel saw it at
+ * listen). Checked before a byte is sent; anything else is refused as
+ * TUNL_ERR_UNSAFE and logged.
+ */
+static int
+live_broker_uid(const struct shell *sh, uid_t *uidp)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(sh->cfg.broker_user)) == NULL) {
+		error("account %s (broker_user) does not exist",
+		    sh->cfg.broker_user);
+		return TUNL_ERR_SYSTEM;
+	}
+	*uidp = pw->pw_uid;
+	return 0;
+}
+
+static int
+live_check_peer(int fd, const char *path, uid_t want)
+{
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    len != sizeof(cred)) {
+		error("%s: cannot learn who listens: %s", path,
+		    strerror(errno));
+		return TUNL_ERR_SYSTEM;
+	}
+	if (cred.uid != want) {
+		error("%s: served by uid %lu (pid %ld), not by the broker "
+		    "account (uid %lu): refused", path, (u_long)cred.uid,
+		    (long)cred.pid, (u_long)want);
+		return TUNL_ERR_UNSAFE;
+	}
+	return 0;
+}
+
+/*
  * Connect to the session's broker; on success *fdp is non-blocking and
  * close-on-exec. No socket, or nobody listening on it: TUNL_ERR_NOT_FOUND.
+ * A socket or a listener that is not the broker account's:
+ * TUNL_ERR_UNSAFE (live_check_peer).
  */
 int
 shell_live_connect(const struct shell *sh, const char *id, int *fdp)
 {
 	struct sockaddr_un	 sun;
+	struct stat		 st;
+	uid_t			 broker;
 	int			 fd, r;
 
 	*fdp = -1;
@@ -73,6 +121,17 @@ shell_live_connect(const struct shell *sh, const char *id, int *fdp)
 	if ((r = shell_live_sockpath(sh, id, sun.sun_path,
 	    sizeof(sun.sun_path))) != 0)
 		return r;
+	if ((r = live_broker_uid(sh, &broker)) != 0)
+		return r;
+	if (lstat(sun.sun_path, &st) == -1)
+		return errno == ENOENT || errno == ENOTDIR ?
+		    TUNL_ERR_NOT_FOUND : TUNL_ERR_SYSTEM;
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != broker) {
+		error("%s: not a socket of the broker account (uid %lu, "
+		    "owner %lu): refused", sun.sun_path, (u_long)broker,
+		    (u_long)st.st_uid);
+		return TUNL_ERR_UNSAFE;
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return TUNL_ERR_SYSTEM;
 	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
@@ -84,6 +143,10 @@ shell_live_connect(const struct shell *sh, const char *id, int *fdp)
 		if (r == ENOENT || r == ECONNREFUSED || r == ENOTDIR)
 			return TUNL_ERR_NOT_FOUND;
 		return TUNL_ERR_SYSTEM;
+	}
+	if ((r = live_check_peer(fd, sun.sun_path, broker)) != 0) {
+		close(fd);
+		return r;
 	}
 	shell_live_nonblock(fd);
 	*fdp = fd;

@@ -318,8 +318,17 @@ shell_produce(struct shell *sh)
 		goto out;
 	}
 
-	if ((r = shell_live_connect(sh, sh->session, &p.bfd)) != 0 &&
-	    (r = shell_live_start(sh, sh->session, &p.bfd)) != 0) {
+	/* A socket that is not the broker's is refused, never replaced. */
+	if ((r = shell_live_connect(sh, sh->session, &p.bfd)) ==
+	    TUNL_ERR_NOT_FOUND)
+		r = shell_live_start(sh, sh->session, &p.bfd);
+	if (r == TUNL_ERR_UNSAFE) {
+		produce_error(&p, PROTO_ERR_INTERNAL, "the session's socket is "
+		    "not served by the relay's broker; refused (the relay's "
+		    "operator is told)");
+		goto out;
+	}
+	if (r != 0) {
 		error_r(r, "session %s: no broker", sh->session);
 		produce_error(&p, PROTO_ERR_INTERNAL, "the relay cannot serve "
 		    "this session now; try again later");

@@ -69,6 +69,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_STR(broker_user, CFG_T_NAME),
 	CFG_STR(principals_user, CFG_T_NAME),
 	CFG_STR(key_group, CFG_T_NAME),
+	CFG_STR(recording_group, CFG_T_NAME),
 	CFG_NUM(token_required, CFG_T_BOOL, 0, 1),
 	CFG_NUM(token_length, CFG_T_UINT, TOKEN_DIGITS_MIN, TOKEN_DIGITS_MAX),
 	CFG_NUM(session_ttl, CFG_T_UINT, 1, 10080),
@@ -222,6 +223,8 @@ cfg_defaults(struct tunl_cfg *cfg)
 	tunl_strlcpy(cfg->principals_user, "tunlauth",
 	    sizeof(cfg->principals_user));
 	tunl_strlcpy(cfg->key_group, "tunl-auth", sizeof(cfg->key_group));
+	tunl_strlcpy(cfg->recording_group, "tunl-rec",
+	    sizeof(cfg->recording_group));
 	cfg->token_required = 1;
 	cfg->token_length = TOKEN_DIGITS_DEFAULT;
 	cfg->session_ttl = 240;

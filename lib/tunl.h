@@ -205,6 +205,7 @@ struct tunl_cfg {
 	char		 broker_user[CFG_NAME_MAX];
 	char		 principals_user[CFG_NAME_MAX];
 	char		 key_group[CFG_NAME_MAX];
+	char		 recording_group[CFG_NAME_MAX];
 	int		 token_required;	/* 0 or 1 */
 	u_int		 token_length;		/* digits */
 	u_int		 session_ttl;		/* minutes */

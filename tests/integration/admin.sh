@@ -53,8 +53,8 @@ for f in "$RELAY_DB-wal" "$RELAY_DB-shm"; do
 done
 harness_assert_eq "root:tunl 750" "$(perm /run/tunl)" "runtime directory"
 harness_assert_eq "root:tunl 750" "$(perm /run/tunl/auth)" "hand-off directory"
-harness_assert_eq "root:tunl 2770" "$(perm /run/tunl/sessions)" "socket directory"
-harness_assert_eq "root:tunl 2770" "$(perm "$H/var/log/tunl")" "recording directory"
+harness_assert_eq "tunl-broker:tunl 750" "$(perm /run/tunl/sessions)" "socket directory"
+harness_assert_eq "tunl-broker:tunl-rec 2750" "$(perm "$H/var/log/tunl")" "recording directory"
 harness_assert_eq 32 "$(stat -c %s "$H/etc/tunl/token.key")" "token key size"
 case $(cut -d' ' -f1 "$H/etc/tunl/user_ca.pub") in
 ssh-ed25519) ;;
@@ -94,11 +94,11 @@ harness_assert_not_contains "$out" "ok "
 chmod 02777 "$H/var/log/tunl"
 out=$(admin init 2>&1) && harness_fail "init accepted a world-writable recording dir"
 harness_assert_contains "$out" "unsafe   $H/var/log/tunl"
-harness_assert_contains "$out" "chmod 2770 $H/var/log/tunl"
-harness_assert_eq "root:tunl 2777" "$(perm "$H/var/log/tunl")" "init changed nothing"
+harness_assert_contains "$out" "chmod 2750 $H/var/log/tunl"
+harness_assert_eq "tunl-broker:tunl-rec 2777" "$(perm "$H/var/log/tunl")" "init changed nothing"
 out=$(admin status 2>&1) && harness_fail "status called a world-writable dir healthy"
-harness_assert_contains "$out" "PROBLEM  $H/var/log/tunl: is root:tunl 2777, expected root:tunl 2770"
-chmod 2770 "$H/var/log/tunl"
+harness_assert_contains "$out" "PROBLEM  $H/var/log/tunl: is tunl-broker:tunl-rec 2777, expected tunl-broker:tunl-rec 2750; fix: chown tunl-broker:tunl-rec $H/var/log/tunl && chmod 2750 $H/var/log/tunl"
+chmod 2750 "$H/var/log/tunl"
 
 chmod 0644 "$H/etc/tunl/token.key"
 out=$(admin init 2>&1) && harness_fail "init accepted a world-readable token key"

@@ -251,7 +251,7 @@ esac
 [ -S "$H/run/tunl/sessions/$S.sock" ] && harness_fail "socket left behind"
 # The recording: asciicast v2, 0640, every byte the consumers saw.
 rec=$H/var/log/tunl/$S.cast
-harness_assert_eq "tunl-broker:tunl 640" \
+harness_assert_eq "tunl-broker:tunl-rec 640" \
     "$(relay_in_ns stat -c '%U:%G %a' "$rec")" "recording owner and mode"
 python3 - "$rec" "$T/rec.out" "$S" <<'PY' || harness_fail "recording is not valid asciicast"
 import json, sys

@@ -380,10 +380,10 @@ _harness_users() {
 	    FILENAME == "/etc/group" { used[$3] = 1 }
 	    END {
 		n = 0
-		for (i = 61000; i < 65000 && n < 5; i++)
+		for (i = 61000; i < 65000 && n < 6; i++)
 			if (!(i in used)) { printf "%d ", i; n++ }
 	    }' /etc/passwd /etc/group)
-	[ $# -eq 5 ] || harness_fail "no five free ids from 61000 up"
+	[ $# -eq 6 ] || harness_fail "no six free ids from 61000 up"
 	HARNESS_UID_TUNL=$1
 	HARNESS_UID_SUPPORT=$2
 	HARNESS_UID_TUNLAUTH=$3
@@ -391,10 +391,13 @@ _harness_users() {
 	HARNESS_GID_TUNL=$1
 	# tunl-auth: the keys' group, no members (tunl-authority is setgid).
 	HARNESS_GID_TUNL_AUTH=$5
+	# tunl-rec: may read recordings; the engineer account alone is in it.
+	HARNESS_GID_TUNL_REC=$6
 	export HARNESS_UID_TUNL HARNESS_UID_SUPPORT HARNESS_UID_TUNLAUTH \
-	    HARNESS_UID_BROKER HARNESS_GID_TUNL HARNESS_GID_TUNL_AUTH
+	    HARNESS_UID_BROKER HARNESS_GID_TUNL HARNESS_GID_TUNL_AUTH \
+	    HARNESS_GID_TUNL_REC
 
-	_hmine='$1 != "tunl" && $1 != "support" && $1 != "tunlauth" && $1 != "tunl-broker" && $1 != "tunl-auth"'
+	_hmine='$1 != "tunl" && $1 != "support" && $1 != "tunlauth" && $1 != "tunl-broker" && $1 != "tunl-auth" && $1 != "tunl-rec"'
 	{
 		awk -F: "$_hmine" /etc/passwd
 		# No "x": these accounts have no shadow entry (pam_unix account
@@ -411,6 +414,7 @@ _harness_users() {
 		echo "tunlauth:x:$3:"
 		echo "tunl-broker:x:$4:"
 		echo "tunl-auth:x:$5:"
+		echo "tunl-rec:x:$6:support"
 	} >"$H/etc/group"
 	chmod 0644 "$H/etc/passwd" "$H/etc/group"
 

@@ -133,6 +133,7 @@ static const char every_key[] =
     "broker_user = broker\n"
     "principals_user = pcmd\n"
     "key_group = keys\n"
+    "recording_group = recs\n"
     "token_required = no\n"
     "token_length = 12\n"
     "session_ttl = 10080\n"
@@ -173,6 +174,7 @@ test_every_key(void **state)
 	assert_string_equal(cfg.broker_user, "broker");
 	assert_string_equal(cfg.principals_user, "pcmd");
 	assert_string_equal(cfg.key_group, "keys");
+	assert_string_equal(cfg.recording_group, "recs");
 	assert_int_equal(cfg.token_required, 0);
 	assert_int_equal(cfg.token_length, 12);
 	assert_int_equal(cfg.session_ttl, 10080);
@@ -633,6 +635,7 @@ test_round_trip(void **state)
 	    "broker_user = tunl-broker\n"
 	    "principals_user = tunlauth\n"
 	    "key_group = tunl-auth\n"
+	    "recording_group = tunl-rec\n"
 	    "token_required = yes\n"
 	    "token_length = 8\n"
 	    "session_ttl = 240\n"
@@ -869,7 +872,7 @@ test_sample(void **state)
 	const char	*keys[] = {
 		"database", "runtime_dir", "recording_dir", "token_key",
 		"ca_key", "relay_group", "customer_user", "engineer_user",
-		"broker_user", "principals_user", "key_group", "token_required", "token_length", "session_ttl",
+		"broker_user", "principals_user", "key_group", "recording_group", "token_required", "token_length", "session_ttl",
 		"token_ttl", "cert_ttl", "failure_cap", "rate_limit",
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
