@@ -313,7 +313,7 @@ confine_landlock(struct broker *b)
 		return TUNL_ERR_UNSAFE;
 	}
 	if (b->landlock_abi > 0)
-		verbose("landlock (ABI %d): filesystem limited to the "
+		info("landlock (ABI %d): filesystem limited to the "
 		    "database's directory and removing files in the "
 		    "sockets' directory", b->landlock_abi);
 	return 0;

@@ -62,6 +62,17 @@ harness_assert_eq "tunl-broker:tunl 750" \
 harness_assert_eq "tunl-broker:tunl-rec 640" "$(relay_in_ns stat -c '%U:%G %a' "$CAST")" \
     "the recording"
 
+# The broker confined itself with Landlock where the kernel has it
+# (landlock_create_ruleset, 444 on every architecture, asked its version).
+LL=$("$PY" -c 'import ctypes; print(ctypes.CDLL(None).syscall(444, None, 0, 1))')
+if [ "${LL:-0}" -ge 1 ] 2>/dev/null; then
+	harness_wait 60 "the broker's Landlock line" \
+	    grep -qF "landlock (ABI $LL): filesystem limited" "$H/syslog.log"
+else
+	harness_wait 60 "the broker's warning that Landlock is missing" \
+	    grep -qF "warning: landlock is not available" "$H/syslog.log"
+fi
+
 # refused USER WHAT CMD...: CMD, run as USER in the relay's namespace, fails.
 refused() {
 	_ru=$1
