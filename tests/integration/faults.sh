@@ -87,8 +87,10 @@ exec 7>&-
 # ---- the recording's disk fills up ------------------------------------------------
 S2=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
 broker_session "$S2"
-bg_in_ns sh -c 'mount -t tmpfs -o "size=64k,mode=2770,uid=0,gid=$1" tunl-full "$2" &&
-    shift 2 && exec "$@"' sh "$HARNESS_GID_TUNL" "$H/var/log/tunl" \
+# The broker's own recording directory (tunl-admin init's owner and mode).
+bg_in_ns sh -c 'mount -t tmpfs -o "size=64k,mode=2750,uid=$1,gid=$2" tunl-full "$3" &&
+    shift 3 && exec "$@"' sh "$HARNESS_UID_BROKER" "$HARNESS_GID_TUNL_REC" \
+    "$H/var/log/tunl" \
     "$BROKER" -F -f "$RELAY_CONF" -s "$S2" </dev/null >>"$H/broker-$S2.log" 2>&1
 BPID=$!
 harness_track "$BPID"

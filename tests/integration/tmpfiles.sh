@@ -13,7 +13,7 @@ command -v systemd-tmpfiles >/dev/null 2>&1 ||
 relay_config
 relay_init
 harness_subst "$top_srcdir/systemd/tunl-tmpfiles.conf.in" "$H/tunl-tmpfiles.conf" \
-    RUNTIME_DIR=/run/tunl RELAY_GROUP=tunl
+    RUNTIME_DIR=/run/tunl RELAY_GROUP=tunl BROKER_USER=tunl-broker
 want=$(relay_in_ns stat -c '%n %U:%G %a' /run/tunl /run/tunl/auth /run/tunl/sessions)
 # A reboot empties /run.
 rm -rf "$H/run/tunl"
