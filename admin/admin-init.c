@@ -353,9 +353,11 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 	printf("tunl-admin init: configuration %s\n", cfgpath);
 	printf("expects group %s with accounts %s (customers), %s "
 	    "(engineers), %s (brokers) and %s (principals command) in it, "
-	    "and group %s with no members (keys)\n",
+	    "group %s with no members (keys), and group %s with %s alone "
+	    "in it (may read recordings)\n",
 	    cfg->relay_group, cfg->customer_user, cfg->engineer_user,
-	    cfg->broker_user, cfg->principals_user, cfg->key_group);
+	    cfg->broker_user, cfg->principals_user, cfg->key_group,
+	    cfg->recording_group, cfg->engineer_user);
 	admin_accounts_resolve(cfg, &ids, 1);
 	if (ids.missing > 0) {
 		printf("tunl-admin init: stopped: %d account(s) or group(s) "

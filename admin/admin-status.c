@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -97,6 +99,32 @@ status_dir(struct admin_report *st, const char *path, uid_t uid, gid_t gid,
 		return;
 	}
 	admin_report_ok(st, path, "");
+}
+
+/* The customer account must never read recordings. */
+static void
+status_recording_group(struct admin_report *st, const struct tunl_cfg *cfg,
+    gid_t gid)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	char		**m;
+	int		 in = 0;
+
+	if ((pw = getpwnam(cfg->customer_user)) != NULL && pw->pw_gid == gid)
+		in = 1;
+	if ((gr = getgrgid(gid)) != NULL) {
+		for (m = gr->gr_mem; m != NULL && *m != NULL; m++)
+			if (strcmp(*m, cfg->customer_user) == 0)
+				in = 1;
+	}
+	if (in)
+		admin_report_problem(st, "recording_group", "the customer "
+		    "account %s is in group %s and could read every "
+		    "recording; fix: gpasswd -d %s %s (and a primary group "
+		    "other than %s)", cfg->customer_user, cfg->recording_group,
+		    cfg->customer_user, cfg->recording_group,
+		    cfg->recording_group);
 }
 
 static void
@@ -278,6 +306,8 @@ admin_status_checks(const struct tunl_cfg *cfg, const char *cfgpath,
 	if (ids->broker_uid != (uid_t)-1 && ids->recording_gid != (gid_t)-1)
 		status_dir(st, cfg->recording_dir, ids->broker_uid,
 		    ids->recording_gid, ADMIN_RECDIR_MODE);
+	if (ids->recording_gid != (gid_t)-1)
+		status_recording_group(st, cfg, ids->recording_gid);
 	if (geteuid() == 0 && ids->key_gid != (gid_t)-1) {
 		status_key(st, cfg->token_key, ids->key_gid,
 		    "token-hashing key");

@@ -90,6 +90,17 @@ harness_assert_contains "$out" "sessions: 0 pending, 0 active, 0 locked, 0 ended
 out=$(admin -q status 2>&1) || harness_fail "quiet status failed"
 harness_assert_not_contains "$out" "ok "
 
+# ---- the customer account in the recording group is a problem -------------------
+cp "$H/etc/group" "$H/group.saved"
+sed 's/^tunl-rec:x:\([0-9]*\):support$/tunl-rec:x:\1:support,tunl/' \
+    "$H/group.saved" >"$H/etc/group"
+grep -q '^tunl-rec:x:[0-9]*:support,tunl$' "$H/etc/group" ||
+    harness_fail "could not add tunl to tunl-rec"
+out=$(admin status 2>&1) &&
+    harness_fail "status called a relay healthy whose customer account reads recordings"
+harness_assert_contains "$out" "PROBLEM  recording_group: the customer account tunl is in group tunl-rec and could read every recording; fix: gpasswd -d tunl tunl-rec"
+cat "$H/group.saved" >"$H/etc/group"
+
 # ---- unsafe things stop init and show in status ----------------------------------
 chmod 02777 "$H/var/log/tunl"
 out=$(admin init 2>&1) && harness_fail "init accepted a world-writable recording dir"
