@@ -15,6 +15,9 @@
 #   the old group-writable layout) is refused by join before a byte is
 #   sent, by its file owner and, when that is forged, by SO_PEERCRED.
 #
+# A broker or tunl-authority installed without its privilege refuses to
+# run and says why.
+#
 # Then the session goes on: the customer's typing reaches both engineers
 # and the recording, and cast still serves the recording.
 #
@@ -192,6 +195,18 @@ if grep -v "^connection 0 bytes$" "$FAKE_DIR/log" | grep -q .; then
 fi
 kill "$FPID" 2>/dev/null
 rm -f "$H$SD/$ID2.sock"
+
+# ---- without their privilege, broker and authority refuse and say why -----------
+# The build's copies are root's 0755: neither setuid nor setgid.
+relay_as tunl "$top_builddir/tunl-broker" -F -f "$RELAY_CONF" -s "$ID2" \
+    </dev/null >"$H/noprivs.out" 2>&1 &&
+    harness_fail "a broker that is not setuid ran: $(cat "$H/noprivs.out")"
+harness_assert_contains "$(cat "$H/noprivs.out")" "refusing to run as uid $HARNESS_UID_TUNL: the broker must run as tunl-broker"
+relay_as tunl "$top_builddir/tunl-authority" sign "$ID2" </dev/null \
+    >"$H/noprivs.out" 2>&1 &&
+    harness_fail "an authority that is not setgid ran: $(cat "$H/noprivs.out")"
+harness_assert_contains "$(cat "$H/noprivs.out")" "tunl-authority is not installed set-group-ID tunl-auth"
+[ -S "$H$SD/$ID2.sock" ] && harness_fail "the refused broker left a socket"
 
 # ---- the session went on, untouched ---------------------------------------------
 after_sock=$(relay_in_ns stat -c '%i %U:%G %a' "$SOCK")
