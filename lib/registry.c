@@ -1606,7 +1606,7 @@ registry_failure_record(struct registry *reg, const char *sid,
 {
 	sqlite3_stmt		*stmt = NULL;
 	enum session_state	 state;
-	char			 src[EVENT_SOURCE_LEN];
+	char			 src[EVENT_SOURCE_LEN], key[EVENT_SOURCE_LEN];
 	int64_t			 failures;
 	int			 r, lock = 0;
 
@@ -1614,7 +1614,7 @@ registry_failure_record(struct registry *reg, const char *sid,
 		*locked = 0;
 	if (sid != NULL && !reg_check_id(sid))
 		return reg_invalid(reg, "session id");
-	if (!reg_canon_source(source, src))
+	if (!reg_canon_source(source, src) || source_limit_key(src, key) != 0)
 		return reg_invalid(reg, "source address");
 	if (!reg_check_time(now))
 		return reg_invalid(reg, "time");
@@ -1624,7 +1624,7 @@ registry_failure_record(struct registry *reg, const char *sid,
 	if ((r = reg_begin(reg)) != 0)
 		return r;
 	if ((r = reg_stmt(reg, SQL_SOURCE_FAIL, &stmt)) != 0 ||
-	    (r = reg_bind_text(reg, stmt, 1, src)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 1, key)) != 0 ||
 	    (r = reg_bind_int(reg, stmt, 2, now)) != 0 ||
 	    (r = reg_exec(reg, stmt)) != 0)
 		goto out;
@@ -1682,11 +1682,11 @@ registry_source_allowed(struct registry *reg, const char *source,
     u_int limit, u_int window_secs, int64_t now)
 {
 	sqlite3_stmt	*stmt = NULL;
-	char		 src[EVENT_SOURCE_LEN];
+	char		 src[EVENT_SOURCE_LEN], key[EVENT_SOURCE_LEN];
 	int64_t		 since, n;
 	int		 r;
 
-	if (!reg_canon_source(source, src))
+	if (!reg_canon_source(source, src) || source_limit_key(src, key) != 0)
 		return reg_invalid(reg, "source address");
 	if (!reg_check_time(now))
 		return reg_invalid(reg, "time");
@@ -1702,7 +1702,7 @@ registry_source_allowed(struct registry *reg, const char *source,
 		goto out;
 	reg_release(stmt);
 	if ((r = reg_stmt(reg, SQL_SOURCE_COUNT, &stmt)) != 0 ||
-	    (r = reg_bind_text(reg, stmt, 1, src)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 1, key)) != 0 ||
 	    (r = reg_bind_int(reg, stmt, 2, since)) != 0)
 		goto out;
 	if ((r = reg_step(reg, stmt)) != 1) {

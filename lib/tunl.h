@@ -392,6 +392,9 @@ int		 registry_webhook_advance(struct registry *, const char *,
 /* registry-schema.c */
 const char	*registry_migration(int);
 
+/* source-prefix.c: IPv6 sources are counted by /64 */
+int		 source_limit_key(const char *, char [EVENT_SOURCE_LEN]);
+
 /* ---- webhook.c: webhook bodies and signatures (docs/webhooks.md) ------- */
 
 #define WEBHOOK_BATCH_MAX	50	/* events in one delivery */
