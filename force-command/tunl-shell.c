@@ -173,8 +173,8 @@ shell_run_authority(struct shell *sh, const char *const *argv,
 	}
 	/* The login key pam_tunl gave this login, for sign to check. */
 	lkenv[0] = '\0';
-	if ((lkhex = getenv(LOGIN_KEY_ENV)) != NULL &&
-	    login_key_parse(lkhex, lk) == 0) {
+	lkhex = sh->login_key;
+	if (login_key_parse(lkhex, lk) == 0) {
 		snprintf(lkenv, sizeof(lkenv), LOGIN_KEY_ENV "=%s", lkhex);
 		envp[n++] = lkenv;
 	}
@@ -364,6 +364,7 @@ main(int argc, char **argv)
 	int		 i, r, rc;
 
 	memset(&sh, 0, sizeof(sh));
+	shell_login_take(&sh);
 	log_init("tunl-shell", LOG_AUTH, 0);
 	if (sodium_init() == -1)
 		shell_refuse(SHELL_EXIT_REFUSED, "cannot initialise libsodium");
