@@ -272,12 +272,21 @@ harness_assert_contains "$(cat "$H/err")" "not authorised for that session"
 # The login key is not where another tunl process can read it.
 relay_as tunl sh -c 'cat /run/tunl/auth/*.login' >/dev/null 2>&1 &&
     harness_fail "the customer account read a login file"
-for pid in $(relay_in_ns pgrep -u tunl -f 'tunl-shell' || true); do
-	if relay_as tunl cat "/proc/$pid/environ" 2>/dev/null |
-	    tr '\0' '\n' | grep -q '^TUNL_LOGIN_KEY=.'; then
-		harness_fail "tunl-shell's login key is readable in /proc/$pid/environ"
-	fi
-done
+# Once tunl-shell runs (it waits for the key on its standard input), it
+# is non-dumpable: another tunl process cannot read its environment, where
+# the login key came in. (Before it starts, the key is in the environment
+# of the shell that starts it: docs/security.md, "Not yet done".)
+e_shell_sealed() {
+	# This test's own (other tests on the machine may run theirs).
+	_pids=$(relay_in_ns pgrep -u tunl -f "^$H/libexec/tunl-shell.bin") ||
+	    return 1
+	for _p in $_pids; do
+		relay_as tunl cat "/proc/$_p/environ" >/dev/null 2>&1 && return 1
+	done
+	return 0
+}
+harness_wait 60 "tunl-shell's environment closed to the tunl account" \
+    e_shell_sealed
 harness_assert_eq 1 "$(relay_sql "SELECT count(*) FROM tokens
     WHERE session_id = '$E' AND consumed_at IS NULL")" \
     "the refused sign left E's token alone"
