@@ -257,7 +257,22 @@ test_login_file(void **state)
 	assert_int_equal(login_file_check(dir, CONN, 4242, hex, got, &has),
 	    0);
 	assert_int_equal(has, 0);
-	assert_int_equal(login_file_remove(dir, CONN), 0);
+	/* A stale one goes with the stale hand-offs. */
+	{
+		struct timespec	 t[2];
+		u_int		 removed;
+
+		t[0].tv_sec = t[1].tv_sec = (time_t)NOW;
+		t[0].tv_nsec = t[1].tv_nsec = 0;
+		assert_int_equal(utimensat(AT_FDCWD, lpath, t,
+		    AT_SYMLINK_NOFOLLOW), 0);
+		assert_int_equal(handoff_clean(dir, NOW + 600, 600, &removed),
+		    0);
+		assert_int_equal(removed, 0);
+		assert_int_equal(handoff_clean(dir, NOW + 601, 600, &removed),
+		    0);
+		assert_int_equal(removed, 1);
+	}
 	assert_int_equal(login_file_remove(dir, CONN), TUNL_ERR_NOT_FOUND);
 	assert_int_equal(rmdir(dir), 0);
 }
