@@ -303,14 +303,21 @@ sign_certificate(const struct authority *a, const char *sid,
 	return r;
 }
 
-/* The hand-off for our own connection must name sid. */
+/*
+ * The hand-off for our own connection must name sid, and the caller must
+ * prove the login key pam_tunl gave that login (its login file, readable
+ * only by root and the key group, holds the key's verifier). The token the
+ * login used comes back in token (*has_token).
+ */
 static int
 sign_check_binding(const struct authority *a, const char *sid,
-    struct handoff *h)
+    struct handoff *h, u_char token[TOKEN_HASH_LEN], int *has_token)
 {
-	struct group	*gr;
+	struct group	*gr, *kg;
 	char		 dir[PATH_MAX];
 	int		 r;
+
+	*has_token = 0;
 
 	if (a->connection[0] == '\0' ||
 	    handoff_check_connection(a->connection) != 0)
@@ -325,6 +332,11 @@ sign_check_binding(const struct authority *a, const char *sid,
 		return r;
 	if (strcmp(h->session, sid) != 0)
 		return TUNL_ERR_DENIED;
+	if ((kg = getgrnam(a->cfg.key_group)) == NULL)
+		return TUNL_ERR_CONFIG;
+	if ((r = login_file_check(dir, a->connection, kg->gr_gid,
+	    a->login_key, token, has_token)) != 0)
+		return r == TUNL_ERR_NOT_FOUND ? TUNL_ERR_DENIED : r;
 	return 0;
 }
 
@@ -337,10 +349,12 @@ authority_sign(struct authority *a, const char *sid)
 	struct sign_key	 k;
 	char		 line[AUTH_KEYLINE_MAX + 2], cert[AUTH_CERT_MAX + 1];
 	char		 esc[ID_LEN_MAX * 4], detail[64];
+	u_char		 token[TOKEN_HASH_LEN];
 	size_t		 len, certlen = 0;
-	int		 r, status = 1;
+	int		 r, status = 1, has_token = 0;
 
 	memset(&h, 0, sizeof(h));
+	memset(token, 0, sizeof(token));
 	(void)log_escape(esc, sizeof(esc), sid, strnlen(sid, ID_LEN_MAX));
 	if (a->role != AUTH_ROLE_CUSTOMER) {
 		error("sign %s refused: uid %lu is not the customer account",
@@ -353,10 +367,12 @@ authority_sign(struct authority *a, const char *sid)
 		authority_fail("not authorised for that session");
 		goto out;
 	}
-	if ((r = sign_check_binding(a, sid, &h)) != 0) {
-		error_r(r, "sign %s refused: no hand-off for this connection "
-		    "naming it%s%s", sid, h.session[0] ? ", it names " : "",
-		    h.session);
+	r = sign_check_binding(a, sid, &h, token, &has_token);
+	sodium_memzero(a->login_key, sizeof(a->login_key));
+	if (r != 0) {
+		error_r(r, "sign %s refused: no hand-off and login key for "
+		    "this connection naming it%s%s", sid,
+		    h.session[0] ? ", it names " : "", h.session);
 		authority_fail("not authorised for that session");
 		goto out;
 	}
@@ -394,8 +410,17 @@ authority_sign(struct authority *a, const char *sid)
 		authority_fail("cannot sign the key");
 		goto out;
 	}
-	r = registry_token_consume(reg, sid, a->now);
-	if (r == TUNL_ERR_NOT_FOUND && !a->cfg.token_required)
+	/*
+	 * A login is tied to its token: consume that one or nothing. A token
+	 * superseded by `token <id>` is no longer live, so its login cannot
+	 * sign, nor use up the new token.
+	 */
+	if (has_token)
+		r = registry_token_consume_hash(reg, sid, token, a->now);
+	else if (a->cfg.token_required)
+		r = TUNL_ERR_NOT_FOUND;
+	else if ((r = registry_token_consume(reg, sid, a->now)) ==
+	    TUNL_ERR_NOT_FOUND)
 		r = 0;
 	if (r != 0) {
 		error_r(r, "sign %s refused: token not consumed: %s", sid,
@@ -422,5 +447,6 @@ authority_sign(struct authority *a, const char *sid)
  out:
 	registry_close(reg);
 	sodium_memzero(&h, sizeof(h));
+	sodium_memzero(token, sizeof(token));
 	return status;
 }

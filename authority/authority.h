@@ -36,6 +36,7 @@ struct authority {
 	enum authority_role	 role;
 	uid_t			 uid;
 	char			 connection[HANDOFF_CONN_MAX];	/* "" if unset */
+	char			 login_key[LOGIN_KEY_HEX + 1];	/* "" if unset */
 	int64_t			 now;
 };
 

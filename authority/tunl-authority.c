@@ -98,6 +98,11 @@ authority_clear_env(struct authority *a)
 	if ((conn = getenv("SSH_CONNECTION")) != NULL &&
 	    strnlen(conn, HANDOFF_CONN_MAX) < HANDOFF_CONN_MAX)
 		tunl_strlcpy(a->connection, conn, sizeof(a->connection));
+	/* The login key: only its exact grammar is kept; wiped after use. */
+	a->login_key[0] = '\0';
+	if ((conn = getenv(LOGIN_KEY_ENV)) != NULL &&
+	    strnlen(conn, LOGIN_KEY_HEX + 1) == LOGIN_KEY_HEX)
+		tunl_strlcpy(a->login_key, conn, sizeof(a->login_key));
 	if ((userauth = getenv("SSH_USER_AUTH")) != NULL &&
 	    strnlen(userauth, sizeof(ua)) < sizeof(ua))
 		tunl_strlcpy(ua, userauth, sizeof(ua));

@@ -83,6 +83,7 @@ struct shell {
 	char		 relay_host[HANDOFF_SOURCE_MAX];	/* ours */
 	char		 relay_port[8];		/* our port, from sshd */
 	char		 auth_path[CFG_PATH_MAX];	/* $SSH_USER_AUTH */
+	char		 login_key[LOGIN_KEY_HEX + 1];	/* "" if none */
 	struct sshauth	 auth;
 	char		 who[SHELL_ENGINEER_MAX];	/* engineer name */
 	char		 session[ID_LEN_MAX];	/* customer's bound session */
@@ -182,5 +183,8 @@ int		 shell_cast(struct shell *, const struct shell_cmd *);
 int		 shell_identity_engineer(struct shell *);
 int		 shell_identity_keyline(const char *, size_t, const u_char *,
 		     size_t, char *, size_t);
+
+/* shell-login.c */
+void		 shell_login_take(struct shell *);
 
 #endif /* TUNL_SHELL_H */

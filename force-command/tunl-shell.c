@@ -134,7 +134,11 @@ shell_run_authority(struct shell *sh, const char *const *argv,
 {
 	extern char			**environ;
 	posix_spawn_file_actions_t	  fa;
-	char				 *envp[3], conn[HANDOFF_CONN_MAX + 16];
+	char				 *envp[4], conn[HANDOFF_CONN_MAX + 16];
+	char				  lkenv[sizeof(LOGIN_KEY_ENV) +
+					      LOGIN_KEY_HEX + 1];
+	u_char				  lk[LOGIN_KEY_LEN];
+	const char			 *lkhex;
 	char				  authenv[CFG_PATH_MAX + 16];
 	char				 *av[8], esc[SHELL_CHILD_ERR_MAX * 4];
 	struct pollfd			  pfd[2];
@@ -167,10 +171,18 @@ shell_run_authority(struct shell *sh, const char *const *argv,
 		    sh->auth_path);
 		envp[n++] = authenv;
 	}
+	/* The login key pam_tunl gave this login, for sign to check. */
+	lkenv[0] = '\0';
+	lkhex = sh->login_key;
+	if (login_key_parse(lkhex, lk) == 0) {
+		snprintf(lkenv, sizeof(lkenv), LOGIN_KEY_ENV "=%s", lkhex);
+		envp[n++] = lkenv;
+	}
+	sodium_memzero(lk, sizeof(lk));
 	envp[n] = NULL;
 
 	if ((errb = buf_new(SHELL_CHILD_ERR_MAX)) == NULL)
-		return -1;
+		goto out;
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(po, O_CLOEXEC) == -1 ||
 	    pipe2(pe, O_CLOEXEC) == -1) {
 		error("pipe: %s", strerror(errno));
@@ -262,6 +274,7 @@ shell_run_authority(struct shell *sh, const char *const *argv,
 			close(pe[i]);
 	}
 	buf_free(errb);
+	sodium_memzero(lkenv, sizeof(lkenv));
 	return rc;
 }
 
@@ -351,6 +364,7 @@ main(int argc, char **argv)
 	int		 i, r, rc;
 
 	memset(&sh, 0, sizeof(sh));
+	shell_login_take(&sh);
 	log_init("tunl-shell", LOG_AUTH, 0);
 	if (sodium_init() == -1)
 		shell_refuse(SHELL_EXIT_REFUSED, "cannot initialise libsodium");

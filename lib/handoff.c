@@ -355,7 +355,7 @@ handoff_remove(const char *dir, const char *connection)
 	return 0;
 }
 
-/* Remove every hand-off in dir older than ttl seconds. */
+/* Remove every hand-off (and login file) in dir older than ttl seconds. */
 int
 handoff_clean(const char *dir, int64_t now, int64_t ttl, u_int *removed)
 {
@@ -375,8 +375,10 @@ handoff_clean(const char *dir, int64_t now, int64_t ttl, u_int *removed)
 	}
 	while ((de = readdir(d)) != NULL) {
 		len = strlen(de->d_name);
-		if (len != HANDOFF_NAME_LEN ||
-		    strcmp(de->d_name + 32, HANDOFF_SUFFIX) != 0)
+		/* Hand-offs, and the login files beside them (login-key.c). */
+		if (!(len == HANDOFF_NAME_LEN &&
+		    strcmp(de->d_name + 32, HANDOFF_SUFFIX) == 0) &&
+		    !(len == 32 + 6 && strcmp(de->d_name + 32, ".login") == 0))
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;

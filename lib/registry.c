@@ -59,6 +59,7 @@ enum reg_sql {
 	SQL_SESSION_COUNT,
 	SQL_TOKEN_LOOKUP,
 	SQL_TOKEN_CONSUME,
+	SQL_TOKEN_CONSUME_HASH,
 	SQL_SOURCE_FAIL,
 	SQL_SOURCE_PRUNE,
 	SQL_SOURCE_COUNT,
@@ -136,6 +137,12 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	[SQL_TOKEN_CONSUME] =
 	    "UPDATE tokens SET consumed_at = ?2 "
 	    "WHERE session_id = ?1 AND consumed_at IS NULL AND expires > ?2 "
+	    "AND EXISTS (SELECT 1 FROM sessions WHERE id = ?1 "
+	    "AND expires > ?2 AND state IN " LIVE_STATES ")",
+	[SQL_TOKEN_CONSUME_HASH] =
+	    "UPDATE tokens SET consumed_at = ?2 "
+	    "WHERE session_id = ?1 AND hash = ?3 AND consumed_at IS NULL "
+	    "AND expires > ?2 "
 	    "AND EXISTS (SELECT 1 FROM sessions WHERE id = ?1 "
 	    "AND expires > ?2 AND state IN " LIVE_STATES ")",
 	[SQL_TOKEN_REVOKE] =
@@ -1526,6 +1533,49 @@ registry_token_consume(struct registry *reg, const char *sid, int64_t now)
 }
 
 /*
+ * Consume exactly the token whose keyed hash is given, if it is the
+ * session's and still live: the token a login used (login-key.c). A
+ * token that `token <id>` superseded, or that another sign consumed, is
+ * TUNL_ERR_NOT_FOUND, and no other token of the session is touched.
+ */
+int
+registry_token_consume_hash(struct registry *reg, const char *sid,
+    const u_char *hash, int64_t now)
+{
+	sqlite3_stmt	*stmt = NULL;
+	int		 r;
+
+	if (!reg_check_id(sid))
+		return reg_invalid(reg, "session id");
+	if (hash == NULL)
+		return reg_invalid(reg, "token hash");
+	if (!reg_check_time(now))
+		return reg_invalid(reg, "time");
+	if ((r = reg_begin(reg)) != 0)
+		return r;
+	if ((r = reg_stmt(reg, SQL_TOKEN_CONSUME_HASH, &stmt)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 2, now)) != 0 ||
+	    (r = reg_bind_blob(reg, stmt, 3, hash, TOKEN_HASH_LEN)) != 0 ||
+	    (r = reg_exec(reg, stmt)) != 0)
+		goto out;
+	if (sqlite3_changes(reg->db) == 0) {
+		reg_set_err(reg, "the login's token is no longer live");
+		r = TUNL_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = reg_event_insert(reg, sid, now, REG_ACTOR_SELF,
+	    "token-consumed", NULL, NULL)) != 0)
+		goto out;
+	r = reg_commit(reg);
+ out:
+	reg_release(stmt);
+	if (r != 0)
+		reg_rollback(reg);
+	return r;
+}
+
+/*
  * Give a live session (pending or active, not expired, not locked) a new
  * one-time token: every token of the session not yet used stops working,
  * and the new hash is stored with its expiry, in one transaction, with a
@@ -1606,7 +1656,7 @@ registry_failure_record(struct registry *reg, const char *sid,
 {
 	sqlite3_stmt		*stmt = NULL;
 	enum session_state	 state;
-	char			 src[EVENT_SOURCE_LEN];
+	char			 src[EVENT_SOURCE_LEN], key[EVENT_SOURCE_LEN];
 	int64_t			 failures;
 	int			 r, lock = 0;
 
@@ -1614,7 +1664,7 @@ registry_failure_record(struct registry *reg, const char *sid,
 		*locked = 0;
 	if (sid != NULL && !reg_check_id(sid))
 		return reg_invalid(reg, "session id");
-	if (!reg_canon_source(source, src))
+	if (!reg_canon_source(source, src) || source_limit_key(src, key) != 0)
 		return reg_invalid(reg, "source address");
 	if (!reg_check_time(now))
 		return reg_invalid(reg, "time");
@@ -1624,7 +1674,7 @@ registry_failure_record(struct registry *reg, const char *sid,
 	if ((r = reg_begin(reg)) != 0)
 		return r;
 	if ((r = reg_stmt(reg, SQL_SOURCE_FAIL, &stmt)) != 0 ||
-	    (r = reg_bind_text(reg, stmt, 1, src)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 1, key)) != 0 ||
 	    (r = reg_bind_int(reg, stmt, 2, now)) != 0 ||
 	    (r = reg_exec(reg, stmt)) != 0)
 		goto out;
@@ -1682,11 +1732,11 @@ registry_source_allowed(struct registry *reg, const char *source,
     u_int limit, u_int window_secs, int64_t now)
 {
 	sqlite3_stmt	*stmt = NULL;
-	char		 src[EVENT_SOURCE_LEN];
+	char		 src[EVENT_SOURCE_LEN], key[EVENT_SOURCE_LEN];
 	int64_t		 since, n;
 	int		 r;
 
-	if (!reg_canon_source(source, src))
+	if (!reg_canon_source(source, src) || source_limit_key(src, key) != 0)
 		return reg_invalid(reg, "source address");
 	if (!reg_check_time(now))
 		return reg_invalid(reg, "time");
@@ -1702,7 +1752,7 @@ registry_source_allowed(struct registry *reg, const char *source,
 		goto out;
 	reg_release(stmt);
 	if ((r = reg_stmt(reg, SQL_SOURCE_COUNT, &stmt)) != 0 ||
-	    (r = reg_bind_text(reg, stmt, 1, src)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 1, key)) != 0 ||
 	    (r = reg_bind_int(reg, stmt, 2, since)) != 0)
 		goto out;
 	if ((r = reg_step(reg, stmt)) != 1) {

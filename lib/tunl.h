@@ -359,6 +359,8 @@ int		 registry_session_restrict(struct registry *, const char *,
 int		 registry_session_expire(struct registry *, int64_t);
 int		 registry_token_lookup(struct registry *, const u_char *,
 		     int64_t, char [ID_LEN_MAX]);
+int		 registry_token_consume_hash(struct registry *, const char *,
+		     const u_char *, int64_t);
 int		 registry_token_consume(struct registry *, const char *,
 		     int64_t);
 int		 registry_token_reissue(struct registry *, const char *,
@@ -392,6 +394,26 @@ int		 registry_webhook_advance(struct registry *, const char *,
 
 /* registry-schema.c */
 const char	*registry_migration(int);
+
+/* ---- login-key.c: the per-login secret (docs/auth-design.md) ---------- */
+
+#define LOGIN_KEY_LEN		32
+#define LOGIN_KEY_HEX		(LOGIN_KEY_LEN * 2)
+#define LOGIN_KEY_ENV		"TUNL_LOGIN_KEY"
+
+int		 login_key_parse(const char *, u_char [LOGIN_KEY_LEN]);
+void		 login_key_new(u_char [LOGIN_KEY_LEN], char [LOGIN_KEY_HEX + 1]);
+int		 login_key_verifier(const u_char [LOGIN_KEY_LEN],
+		     u_char [LOGIN_KEY_LEN]);
+int		 login_file_write(const char *, const char *,
+		     const u_char [LOGIN_KEY_LEN], const u_char *, gid_t, int64_t,
+		     int64_t);
+int		 login_file_check(const char *, const char *, gid_t,
+		     const char *, u_char [TOKEN_HASH_LEN], int *);
+int		 login_file_remove(const char *, const char *);
+
+/* source-prefix.c: IPv6 sources are counted by /64 */
+int		 source_limit_key(const char *, char [EVENT_SOURCE_LEN]);
 
 /* ---- webhook.c: webhook bodies and signatures (docs/webhooks.md) ------- */
 

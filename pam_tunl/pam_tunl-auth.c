@@ -185,8 +185,9 @@ pam_tunl_auth_token(struct pam_tunl_auth *a)
 		pam_syslog(a->pamh, LOG_ERR, "token hash: %s", tunl_err(r));
 		return PAM_TUNL_INTERNAL;
 	}
+	/* Kept for the login file (the token this login used); the whole
+	 * struct is wiped when auth returns. */
 	r = registry_token_lookup(a->reg, a->hash, a->now, sid);
-	sodium_memzero(a->hash, sizeof(a->hash));
 	if (r == TUNL_ERR_NOT_FOUND)
 		return PAM_TUNL_BAD_TOKEN;
 	if (r != 0) {
@@ -201,6 +202,49 @@ pam_tunl_auth_token(struct pam_tunl_auth *a)
 		return PAM_TUNL_BAD_TOKEN;
 	}
 	return PAM_TUNL_OK;
+}
+
+/*
+ * The login key (lib/login-key.c): a fresh secret for this login, given
+ * to the session as TUNL_LOGIN_KEY, its verifier and the hash of the
+ * token used (with_token) in a file only root and tunl-authority read.
+ * Neither the key nor its hex form is kept or logged.
+ */
+static int
+pam_tunl_auth_login_key(struct pam_tunl_auth *a, int with_token)
+{
+	struct pam_tunl_ctx	*ctx = &a->ctx;
+	u_char			 key[LOGIN_KEY_LEN];
+	char			 hex[LOGIN_KEY_HEX + 1];
+	char			 env[sizeof(LOGIN_KEY_ENV) + LOGIN_KEY_HEX + 1];
+	gid_t			 gid;
+	int			 r, ret = -1;
+
+	if ((r = pam_tunl_group(ctx->cfg.key_group, &gid)) != 0) {
+		pam_syslog(a->pamh, LOG_ERR, "key group %s: %s",
+		    ctx->cfg.key_group, tunl_err(r));
+		return -1;
+	}
+	login_key_new(key, hex);
+	if ((r = login_file_write(ctx->authdir, ctx->connection, key,
+	    with_token ? a->hash : NULL, gid, a->now,
+	    ctx->handoff_ttl)) != 0) {
+		pam_syslog(a->pamh, LOG_ERR, "login file: %s",
+		    r == TUNL_ERR_EXISTS ? "a fresh one for this connection "
+		    "already exists" : tunl_err(r));
+		goto out;
+	}
+	if ((size_t)snprintf(env, sizeof(env), LOGIN_KEY_ENV "=%s", hex) >=
+	    sizeof(env) || pam_putenv(a->pamh, env) != PAM_SUCCESS) {
+		pam_syslog(a->pamh, LOG_ERR, "pam_putenv failed");
+		goto out;
+	}
+	ret = 0;
+ out:
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(hex, sizeof(hex));
+	sodium_memzero(env, sizeof(env));
+	return ret;
 }
 
 /*
@@ -274,13 +318,17 @@ pam_tunl_auth_handoff(struct pam_tunl_auth *a, const char *method)
 		    registry_errmsg(a->reg));
 		goto fail;
 	}
+	if (pam_tunl_auth_login_key(a, strcmp(method, "token") == 0) != 0)
+		goto fail;
 	if (a->args->debug)
 		pam_syslog(a->pamh, LOG_DEBUG, "hand-off written to %s", path);
 	return PAM_TUNL_OK;
  fail:
 	(void)handoff_remove(ctx->authdir, ctx->connection);
+	(void)login_file_remove(ctx->authdir, ctx->connection);
 	(void)pam_putenv(a->pamh, "TUNL_HANDOFF");
 	(void)pam_putenv(a->pamh, "TUNL_SESSION");
+	(void)pam_putenv(a->pamh, LOGIN_KEY_ENV);
 	return PAM_TUNL_INTERNAL;
 }
 

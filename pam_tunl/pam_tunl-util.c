@@ -25,7 +25,7 @@
 
 #define GROUP_BUF_MAX	(1024 * 1024)	/* getgrnam_r's scratch, at most */
 
-static int
+int
 pam_tunl_group(const char *name, gid_t *gid)
 {
 	struct group	 gr, *res = NULL;

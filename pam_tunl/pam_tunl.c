@@ -135,6 +135,7 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
  deny:
 	/* This connection will not get a session: its hand-off goes now. */
 	(void)handoff_remove(ctx.authdir, ctx.connection);
+	(void)login_file_remove(ctx.authdir, ctx.connection);
  out:
 	registry_close(reg);
 	return rc;
@@ -170,6 +171,7 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 		return PAM_SERVICE_ERR;
 	if (ctx.connection == NULL)
 		return PAM_SUCCESS;
+	(void)login_file_remove(ctx.authdir, ctx.connection);
 	r = handoff_remove(ctx.authdir, ctx.connection);
 	if (r == 0 && args.debug)
 		pam_syslog(pamh, LOG_DEBUG, "removed this connection's "

@@ -72,5 +72,6 @@ int		 pam_tunl_load(pam_handle_t *, const struct pam_tunl_args *,
 int		 pam_tunl_source(pam_handle_t *, char *, size_t);
 void		 pam_tunl_delay(u_int, u_int);
 int64_t		 pam_tunl_now(void);
+int		 pam_tunl_group(const char *, gid_t *);
 
 #endif /* PAM_TUNL_H */

@@ -4,8 +4,13 @@
  * mount namespace so that DIR is its private /run/tunl/auth).
  *
  *	authority-handoff DIR GROUP SESSION-ID "SSH_CONNECTION" [AGE-SECONDS]
+ *	authority-handoff DIR GROUP SESSION-ID "SSH_CONNECTION" AGE-SECONDS \
+ *	    KEY-GROUP TOKEN-KEY-FILE TOKEN|-
  *
- * AGE-SECONDS back-dates the hand-off's time, to test expiry.
+ * AGE-SECONDS back-dates the hand-off's time, to test expiry. The second
+ * form also writes the login file as pam_tunl does (group KEY-GROUP; the
+ * token's keyed hash under TOKEN-KEY-FILE, or none for "-") and prints
+ * the login key, which the test gives tunl-authority as TUNL_LOGIN_KEY.
  */
 #include "config.h"
 
@@ -20,18 +25,21 @@ int
 main(int argc, char **argv)
 {
 	struct handoff	 h;
-	struct group	*gr;
+	struct group	*gr, *kg;
+	u_char		 key[LOGIN_KEY_LEN], tkey[TOKEN_KEY_LEN];
+	u_char		 thash[TOKEN_HASH_LEN];
+	char		 hex[LOGIN_KEY_HEX + 1];
 	long long	 age = 0;
 	int64_t		 now = (int64_t)time(NULL);
 	char		 src[HANDOFF_SOURCE_MAX], *sp;
 	int		 r;
 
-	if (argc != 5 && argc != 6) {
+	if (argc != 5 && argc != 6 && argc != 9) {
 		fprintf(stderr, "usage: authority-handoff dir group id "
 		    "connection [age]\n");
 		return 2;
 	}
-	if (argc == 6 && tunl_strtonum(argv[5], 0, 1000000, &age) != 0) {
+	if (argc >= 6 && tunl_strtonum(argv[5], 0, 1000000, &age) != 0) {
 		fprintf(stderr, "authority-handoff: bad age\n");
 		return 2;
 	}
@@ -57,5 +65,26 @@ main(int argc, char **argv)
 		fprintf(stderr, "authority-handoff: %s\n", tunl_err(r));
 		return 1;
 	}
+	if (argc != 9)
+		return 0;
+	if ((kg = getgrnam(argv[6])) == NULL) {
+		fprintf(stderr, "authority-handoff: no group %s\n", argv[6]);
+		return 1;
+	}
+	if (strcmp(argv[8], "-") != 0 &&
+	    ((r = token_key_load(argv[7], 0, tkey)) != 0 ||
+	    (r = token_hash(tkey, argv[8], thash)) != 0)) {
+		fprintf(stderr, "authority-handoff: token: %s\n", tunl_err(r));
+		return 1;
+	}
+	login_key_new(key, hex);
+	if ((r = login_file_write(argv[1], h.connection, key,
+	    strcmp(argv[8], "-") != 0 ? thash : NULL, kg->gr_gid, now,
+	    3600)) != 0) {
+		fprintf(stderr, "authority-handoff: login file: %s\n",
+		    tunl_err(r));
+		return 1;
+	}
+	printf("%s\n", hex);
 	return 0;
 }

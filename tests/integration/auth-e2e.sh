@@ -237,6 +237,66 @@ relay_login "$D" "$DTOK" status || harness_fail "unlocked session refused its to
 relay_as tunl sh -c 'echo x > /run/tunl/auth/forged.handoff' 2>/dev/null &&
     harness_fail "the customer account can write hand-offs"
 
+# ---- another process as tunl cannot take a live login's certificate -----------
+# E's customer logs in with E's token and runs `sign`, which waits for its
+# key. Meanwhile a process running as tunl, not logged in, reads the
+# hand-off (the relay group can), takes its connection line and asks
+# tunl-authority for a certificate for E: refused, the token untouched,
+# no cooldown started, and the real customer then signs.
+new_session
+E=$ID
+ETOK=$TOKEN
+harness_keygen custe
+harness_keygen thief
+rm -f "$H/e.fifo" && mkfifo "$H/e.fifo" || harness_fail "mkfifo"
+(umask 077 && printf '%s\n' "$E" >"$H/client/answer.id" &&
+    printf '%s\n' "$ETOK" >"$H/client/answer.token")
+harness_ssh_kbd tunl unused sign "$E" <"$H/e.fifo" \
+    >"$H/client/custe-cert.pub" 2>"$H/e.err" &
+epid=$!
+harness_track "$epid"
+exec 7>"$H/e.fifo"
+e_handoff() {
+	relay_as tunl sh -c 'grep -l "^session=$1\$" /run/tunl/auth/*.handoff' \
+	    sh "$E" >"$H/e.path" 2>/dev/null
+}
+harness_wait 60 "E's hand-off" e_handoff
+EPATH=$(head -n 1 "$H/e.path")
+ECONN=$(relay_as tunl sed -n 's/^connection=//p' "$EPATH")
+[ -n "$ECONN" ] || harness_fail "the hand-off for $E has no connection line"
+relay_as tunl env SSH_CONNECTION="$ECONN" "$H/libexec/tunl-authority" \
+    sign "$E" <"$H/client/thief.pub" >"$H/out" 2>"$H/err" &&
+    harness_fail "a process as tunl with E's connection line got a certificate"
+harness_assert_contains "$(cat "$H/err")" "not authorised for that session"
+[ -s "$H/out" ] && harness_fail "the refused sign printed [$(cat "$H/out")]"
+# The login key is not where another tunl process can read it.
+relay_as tunl sh -c 'cat /run/tunl/auth/*.login' >/dev/null 2>&1 &&
+    harness_fail "the customer account read a login file"
+# Once tunl-shell runs (it waits for the key on its standard input), it
+# is non-dumpable: another tunl process cannot read its environment, where
+# the login key came in. (Before it starts, the key is in the environment
+# of the shell that starts it: docs/security.md, "Not yet done".)
+e_shell_sealed() {
+	# This test's own (other tests on the machine may run theirs).
+	_pids=$(relay_in_ns pgrep -u tunl -f "^$H/libexec/tunl-shell.bin") ||
+	    return 1
+	for _p in $_pids; do
+		relay_as tunl cat "/proc/$_p/environ" >/dev/null 2>&1 && return 1
+	done
+	return 0
+}
+harness_wait 60 "tunl-shell's environment closed to the tunl account" \
+    e_shell_sealed
+harness_assert_eq 1 "$(relay_sql "SELECT count(*) FROM tokens
+    WHERE session_id = '$E' AND consumed_at IS NULL")" \
+    "the refused sign left E's token alone"
+cat "$H/client/custe.pub" >&7
+exec 7>&-
+wait "$epid" || harness_fail "E's own sign: $(cat "$H/e.err")"
+ssh-keygen -L -f "$H/client/custe-cert.pub" >"$H/cert.txt" ||
+    harness_fail "E's customer got no certificate"
+harness_assert_contains "$(cat "$H/cert.txt")" "Key ID: \"$E\""
+
 # One failure line for each refused login: none lost, none twice.
 harness_syslog_sync
 fails=$(grep -c 'pam_tunl(sshd:auth): authentication failure; rhost=127.0.0.1 ' "$H/syslog.log")

@@ -180,25 +180,47 @@ if relay_as tunl sh -c 'echo x >/run/tunl/auth/forged.handoff' 2>/dev/null; then
 	harness_fail "the customer account wrote into /run/tunl/auth"
 fi
 
-relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" ||
+# The hand-off and the login file, as pam_tunl writes them after a login
+# with $TOKEN; LK_A is the login key the login's environment would hold.
+LK_A=$(relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" 0 \
+    tunl-auth "$H/etc/tunl/token.key" "$TOKEN") ||
     harness_fail "cannot write the hand-off for $A"
+KA=TUNL_LOGIN_KEY=$LK_A
+# The login file is for root and the key group only.
+harness_assert_eq "0:$HARNESS_GID_TUNL_AUTH 640" \
+    "$(relay_in_ns sh -c 'stat -c "%u:%g %a" /run/tunl/auth/*.login')" \
+    "the login file's owner and mode"
+if relay_as tunl sh -c 'cat /run/tunl/auth/*.login' >/dev/null 2>&1; then
+	harness_fail "the customer account read a login file"
+fi
 
 sign support "$CONN_A" "$A" "$H/client/cust.pub"
 expect_fail "sign as the engineer account" \
     "sign is for the customer account only"
 sign tunl "" "$A" "$H/client/cust.pub"
 expect_fail "sign without SSH_CONNECTION" "not authorised for that session"
-sign tunl "$CONN_X" "$A" "$H/client/cust.pub"
+sign tunl "$CONN_X" "$A" "$H/client/cust.pub" "$KA"
 expect_fail "sign from a connection without a hand-off" \
     "not authorised for that session"
-sign tunl "$CONN_A" "$B" "$H/client/cust.pub"
+sign tunl "$CONN_A" "$B" "$H/client/cust.pub" "$KA"
 expect_fail "sign for B with A's hand-off" "not authorised for that session"
-sign tunl "$CONN_A" "../../etc/passwd" "$H/client/cust.pub"
+sign tunl "$CONN_A" "../../etc/passwd" "$H/client/cust.pub" "$KA"
 expect_fail "sign with a path for an id" "not authorised for that session"
-sign tunl "$CONN_A" "$A" "$H/client/rsa.pub"
+# The connection line alone is not enough: it is in the hand-off, which
+# the customer account can read. Without the login key, or with a wrong
+# or malformed one, sign refuses.
+sign tunl "$CONN_A" "$A" "$H/client/cust.pub"
+expect_fail "sign with A's connection line but no login key" \
+    "not authorised for that session"
+sign tunl "$CONN_A" "$A" "$H/client/cust.pub" \
+    TUNL_LOGIN_KEY=$(printf '%064d' 7)
+expect_fail "sign with a wrong login key" "not authorised for that session"
+sign tunl "$CONN_A" "$A" "$H/client/cust.pub" TUNL_LOGIN_KEY="$LK_A"x
+expect_fail "sign with a malformed login key" "not authorised for that session"
+sign tunl "$CONN_A" "$A" "$H/client/rsa.pub" "$KA"
 expect_fail "sign an RSA key" "expected one ssh-ed25519 public key"
 cat "$H/client/cust.pub" "$H/client/other.pub" >"$H/client/two.pub"
-sign tunl "$CONN_A" "$A" "$H/client/two.pub"
+sign tunl "$CONN_A" "$A" "$H/client/two.pub" "$KA"
 expect_fail "sign two keys" "expected one ssh-ed25519 public key"
 harness_assert_eq 0 "$(relay_sql "SELECT count(*) FROM sign_cooldown")" \
     "refusals so far did not start a cooldown"
@@ -228,7 +250,7 @@ relay_as tunl env LD_PRELOAD="$H/evil/evil.so" true
 rm -f "$H/evil/preloaded"
 
 now=$(date +%s)
-sign tunl "$CONN_A" "$A" "$H/client/cust.pub" \
+sign tunl "$CONN_A" "$A" "$H/client/cust.pub" "$KA" \
     LD_PRELOAD="$H/evil/evil.so" LD_LIBRARY_PATH="$H/evil" \
     PATH="$H/evil:/usr/bin:/bin" TMPDIR="$H/evil" HOME="$H/evil"
 now1=$(date +%s)
@@ -289,11 +311,11 @@ harness_assert_eq "customer|serial=$serial|127.0.0.1" "$(relay_sql "SELECT actor
 # does. The end of a cooldown is seen with a 1 s one: sign until the
 # cooldown no longer answers (a refusal inside it stamps nothing, so this
 # ends however slow the machine), then the token's answer is checked.
-sign tunl "$CONN_A" "$A" "$H/client/other.pub"
+sign tunl "$CONN_A" "$A" "$H/client/other.pub" "$KA"
 expect_fail "a second sign within the cooldown" "signed too recently"
 relay_config "sign_cooldown = 1" "cert_ttl = 30"
 past_cooldown() {
-	sign tunl "$CONN_A" "$A" "$H/client/other.pub"
+	sign tunl "$CONN_A" "$A" "$H/client/other.pub" "$KA"
 	case $err in
 	*"signed too recently"*)
 		expect_fail "a sign within the 1 s cooldown" "signed too recently"
@@ -309,25 +331,65 @@ harness_assert_eq 1 "$(relay_sql "SELECT count(*) FROM events
 
 # A session that is locked or ended gets no certificate, hand-off or not.
 CONN_B="127.0.0.1 40002 127.0.0.1 22"
-relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$B" "$CONN_B" ||
+LK_B=$(relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$B" "$CONN_B" 0 \
+    tunl-auth "$H/etc/tunl/token.key" -) ||
     harness_fail "cannot write the hand-off for $B"
 relay_sql "UPDATE sessions SET state = 'locked' WHERE id = '$B'"
-sign tunl "$CONN_B" "$B" "$H/client/other.pub"
+sign tunl "$CONN_B" "$B" "$H/client/other.pub" TUNL_LOGIN_KEY="$LK_B"
 expect_fail "sign for a locked session" "not authorised for that session"
 relay_sql "UPDATE sessions SET state = 'pending', expires = 1000 WHERE id = '$B'"
-sign tunl "$CONN_B" "$B" "$H/client/other.pub"
+sign tunl "$CONN_B" "$B" "$H/client/other.pub" TUNL_LOGIN_KEY="$LK_B"
 expect_fail "sign for an expired session" "not authorised for that session"
 
 # A hand-off older than session_ttl (240 min) is refused.
 mint support "engineer=carol case=- customer=- ttl=10 mode=share"
 C=$(field id "$out")
 CONN_C="127.0.0.1 40003 127.0.0.1 22"
-relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$C" "$CONN_C" 14500 ||
+TC=$(field token "$out")
+LK_C=$(relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$C" "$CONN_C" 14500 \
+    tunl-auth "$H/etc/tunl/token.key" "$TC") ||
     harness_fail "cannot write an old hand-off for $C"
-sign tunl "$CONN_C" "$C" "$H/client/other.pub"
+sign tunl "$CONN_C" "$C" "$H/client/other.pub" TUNL_LOGIN_KEY="$LK_C"
 expect_fail "sign with a stale hand-off" "not authorised for that session"
 harness_assert_eq 1 "$(relay_sql "SELECT consumed_at IS NULL FROM tokens
     WHERE session_id = '$C'")" "refusals leave the token alone"
+
+# A login is tied to its token. D's customer logged in with TD; an
+# engineer then issues a new token: the older login can neither sign nor
+# use up the new token.
+mint support "engineer=carol case=- customer=- ttl=10 mode=share"
+D=$(field id "$out")
+TD=$(field token "$out")
+CONN_D="127.0.0.1 40004 127.0.0.1 22"
+LK_D=$(relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$D" "$CONN_D" 0 \
+    tunl-auth "$H/etc/tunl/token.key" "$TD") ||
+    harness_fail "cannot write the hand-off for $D"
+# Another login's environment on this connection proves nothing.
+sign tunl "$CONN_D" "$D" "$H/client/other.pub" "$KA"
+expect_fail "sign for D with A's login key" "not authorised for that session"
+sign tunl "$CONN_A" "$D" "$H/client/other.pub" TUNL_LOGIN_KEY="$LK_D"
+expect_fail "sign for D on A's connection with D's key" \
+    "not authorised for that session"
+out=$(printf 'engineer=carol id=%s\n' "$D" | relay_as support "$AUTH" token \
+    2>"$H/err") || harness_fail "token for $D: $(cat "$H/err")"
+TD2=$(field token "$out")
+[ -n "$TD2" ] && [ "$TD2" != "$TD" ] || harness_fail "no new token for $D"
+sign tunl "$CONN_D" "$D" "$H/client/other.pub" TUNL_LOGIN_KEY="$LK_D"
+expect_fail "sign with a login of a superseded token" \
+    "the session's token has already been used"
+harness_assert_eq 1 "$(relay_sql "SELECT count(*) FROM tokens
+    WHERE session_id = '$D' AND consumed_at IS NULL")" \
+    "the new token is still unused"
+# A login with the new token signs (and consumes that token).
+CONN_D2="127.0.0.1 40005 127.0.0.1 22"
+LK_D2=$(relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$D" "$CONN_D2" 0 \
+    tunl-auth "$H/etc/tunl/token.key" "$TD2") ||
+    harness_fail "cannot write the second hand-off for $D"
+sign tunl "$CONN_D2" "$D" "$H/client/other.pub" TUNL_LOGIN_KEY="$LK_D2"
+[ "$rc" = 0 ] || harness_fail "sign for $D with the new token: exit $rc: $err"
+harness_assert_eq 0 "$(relay_sql "SELECT count(*) FROM tokens
+    WHERE session_id = '$D' AND consumed_at IS NULL")" \
+    "the new token was consumed"
 
 harness_host_unchanged
 harness_log "passed"

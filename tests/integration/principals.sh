@@ -113,7 +113,11 @@ mint() {
 	    relay_as support "$AUTH" mint | sed -n 's/^id=//p'
 }
 
-A=$(mint 30)
+# A's token too: its certificate is signed the real way below.
+A_OUT=$(printf 'engineer=pat case=- customer=- ttl=30 mode=share\n' |
+    relay_as support "$AUTH" mint)
+A=$(field id "$A_OUT")
+TOKEN_A=$(field token "$A_OUT")
 L=$(mint 30)
 E=$(mint 30)
 X=$(mint 30)
@@ -192,9 +196,11 @@ harness_start_sshd
 # A's certificate, issued the real way: hand-off, then tunl-authority sign.
 CONN_A="127.0.0.1 40001 127.0.0.1 22"
 harness_keygen a
-relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" ||
+LK_A=$(relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" 0 \
+    tunl-auth "$H/etc/tunl/token.key" "$TOKEN_A") ||
     harness_fail "hand-off for $A"
-relay_as tunl env SSH_CONNECTION="$CONN_A" "$AUTH" sign "$A" \
+relay_as tunl env SSH_CONNECTION="$CONN_A" TUNL_LOGIN_KEY="$LK_A" \
+    "$AUTH" sign "$A" \
     <"$H/client/a.pub" >"$H/client/a-cert.pub" ||
     harness_fail "tunl-authority sign for $A"
 

@@ -188,6 +188,95 @@ test_write_read(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* The login file: only the login's own key passes, and only the exact file. */
+static void
+test_login_file(void **state)
+{
+	char		 dir[] = "/tmp/tunl-login-XXXXXX", hpath[256];
+	char		 lpath[256], hex[LOGIN_KEY_HEX + 1];
+	char		 other[LOGIN_KEY_HEX + 1], upper[LOGIN_KEY_HEX + 1];
+	u_char		 key[LOGIN_KEY_LEN], okey[LOGIN_KEY_LEN];
+	u_char		 tok[TOKEN_HASH_LEN], got[TOKEN_HASH_LEN];
+	struct stat	 st;
+	size_t		 i;
+	int		 has;
+
+	(void)state;
+	assert_int_equal(login_key_parse("00", key), TUNL_ERR_INVALID);
+	assert_int_equal(login_key_parse(NULL, key), TUNL_ERR_INVALID);
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	login_key_new(key, hex);
+	login_key_new(okey, other);
+	assert_string_not_equal(hex, other);
+	assert_int_equal(login_key_parse(hex, okey), 0);
+	assert_memory_equal(okey, key, LOGIN_KEY_LEN);
+	memset(tok, 0xab, sizeof(tok));
+	assert_int_equal(login_file_write(dir, CONN, key, tok, 4242, NOW, 600),
+	    0);
+	assert_int_equal(handoff_path(dir, CONN, hpath, sizeof(hpath)), 0);
+	snprintf(lpath, sizeof(lpath), "%.*s.login",
+	    (int)(strlen(hpath) - strlen(".handoff")), hpath);
+	assert_int_equal(stat(lpath, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_gid, 4242);
+	assert_int_equal(st.st_mode & 07777, 0640);
+
+	assert_int_equal(login_file_check(dir, CONN, 4242, hex, got, &has), 0);
+	assert_int_equal(has, 1);
+	assert_memory_equal(got, tok, sizeof(tok));
+	/* Another key, a malformed one, uppercase hex, none: denied. */
+	assert_int_equal(login_file_check(dir, CONN, 4242, other, got, &has),
+	    TUNL_ERR_DENIED);
+	assert_int_equal(has, 0);
+	for (i = 0; i <= LOGIN_KEY_HEX; i++)
+		upper[i] = (char)(hex[i] >= 'a' && hex[i] <= 'f' ?
+		    hex[i] - 'a' + 'A' : hex[i]);
+	if (strcmp(upper, hex) != 0)
+		assert_int_equal(login_file_check(dir, CONN, 4242, upper, got,
+		    &has), TUNL_ERR_DENIED);
+	assert_int_equal(login_file_check(dir, CONN, 4242, "", got, &has),
+	    TUNL_ERR_DENIED);
+	/* The same key from another connection: no file there. */
+	assert_int_equal(login_file_check(dir, "192.0.2.8 50123 127.0.0.1 22",
+	    4242, hex, got, &has), TUNL_ERR_NOT_FOUND);
+	/* Wrong group, mode or owner: refused before it is read. */
+	assert_int_equal(login_file_check(dir, CONN, 4243, hex, got, &has),
+	    TUNL_ERR_UNSAFE);
+	assert_int_equal(chmod(lpath, 0644), 0);
+	assert_int_equal(login_file_check(dir, CONN, 4242, hex, got, &has),
+	    TUNL_ERR_UNSAFE);
+	assert_int_equal(chmod(lpath, 0640), 0);
+	assert_int_equal(chown(lpath, 1, 4242), 0);
+	assert_int_equal(login_file_check(dir, CONN, 4242, hex, got, &has),
+	    TUNL_ERR_UNSAFE);
+	/* A new login on the connection replaces it; no token: "-". */
+	assert_int_equal(login_file_write(dir, CONN, key, NULL, 4242, NOW,
+	    600), 0);
+	assert_int_equal(login_file_check(dir, CONN, 4242, hex, got, &has),
+	    0);
+	assert_int_equal(has, 0);
+	/* A stale one goes with the stale hand-offs. */
+	{
+		struct timespec	 t[2];
+		u_int		 removed;
+
+		t[0].tv_sec = t[1].tv_sec = (time_t)NOW;
+		t[0].tv_nsec = t[1].tv_nsec = 0;
+		assert_int_equal(utimensat(AT_FDCWD, lpath, t,
+		    AT_SYMLINK_NOFOLLOW), 0);
+		assert_int_equal(handoff_clean(dir, NOW + 600, 600, &removed),
+		    0);
+		assert_int_equal(removed, 0);
+		assert_int_equal(handoff_clean(dir, NOW + 601, 600, &removed),
+		    0);
+		assert_int_equal(removed, 1);
+	}
+	assert_int_equal(login_file_remove(dir, CONN), TUNL_ERR_NOT_FOUND);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -196,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_format_parse),
 		cmocka_unit_test(test_write_read),
+		cmocka_unit_test(test_login_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

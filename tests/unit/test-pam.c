@@ -229,7 +229,8 @@ fx_config(struct fx *f, const char *extra)
 
 	assert_true(PATHF(text,
 	    "database = %s\nruntime_dir = %s\nrecording_dir = %s/rec\n"
-	    "token_key = %s\nca_key = %s/ca\nrelay_group = root\n%s",
+	    "token_key = %s\nca_key = %s/ca\nrelay_group = root\n"
+	    "key_group = root\n%s",
 	    f->db, f->run, f->dir, f->key, f->dir,
 	    extra == NULL ? "" : extra));
 	assert_int_equal(write_file(f->conf, text, 0644), 0);

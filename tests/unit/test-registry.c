@@ -683,7 +683,54 @@ test_source_rate(void **state)
 	assert_int_equal(registry_source_allowed(f->reg, "2001:db8:0::1", 2,
 	    60, 302), TUNL_ERR_RATE);
 	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM "
-	    "source_failures WHERE source = '2001:db8::1'"), 2);
+	    "source_failures WHERE source = '2001:db8::/64'"), 2);
+
+	/*
+	 * IPv6 counts by /64: another address in the same /64 is the same
+	 * source, the next /64 is another one.
+	 */
+	assert_int_equal(registry_source_allowed(f->reg,
+	    "2001:db8::ffff:ffff:ffff:ffff", 2, 60, 303), TUNL_ERR_RATE);
+	assert_int_equal(registry_failure_record(f->reg, NULL,
+	    "2001:db8::abcd", 304, 5, NULL), 0);
+	assert_int_equal(registry_source_allowed(f->reg, "2001:db8::1", 3,
+	    60, 305), TUNL_ERR_RATE);
+	assert_int_equal(registry_source_allowed(f->reg, "2001:db8:0:1::1", 1,
+	    60, 305), 0);
+	assert_int_equal(registry_source_allowed(f->reg, "2001:db9::1", 1,
+	    60, 305), 0);
+	/* IPv4, mapped or not, stays one address. */
+	assert_int_equal(registry_failure_record(f->reg, NULL,
+	    "::ffff:198.51.100.7", 306, 5, NULL), 0);
+	assert_int_equal(registry_source_allowed(f->reg, "198.51.100.7", 1,
+	    60, 307), TUNL_ERR_RATE);
+	assert_int_equal(registry_source_allowed(f->reg, "198.51.100.8", 1,
+	    60, 307), 0);
+}
+
+static void
+test_source_limit_key(void **state)
+{
+	char	 key[EVENT_SOURCE_LEN];
+
+	(void)state;
+	assert_int_equal(source_limit_key("2001:db8:1:2:3:4:5:6", key), 0);
+	assert_string_equal(key, "2001:db8:1:2::/64");
+	assert_int_equal(source_limit_key("2001:db8:1:2::", key), 0);
+	assert_string_equal(key, "2001:db8:1:2::/64");
+	assert_int_equal(source_limit_key("::1", key), 0);
+	assert_string_equal(key, "::/64");
+	assert_int_equal(source_limit_key(
+	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", key), 0);
+	assert_string_equal(key, "ffff:ffff:ffff:ffff::/64");
+	assert_int_equal(source_limit_key("192.0.2.1", key), 0);
+	assert_string_equal(key, "192.0.2.1");
+	assert_int_equal(source_limit_key("local", key), 0);
+	assert_string_equal(key, "local");
+	assert_int_equal(source_limit_key("2001:db8::zz", key),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(source_limit_key("::ffff:192.0.2.1", key),
+	    TUNL_ERR_INVALID);
 }
 
 static void
@@ -1641,6 +1688,7 @@ main(void)
 		T(test_token_reissue),
 		T(test_failure_cap),
 		T(test_source_rate),
+		cmocka_unit_test(test_source_limit_key),
 		T(test_sign_cooldown),
 		T(test_transitions),
 		T(test_restrict),
