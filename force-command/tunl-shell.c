@@ -398,15 +398,9 @@ main(int argc, char **argv)
 	else
 		shell_refuse(SHELL_EXIT_REFUSED, "this account may not use "
 		    "tunl-shell");
-	if (sh.role == SHELL_ENGINEER && sh.engineer_keys == NULL) {
-		static char	 keys[PATH_MAX];
-
-		if ((pw = getpwuid(uid)) == NULL || (size_t)snprintf(keys,
-		    sizeof(keys), "%s/.ssh/authorized_keys", pw->pw_dir) >=
-		    sizeof(keys))
-			shell_refuse(SHELL_EXIT_REFUSED, "no home directory");
-		sh.engineer_keys = keys;
-	}
+	/* The file tunl-admin engineer writes and the drop-in names. */
+	if (sh.role == SHELL_ENGINEER && sh.engineer_keys == NULL)
+		sh.engineer_keys = sh.cfg.engineer_keys;
 
 	conn = getenv("SSH_CONNECTION");
 	if (conn == NULL || handoff_check_connection(conn) != 0)
