@@ -40,6 +40,7 @@ init_dir(const struct admin_layout *it, const char *path, uid_t uid,
 	char	 err[PATH_MAX + 64], own[160], detail[256];
 	int	 created, r;
 
+	(void)admin_fs_make_parents(path);
 	if ((r = admin_fs_check_parents(path, err, sizeof(err))) != 0) {
 		if (r == TUNL_ERR_UNSAFE)
 			printf("unsafe   %s: %s is writable by others or not "

@@ -420,7 +420,7 @@ admin_enable(const struct tunl_cfg *cfg, const struct doctor_opts *o)
 	char			 dropin[PATH_MAX], err[2 * PATH_MAX];
 	size_t			 oldlen, len;
 	u_int			 at;
-	int			 r, dropped;
+	int			 r, dropped, already;
 
 	(void)cfg;
 	if (geteuid() != 0) {
@@ -458,30 +458,37 @@ admin_enable(const struct tunl_cfg *cfg, const struct doctor_opts *o)
 		    "auth stack starts\n", pam);
 		return 1;
 	}
-	if (wire_dropin_add(o, dropin) != 0)
-		return 1;
-	if (po.tunl_line != 0 && po.tunl_line < at) {
-		printf("ok       %s (pam_tunl already decides first, line "
-		    "%u)\n", pam, po.tunl_line);
-		goto done;
-	}
-	/* Any tunl line in the wrong place goes; one include goes in. */
-	if ((r = wire_pam_edit(old, oldlen, 0, 1, &len, &dropped)) != 0 ||
-	    (r = admin_pam_scan(wire_out, len, &po)) != 0) {
-		printf("refused  %s: %s\n", pam, tunl_err(r));
-		return 1;
-	}
-	memcpy(wire_text, wire_out, len);
-	at = po.common_line != 0 ? po.common_line : po.other_line;
-	if ((r = wire_pam_edit(wire_text, len, at, 0, &len, &dropped)) != 0) {
-		printf("refused  %s: %s\n", pam, tunl_err(r));
-		return 1;
-	}
+	already = po.tunl_line != 0 && po.tunl_line < at;
+	if (!already) {
+		/* Any tunl line in the wrong place goes; one include goes in. */
+		if ((r = wire_pam_edit(old, oldlen, 0, 1, &len,
+		    &dropped)) != 0 ||
+		    (r = admin_pam_scan(wire_out, len, &po)) != 0) {
+			printf("refused  %s: %s\n", pam, tunl_err(r));
+			return 1;
+		}
+		memcpy(wire_text, wire_out, len);
+		at = po.common_line != 0 ? po.common_line : po.other_line;
+		if ((r = wire_pam_edit(wire_text, len, at, 0, &len,
+		    &dropped)) != 0) {
+			printf("refused  %s: %s\n", pam, tunl_err(r));
+			return 1;
+		}
+	} else
+		memcpy(wire_out, old, len = oldlen);
+	/* Checked before anything changes: nothing is left half done. */
 	if (wire_pam_dry_run(o->pam_confdir, wire_out, len, err,
 	    sizeof(err)) != 0) {
 		printf("refused  %s: the new stack fails the PAM check: %s; "
-		    "nothing in %s was changed\n", pam, err, o->pam_confdir);
+		    "nothing was changed\n", pam, err);
 		return 1;
+	}
+	if (wire_dropin_add(o, dropin) != 0)
+		return 1;
+	if (already) {
+		printf("ok       %s (pam_tunl already decides first, line "
+		    "%u)\n", pam, po.tunl_line);
+		goto done;
 	}
 	if (wire_pam_replace(pam, old, oldlen, wire_out, len) != 0)
 		return 1;

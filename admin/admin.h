@@ -30,6 +30,7 @@ int	 admin_fs_ensure_dir(const char *, uid_t, gid_t, mode_t, int *);
 int	 admin_fs_check_file(const char *, uid_t, gid_t, mode_t, mode_t,
 	     char *, size_t);
 int	 admin_fs_dirname(const char *, char *, size_t);
+int	 admin_fs_make_parents(const char *);
 const char *admin_fs_owner(uid_t, gid_t, char *, size_t);
 
 /* admin-run.c */
