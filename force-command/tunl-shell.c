@@ -44,12 +44,15 @@
 #define SHELL_AUTHORITY_DEFAULT	LIBEXECDIR "/tunl/tunl-authority"
 #define SHELL_BROKER_DEFAULT	LIBEXECDIR "/tunl/tunl-broker"
 
+/* --help: the usage on stdout, exit 0. */
+static int usage_help;
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "tunl: usage: tunl-shell [-f config] "
+	fprintf(usage_help ? stdout : stderr, "tunl: usage: tunl-shell [-f config] "
 	    "[--authority path] [--broker path] [--engineer-keys path]\n");
-	exit(SHELL_EXIT_USAGE);
+	exit(usage_help ? 0 : SHELL_EXIT_USAGE);
 }
 
 /*
@@ -349,6 +352,12 @@ main(int argc, char **argv)
 	uid_t		 customer_uid, engineer_uid;
 	enum shell_args_err e;
 	int		 i, r, rc;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		usage_help = 1;
+		usage();
+	}
 
 	memset(&sh, 0, sizeof(sh));
 	log_init("tunl-shell", LOG_AUTH, 0);
