@@ -119,55 +119,6 @@ doctor_file(struct doctor *d, const char *dir, const char *name, int exec,
 	admin_report_ok(&d->rp, path, what);
 }
 
-/*
- * The items of the layout table of one kind: each must have its owner,
- * group and mode. --fix sets them on an item that is there and of the
- * right kind (never through a link, never below an unsafe directory);
- * a missing one is init's to create.
- */
-static void
-doctor_layout(struct doctor *d, enum layout_kind kind)
-{
-	const struct admin_layout *it;
-	char		 path[PATH_MAX], what[256], want[160];
-	uid_t		 uid;
-	gid_t		 gid;
-	size_t		 i;
-	int		 r;
-
-	for (i = 0; i < admin_layout_count(); i++) {
-		it = admin_layout_item(i);
-		if (it->kind != kind ||
-		    admin_layout_path(it, d->cfg, d->o->libexecdir, path,
-		    sizeof(path)) != 0 ||
-		    admin_layout_ids(it, &d->ids, &uid, &gid) != 0)
-			continue;
-		(void)admin_fs_owner(uid, gid, want, sizeof(want));
-		r = admin_layout_check(it, path, uid, gid, what, sizeof(what));
-		if (r == 0) {
-			admin_report_ok(&d->rp, path, it->what);
-			continue;
-		}
-		if (r == TUNL_ERR_NOT_FOUND) {
-			admin_report_problem(&d->rp, path, "missing (%s); fix: "
-			    "%s", it->what, kind == LAYOUT_HELPER ? "install "
-			    "it (make install), or name its directory with "
-			    "--libexecdir" : "tunl-admin init");
-			continue;
-		}
-		if (r == TUNL_ERR_UNSAFE && d->o->fix && strncmp(what, "is not",
-		    6) != 0 && admin_layout_set(it, path, uid, gid) == 0) {
-			admin_report_fixed(&d->rp, path, "was %s, now %s %04o "
-			    "(%s)", what + 3, want, (u_int)it->mode, it->what);
-			continue;
-		}
-		admin_report_problem(&d->rp, path, "%s, expected %s %04o (%s); "
-		    "fix: chown %s %s && chmod %04o %s (or tunl-admin doctor "
-		    "--fix)", what, want, (u_int)it->mode, it->what, want,
-		    path, (u_int)it->mode, path);
-	}
-}
-
 /* The engineers' keys file: the table's owner and mode, and every line. */
 static void
 doctor_engineer_keys(struct doctor *d)
@@ -176,10 +127,11 @@ doctor_engineer_keys(struct doctor *d)
 	u_int	 keys;
 	int	 bad;
 
-	doctor_layout(d, LAYOUT_FILE);
+	admin_layout_report(d->cfg, d->o->libexecdir, &d->rp, &d->ids,
+	    LAYOUT_FILE);
 	bad = admin_engineer_check(d->cfg, &keys, err, sizeof(err));
 	if (bad < 0)
-		return;		/* doctor_layout named it */
+		return;		/* admin_layout_report named it */
 	if (bad > 0)
 		admin_report_problem(&d->rp, d->cfg->engineer_keys, "%d line(s) "
 		    "tunl-shell cannot take a name from, the first: %s; fix: "
@@ -204,7 +156,8 @@ doctor_programs(struct doctor *d)
 	    "the ForceCommand");
 	doctor_file(d, lx, "tunl-principals", 1, (uid_t)-1, 0, 0,
 	    "the AuthorizedPrincipalsCommand");
-	doctor_layout(d, LAYOUT_HELPER);
+	admin_layout_report(d->cfg, d->o->libexecdir, &d->rp, &d->ids,
+	    LAYOUT_HELPER);
 	doctor_dir_safe(d, d->o->pamdir, "sshd loads pam_tunl.so from it as "
 	    "root");
 	doctor_file(d, d->o->pamdir, "pam_tunl.so", 0, (uid_t)-1, 0, 0,
@@ -821,6 +774,7 @@ admin_doctor(const struct tunl_cfg *cfg, const char *cfgpath,
 	d.cfg = cfg;
 	d.o = o;
 	d.rp.quiet = o->quiet;
+	d.rp.fix = o->fix;
 	d.now = (int64_t)time(NULL);
 	tunl_strlcpy(d.sshd_config, o->sshd_config != NULL ? o->sshd_config :
 	    SSHD_CONFIG_DEFAULT, sizeof(d.sshd_config));

@@ -11,6 +11,7 @@ struct admin_report {
 	int	 quiet;		/* only problems, fixes and the summary */
 	int	 problems;
 	int	 fixed;
+	int	 fix;		/* doctor --fix: repair what is safe */
 };
 
 /* The accounts and group the relay runs as, resolved from the config. */
@@ -96,6 +97,9 @@ void	 admin_report_fixed(struct admin_report *, const char *,
 void	 admin_status_checks(const struct tunl_cfg *, const char *,
 	     struct admin_report *, struct admin_ids *);
 int	 admin_status(const struct tunl_cfg *, const char *, int);
+void	 admin_layout_report(const struct tunl_cfg *, const char *,
+	     struct admin_report *, const struct admin_ids *,
+	     enum layout_kind);
 
 /* admin-notify.c */
 #define NOTIFY_LABEL_MAX	128	/* "#N scheme://host" for logs */
