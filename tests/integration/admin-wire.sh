@@ -254,13 +254,13 @@ harness_assert_contains "$OUT" "tunl-admin status: healthy"
 harness_assert_contains "$OUT" "recordings: 0 file(s), 0.0 MiB on disk in $H/var/log/tunl"
 # A directory of the layout table with a wrong mode: status is not
 # healthy; doctor --fix gives it the table's mode back.
-chmod 0750 "$H/var/log/tunl"
+chmod 2750 "$H/var/log/tunl"
 admin status
 [ "$RC" = 1 ] || harness_fail "status with a wrong recording dir mode: $OUT"
-harness_assert_contains "$OUT" "PROBLEM  $H/var/log/tunl: is root:tunl 0750, expected root:tunl 2770"
+harness_assert_contains "$OUT" "PROBLEM  $H/var/log/tunl: is root:tunl 2750, expected root:tunl 2770"
 admin doctor --fix
 [ "$RC" = 0 ] || harness_fail "doctor --fix of the recording dir: $OUT"
-harness_assert_contains "$OUT" "fixed    $H/var/log/tunl: was root:tunl 0750, now root:tunl 2770"
+harness_assert_contains "$OUT" "fixed    $H/var/log/tunl: was root:tunl 2750, now root:tunl 2770"
 admin status --fix
 [ "$RC" = 2 ] || harness_fail "status accepted --fix: $OUT"
 harness_start_sshd
