@@ -135,7 +135,8 @@ init_engineer_keys(const struct admin_layout *it, const char *path,
 		return r;
 	}
 	snprintf(what, sizeof(what), "(engineers' keys, empty; add them with "
-	    "tunl-admin engineer add, %s %04o)", own, (u_int)it->mode);
+	    "tunl-admin engineer add, %s %04o)",
+	    admin_fs_owner(uid, gid, own, sizeof(own)), (u_int)it->mode);
 	init_say("created", path, what);
 	return 0;
 }

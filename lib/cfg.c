@@ -91,8 +91,6 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_STR(relay_address, CFG_T_ADDR),
 	CFG_STR(relay_host_key, CFG_T_PATH),
 	CFG_STR(engineer_keys, CFG_T_PATH),
-	CFG_NUM(recording_retention, CFG_T_UINT, 0, 36500),
-	CFG_NUM(event_retention, CFG_T_UINT, 0, 36500),
 };
 #define CFG_NKEYS	TUNL_NITEMS(cfg_keys)
 
@@ -243,8 +241,6 @@ cfg_defaults(struct tunl_cfg *cfg)
 	cfg->consumer_stuck = 10;
 	cfg->nwebhooks = 0;
 	cfg->log_level = TUNL_LOG_INFO;
-	cfg->recording_retention = 90;
-	cfg->event_retention = 365;
 }
 
 /*

@@ -226,8 +226,6 @@ struct tunl_cfg {
 	char		 relay_address[RELAY_ADDR_MAX];	/* "" when unset */
 	char		 relay_host_key[CFG_PATH_MAX];	/* its .pub file */
 	char		 engineer_keys[CFG_PATH_MAX];	/* AuthorizedKeysFile */
-	u_int		 recording_retention;	/* days; 0: kept for ever */
-	u_int		 event_retention;	/* days; 0: kept for ever */
 };
 
 void		 cfg_defaults(struct tunl_cfg *);

@@ -153,9 +153,7 @@ static const char every_key[] =
     "log_level = debug\n"
     "relay_address = [2001:db8::7]:2222\n"
     "relay_host_key = /srv/tunl/ssh_host_ed25519_key.pub\n"
-    "engineer_keys = /srv/tunl/engineers.keys\n"
-    "recording_retention = 0\n"
-    "event_retention = 36500\n";
+    "engineer_keys = /srv/tunl/engineers.keys\n";
 
 static void
 test_every_key(void **state)
@@ -200,8 +198,6 @@ test_every_key(void **state)
 	assert_string_equal(cfg.relay_host_key,
 	    "/srv/tunl/ssh_host_ed25519_key.pub");
 	assert_string_equal(cfg.engineer_keys, "/srv/tunl/engineers.keys");
-	assert_int_equal(cfg.recording_retention, 0);
-	assert_int_equal(cfg.event_retention, 36500);
 
 	/* Sizes: plain bytes, K and M, at both ends of the range. */
 	assert_int_equal(parse(&cfg, "consumer_backlog = 65536", err,
@@ -656,9 +652,7 @@ test_round_trip(void **state)
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n"
 	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n"
-	    "engineer_keys = " SYSCONFDIR "/tunl/engineers.keys\n"
-	    "recording_retention = 90\n"
-	    "event_retention = 365\n");
+	    "engineer_keys = " SYSCONFDIR "/tunl/engineers.keys\n");
 	free(s);
 	buf_free(b);
 
@@ -884,7 +878,6 @@ test_sample(void **state)
 		"max_consumers_total", "consumer_backlog", "producer_grace",
 		"consumer_stuck", "webhook_url", "webhook_key", "log_level",
 		"relay_address", "relay_host_key", "engineer_keys",
-		"recording_retention", "event_retention",
 	};
 	char		 path[1024], err[512], want[64], *text;
 	struct buf	*b;
