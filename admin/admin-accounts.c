@@ -1,13 +1,15 @@
 /*
- * admin-accounts.c: the accounts and group the relay expects. tunl-admin
- * never creates accounts itself (that is the operator's call and their
- * distribution's tools); it names what is missing and how to add it.
+ * admin-accounts.c: the accounts and groups the relay expects. `init`
+ * creates the missing ones with the system's groupadd and useradd (system
+ * accounts, no password, no home directory made); status and doctor name
+ * what is missing and how to add it.
  */
 #include "config.h"
 
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tunl.h"
 #include "admin.h"
@@ -24,8 +26,9 @@ admin_accounts_user(const char *name, const char *group, const char *what,
 	}
 	if (report) {
 		printf("missing account %s (%s); create it with:\n"
-		    "  useradd --system --gid %s --home-dir /nonexistent "
-		    "--shell /bin/sh %s\n", name, what, group, name);
+		    "  tunl-admin init  (or: useradd --system --gid %s "
+		    "--home-dir / --no-create-home --shell /bin/sh %s)\n",
+		    name, what, group, name);
 	}
 	return 1;
 }
@@ -46,8 +49,9 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
 		ids->missing++;
 		if (report)
 			printf("missing group %s (shared by the relay "
-			    "accounts); create it with:\n  groupadd --system "
-			    "%s\n", cfg->relay_group, cfg->relay_group);
+			    "accounts); create it with:\n  tunl-admin init  (or: "
+			    "groupadd --system %s)\n", cfg->relay_group,
+			    cfg->relay_group);
 	}
 	if ((gr = getgrnam(cfg->key_group)) != NULL)
 		ids->key_gid = gr->gr_gid;
@@ -55,8 +59,9 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
 		ids->missing++;
 		if (report)
 			printf("missing group %s (owns the token and CA keys; "
-			    "no members); create it with:\n  groupadd "
-			    "--system %s\n", cfg->key_group, cfg->key_group);
+			    "no members); create it with:\n  tunl-admin init  "
+			    "(or: groupadd --system %s)\n", cfg->key_group,
+			    cfg->key_group);
 	}
 	if ((gr = getgrnam(cfg->recording_group)) != NULL)
 		ids->recording_gid = gr->gr_gid;
@@ -82,4 +87,92 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
 	ids->missing += admin_accounts_user(cfg->principals_user,
 	    cfg->relay_group, "sshd runs tunl-principals as it",
 	    &ids->principals_uid, report);
+}
+
+static int
+accounts_group(const char *name)
+{
+	const char *argv[] = { "groupadd", "--system", name, NULL };
+	char	 out[512];
+	int	 r;
+
+	if (getgrnam(name) != NULL)
+		return 0;
+	if ((r = admin_run(GROUPADD_PATH, argv, out, sizeof(out))) != 0) {
+		printf("error    group %s: groupadd failed: %s\n", name,
+		    out[0] ? out : tunl_err(r));
+		return r;
+	}
+	printf("created  group %s\n", name);
+	return 0;
+}
+
+/*
+ * The customer and engineer accounts log in (sshd runs their ForceCommand
+ * through their shell); the broker and principals accounts never do. None
+ * has a password or a home of its own: "/" keeps sshd from complaining
+ * that it cannot enter a home, and the engineers' keys live in the
+ * root-owned engineer_keys file, not under a home.
+ */
+static int
+accounts_user(const char *name, const char *group, int login)
+{
+	const char *argv[] = { "useradd", "--system", "--gid", group,
+	    "--home-dir", "/", "--no-create-home", "--shell",
+	    login ? "/bin/sh" : "/usr/sbin/nologin", "--comment",
+	    "tunl relay", name, NULL };
+	char	 out[512];
+	int	 r;
+
+	if (getpwnam(name) != NULL)
+		return 0;
+	if ((r = admin_run(USERADD_PATH, argv, out, sizeof(out))) != 0) {
+		printf("error    account %s: useradd failed: %s\n", name,
+		    out[0] ? out : tunl_err(r));
+		return r;
+	}
+	printf("created  account %s (group %s)\n", name, group);
+	return 0;
+}
+
+/* The engineer account, and it alone, may read recordings. */
+static int
+accounts_member(const char *group, const char *user)
+{
+	const char *argv[] = { "usermod", "-a", "-G", group, user, NULL };
+	struct group	*gr;
+	char		**m, out[512];
+	int		 r;
+
+	if ((gr = getgrnam(group)) == NULL)
+		return TUNL_ERR_NOT_FOUND;
+	for (m = gr->gr_mem; m != NULL && *m != NULL; m++)
+		if (strcmp(*m, user) == 0)
+			return 0;
+	if ((r = admin_run(USERMOD_PATH, argv, out, sizeof(out))) != 0) {
+		printf("error    group %s: usermod -a -G %s %s failed: %s\n",
+		    group, group, user, out[0] ? out : tunl_err(r));
+		return r;
+	}
+	printf("added    %s to group %s\n", user, group);
+	return 0;
+}
+
+/* Create what is missing, groups first; stops at the first failure. */
+int
+admin_accounts_create(const struct tunl_cfg *cfg)
+{
+	int	 r;
+
+	if ((r = accounts_group(cfg->relay_group)) != 0 ||
+	    (r = accounts_group(cfg->key_group)) != 0 ||
+	    (r = accounts_user(cfg->customer_user, cfg->relay_group, 1)) != 0 ||
+	    (r = accounts_user(cfg->engineer_user, cfg->relay_group, 1)) != 0 ||
+	    (r = accounts_user(cfg->broker_user, cfg->relay_group, 0)) != 0 ||
+	    (r = accounts_user(cfg->principals_user, cfg->relay_group, 0)) != 0 ||
+	    (r = accounts_group(cfg->recording_group)) != 0 ||
+	    (r = accounts_member(cfg->recording_group,
+	    cfg->engineer_user)) != 0)
+		return r;
+	return 0;
 }

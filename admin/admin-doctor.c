@@ -119,6 +119,32 @@ doctor_file(struct doctor *d, const char *dir, const char *name, int exec,
 	admin_report_ok(&d->rp, path, what);
 }
 
+/* The engineers' keys file: the table's owner and mode, and every line. */
+static void
+doctor_engineer_keys(struct doctor *d)
+{
+	char	 err[256];
+	u_int	 keys;
+	int	 bad;
+
+	admin_layout_report(d->cfg, d->o->libexecdir, &d->rp, &d->ids,
+	    LAYOUT_FILE);
+	bad = admin_engineer_check(d->cfg, &keys, err, sizeof(err));
+	if (bad < 0)
+		return;		/* admin_layout_report named it */
+	if (bad > 0)
+		admin_report_problem(&d->rp, d->cfg->engineer_keys, "%d line(s) "
+		    "tunl-shell cannot take a name from, the first: %s; fix: "
+		    "remove them and add each engineer with tunl-admin "
+		    "engineer add NAME KEYFILE", bad, err);
+	else if (keys == 0)
+		admin_report_note(&d->rp, d->cfg->engineer_keys, "no engineer "
+		    "yet: add one with tunl-admin engineer add NAME KEYFILE");
+	else
+		admin_report_ok(&d->rp, d->cfg->engineer_keys, keys == 1 ?
+		    "1 engineer key" : "engineer keys, each with a name");
+}
+
 static void
 doctor_programs(struct doctor *d)
 {
@@ -130,13 +156,8 @@ doctor_programs(struct doctor *d)
 	    "the ForceCommand");
 	doctor_file(d, lx, "tunl-principals", 1, (uid_t)-1, 0, 0,
 	    "the AuthorizedPrincipalsCommand");
-	if (d->ids.key_gid != (gid_t)-1)
-		doctor_file(d, lx, "tunl-authority", 1, 0, d->ids.key_gid,
-		    02755, "setgid to read the keys");
-	if (d->ids.broker_uid != (uid_t)-1 && d->ids.relay_gid != (gid_t)-1)
-		doctor_file(d, lx, "tunl-broker", 1, d->ids.broker_uid,
-		    d->ids.relay_gid, 04750, "setuid broker_user, run by the "
-		    "relay group only");
+	admin_layout_report(d->cfg, d->o->libexecdir, &d->rp, &d->ids,
+	    LAYOUT_HELPER);
 	doctor_dir_safe(d, d->o->pamdir, "sshd loads pam_tunl.so from it as "
 	    "root");
 	doctor_file(d, d->o->pamdir, "pam_tunl.so", 0, (uid_t)-1, 0, 0,
@@ -254,8 +275,12 @@ doctor_sshd_user(struct doctor *d, const char *user, int customer)
 		doctor_sshd_eq(d, user, &e, SSHD_KBDINTERACTIVE, "yes");
 		/* UsePAM is global: checked once. */
 		doctor_sshd_eq(d, NULL, &e, SSHD_USEPAM, "yes");
-	} else
+	} else {
 		doctor_sshd_eq(d, user, &e, SSHD_AUTHMETHODS, "publickey");
+		/* The engineers' keys: tunl-admin engineer's file only. */
+		doctor_sshd_eq(d, user, &e, SSHD_AUTHKEYSFILE,
+		    cfg->engineer_keys);
+	}
 	doctor_sshd_eq(d, user, &e, SSHD_EXPOSEAUTHINFO, "yes");
 	doctor_sshd_eq(d, user, &e, SSHD_DISABLEFORWARDING, "yes");
 	doctor_sshd_eq(d, user, &e, SSHD_TCPFORWARDING, "no");
@@ -749,6 +774,7 @@ admin_doctor(const struct tunl_cfg *cfg, const char *cfgpath,
 	d.cfg = cfg;
 	d.o = o;
 	d.rp.quiet = o->quiet;
+	d.rp.fix = o->fix;
 	d.now = (int64_t)time(NULL);
 	tunl_strlcpy(d.sshd_config, o->sshd_config != NULL ? o->sshd_config :
 	    SSHD_CONFIG_DEFAULT, sizeof(d.sshd_config));
@@ -763,6 +789,7 @@ admin_doctor(const struct tunl_cfg *cfg, const char *cfgpath,
 
 	admin_status_checks(cfg, cfgpath, &d.rp, &d.ids);
 	doctor_programs(&d);
+	doctor_engineer_keys(&d);
 	doctor_sshd(&d);
 	doctor_pam(&d);
 	doctor_state(&d);
@@ -770,10 +797,12 @@ admin_doctor(const struct tunl_cfg *cfg, const char *cfgpath,
 	doctor_fail2ban(&d);
 
 	if (d.rp.fixed > 0)
-		printf("tunl-admin doctor: fixed %d item(s)\n", d.rp.fixed);
+		printf("tunl-admin %s: fixed %d item(s)\n", o->verb,
+		    d.rp.fixed);
 	if (d.rp.problems > 0)
-		printf("tunl-admin doctor: %d problem(s)\n", d.rp.problems);
+		printf("tunl-admin %s: %d problem(s)\n", o->verb,
+		    d.rp.problems);
 	else
-		printf("tunl-admin doctor: healthy\n");
+		printf("tunl-admin %s: healthy\n", o->verb);
 	return d.rp.problems > 0 ? 1 : 0;
 }

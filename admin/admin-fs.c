@@ -150,3 +150,48 @@ admin_fs_check_file(const char *path, uid_t uid, gid_t gid, mode_t need,
 	}
 	return 0;
 }
+
+/*
+ * Create the missing directories above path, root:root 0755 each (a
+ * --localstatedir whose lib/ or log/ does not exist yet). What exists is
+ * left for admin_fs_check_parents to judge.
+ */
+int
+admin_fs_make_parents(const char *path)
+{
+	char	 p[PATH_MAX], bad[PATH_MAX], *s, c;
+	int	 fd, checked = 0;
+
+	if (tunl_strlcpy(p, path, sizeof(p)) >= sizeof(p) || p[0] != '/')
+		return TUNL_ERR_LENGTH;
+	if ((s = strrchr(p, '/')) == NULL || s == p)
+		return 0;
+	*s = '\0';
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		c = *s;
+		*s = '\0';
+		/* The first missing one: only below a safe directory. */
+		if (!checked && access(p, F_OK) == -1 && errno == ENOENT) {
+			checked = 1;
+			if (admin_fs_check_parents(p, bad, sizeof(bad)) != 0)
+				return TUNL_ERR_UNSAFE;
+		}
+		if (mkdir(p, 0700) == 0) {
+			if ((fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC)) == -1)
+				return TUNL_ERR_SYSTEM;
+			if (fchown(fd, 0, 0) == -1 || fchmod(fd, 0755) == -1) {
+				close(fd);
+				return TUNL_ERR_SYSTEM;
+			}
+			close(fd);
+		} else if (errno != EEXIST)
+			return TUNL_ERR_SYSTEM;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}

@@ -4,23 +4,10 @@
  * and anything unsafe (wrong owner or mode, a link where a file should be,
  * a parent writable by others) stops it with the fix named.
  *
- * Layout (owner:group mode):
- *	dirname(token_key), dirname(ca_key)	root:root 0755
- *	token_key				root:keys 0640
- *	ca_key, ca_key.pub			root:keys 0640, 0644
- *	dirname(webhook_key)			root:root 0755	(with a webhook_url)
- *	webhook_key				root:root 0600	(with a webhook_url)
- *	dirname(database)			root:relay 2770
- *	database				root:relay 0660
- *	runtime_dir				root:relay 0750
- *	runtime_dir/auth			root:relay 0750 (hand-offs)
- *	runtime_dir/sessions			broker:relay 0750 (broker sockets)
- *	recording_dir				broker:recording 2750
- *
- * Only the broker account can create, rename or remove a session's
- * socket or a recording (docs/security.md, "The accounts' powers"); the
- * relay group may connect to the sockets and the recording group (the
- * engineer account, never the customer's) may read the recordings.
+ * The owners and modes are those of the table in admin-layout.c. init
+ * also creates the relay's groups and accounts when they are missing,
+ * writes a commented default configuration when there is none, and gives
+ * the installed helpers their owners and set-id modes.
  */
 #include "config.h"
 
@@ -40,14 +27,6 @@
 
 extern char **environ;
 
-struct init_dir {
-	const char	*path;
-	uid_t		 uid;
-	gid_t		 gid;
-	mode_t		 mode;
-	const char	*what;
-};
-
 static void
 init_say(const char *verb, const char *path, const char *detail)
 {
@@ -55,38 +34,110 @@ init_say(const char *verb, const char *path, const char *detail)
 }
 
 static int
-init_dir(const struct init_dir *d)
+init_dir(const struct admin_layout *it, const char *path, uid_t uid,
+    gid_t gid)
 {
 	char	 err[PATH_MAX + 64], own[160], detail[256];
-	uid_t	 uid = d->uid;
-	gid_t	 gid = d->gid;
 	int	 created, r;
 
-	if ((r = admin_fs_check_parents(d->path, err, sizeof(err))) != 0) {
+	(void)admin_fs_make_parents(path);
+	if ((r = admin_fs_check_parents(path, err, sizeof(err))) != 0) {
 		if (r == TUNL_ERR_UNSAFE)
 			printf("unsafe   %s: %s is writable by others or not "
-			    "owned by root; fix that first\n", d->path, err);
+			    "owned by root; fix that first\n", path, err);
 		else
-			printf("error    %s: parent %s: %s\n", d->path, err,
+			printf("error    %s: parent %s: %s\n", path, err,
 			    tunl_err(r));
 		return r;
 	}
-	if ((r = admin_fs_ensure_dir(d->path, uid, gid, d->mode,
+	if ((r = admin_fs_ensure_dir(path, uid, gid, it->mode,
 	    &created)) != 0) {
 		if (r == TUNL_ERR_UNSAFE) {
 			printf("unsafe   %s (%s) must be a directory owned by "
 			    "%s with mode %04o; fix with:\n  chown %s %s && "
-			    "chmod %04o %s\n", d->path, d->what,
+			    "chmod %04o %s\n", path, it->what,
 			    admin_fs_owner(uid, gid, own, sizeof(own)),
-			    (u_int)d->mode, own, d->path, (u_int)d->mode,
-			    d->path);
+			    (u_int)it->mode, own, path, (u_int)it->mode,
+			    path);
 		} else
-			printf("error    %s: %s\n", d->path, tunl_err(r));
+			printf("error    %s: %s\n", path, tunl_err(r));
 		return r;
 	}
-	snprintf(detail, sizeof(detail), "(%s, %s %04o)", d->what,
-	    admin_fs_owner(uid, gid, own, sizeof(own)), (u_int)d->mode);
-	init_say(created ? "created" : "ok", d->path, detail);
+	snprintf(detail, sizeof(detail), "(%s, %s %04o)", it->what,
+	    admin_fs_owner(uid, gid, own, sizeof(own)), (u_int)it->mode);
+	init_say(created ? "created" : "ok", path, detail);
+	return 0;
+}
+
+/*
+ * An installed helper gets the owner and set-id mode of the table. A
+ * helper that is not there (a relay run from a build tree) is named, not
+ * an error: doctor reports it.
+ */
+static int
+init_helper(const struct admin_layout *it, const char *path, uid_t uid,
+    gid_t gid)
+{
+	char	 what[256], own[160];
+	int	 r;
+
+	r = admin_layout_check(it, path, uid, gid, what, sizeof(what));
+	if (r == TUNL_ERR_NOT_FOUND) {
+		init_say("skipped", path, "(not installed here)");
+		return 0;
+	}
+	if (r == 0) {
+		init_say("ok", path, it->what);
+		return 0;
+	}
+	if ((r = admin_layout_set(it, path, uid, gid)) != 0) {
+		printf("error    %s: cannot make it %s %04o: %s\n", path,
+		    admin_fs_owner(uid, gid, own, sizeof(own)),
+		    (u_int)it->mode, tunl_err(r));
+		return r;
+	}
+	snprintf(what, sizeof(what), "(%s, %s %04o)", it->what,
+	    admin_fs_owner(uid, gid, own, sizeof(own)), (u_int)it->mode);
+	init_say("set", path, what);
+	return 0;
+}
+
+/* The engineers' keys file: made empty when missing, never rewritten. */
+static int
+init_engineer_keys(const struct admin_layout *it, const char *path,
+    uid_t uid, gid_t gid)
+{
+	char	 what[256], own[160];
+	int	 fd, r;
+
+	r = admin_layout_check(it, path, uid, gid, what, sizeof(what));
+	if (r == 0) {
+		init_say("ok", path, "(engineers' keys)");
+		return 0;
+	}
+	if (r != TUNL_ERR_NOT_FOUND) {
+		printf("unsafe   %s %s; it must be a regular file %s %04o: "
+		    "fix with:\n  chown %s %s && chmod %04o %s\n", path, what,
+		    admin_fs_owner(uid, gid, own, sizeof(own)),
+		    (u_int)it->mode, own, path, (u_int)it->mode, path);
+		return TUNL_ERR_UNSAFE;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		printf("error    %s: %s\n", path, strerror(errno));
+		return TUNL_ERR_SYSTEM;
+	}
+	r = fchown(fd, uid, gid) == 0 && fchmod(fd, it->mode) == 0 ? 0 :
+	    TUNL_ERR_SYSTEM;
+	close(fd);
+	if (r != 0) {
+		printf("error    %s: %s\n", path, strerror(errno));
+		return r;
+	}
+	snprintf(what, sizeof(what), "(engineers' keys, empty; add them with "
+	    "tunl-admin engineer add, %s %04o)",
+	    admin_fs_owner(uid, gid, own, sizeof(own)), (u_int)it->mode);
+	init_say("created", path, what);
 	return 0;
 }
 
@@ -289,7 +340,8 @@ init_database_modes(const char *db, gid_t relay_gid)
 			return TUNL_ERR_SYSTEM;
 		}
 		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-		    fchown(fd, 0, relay_gid) == -1 || fchmod(fd, 0660) == -1)
+		    fchown(fd, 0, relay_gid) == -1 ||
+		    fchmod(fd, admin_layout_find(LAYOUT_DATABASE)->mode) == -1)
 			r = TUNL_ERR_SYSTEM;
 		close(fd);
 	}
@@ -335,14 +387,95 @@ init_database(const struct tunl_cfg *cfg, gid_t relay_gid)
 	return r;
 }
 
-int
-admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
+/*
+ * No configuration file: write one with every key commented out at its
+ * default (what a missing file means), for the operator to edit.
+ */
+static int
+init_default_config(const char *path)
 {
+	struct tunl_cfg	 dflt;
+	struct buf	*b = NULL, *out = NULL;
+	const char	*p, *end, *nl;
+	char		 dir[PATH_MAX], tmp[PATH_MAX], err[PATH_MAX + 64];
+	int		 fd = -1, created, r;
+
+	if (access(path, F_OK) == 0 || errno != ENOENT)
+		return 0;
+	cfg_defaults(&dflt);
+	if ((r = admin_fs_dirname(path, dir, sizeof(dir))) != 0 ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
+		goto fail;
+	if ((r = admin_fs_check_parents(dir, err, sizeof(err))) != 0 ||
+	    (r = admin_fs_ensure_dir(dir, 0, 0, 0755, &created)) != 0)
+		goto fail;
+	if ((b = buf_new(CFG_DUMP_MAX)) == NULL ||
+	    (out = buf_new(2 * CFG_DUMP_MAX)) == NULL) {
+		r = TUNL_ERR_ALLOC;
+		goto fail;
+	}
+	if ((r = cfg_dump(&dflt, b)) != 0 ||
+	    (r = buf_putf(out, "%s", "# tunl relay configuration "
+	    "(tunl.conf(5), docs/config.md).\n# Every key is shown at its "
+	    "default, commented out: remove the '#'\n# and change the value "
+	    "to set it. `tunl-admin config` prints what is\n# in effect.\n"
+	    "#\n# Set relay_address to the name and port customers "
+	    "reach.\n\n")) != 0)
+		goto fail;
+	p = (const char *)buf_ptr(b);
+	end = p + buf_len(b);
+	while (p < end && r == 0) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		if ((r = buf_putf(out, "%s", "#")) == 0 &&
+		    (r = buf_put(out, p, (size_t)(nl - p))) == 0)
+			r = buf_putf(out, "%s", "\n");
+		p = nl + 1;
+	}
+	if (r != 0)
+		goto fail;
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) == -1 || fchmod(fd, 0644) == -1 ||
+	    write(fd, buf_ptr(out), buf_len(out)) != (ssize_t)buf_len(out) ||
+	    fsync(fd) == -1 || close(fd) == -1) {
+		r = TUNL_ERR_SYSTEM;
+		fd = -1;
+		(void)unlink(tmp);
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		r = TUNL_ERR_SYSTEM;
+		(void)unlink(tmp);
+		goto fail;
+	}
+	init_say("created", path, "(configuration: every key at its default, "
+	    "commented out)");
+	r = 0;
+	goto out;
+ fail:
+	printf("error    %s: cannot write the default configuration: %s\n",
+	    path, tunl_err(r));
+ out:
+	if (fd != -1)
+		close(fd);
+	buf_free(b);
+	buf_free(out);
+	return r;
+}
+
+int
+admin_init(const struct tunl_cfg *cfg, const char *cfgpath,
+    const char *libexecdir, int write_default)
+{
+	const struct admin_layout *it;
 	struct admin_ids ids;
-	char		 keydir[PATH_MAX], cadir[PATH_MAX], dbdir[PATH_MAX];
-	char		 authdir[PATH_MAX], sockdir[PATH_MAX], hookdir[PATH_MAX];
-	struct init_dir	 dirs[8];
-	size_t		 i, n = 0;
+	char		 path[PATH_MAX];
+	uid_t		 uid;
+	gid_t		 gid;
+	size_t		 i;
 	int		 r;
 
 	if (geteuid() != 0) {
@@ -351,50 +484,36 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 	}
 	umask(077);
 	printf("tunl-admin init: configuration %s\n", cfgpath);
-	printf("expects group %s with accounts %s (customers), %s "
+	if (write_default && init_default_config(cfgpath) != 0)
+		goto fail;
+	printf("uses group %s with accounts %s (customers), %s "
 	    "(engineers), %s (brokers) and %s (principals command) in it, "
 	    "group %s with no members (keys), and group %s with %s alone "
 	    "in it (may read recordings)\n",
 	    cfg->relay_group, cfg->customer_user, cfg->engineer_user,
 	    cfg->broker_user, cfg->principals_user, cfg->key_group,
 	    cfg->recording_group, cfg->engineer_user);
+	if (admin_accounts_create(cfg) != 0)
+		goto fail;
 	admin_accounts_resolve(cfg, &ids, 1);
 	if (ids.missing > 0) {
 		printf("tunl-admin init: stopped: %d account(s) or group(s) "
 		    "missing\n", ids.missing);
 		return 1;
 	}
-
-	if (admin_fs_dirname(cfg->token_key, keydir, sizeof(keydir)) != 0 ||
-	    admin_fs_dirname(cfg->ca_key, cadir, sizeof(cadir)) != 0 ||
-	    admin_fs_dirname(cfg->database, dbdir, sizeof(dbdir)) != 0 ||
-	    admin_fs_dirname(cfg->webhook_key, hookdir, sizeof(hookdir)) != 0 ||
-	    (size_t)snprintf(authdir, sizeof(authdir), "%s/auth",
-	    cfg->runtime_dir) >= sizeof(authdir) ||
-	    (size_t)snprintf(sockdir, sizeof(sockdir), "%s/sessions",
-	    cfg->runtime_dir) >= sizeof(sockdir)) {
-		fprintf(stderr, "tunl-admin: a configured path is too long\n");
-		return 1;
-	}
-	dirs[n++] = (struct init_dir){ keydir, 0, 0, 0755, "keys" };
-	if (strcmp(cadir, keydir) != 0)
-		dirs[n++] = (struct init_dir){ cadir, 0, 0, 0755, "CA key" };
-	if (cfg->nwebhooks > 0 && strcmp(hookdir, keydir) != 0 &&
-	    strcmp(hookdir, cadir) != 0 && strcmp(hookdir, dbdir) != 0)
-		dirs[n++] = (struct init_dir){ hookdir, 0, 0, 0755,
-		    "webhook key" };
-	dirs[n++] = (struct init_dir){ dbdir, 0, ids.relay_gid, 02770,
-	    "database" };
-	dirs[n++] = (struct init_dir){ cfg->runtime_dir, 0, ids.relay_gid,
-	    0750, "runtime" };
-	dirs[n++] = (struct init_dir){ authdir, 0, ids.relay_gid, 0750,
-	    "hand-offs" };
-	dirs[n++] = (struct init_dir){ sockdir, ids.broker_uid, ids.relay_gid,
-	    ADMIN_SOCKDIR_MODE, "broker sockets" };
-	dirs[n++] = (struct init_dir){ cfg->recording_dir, ids.broker_uid,
-	    ids.recording_gid, ADMIN_RECDIR_MODE, "recordings" };
-	for (i = 0; i < n; i++) {
-		if (init_dir(&dirs[i]) != 0)
+	for (i = 0; i < admin_layout_count(); i++) {
+		it = admin_layout_item(i);
+		if (it->kind != LAYOUT_DIR)
+			continue;
+		r = admin_layout_path(it, cfg, libexecdir, path, sizeof(path));
+		if (r == TUNL_ERR_NOT_FOUND)
+			continue;
+		if (r != 0 || admin_layout_ids(it, &ids, &uid, &gid) != 0) {
+			fprintf(stderr, "tunl-admin: a configured path is too "
+			    "long\n");
+			return 1;
+		}
+		if (init_dir(it, path, uid, gid) != 0)
 			goto fail;
 	}
 	if ((r = init_token_key(cfg, ids.key_gid)) != 0 ||
@@ -402,7 +521,22 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath)
 	    (r = init_webhook_key(cfg)) != 0 ||
 	    (r = init_database(cfg, ids.relay_gid)) != 0)
 		goto fail;
-	printf("tunl-admin init: the relay is ready\n");
+	for (i = 0; i < admin_layout_count(); i++) {
+		it = admin_layout_item(i);
+		if (it->kind == LAYOUT_DIR || it->where == LAYOUT_DATABASE)
+			continue;
+		if (admin_layout_path(it, cfg, libexecdir, path,
+		    sizeof(path)) != 0 ||
+		    admin_layout_ids(it, &ids, &uid, &gid) != 0)
+			goto fail;
+		r = it->kind == LAYOUT_HELPER ?
+		    init_helper(it, path, uid, gid) :
+		    init_engineer_keys(it, path, uid, gid);
+		if (r != 0)
+			goto fail;
+	}
+	printf("tunl-admin init: done; next: tunl-admin enable (wires sshd "
+	    "and PAM), then tunl-admin doctor\n");
 	return 0;
  fail:
 	printf("tunl-admin init: stopped; nothing unsafe was changed\n");

@@ -50,6 +50,7 @@ static const struct {
 	[SSHD_TCPFORWARDING] = { "allowtcpforwarding", "AllowTcpForwarding" },
 	[SSHD_PERMITUSERRC] = { "permituserrc", "PermitUserRC" },
 	[SSHD_MAXAUTHTRIES] = { "maxauthtries", "MaxAuthTries" },
+	[SSHD_AUTHKEYSFILE] = { "authorizedkeysfile", "AuthorizedKeysFile" },
 };
 
 extern char **environ;

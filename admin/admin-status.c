@@ -9,7 +9,9 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <inttypes.h>
@@ -74,57 +76,88 @@ admin_report_fixed(struct admin_report *rp, const char *what,
 	putchar('\n');
 }
 
-static void
-status_dir(struct admin_report *st, const char *path, uid_t uid, gid_t gid,
-    mode_t mode)
+/*
+ * The items of the layout table of one kind: each must have its owner,
+ * group and mode. With rp->fix (doctor --fix) an item that is there and
+ * of the right kind gets them (never through a link, never below an
+ * unsafe directory); a missing one is init's to create.
+ */
+void
+admin_layout_report(const struct tunl_cfg *cfg, const char *libexecdir,
+    struct admin_report *rp, const struct admin_ids *ids,
+    enum layout_kind kind)
 {
-	struct stat	 sb;
-	char		 msg[PATH_MAX + 128], own[160];
+	const struct admin_layout *it;
+	char		 path[PATH_MAX], what[256], want[160];
+	uid_t		 uid;
+	gid_t		 gid;
+	size_t		 i;
+	int		 r;
 
-	if (lstat(path, &sb) == -1) {
-		snprintf(msg, sizeof(msg), "%s (run tunl-admin init)",
-		    strerror(errno));
-		admin_report_problem(st, path, "%s", msg);
-		return;
+	for (i = 0; i < admin_layout_count(); i++) {
+		it = admin_layout_item(i);
+		if (it->kind != kind ||
+		    admin_layout_path(it, cfg, libexecdir, path,
+		    sizeof(path)) != 0 ||
+		    admin_layout_ids(it, ids, &uid, &gid) != 0)
+			continue;
+		(void)admin_fs_owner(uid, gid, want, sizeof(want));
+		r = admin_layout_check(it, path, uid, gid, what, sizeof(what));
+		if (r == 0) {
+			admin_report_ok(rp, path, it->what);
+			continue;
+		}
+		if (r == TUNL_ERR_NOT_FOUND) {
+			admin_report_problem(rp, path, "missing (%s); fix: %s",
+			    it->what, kind == LAYOUT_HELPER ? "install it "
+			    "(make install), or name its directory with "
+			    "--libexecdir" : "run tunl-admin init");
+			continue;
+		}
+		if (r == TUNL_ERR_UNSAFE && rp->fix &&
+		    strncmp(what, "is not", 6) != 0 &&
+		    admin_layout_set(it, path, uid, gid) == 0) {
+			admin_report_fixed(rp, path, "was %s, now %s %04o (%s)",
+			    what + 3, want, (u_int)it->mode, it->what);
+			continue;
+		}
+		admin_report_problem(rp, path, "%s, expected %s %04o (%s); "
+		    "fix: chown %s %s && chmod %04o %s (or tunl-admin doctor "
+		    "--fix)", what, want, (u_int)it->mode, it->what, want,
+		    path, (u_int)it->mode, path);
 	}
-	if (!S_ISDIR(sb.st_mode) || sb.st_uid != uid || sb.st_gid != gid ||
-	    (sb.st_mode & 07777) != mode) {
-		snprintf(msg, sizeof(msg), "is %s %04o, expected %s %04o; "
-		    "fix: chown %s %s && chmod %04o %s",
-		    admin_fs_owner(sb.st_uid, sb.st_gid, own, sizeof(own)),
-		    (u_int)(sb.st_mode & 07777),
-		    admin_fs_owner(uid, gid, own + 80, sizeof(own) - 80),
-		    (u_int)mode, own + 80, path, (u_int)mode, path);
-		admin_report_problem(st, path, "%s", msg);
-		return;
-	}
-	admin_report_ok(st, path, "");
 }
 
-/* The customer account must never read recordings. */
+/* Disk used by the recordings (regular files directly in the directory). */
 static void
-status_recording_group(struct admin_report *st, const struct tunl_cfg *cfg,
-    gid_t gid)
+status_recordings_disk(struct admin_report *st, const char *dir)
 {
-	struct passwd	*pw;
-	struct group	*gr;
-	char		**m;
-	int		 in = 0;
+	struct dirent	*de;
+	struct stat	 sb;
+	DIR		*dp;
+	unsigned long long bytes = 0;
+	u_int		 files = 0;
+	int		 dfd;
 
-	if ((pw = getpwnam(cfg->customer_user)) != NULL && pw->pw_gid == gid)
-		in = 1;
-	if ((gr = getgrgid(gid)) != NULL) {
-		for (m = gr->gr_mem; m != NULL && *m != NULL; m++)
-			if (strcmp(*m, cfg->customer_user) == 0)
-				in = 1;
+	(void)st;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return;		/* the layout check has named it */
+	if ((dp = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return;
 	}
-	if (in)
-		admin_report_problem(st, "recording_group", "the customer "
-		    "account %s is in group %s and could read every "
-		    "recording; fix: gpasswd -d %s %s (and a primary group "
-		    "other than %s)", cfg->customer_user, cfg->recording_group,
-		    cfg->customer_user, cfg->recording_group,
-		    cfg->recording_group);
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.' || fstatat(dfd, de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode))
+			continue;
+		bytes += (unsigned long long)sb.st_blocks * 512;
+		files++;
+	}
+	closedir(dp);
+	/* Like the counts, printed even when quiet. */
+	printf("recordings: %u file(s), %.1f MiB on disk in %s\n", files,
+	    (double)bytes / (1024.0 * 1024.0), dir);
 }
 
 static void
@@ -275,6 +308,32 @@ status_webhooks(struct admin_report *st, const struct tunl_cfg *cfg)
 	registry_close(reg);
 }
 
+/* The customer account must never read recordings. */
+static void
+status_recording_group(struct admin_report *st, const struct tunl_cfg *cfg,
+    gid_t gid)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	char		**m;
+	int		 in = 0;
+
+	if ((pw = getpwnam(cfg->customer_user)) != NULL && pw->pw_gid == gid)
+		in = 1;
+	if ((gr = getgrgid(gid)) != NULL) {
+		for (m = gr->gr_mem; m != NULL && *m != NULL; m++)
+			if (strcmp(*m, cfg->customer_user) == 0)
+				in = 1;
+	}
+	if (in)
+		admin_report_problem(st, "recording_group", "the customer "
+		    "account %s is in group %s and could read every "
+		    "recording; fix: gpasswd -d %s %s (and a primary group "
+		    "other than %s)", cfg->customer_user, cfg->recording_group,
+		    cfg->customer_user, cfg->recording_group,
+		    cfg->recording_group);
+}
+
 /*
  * Everything status checks, shared with doctor. ids gets the accounts (a
  * group that could not be resolved is (gid_t)-1).
@@ -283,7 +342,7 @@ void
 admin_status_checks(const struct tunl_cfg *cfg, const char *cfgpath,
     struct admin_report *st, struct admin_ids *ids)
 {
-	char	 dir[PATH_MAX], pub[PATH_MAX];
+	char	 pub[PATH_MAX];
 
 	admin_report_ok(st, "configuration", cfgpath);
 	admin_accounts_resolve(cfg, ids, 0);
@@ -293,19 +352,8 @@ admin_status_checks(const struct tunl_cfg *cfg, const char *cfgpath,
 	} else
 		admin_report_ok(st, "accounts", "");
 
-	if (ids->relay_gid != (gid_t)-1) {
-		if (admin_fs_dirname(cfg->database, dir, sizeof(dir)) == 0)
-			status_dir(st, dir, 0, ids->relay_gid, 02770);
-		status_dir(st, cfg->runtime_dir, 0, ids->relay_gid, 0750);
-		if (ids->broker_uid != (uid_t)-1 &&
-		    (size_t)snprintf(dir, sizeof(dir), "%s/sessions",
-		    cfg->runtime_dir) < sizeof(dir))
-			status_dir(st, dir, ids->broker_uid, ids->relay_gid,
-			    ADMIN_SOCKDIR_MODE);
-	}
-	if (ids->broker_uid != (uid_t)-1 && ids->recording_gid != (gid_t)-1)
-		status_dir(st, cfg->recording_dir, ids->broker_uid,
-		    ids->recording_gid, ADMIN_RECDIR_MODE);
+	/* The directories, by the layout table (init makes them so). */
+	admin_layout_report(cfg, LIBEXECDIR "/tunl", st, ids, LAYOUT_DIR);
 	if (ids->recording_gid != (gid_t)-1)
 		status_recording_group(st, cfg, ids->recording_gid);
 	if (geteuid() == 0 && ids->key_gid != (gid_t)-1) {
@@ -319,13 +367,14 @@ admin_status_checks(const struct tunl_cfg *cfg, const char *cfgpath,
 	    sizeof(pub) && access(pub, R_OK) != 0)
 		admin_report_problem(st, pub, "missing or unreadable");
 	status_database(st, cfg);
+	status_recordings_disk(st, cfg->recording_dir);
 	status_webhooks(st, cfg);
 }
 
 int
 admin_status(const struct tunl_cfg *cfg, const char *cfgpath, int quiet)
 {
-	struct admin_report	 st = { quiet, 0, 0 };
+	struct admin_report	 st = { quiet, 0, 0, 0 };
 	struct admin_ids	 ids;
 
 	admin_status_checks(cfg, cfgpath, &st, &ids);

@@ -11,6 +11,7 @@ struct admin_report {
 	int	 quiet;		/* only problems, fixes and the summary */
 	int	 problems;
 	int	 fixed;
+	int	 fix;		/* doctor --fix: repair what is safe */
 };
 
 /* The accounts and group the relay runs as, resolved from the config. */
@@ -40,14 +41,65 @@ int	 admin_fs_ensure_dir(const char *, uid_t, gid_t, mode_t, int *);
 int	 admin_fs_check_file(const char *, uid_t, gid_t, mode_t, mode_t,
 	     char *, size_t);
 int	 admin_fs_dirname(const char *, char *, size_t);
+int	 admin_fs_make_parents(const char *);
 const char *admin_fs_owner(uid_t, gid_t, char *, size_t);
+
+/* admin-run.c */
+#ifndef GROUPADD_PATH
+#define GROUPADD_PATH		"/usr/sbin/groupadd"
+#endif
+#ifndef USERADD_PATH
+#define USERADD_PATH		"/usr/sbin/useradd"
+#endif
+#ifndef USERMOD_PATH
+#define USERMOD_PATH		"/usr/sbin/usermod"
+#endif
+int	 admin_run(const char *, const char *const *, char *, size_t);
 
 /* admin-accounts.c */
 void	 admin_accounts_resolve(const struct tunl_cfg *, struct admin_ids *,
 	     int);
+int	 admin_accounts_create(const struct tunl_cfg *);
+
+/* admin-layout.c: the owners and modes of the design, in one table. */
+enum layout_where {
+	LAYOUT_KEYDIR, LAYOUT_CADIR, LAYOUT_HOOKDIR, LAYOUT_DBDIR,
+	LAYOUT_RUNTIME, LAYOUT_AUTHDIR, LAYOUT_SOCKDIR, LAYOUT_RECDIR,
+	LAYOUT_DATABASE, LAYOUT_ENGINEER_KEYS, LAYOUT_AUTHORITY, LAYOUT_BROKER
+};
+enum layout_kind { LAYOUT_DIR, LAYOUT_FILE, LAYOUT_HELPER };
+enum layout_who {
+	WHO_ROOT, WHO_RELAY, WHO_KEYS, WHO_BROKER, WHO_RECORDING
+};
+
+struct admin_layout {
+	enum layout_where	 where;
+	enum layout_kind	 kind;
+	enum layout_who		 owner;
+	enum layout_who		 group;
+	mode_t			 mode;
+	const char		*what;
+};
+
+size_t	 admin_layout_count(void);
+const struct admin_layout *admin_layout_item(size_t);
+const struct admin_layout *admin_layout_find(enum layout_where);
+int	 admin_layout_path(const struct admin_layout *,
+	     const struct tunl_cfg *, const char *, char *, size_t);
+int	 admin_layout_ids(const struct admin_layout *,
+	     const struct admin_ids *, uid_t *, gid_t *);
+int	 admin_layout_set(const struct admin_layout *, const char *, uid_t,
+	     gid_t);
+int	 admin_layout_check(const struct admin_layout *, const char *, uid_t,
+	     gid_t, char *, size_t);
 
 /* admin-init.c */
-int	 admin_init(const struct tunl_cfg *, const char *);
+int	 admin_init(const struct tunl_cfg *, const char *, const char *, int);
+
+/* admin-engineer.c */
+int	 admin_engineer(const struct tunl_cfg *, int, char **);
+int	 admin_engineer_check(const struct tunl_cfg *, u_int *, char *,
+	     size_t);
 
 /* admin-status.c */
 void	 admin_report_ok(struct admin_report *, const char *, const char *);
@@ -60,6 +112,9 @@ void	 admin_report_fixed(struct admin_report *, const char *,
 void	 admin_status_checks(const struct tunl_cfg *, const char *,
 	     struct admin_report *, struct admin_ids *);
 int	 admin_status(const struct tunl_cfg *, const char *, int);
+void	 admin_layout_report(const struct tunl_cfg *, const char *,
+	     struct admin_report *, const struct admin_ids *,
+	     enum layout_kind);
 
 /* admin-notify.c */
 #define NOTIFY_LABEL_MAX	128	/* "#N scheme://host" for logs */
@@ -82,9 +137,10 @@ enum sshd_key {
 	SSHD_DISABLEFORWARDING,
 	SSHD_TCPFORWARDING,
 	SSHD_PERMITUSERRC,
-	SSHD_MAXAUTHTRIES
+	SSHD_MAXAUTHTRIES,
+	SSHD_AUTHKEYSFILE
 };
-#define SSHD_NKEYS		12
+#define SSHD_NKEYS		13
 #define SSHD_VALUE_MAX		1024	/* bytes in a value, with NUL */
 #define SSHD_OUTPUT_MAX		(256 * 1024)	/* bytes of sshd -T output */
 #define SSHD_ERROR_MAX		512	/* bytes of its stderr kept */
@@ -130,9 +186,15 @@ struct doctor_opts {
 	const char	*sshd_config;	/* NULL: sshd's own default */
 	const char	*pam_confdir;	/* /etc/pam.d */
 	const char	*fail2ban_dir;	/* /etc/fail2ban */
+	const char	*dropin_src;	/* tunl's sshd drop-in, for enable */
+	const char	*verb;		/* "doctor" or "status" */
 };
 
 int	 admin_doctor(const struct tunl_cfg *, const char *,
 	     const struct doctor_opts *);
+
+/* admin-wire.c */
+int	 admin_enable(const struct tunl_cfg *, const struct doctor_opts *);
+int	 admin_disable(const struct tunl_cfg *, const struct doctor_opts *);
 
 #endif /* TUNL_ADMIN_H */

@@ -26,19 +26,28 @@ usage(int status)
 	fprintf(f,
 	    "usage: tunl-admin [-q] [-f config] command\n"
 	    "commands:\n"
-	    "  init     create the database, keys and directories (as root)\n"
-	    "  status   say whether the relay is healthy\n"
+	    "  init     create the accounts, database, keys and directories\n"
+	    "           and set the helpers' owners and modes (as root)\n"
+	    "  enable   wire tunl into sshd: the drop-in, then \"@include tunl\"\n"
+	    "           in sshd's PAM stack, each checked first (as root)\n"
+	    "  disable  take both out again, PAM first (as root)\n"
+	    "  engineer add NAME KEYFILE|-   engineer remove NAME\n"
+	    "  engineer list\n"
+	    "           the engineers' keys (engineer_keys, root's)\n"
+	    "  status   say whether the relay is healthy: every check of\n"
+	    "           doctor (as root), plus session counts and disk use\n"
 	    "  doctor [-q] [--fix] [options]\n"
-	    "           status, plus programs, sshd, PAM, stale state and\n"
-	    "           fail2ban, each problem with its fix (as root)\n"
+	    "           accounts, files, programs, sshd, PAM, stale state\n"
+	    "           and fail2ban, each problem with its fix (as root)\n"
 	    "  notify [--once] [-f config]\n"
 	    "           post session events to the webhook URLs (a service;\n"
 	    "           --once: what is pending, then exit)\n"
 	    "  config   print the effective configuration\n"
 	    "  help     this text\n"
-	    "doctor's options for tests and unusual layouts:\n"
+	    "options of init, enable, disable, status and doctor, for tests\n"
+	    "and unusual layouts:\n"
 	    "  --libexecdir DIR --pamdir DIR --sshd PATH --sshd-config FILE\n"
-	    "  --pam-dir DIR --fail2ban-dir DIR\n"
+	    "  --pam-dir DIR --fail2ban-dir DIR --dropin FILE\n"
 	    "The configuration is read from -f, else %s.\n", CFG_PATH_DEFAULT);
 	exit(status);
 }
@@ -82,6 +91,8 @@ doctor_args(int argc, char **argv, struct doctor_opts *o)
 		{ "sshd-config",	required_argument,	NULL, 'C' },
 		{ "pam-dir",		required_argument,	NULL, 'D' },
 		{ "fail2ban-dir",	required_argument,	NULL, 'B' },
+		{ "dropin",		required_argument,	NULL, 'I' },
+		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL,			0,			NULL, 0 }
 	};
 	const char	**dst;
@@ -115,6 +126,11 @@ doctor_args(int argc, char **argv, struct doctor_opts *o)
 		case 'B':
 			dst = &o->fail2ban_dir;
 			break;
+		case 'I':
+			dst = &o->dropin_src;
+			break;
+		case 'h':
+			usage(0);
 		default:
 			usage(2);
 		}
@@ -166,13 +182,17 @@ main(int argc, char **argv)
 		.sshd_config = NULL,
 		.pam_confdir = "/etc/pam.d",
 		.fail2ban_dir = "/etc/fail2ban",
+		.dropin_src = DATADIR "/tunl/sshd-tunl.conf",
+		.verb = "doctor",
 	};
 	const char	*path = NULL, *cmd;
 	char		 err[512];
-	int		 ch, r, quiet = 0, flags = 0, once = 0;
+	int		 ch, r, quiet = 0, flags = 0, once = 0, dflt;
 
 	log_init("tunl-admin", LOG_AUTH, LOG_TO_STDERR | LOG_NO_SYSLOG);
 	/* "+": stop at the command; doctor has options of its own. */
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
+		usage(0);
 	while ((ch = getopt(argc, argv, "+f:hq")) != -1) {
 		switch (ch) {
 		case 'f':
@@ -194,28 +214,48 @@ main(int argc, char **argv)
 	cmd = argv[0];
 	if (strcmp(cmd, "help") == 0)
 		usage(0);
-	if (strcmp(cmd, "doctor") == 0) {
+	if (strcmp(cmd, "doctor") == 0 || strcmp(cmd, "status") == 0 ||
+	    strcmp(cmd, "init") == 0 || strcmp(cmd, "enable") == 0 ||
+	    strcmp(cmd, "disable") == 0) {
 		dopt.quiet = quiet;
 		doctor_args(argc, argv, &dopt);
+		if (dopt.fix && strcmp(cmd, "doctor") != 0)
+			usage(2);
+	} else if (strcmp(cmd, "engineer") == 0) {
+		if (argc < 2)
+			usage(2);
 	} else if (strcmp(cmd, "notify") == 0)
 		notify_args(argc, argv, &once, &path);
 	else if (argc != 1)
 		usage(2);
 
-	if (path == NULL) {
-		path = CFG_PATH_DEFAULT;
+	/* No -f: a missing default file means every default. */
+	if (path == NULL)
 		flags = CFG_DEFAULT_OK;
-	}
 	if ((r = cfg_load(&cfg, path, flags, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tunl-admin: %s\n", err);
 		return 1;
 	}
 	log_set_level(cfg.log_level);
+	dflt = path == NULL;
+	if (path == NULL)
+		path = CFG_PATH_DEFAULT;
 
 	if (strcmp(cmd, "init") == 0)
-		return admin_init(&cfg, path);
-	if (strcmp(cmd, "status") == 0)
-		return admin_status(&cfg, path, quiet);
+		return admin_init(&cfg, path, dopt.libexecdir, dflt);
+	if (strcmp(cmd, "enable") == 0)
+		return admin_enable(&cfg, &dopt);
+	if (strcmp(cmd, "disable") == 0)
+		return admin_disable(&cfg, &dopt);
+	if (strcmp(cmd, "engineer") == 0)
+		return admin_engineer(&cfg, argc, argv);
+	if (strcmp(cmd, "status") == 0) {
+		/* Healthy only when doctor's every check passes. */
+		if (geteuid() != 0)
+			return admin_status(&cfg, path, quiet);
+		dopt.verb = "status";
+		return admin_doctor(&cfg, path, &dopt);
+	}
 	if (strcmp(cmd, "doctor") == 0)
 		return admin_doctor(&cfg, path, &dopt);
 	if (strcmp(cmd, "config") == 0)

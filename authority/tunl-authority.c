@@ -125,13 +125,16 @@ authority_role(const struct tunl_cfg *cfg, uid_t uid)
 	return AUTH_ROLE_NONE;
 }
 
+/* --help: the usage on stdout, exit 0. */
+static int usage_help;
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: tunl-authority [-f config] mint\n"
+	fprintf(usage_help ? stdout : stderr, "usage: tunl-authority [-f config] mint\n"
 	    "       tunl-authority [-f config] token\n"
 	    "       tunl-authority [-f config] sign id\n");
-	exit(2);
+	exit(usage_help ? 0 : 2);
 }
 
 int
@@ -141,6 +144,12 @@ main(int argc, char **argv)
 	const char		*cfgpath = NULL, *verb;
 	char			 err[512];
 	int			 r, status;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		usage_help = 1;
+		usage();
+	}
 
 	if (authority_check_stdfds() != 0) {
 		openlog("tunl-authority", LOG_PID, LOG_AUTH);

@@ -37,12 +37,15 @@
 #define BROKER_EXIT_ERROR	1
 #define BROKER_EXIT_USAGE	2
 
+/* --help: the usage on stdout, exit 0. */
+static int usage_help;
+
 static void
 usage(void)
 {
-	fprintf(stderr,
+	fprintf(usage_help ? stdout : stderr,
 	    "usage: tunl-broker [-F] [-f config] -s session-id\n");
-	exit(BROKER_EXIT_USAGE);
+	exit(usage_help ? 0 : BROKER_EXIT_USAGE);
 }
 
 /*
@@ -233,6 +236,12 @@ main(int argc, char **argv)
 	const char		*cfgpath = CFG_PATH_DEFAULT;
 	char			 err[512];
 	int			 ch, r, given = 0;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		usage_help = 1;
+		usage();
+	}
 
 #ifdef __GLIBC__
 	/*

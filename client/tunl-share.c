@@ -32,16 +32,19 @@ extern volatile sig_atomic_t share_quit;
 
 static struct share	 S;
 
+/* --help: the usage on stdout, exit 0. */
+static int usage_help;
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr,
+	fprintf(usage_help ? stdout : stderr,
 	    "usage: tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY']\n"
 	    "           [--case C] [--restricted] [--known-hosts FILE]\n"
 	    "           [--token-fd N | --token-file PATH] [--ready-file PATH]\n"
 	    "           [--timing]\n"
 	    "           SESSION-ID\n");
-	exit(2);
+	exit(usage_help ? 0 : 2);
 }
 
 static void
@@ -298,6 +301,12 @@ main(int argc, char **argv)
 	ssize_t			 n;
 	int			 ch_, token_fd = -1, r;
 	int			 relay_host_key_given = 0;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		usage_help = 1;
+		usage();
+	}
 
 	/* ssh's askpass: the prompt is our only argument. */
 	if ((ask = getenv(SHARE_ASKPASS_ENV)) != NULL && argc == 2)

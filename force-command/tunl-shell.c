@@ -44,12 +44,15 @@
 #define SHELL_AUTHORITY_DEFAULT	LIBEXECDIR "/tunl/tunl-authority"
 #define SHELL_BROKER_DEFAULT	LIBEXECDIR "/tunl/tunl-broker"
 
+/* --help: the usage on stdout, exit 0. */
+static int usage_help;
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "tunl: usage: tunl-shell [-f config] "
+	fprintf(usage_help ? stdout : stderr, "tunl: usage: tunl-shell [-f config] "
 	    "[--authority path] [--broker path] [--engineer-keys path]\n");
-	exit(SHELL_EXIT_USAGE);
+	exit(usage_help ? 0 : SHELL_EXIT_USAGE);
 }
 
 /*
@@ -363,6 +366,12 @@ main(int argc, char **argv)
 	enum shell_args_err e;
 	int		 i, r, rc;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		usage_help = 1;
+		usage();
+	}
+
 	memset(&sh, 0, sizeof(sh));
 	shell_login_take(&sh);
 	log_init("tunl-shell", LOG_AUTH, 0);
@@ -412,15 +421,9 @@ main(int argc, char **argv)
 	else
 		shell_refuse(SHELL_EXIT_REFUSED, "this account may not use "
 		    "tunl-shell");
-	if (sh.role == SHELL_ENGINEER && sh.engineer_keys == NULL) {
-		static char	 keys[PATH_MAX];
-
-		if ((pw = getpwuid(uid)) == NULL || (size_t)snprintf(keys,
-		    sizeof(keys), "%s/.ssh/authorized_keys", pw->pw_dir) >=
-		    sizeof(keys))
-			shell_refuse(SHELL_EXIT_REFUSED, "no home directory");
-		sh.engineer_keys = keys;
-	}
+	/* The file tunl-admin engineer writes and the drop-in names. */
+	if (sh.role == SHELL_ENGINEER && sh.engineer_keys == NULL)
+		sh.engineer_keys = sh.cfg.engineer_keys;
 
 	conn = getenv("SSH_CONNECTION");
 	if (conn == NULL || handoff_check_connection(conn) != 0)

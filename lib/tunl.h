@@ -226,6 +226,7 @@ struct tunl_cfg {
 	enum log_level	 log_level;
 	char		 relay_address[RELAY_ADDR_MAX];	/* "" when unset */
 	char		 relay_host_key[CFG_PATH_MAX];	/* its .pub file */
+	char		 engineer_keys[CFG_PATH_MAX];	/* AuthorizedKeysFile */
 };
 
 void		 cfg_defaults(struct tunl_cfg *);

@@ -155,6 +155,13 @@ main(int argc, char **argv)
 	const char	*cfgpath = CFG_PATH_DEFAULT, *why;
 	int		 cfgflags = CFG_DEFAULT_OK;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)) {
+		printf("usage: tunl-principals [-f config] user key-id serial "
+		    "fingerprint\n(sshd's AuthorizedPrincipalsCommand: "
+		    "\"%%u %%i %%s %%f\"; see tunl-principals(8))\n");
+		return 0;
+	}
 	log_init("tunl-principals", LOG_AUTH, 0);
 
 	/* "-f PATH" first, written by the operator in sshd_config. */

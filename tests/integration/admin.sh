@@ -21,14 +21,16 @@ admin() {
 # ---- a bad configuration is named by file and line -------------------------
 relay_config "token_length = 3"
 out=$(admin init 2>&1) && harness_fail "init accepted a bad config"
-harness_assert_contains "$out" "tunl.conf:6: token_length: 3 is out of range"
+harness_assert_contains "$out" "tunl.conf:7: token_length: 3 is out of range"
 
 # ---- missing accounts are named, with the command that adds them -------------
+# init creates missing accounts with groupadd and useradd; here /etc/group
+# and /etc/passwd are files bound into the namespace, which those tools
+# cannot rename over, so init must stop, naming what failed
+# (admin-wire.sh has init create them in a namespace of its own).
 relay_config "customer_user = nosuchcustomer" "key_group = nosuchgroup"
 out=$(admin init 2>&1) && harness_fail "init went on without its accounts"
-harness_assert_contains "$out" "missing account nosuchcustomer"
-harness_assert_contains "$out" "useradd --system --gid tunl"
-harness_assert_contains "$out" "missing group nosuchgroup"
+harness_assert_contains "$out" "group nosuchgroup: groupadd failed"
 harness_assert_contains "$out" "stopped"
 [ -e "$H/var/lib/tunl" ] && harness_fail "init created files before stopping"
 
@@ -41,7 +43,7 @@ harness_assert_contains "$out" "init must run as root"
 # ---- init creates everything with the documented owners and modes -----------
 relay_init
 out=$(cat "$H/admin-init.log")
-harness_assert_contains "$out" "the relay is ready"
+harness_assert_contains "$out" "tunl-admin init: done"
 harness_assert_eq "root:root 755" "$(perm "$H/etc/tunl")" "key directory"
 harness_assert_eq "root:tunl-auth 640" "$(perm "$H/etc/tunl/token.key")" "token key"
 harness_assert_eq "root:tunl-auth 640" "$(perm "$H/etc/tunl/user_ca")" "CA key"
@@ -83,11 +85,17 @@ harness_assert_not_contains "$out" "created"
 sum2=$(sha256sum "$H/etc/tunl/token.key" "$H/etc/tunl/user_ca" | awk '{print $1}')
 harness_assert_eq "$sum1" "$sum2" "keys kept by a second init"
 
-# ---- status: healthy, with counts ----------------------------------------------
-out=$(admin status 2>&1) || harness_fail "status of a fresh relay failed: $out"
-harness_assert_contains "$out" "tunl-admin status: healthy"
+# ---- status: what init made is right, with counts ------------------------------
+# status runs every doctor check, and this relay is not wired into an sshd
+# (admin-wire.sh has one that is), so it is not healthy; but nothing init
+# made is named.
+out=$(admin status 2>&1) && harness_fail "status called an unwired relay healthy: $out"
+# (The harness's own key for support names no engineer: doctor says so.)
+harness_assert_not_contains "$(echo "$out" | grep -v "$H/keys/")" "PROBLEM  $H/"
+harness_assert_not_contains "$out" "PROBLEM  /run/tunl"
+harness_assert_contains "$out" "tunl-admin status: "
 harness_assert_contains "$out" "sessions: 0 pending, 0 active, 0 locked, 0 ended (0 in all)"
-out=$(admin -q status 2>&1) || harness_fail "quiet status failed"
+out=$(admin -q status 2>&1)
 harness_assert_not_contains "$out" "ok "
 
 # ---- the customer account in the recording group is a problem -------------------
@@ -108,7 +116,7 @@ harness_assert_contains "$out" "unsafe   $H/var/log/tunl"
 harness_assert_contains "$out" "chmod 2750 $H/var/log/tunl"
 harness_assert_eq "tunl-broker:tunl-rec 2777" "$(perm "$H/var/log/tunl")" "init changed nothing"
 out=$(admin status 2>&1) && harness_fail "status called a world-writable dir healthy"
-harness_assert_contains "$out" "PROBLEM  $H/var/log/tunl: is tunl-broker:tunl-rec 2777, expected tunl-broker:tunl-rec 2750; fix: chown tunl-broker:tunl-rec $H/var/log/tunl && chmod 2750 $H/var/log/tunl"
+harness_assert_contains "$out" "PROBLEM  $H/var/log/tunl: is tunl-broker:tunl-rec 2777, expected tunl-broker:tunl-rec 2750 (recordings); fix: chown tunl-broker:tunl-rec $H/var/log/tunl && chmod 2750 $H/var/log/tunl"
 chmod 2750 "$H/var/log/tunl"
 
 chmod 0644 "$H/etc/tunl/token.key"
@@ -140,7 +148,7 @@ out=$(admin init 2>&1) && harness_fail "init replaced a lone CA public key"
 harness_assert_contains "$out" "exists without its private key"
 mv "$H/etc/tunl/user_ca.kept" "$H/etc/tunl/user_ca"
 
-out=$(admin status 2>&1) || harness_fail "status after repairs: $out"
-harness_assert_contains "$out" "healthy"
+out=$(admin status 2>&1)
+harness_assert_not_contains "$(echo "$out" | grep -v "$H/keys/")" "PROBLEM  $H/"
 harness_host_unchanged
 exit 0

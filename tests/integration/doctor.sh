@@ -24,6 +24,10 @@ done
 # ---- a correct private relay ---------------------------------------------------
 relay_config
 relay_init
+# The harness's plain key for support names no engineer: doctor would say
+# so (checked below); give it a name as tunl-admin engineer add does.
+sed -i 's/^ssh-/environment="TUNL_ENGINEER=support",restrict,pty ssh-/' \
+    "$H/keys/support.authorized_keys" || harness_fail "cannot name the key"
 relay_install
 harness_install_libexec "$top_builddir/tunl-shell"
 harness_install_libexec "$top_builddir/tunl-broker"
@@ -285,11 +289,36 @@ harness_assert_eq ended "$(relay_sql "SELECT state FROM sessions WHERE id='$S';"
     "--fix ended the session"
 healthy "state cleaned"
 
-# --fix repairs nothing else: a wrong mode stays wrong.
+# --fix gives the helpers their owners and modes back (the layout table)...
 chmod 0755 "$H/libexec/tunl-authority"
-problem "PROBLEM  $H/libexec/tunl-authority" --fix
-harness_assert_eq "755" "$(stat -c %a "$H/libexec/tunl-authority")" "--fix changed a mode"
-chmod 2755 "$H/libexec/tunl-authority"
+chown root:root "$H/libexec/tunl-broker"
+doctor --fix
+harness_assert_eq 0 "$RC" "--fix of the helpers' modes: $OUT"
+harness_assert_contains "$OUT" "fixed    $H/libexec/tunl-authority: was root:tunl-auth 0755, now root:tunl-auth 2755"
+harness_assert_contains "$OUT" "fixed    $H/libexec/tunl-broker: was root:root"
+harness_assert_eq "tunl-auth 2755" "$(relay_in_ns stat -c '%G %a' "$H/libexec/tunl-authority")" "authority after --fix"
+harness_assert_eq "tunl-broker:tunl 4750" "$(relay_in_ns stat -c '%U:%G %a' "$H/libexec/tunl-broker")" "broker after --fix"
+# ...and the engineers' keys file its mode; a link there is never followed.
+chmod 0666 "$H/keys/support.authorized_keys"
+doctor --fix
+harness_assert_eq 0 "$RC" "--fix of the keys file: $OUT"
+harness_assert_eq "644" "$(stat -c %a "$H/keys/support.authorized_keys")" "keys file after --fix"
+mv "$H/keys/support.authorized_keys" "$H/keys/real.keys"
+ln -s "$H/keys/real.keys" "$H/keys/support.authorized_keys"
+problem "PROBLEM  $H/keys/support.authorized_keys: is not a regular file" --fix
+rm "$H/keys/support.authorized_keys"
+mv "$H/keys/real.keys" "$H/keys/support.authorized_keys"
+# --fix repairs nothing that is not its to repair: a group-writable
+# directory above the programs stays as it is.
+chmod 0775 "$H/libexec"
+problem "PROBLEM  $H/libexec: $H/libexec is not owned by root or is writable by group or others" --fix
+harness_assert_eq "775" "$(stat -c %a "$H/libexec")" "--fix changed the libexec dir"
+chmod 0755 "$H/libexec"
+# A key line without an engineer's name is named, with its fix.
+cp "$H/keys/support.authorized_keys" "$H/keys/saved.keys"
+cat "$H/client/tunl.pub" >>"$H/keys/support.authorized_keys"
+problem "PROBLEM  $H/keys/support.authorized_keys: 1 line(s) tunl-shell cannot take a name from, the first: line 2"
+cat "$H/keys/saved.keys" >"$H/keys/support.authorized_keys"
 healthy "the end"
 
 harness_host_unchanged

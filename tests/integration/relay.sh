@@ -70,6 +70,7 @@ relay_config() {
 		echo "recording_dir = $H/var/log/tunl"
 		echo "token_key = $H/etc/tunl/token.key"
 		echo "ca_key = $H/etc/tunl/user_ca"
+		echo "engineer_keys = $H/keys/support.authorized_keys"
 	} >"$RELAY_CONF.new"
 	# A repeated key is an error: extra lines replace the defaults above.
 	for _rl; do

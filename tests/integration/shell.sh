@@ -43,6 +43,7 @@ recording_dir = $H/var/log/tunl
 token_key = $H/etc/tunl/token.key
 ca_key = $H/etc/tunl/user_ca
 relay_host_key = $H/etc/ssh_host_ed25519_key.pub
+engineer_keys = $H/keys/support.authorized_keys
 EOF
 # No relay_address: the line names the address and port this sshd was
 # reached on.

@@ -153,7 +153,8 @@ static const char every_key[] =
     "webhook_url = https://d.example/%20\n"
     "log_level = debug\n"
     "relay_address = [2001:db8::7]:2222\n"
-    "relay_host_key = /srv/tunl/ssh_host_ed25519_key.pub\n";
+    "relay_host_key = /srv/tunl/ssh_host_ed25519_key.pub\n"
+    "engineer_keys = /srv/tunl/engineers.keys\n";
 
 static void
 test_every_key(void **state)
@@ -198,6 +199,7 @@ test_every_key(void **state)
 	assert_string_equal(cfg.relay_address, "[2001:db8::7]:2222");
 	assert_string_equal(cfg.relay_host_key,
 	    "/srv/tunl/ssh_host_ed25519_key.pub");
+	assert_string_equal(cfg.engineer_keys, "/srv/tunl/engineers.keys");
 
 	/* Sizes: plain bytes, K and M, at both ends of the range. */
 	assert_int_equal(parse(&cfg, "consumer_backlog = 65536", err,
@@ -652,7 +654,8 @@ test_round_trip(void **state)
 	    "consumer_stuck = 10\n"
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n"
-	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n");
+	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n"
+	    "engineer_keys = " SYSCONFDIR "/tunl/engineers.keys\n");
 	free(s);
 	buf_free(b);
 
@@ -876,8 +879,8 @@ test_sample(void **state)
 		"token_ttl", "cert_ttl", "failure_cap", "rate_limit",
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
-		"consumer_stuck", "webhook_url", "webhook_key", "log_level", "relay_address",
-		"relay_host_key",
+		"consumer_stuck", "webhook_url", "webhook_key", "log_level",
+		"relay_address", "relay_host_key", "engineer_keys",
 	};
 	char		 path[1024], err[512], want[64], *text;
 	struct buf	*b;
