@@ -266,6 +266,8 @@ broker_loop(struct broker *b)
 			    !(p->role == PEER_PRODUCER && (recwait ||
 			    loop_queued(b) > BROKER_MEM_BUDGET)))
 				pfd[npfd].events |= POLLIN;
+			else if (p->role == PEER_PRODUCER)
+				alive_heard(p, now);	/* our silence */
 			if (peer_pending(p) > 0)
 				pfd[npfd].events |= POLLOUT;
 			who[npfd++] = p;

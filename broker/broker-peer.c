@@ -288,6 +288,7 @@ peer_read(struct broker *b, struct peer *p)
 			p->dead = 1;
 			return;
 		}
+		alive_heard(p, tunl_now_ms());
 		peer_frames(b, p);
 		if ((size_t)n < want)
 			return;

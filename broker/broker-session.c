@@ -1128,8 +1128,13 @@ session_peer_gone(struct broker *b, struct peer *p)
 		b->producer = NULL;
 		b->snap_pending = 0;
 		b->producer_gone_ms = tunl_now_ms();
-		session_event(b, "customer", "producer-disconnected", NULL);
-		if (!b->ended)
+		session_event(b, "customer", "producer-disconnected",
+		    p->unanswered ? "not answering" : NULL);
+		if (!b->ended && p->unanswered)
+			session_notice_consumers(b, "tunl: the customer's "
+			    "connection is not answering; waiting for it to "
+			    "reconnect");
+		else if (!b->ended)
 			session_notice_consumers(b,
 			    "tunl: customer reconnecting");
 		break;
@@ -1200,6 +1205,7 @@ session_timers(struct broker *b, int64_t now)
 
 	if (b->ended)
 		return;
+	alive_check(b, now);
 	if (now >= b->next_keys_log_ms) {
 		TAILQ_FOREACH(p, &b->peers, entry) {
 			if (p->role == PEER_CONSUMER)

@@ -116,6 +116,7 @@ proto_connect(struct share *s)
 		return;
 	}
 	s->connected = 1;
+	share_alive_start(s);
 	(void)proto_hello(s);
 	proto_state(s, "connecting");
 }
@@ -462,6 +463,7 @@ proto_relay_read(struct share *s, struct proto_viewers *was)
 		proto_disconnect(s, n == 0 ? "closed" : "read error");
 		return;
 	}
+	share_alive_heard(s);
 	if (frame_reader_feed(&s->fr, chunk, (size_t)n) != 0) {
 		proto_disconnect(s, "framing");
 		return;
@@ -609,6 +611,12 @@ share_proto_run(struct share *s)
 		if (i_rin != -1 && s->connected &&
 		    (pfd[i_rin].revents & (POLLIN | POLLHUP | POLLERR)))
 			proto_relay_read(s, &was);
+		if (s->connected && s->relay_fd == -1 && !s->ending &&
+		    share_alive_check(s)) {
+			share_ui_chat(s, "*", "the relay is not answering; "
+			    "reconnecting");
+			proto_disconnect(s, "relay not answering");
+		}
 	}
 	return 0;
 }

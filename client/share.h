@@ -39,6 +39,18 @@
 #define SHARE_ASKPASS_ENV	"TUNL_SHARE_ASKPASS"	/* askpass mode */
 #define SHARE_CHAT_FROM		"customer"	/* our name in chat frames */
 
+/* ---- share-alive.c: is the relay answering? ------------------------------- */
+
+#define SHARE_PING_MS		3000	/* heard nothing that long: ping */
+#define SHARE_ALIVE_MS		6000	/* ...that long: not answering */
+#define SHARE_CONNECT_MS	30000	/* the same before the relay's hello */
+
+struct share;
+
+void		 share_alive_start(struct share *);
+void		 share_alive_heard(struct share *);
+int		 share_alive_check(struct share *);
+
 /* ---- share-ctlmode.c: tmux control-mode lines (untrusted) ---------------- */
 
 #define CTLMODE_LINE_MAX	(256 * 1024)	/* bytes in one line */
@@ -283,6 +295,10 @@ struct share {
 	time_t		 retry_at;
 	u_int64_t	 cert_expiry;		/* valid_before, unix time */
 	u_int64_t	 dropped_output;	/* bytes not sent: queue full */
+	int64_t		 alive_rx_ms;		/* last heard (share-alive.c) */
+	int64_t		 alive_ping_ms;		/* last pinged */
+	int64_t		 alive_tick_ms;		/* last checked */
+	int		 alive_heard;		/* a byte since connecting */
 
 	/* Audit log, recording, chat pane. */
 	int		 audit_fd;
