@@ -22,6 +22,7 @@
 
 #include "tunl.h"
 #include "frame.h"
+#include "ratelog.h"
 
 /*
  * Built with a sanitizer (address, undefined behaviour or thread): its
@@ -122,6 +123,7 @@ struct peer {
 	int64_t			 rx_ms;		/* last heard (broker-alive.c) */
 	int64_t			 ping_ms;	/* last pinged */
 	int			 unanswered;	/* closed: not answering */
+	struct ratelog		 badlog;	/* bad frames' log lines */
 
 	/* Consumers. */
 	char			 name[PROTO_NAME_LEN];

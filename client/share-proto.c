@@ -473,7 +473,8 @@ proto_relay_read(struct share *s, struct proto_viewers *was)
 		if (r == TUNL_ERR_SHORT)
 			break;
 		if (r == TUNL_ERR_LENGTH) {
-			(void)share_audit_note(s->audit_fd,
+			(void)share_audit_note(s->audit_fd, s->fr.bad_len ==
+			    0 ? "dropped an empty frame (length 0)" :
 			    "dropped a frame over the size limit");
 			continue;
 		}
@@ -615,6 +616,8 @@ share_proto_run(struct share *s)
 		    share_alive_check(s)) {
 			share_ui_chat(s, "*", "the relay is not answering; "
 			    "reconnecting");
+			(void)share_audit_note(s->audit_fd, "relay not "
+			    "answering");
 			proto_disconnect(s, "relay not answering");
 		}
 	}

@@ -41,8 +41,9 @@
 
 /* ---- share-alive.c: is the relay answering? ------------------------------- */
 
-#define SHARE_PING_MS		3000	/* heard nothing that long: ping */
-#define SHARE_ALIVE_MS		6000	/* ...that long: not answering */
+#define SHARE_PING_MS		4000	/* heard nothing that long: ping */
+#define SHARE_ALIVE_MS		10000	/* ...that long: not answering (the
+					   broker's 6 s runs out first) */
 #define SHARE_CONNECT_MS	30000	/* the same before the relay's hello */
 
 struct share;
