@@ -194,8 +194,11 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 		break;
 	case ALLOW_ERROR:
 		share_ui_chat(s, "relay", q.err.message);
-		if (q.err.code == PROTO_ERR_ENDED)
+		if (q.err.code == PROTO_ERR_ENDED) {
 			s->ending = s->relay_ended = 1;
+			(void)tunl_strlcpy(s->end_words, q.err.message,
+			    sizeof(s->end_words));
+		}
 		break;
 	case ALLOW_PING:
 		if ((tmp = buf_new(16)) != NULL &&

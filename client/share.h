@@ -317,6 +317,7 @@ struct share {
 	char		 status_text[PROTO_TEXT_MAX + 1];
 	int		 ending;
 	int		 relay_ended;		/* the relay said it is over */
+	char		 end_words[PROTO_TEXT_MAX + 1];	/* ...and why */
 };
 
 #endif /* TUNL_SHARE_H */

@@ -179,6 +179,7 @@ produce_from_broker(struct produce *p)
 {
 	struct proto_error	 e;
 	struct frame		 f;
+	char			 words[PROTO_TEXT_MAX + 1];
 	const u_char		*ptr;
 	size_t			 len;
 	int			 r;
@@ -197,8 +198,15 @@ produce_from_broker(struct produce *p)
 		len = buf_len(f.payload);
 		if (f.type == FRAME_ERROR &&
 		    proto_get_error(f.payload, &e) == 0 &&
-		    e.code == PROTO_ERR_ENDED)
+		    e.code == PROTO_ERR_ENDED) {
 			p->ended = 1;
+			/* Who ended it, when the registry knows better. */
+			if (shell_end_words(p->sh, p->sh->session, words,
+			    sizeof(words)) == 0) {
+				produce_error(p, PROTO_ERR_ENDED, "%s", words);
+				continue;
+			}
+		}
 		if ((r = frame_put(p->to_cust, f.type, ptr, len)) != 0)
 			error_r(r, "queue for the customer");
 	}
@@ -309,6 +317,7 @@ shell_produce(struct shell *sh)
 	struct produce		 p;
 	struct proto_hello	 h;
 	struct pollfd		 pfd[3];
+	char			 words[PROTO_TEXT_MAX + 1];
 	int			 r, rc = SHELL_EXIT_REFUSED, brk_open = 1;
 
 	memset(&p, 0, sizeof(p));
@@ -414,8 +423,13 @@ shell_produce(struct shell *sh)
 	} else {
 		error("session %s: the broker died", sh->session);
 		shell_live_broker_died(sh, sh->session, "relay");
-		produce_error(&p, PROTO_ERR_ENDED, "tunl: session ended: the "
-		    "relay's broker stopped");
+		/* An engineer may have ended it just before. */
+		if (shell_end_words(sh, sh->session, words,
+		    sizeof(words)) == 0)
+			produce_error(&p, PROTO_ERR_ENDED, "%s", words);
+		else
+			produce_error(&p, PROTO_ERR_ENDED, "tunl: session "
+			    "ended: the relay's broker stopped");
 	}
  out:
 	ratelog_flush(&p.badlog, p.who, "refused frames");
