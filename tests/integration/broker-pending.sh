@@ -7,7 +7,9 @@
 #   a few lines a window, with a summary of the rest: the lines logged
 #   and the frames summarised add up to the frames sent;
 # - an empty frame (length 0) and an oversized one are each reported as
-#   what they are.
+#   what they are;
+# - a broker killed with SIGKILL leaves its socket behind: the next broker
+#   for the session removes it (it holds the session's lock) and serves.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/integration/harness.sh"
@@ -77,4 +79,24 @@ wait_gone "$BIG" || harness_fail "the producer sending a large frame did not end
 kill "$SILENT" "$ALICE"
 wait_gone "$SILENT" || harness_fail "the silent connections did not end"
 wait_gone "$ALICE" || harness_fail "the consumer did not end"
+
+# ---- a broker killed leaves its socket; the next one for the session copes --------
+kill -KILL "$BPID"
+wait_gone "$BPID" || harness_fail "the killed broker is still there"
+relay_in_ns test -S "$(sock_of "$S")" ||
+    harness_fail "no stale socket after the kill (nothing tested below)"
+ready_twice() {
+	[ "$(grep -cF "broker ready" "$BLOG")" -ge 2 ]
+}
+bg_in_ns "$BROKER" -F -f "$RELAY_CONF" -s "$S" </dev/null >>"$BLOG" 2>&1
+BPID=$!
+harness_track "$BPID"
+harness_wait 60 "the second broker to be ready" ready_twice
+grep -qF "removed a stale socket" "$BLOG" ||
+    harness_fail "the second broker did not say it removed the stale socket"
+consumer support "$S" bob -r -l "$T/bob.log"
+BOB=$!
+wait_grep "$T/bob.log" "viewers 1 bob:ro"
+kill "$BOB"
+wait_gone "$BOB" || harness_fail "the last consumer did not end"
 harness_log "silent connections did not lock real peers out; bad frames were logged in bounds"
