@@ -31,6 +31,46 @@ loop_signal(int sig)
 		loop_broker->signalled = sig;
 }
 
+/*
+ * Room for one more connection before its hello. At most BROKER_NEW_MAX
+ * wait; when they all do, the oldest that has not given a whole hello is
+ * first read (its hello may be there already) and, still silent, closed:
+ * a flood of connections that say nothing cannot lock real peers out, who
+ * send their hello at once. A hello held for the registry's answer is
+ * never closed here. Returns 0 when there is no room.
+ */
+static int
+loop_room(struct broker *b)
+{
+	struct peer	*p;
+	u_int		 n, tries;
+
+	for (tries = 0; tries <= BROKER_NEW_MAX; tries++) {
+		n = 0;
+		TAILQ_FOREACH(p, &b->peers, entry) {
+			if (p->role == PEER_NEW && !p->dead && !p->closing)
+				n++;
+		}
+		if (n < BROKER_NEW_MAX)
+			return 1;
+		TAILQ_FOREACH(p, &b->peers, entry) {
+			if (p->role == PEER_NEW && !p->dead && !p->closing &&
+			    !p->held)
+				break;
+		}
+		if (p == NULL)
+			return 0;	/* every one is a real hello */
+		peer_read(b, p);
+		if (p->role == PEER_NEW && !p->dead && !p->closing &&
+		    !p->held) {
+			info("%s: closed without a hello: %u connections "
+			    "wait for theirs", peer_label(p), n);
+			p->dead = 1;
+		}
+	}
+	return 0;
+}
+
 static void
 loop_accept(struct broker *b)
 {
@@ -69,10 +109,10 @@ loop_accept(struct broker *b)
 			close(fd);
 			continue;
 		}
-		if (b->nnew >= BROKER_NEW_MAX || b->ended) {
+		if (b->ended || !loop_room(b)) {
 			info("connection from uid %ld refused: %s",
 			    (long)cred.uid, b->ended ? "ending" :
-			    "too many before hello");
+			    "too many hellos waiting for the registry");
 			close(fd);
 			continue;
 		}
@@ -266,6 +306,8 @@ broker_loop(struct broker *b)
 			    !(p->role == PEER_PRODUCER && (recwait ||
 			    loop_queued(b) > BROKER_MEM_BUDGET)))
 				pfd[npfd].events |= POLLIN;
+			else if (p->role == PEER_PRODUCER)
+				alive_heard(p, now);	/* our silence */
 			if (peer_pending(p) > 0)
 				pfd[npfd].events |= POLLOUT;
 			who[npfd++] = p;

@@ -202,6 +202,7 @@ void
 peer_frames(struct broker *b, struct peer *p)
 {
 	struct frame	 f;
+	char		 why[96];
 	int		 r;
 
 	while (!p->dead && !p->closing && !p->held && !b->ended) {
@@ -209,10 +210,12 @@ peer_frames(struct broker *b, struct peer *p)
 		if (r == TUNL_ERR_SHORT)
 			break;
 		if (r == TUNL_ERR_LENGTH) {
-			info("%s: frame over %u bytes skipped",
-			    peer_label(p), (u_int)FRAME_MAX);
-			peer_send_error(p, PROTO_ERR_LENGTH,
-			    "frame over %u bytes skipped", (u_int)FRAME_MAX);
+			(void)frame_reader_why(&p->fr, why, sizeof(why));
+			if (ratelog_allow(&p->badlog, tunl_now_ms(),
+			    peer_label(p), "bad frames"))
+				info("%s: %s", peer_label(p), why);
+			peer_send_error(p, p->fr.bad_len == 0 ?
+			    PROTO_ERR_MALFORMED : PROTO_ERR_LENGTH, "%s", why);
 			if (p->role == PEER_NEW)
 				peer_close_after(p);
 			continue;
@@ -288,6 +291,7 @@ peer_read(struct broker *b, struct peer *p)
 			p->dead = 1;
 			return;
 		}
+		alive_heard(p, tunl_now_ms());
 		peer_frames(b, p);
 		if ((size_t)n < want)
 			return;

@@ -857,8 +857,11 @@ session_chat_out(struct broker *b, struct peer *from, const char *name,
 static void
 session_malformed(struct peer *p, const struct frame *f, int r)
 {
-	info("%s: malformed %s frame (%zu bytes): %s", peer_label(p),
-	    frame_type_name(f->type), buf_len(f->payload), tunl_err(r));
+	if (ratelog_allow(&p->badlog, tunl_now_ms(), peer_label(p),
+	    "bad frames"))
+		info("%s: malformed %s frame (%zu bytes): %s", peer_label(p),
+		    frame_type_name(f->type), buf_len(f->payload),
+		    tunl_err(r));
 	peer_send_error(p, PROTO_ERR_MALFORMED, "malformed %s frame",
 	    frame_type_name(f->type));
 }
@@ -866,9 +869,11 @@ session_malformed(struct peer *p, const struct frame *f, int r)
 static void
 session_unexpected(struct peer *p, const struct frame *f)
 {
-	info("%s: unexpected frame type 0x%02x (%s), %zu bytes",
-	    peer_label(p), f->type, frame_type_name(f->type),
-	    buf_len(f->payload));
+	if (ratelog_allow(&p->badlog, tunl_now_ms(), peer_label(p),
+	    "bad frames"))
+		info("%s: unexpected frame type 0x%02x (%s), %zu bytes",
+		    peer_label(p), f->type, frame_type_name(f->type),
+		    buf_len(f->payload));
 	peer_send_error(p, PROTO_ERR_TYPE, "unexpected frame type 0x%02x",
 	    f->type);
 }
@@ -1113,6 +1118,7 @@ session_peer_gone(struct broker *b, struct peer *p)
 	struct vtfilter_stats	 st;
 	char			 detail[64];
 
+	ratelog_flush(&p->badlog, peer_label(p), "bad frames");
 	switch (p->role) {
 	case PEER_NEW:
 		b->nnew--;
@@ -1128,8 +1134,13 @@ session_peer_gone(struct broker *b, struct peer *p)
 		b->producer = NULL;
 		b->snap_pending = 0;
 		b->producer_gone_ms = tunl_now_ms();
-		session_event(b, "customer", "producer-disconnected", NULL);
-		if (!b->ended)
+		session_event(b, "customer", "producer-disconnected",
+		    p->unanswered ? "not answering" : NULL);
+		if (!b->ended && p->unanswered)
+			session_notice_consumers(b, "tunl: the customer's "
+			    "connection is not answering; waiting for it to "
+			    "reconnect");
+		else if (!b->ended)
 			session_notice_consumers(b,
 			    "tunl: customer reconnecting");
 		break;
@@ -1166,6 +1177,7 @@ session_timers(struct broker *b, int64_t now)
 	TAILQ_FOREACH(p, &b->peers, entry) {
 		if (p->dead)
 			continue;
+		ratelog_tick(&p->badlog, now, peer_label(p), "bad frames");
 		if (p->role == PEER_NEW && !p->closing && p->held &&
 		    now - p->since_ms > BROKER_HELLO_TIMEOUT_MS) {
 			peer_send_error(p, PROTO_ERR_TIMEOUT,
@@ -1200,6 +1212,7 @@ session_timers(struct broker *b, int64_t now)
 
 	if (b->ended)
 		return;
+	alive_check(b, now);
 	if (now >= b->next_keys_log_ms) {
 		TAILQ_FOREACH(p, &b->peers, entry) {
 			if (p->role == PEER_CONSUMER)

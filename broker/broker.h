@@ -10,6 +10,7 @@
  *	broker-registry.c	the registry, one short-lived child per call
  *	broker-sandbox.c	privileges, rlimits, seccomp
  *	broker-confine.c	own account, own directories, lock, Landlock
+ *	broker-alive.c		heartbeats with the producer
  */
 #ifndef BROKER_H
 #define BROKER_H
@@ -22,6 +23,7 @@
 
 #include "tunl.h"
 #include "frame.h"
+#include "ratelog.h"
 
 /*
  * Built with a sanitizer (address, undefined behaviour or thread): its
@@ -64,6 +66,8 @@
 #define BROKER_REG_FULL_MS	30000	/* state checked at least this often */
 #define BROKER_REG_CHILD_S	5	/* a registry call's child dies then */
 #define BROKER_REG_TRIES	3	/* a call whose child died, at most */
+#define BROKER_PING_MS		2000	/* the producer is pinged this often */
+#define BROKER_ALIVE_MS		6000	/* heard nothing that long: gone */
 
 /*
  * The output queue (broker-outq.c): live output framed once, shared by
@@ -117,6 +121,10 @@ struct peer {
 	int			 dead;		/* close at the end of the pass */
 	int			 held;		/* hello taken; waits for the
 						   registry's answer */
+	int64_t			 rx_ms;		/* last heard (broker-alive.c) */
+	int64_t			 ping_ms;	/* last pinged */
+	int			 unanswered;	/* closed: not answering */
+	struct ratelog		 badlog;	/* bad frames' log lines */
 
 	/* Consumers. */
 	char			 name[PROTO_NAME_LEN];
@@ -226,6 +234,9 @@ struct broker {
 	int64_t			 next_keys_log_ms;
 	int64_t			 accept_paused_until;
 	int			 had_producer;
+	u_int			 alive_serial;	/* producer being watched */
+	int64_t			 alive_tick_ms;	/* last heartbeat check */
+	u_int32_t		 ping_seq;
 
 	struct recorder		*rec;		/* broker-record.c */
 	char			 recpath[CFG_PATH_MAX + 64];
@@ -329,6 +340,9 @@ int		 confine_identity(struct broker *, char *, size_t);
 int		 confine_dirs(struct broker *, char *, size_t);
 int		 confine_lock_open(const char *, uid_t, int *, char *, size_t);
 int		 confine_landlock(struct broker *);
+/* broker-alive.c */
+void		 alive_heard(struct peer *, int64_t);
+void		 alive_check(struct broker *, int64_t);
 
 /* broker-sandbox.c */
 int		 sandbox_identity(struct broker *, char *, size_t);

@@ -116,6 +116,7 @@ proto_connect(struct share *s)
 		return;
 	}
 	s->connected = 1;
+	share_alive_start(s);
 	(void)proto_hello(s);
 	proto_state(s, "connecting");
 }
@@ -193,8 +194,11 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 		break;
 	case ALLOW_ERROR:
 		share_ui_chat(s, "relay", q.err.message);
-		if (q.err.code == PROTO_ERR_ENDED)
+		if (q.err.code == PROTO_ERR_ENDED) {
 			s->ending = s->relay_ended = 1;
+			(void)tunl_strlcpy(s->end_words, q.err.message,
+			    sizeof(s->end_words));
+		}
 		break;
 	case ALLOW_PING:
 		if ((tmp = buf_new(16)) != NULL &&
@@ -462,6 +466,7 @@ proto_relay_read(struct share *s, struct proto_viewers *was)
 		proto_disconnect(s, n == 0 ? "closed" : "read error");
 		return;
 	}
+	share_alive_heard(s);
 	if (frame_reader_feed(&s->fr, chunk, (size_t)n) != 0) {
 		proto_disconnect(s, "framing");
 		return;
@@ -471,7 +476,8 @@ proto_relay_read(struct share *s, struct proto_viewers *was)
 		if (r == TUNL_ERR_SHORT)
 			break;
 		if (r == TUNL_ERR_LENGTH) {
-			(void)share_audit_note(s->audit_fd,
+			(void)share_audit_note(s->audit_fd, s->fr.bad_len ==
+			    0 ? "dropped an empty frame (length 0)" :
 			    "dropped a frame over the size limit");
 			continue;
 		}
@@ -609,6 +615,14 @@ share_proto_run(struct share *s)
 		if (i_rin != -1 && s->connected &&
 		    (pfd[i_rin].revents & (POLLIN | POLLHUP | POLLERR)))
 			proto_relay_read(s, &was);
+		if (s->connected && s->relay_fd == -1 && !s->ending &&
+		    share_alive_check(s)) {
+			share_ui_chat(s, "*", "the relay is not answering; "
+			    "reconnecting");
+			(void)share_audit_note(s->audit_fd, "relay not "
+			    "answering");
+			proto_disconnect(s, "relay not answering");
+		}
 	}
 	return 0;
 }

@@ -548,8 +548,10 @@ share_ssh_stop(struct share *s, int grace_ms)
 		(void)close(s->rin);
 	s->rin = -1;
 	if (s->ssh_pid > 0) {
+		/* A stopped ssh (a frozen link) takes SIGTERM on SIGCONT. */
 		(void)kill(s->ssh_pid, SIGTERM);
-		(void)share_wait(s->ssh_pid);
+		(void)kill(s->ssh_pid, SIGCONT);
+		share_reap(s->ssh_pid, SHARE_BYE_MS);
 		s->ssh_pid = 0;
 	}
 	s->connected = 0;

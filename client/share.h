@@ -39,6 +39,19 @@
 #define SHARE_ASKPASS_ENV	"TUNL_SHARE_ASKPASS"	/* askpass mode */
 #define SHARE_CHAT_FROM		"customer"	/* our name in chat frames */
 
+/* ---- share-alive.c: is the relay answering? ------------------------------- */
+
+#define SHARE_PING_MS		4000	/* heard nothing that long: ping */
+#define SHARE_ALIVE_MS		10000	/* ...that long: not answering (the
+					   broker's 6 s runs out first) */
+#define SHARE_CONNECT_MS	30000	/* the same before the relay's hello */
+
+struct share;
+
+void		 share_alive_start(struct share *);
+void		 share_alive_heard(struct share *);
+int		 share_alive_check(struct share *);
+
 /* ---- share-ctlmode.c: tmux control-mode lines (untrusted) ---------------- */
 
 #define CTLMODE_LINE_MAX	(256 * 1024)	/* bytes in one line */
@@ -283,6 +296,10 @@ struct share {
 	time_t		 retry_at;
 	u_int64_t	 cert_expiry;		/* valid_before, unix time */
 	u_int64_t	 dropped_output;	/* bytes not sent: queue full */
+	int64_t		 alive_rx_ms;		/* last heard (share-alive.c) */
+	int64_t		 alive_ping_ms;		/* last pinged */
+	int64_t		 alive_tick_ms;		/* last checked */
+	int		 alive_heard;		/* a byte since connecting */
 
 	/* Audit log, recording, chat pane. */
 	int		 audit_fd;
@@ -300,6 +317,7 @@ struct share {
 	char		 status_text[PROTO_TEXT_MAX + 1];
 	int		 ending;
 	int		 relay_ended;		/* the relay said it is over */
+	char		 end_words[PROTO_TEXT_MAX + 1];	/* ...and why */
 };
 
 #endif /* TUNL_SHARE_H */

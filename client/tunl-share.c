@@ -291,6 +291,7 @@ main(int argc, char **argv)
 	};
 	struct share		*s = &S;
 	struct cast_header	 ch;
+	char			 endnote[PROTO_TEXT_MAX + 32];
 	struct sigaction	 sa;
 	char			 token[SHARE_TOKEN_MAX + 1];
 	const char		*token_file = NULL, *ask, *why;
@@ -482,8 +483,12 @@ main(int argc, char **argv)
 
 	if (!s->relay_ended)
 		share_proto_bye(s);
-	(void)share_audit_note(s->audit_fd, s->relay_ended ?
-	    "ended by the relay" : "ended by the customer");
+	if (s->relay_ended) {
+		(void)snprintf(endnote, sizeof(endnote), "ended by the relay: %s",
+		    s->end_words);
+		(void)share_audit_note(s->audit_fd, endnote);
+	} else
+		(void)share_audit_note(s->audit_fd, "ended by the customer");
 	share_ssh_stop(s, SHARE_BYE_MS);
 	share_tmux_kill(s);
 	if (s->attach_pid > 0)
@@ -496,6 +501,9 @@ main(int argc, char **argv)
 	share_ready_clear(s);
 	remove_secrets(s);
 	(void)close(s->audit_fd);
+	if (s->relay_ended)
+		printf("tunl-share: the relay ended the session: %s\n",
+		    s->end_words);
 	printf("tunl-share: session ended. Key and certificate removed.\n"
 	    "  audit log: %s\n  recording: %s\n", s->audit, s->cast);
 	return 0;

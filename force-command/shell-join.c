@@ -824,7 +824,7 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 			snprintf(j.last, sizeof(j.last), "tunl: the relay "
 			    "closed the connection to %s", cmd->id);
 		else {
-			shell_live_broker_died(sh, cmd->id, sh->who);
+			shell_live_broker_died(sh, cmd->id, "relay");
 			snprintf(j.last, sizeof(j.last), "tunl: session %s "
 			    "ended: the relay's broker stopped", cmd->id);
 		}

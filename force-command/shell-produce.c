@@ -35,6 +35,7 @@
 
 #include "tunl.h"
 #include "shell.h"
+#include "ratelog.h"
 
 #define PRODUCE_HELLO_MS	10000	/* the customer's HELLO by then */
 
@@ -48,6 +49,8 @@ struct produce {
 	int			 cust_open;
 	int			 ended;		/* broker's end notice seen */
 	u_int64_t		 refused;	/* frames answered with ERROR */
+	struct ratelog		 badlog;	/* their log lines */
+	char			 who[ID_LEN_MAX + 32];	/* for the log */
 };
 
 /* An ERROR for the customer; dropped (and logged) if its queue is full. */
@@ -105,16 +108,22 @@ produce_check(struct produce *p, struct frame *f)
 		break;
 	default:
 		p->refused++;
-		info("session %s: customer sent a %s frame (0x%02x); refused",
-		    p->sh->session, frame_type_name(f->type), f->type);
+		if (ratelog_allow(&p->badlog, tunl_now_ms(), p->who,
+		    "refused frames"))
+			info("session %s: customer sent a %s frame (0x%02x); "
+			    "refused", p->sh->session,
+			    frame_type_name(f->type), f->type);
 		produce_error(p, PROTO_ERR_TYPE, "frame type 0x%02x is not "
 		    "accepted from a customer", f->type);
 		return 0;
 	}
 	if (r != 0) {
 		p->refused++;
-		info("session %s: customer sent a malformed %s frame: %s",
-		    p->sh->session, frame_type_name(f->type), tunl_err(r));
+		if (ratelog_allow(&p->badlog, tunl_now_ms(), p->who,
+		    "refused frames"))
+			info("session %s: customer sent a malformed %s frame: "
+			    "%s", p->sh->session, frame_type_name(f->type),
+			    tunl_err(r));
 		produce_error(p, PROTO_ERR_MALFORMED, "malformed %s frame",
 		    frame_type_name(f->type));
 		return 0;
@@ -128,6 +137,7 @@ produce_from_customer(struct produce *p)
 {
 	struct frame	 f;
 	const u_char	*ptr;
+	char		 why[96];
 	size_t		 len;
 	int		 r;
 
@@ -139,10 +149,13 @@ produce_from_customer(struct produce *p)
 			return;
 		if (r == TUNL_ERR_LENGTH) {
 			p->refused++;
-			info("session %s: customer sent an oversized frame",
-			    p->sh->session);
-			produce_error(p, PROTO_ERR_LENGTH, "frame over %d "
-			    "bytes dropped", FRAME_MAX);
+			(void)frame_reader_why(&p->cust, why, sizeof(why));
+			if (ratelog_allow(&p->badlog, tunl_now_ms(), p->who,
+			    "refused frames"))
+				info("session %s: customer sent a bad frame: %s",
+				    p->sh->session, why);
+			produce_error(p, p->cust.bad_len == 0 ?
+			    PROTO_ERR_MALFORMED : PROTO_ERR_LENGTH, "%s", why);
 			continue;
 		}
 		if (r != 0) {
@@ -166,6 +179,7 @@ produce_from_broker(struct produce *p)
 {
 	struct proto_error	 e;
 	struct frame		 f;
+	char			 words[PROTO_TEXT_MAX + 1];
 	const u_char		*ptr;
 	size_t			 len;
 	int			 r;
@@ -184,8 +198,15 @@ produce_from_broker(struct produce *p)
 		len = buf_len(f.payload);
 		if (f.type == FRAME_ERROR &&
 		    proto_get_error(f.payload, &e) == 0 &&
-		    e.code == PROTO_ERR_ENDED)
+		    e.code == PROTO_ERR_ENDED) {
 			p->ended = 1;
+			/* Who ended it, when the registry knows better. */
+			if (shell_end_words(p->sh, p->sh->session, words,
+			    sizeof(words)) == 0) {
+				produce_error(p, PROTO_ERR_ENDED, "%s", words);
+				continue;
+			}
+		}
 		if ((r = frame_put(p->to_cust, f.type, ptr, len)) != 0)
 			error_r(r, "queue for the customer");
 	}
@@ -222,6 +243,7 @@ produce_hello(struct produce *p)
 	struct pollfd		 pfd;
 	struct frame		 f;
 	int64_t			 deadline, left;
+	char			 why[96];
 	int			 r;
 
 	deadline = tunl_now_ms() + PRODUCE_HELLO_MS;
@@ -230,8 +252,9 @@ produce_hello(struct produce *p)
 		if (r == 0)
 			break;
 		if (r == TUNL_ERR_LENGTH) {
-			produce_error(p, PROTO_ERR_LENGTH, "frame over %d "
-			    "bytes dropped", FRAME_MAX);
+			(void)frame_reader_why(&p->cust, why, sizeof(why));
+			produce_error(p, p->cust.bad_len == 0 ?
+			    PROTO_ERR_MALFORMED : PROTO_ERR_LENGTH, "%s", why);
 			continue;
 		}
 		if ((left = deadline - tunl_now_ms()) <= 0) {
@@ -294,10 +317,13 @@ shell_produce(struct shell *sh)
 	struct produce		 p;
 	struct proto_hello	 h;
 	struct pollfd		 pfd[3];
+	char			 words[PROTO_TEXT_MAX + 1];
 	int			 r, rc = SHELL_EXIT_REFUSED, brk_open = 1;
 
 	memset(&p, 0, sizeof(p));
 	p.sh = sh;
+	(void)snprintf(p.who, sizeof(p.who), "session %s: customer",
+	    sh->session);
 	p.bfd = -1;
 	p.cust_open = 1;
 	if (isatty(STDIN_FILENO) || isatty(STDOUT_FILENO))
@@ -406,10 +432,16 @@ shell_produce(struct shell *sh)
 	} else {
 		error("session %s: the broker died", sh->session);
 		shell_live_broker_died(sh, sh->session, "relay");
-		produce_error(&p, PROTO_ERR_ENDED, "tunl: session ended: the "
-		    "relay's broker stopped");
+		/* An engineer may have ended it just before. */
+		if (shell_end_words(sh, sh->session, words,
+		    sizeof(words)) == 0)
+			produce_error(&p, PROTO_ERR_ENDED, "%s", words);
+		else
+			produce_error(&p, PROTO_ERR_ENDED, "tunl: session "
+			    "ended: the relay's broker stopped");
 	}
  out:
+	ratelog_flush(&p.badlog, p.who, "refused frames");
 	shell_live_flush(STDOUT_FILENO, p.to_cust, LIVE_FLUSH_MS);
 	produce_free(&p);
 	return rc;

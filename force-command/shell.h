@@ -123,6 +123,10 @@ int		 shell_customer(struct shell *, const struct shell_cmd *);
 /* shell-engineer.c */
 int		 shell_engineer(struct shell *, const struct shell_cmd *);
 
+/* shell-endwhy.c */
+int		 shell_end_words(const struct shell *, const char *, char *,
+		     size_t);
+
 /* shell-live.c: what produce, join and replay share */
 #define LIVE_QUEUE_MAX		(2 * (FRAME_HEADER_LEN + FRAME_MAX))
 #define LIVE_START_WAIT_MS	15000	/* for a broker to say it is ready */

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "tunl.h"
@@ -133,7 +134,8 @@ frame_reader_feed(struct frame_reader *fr, const void *data, size_t len)
  * Take the next whole frame. Returns 0 with *f filled (the payload is
  * valid until the next call), TUNL_ERR_SHORT when more bytes are needed,
  * or TUNL_ERR_LENGTH when a frame announced a length of zero or over
- * FRAME_MAX: that frame is skipped (the caller reports it and goes on).
+ * FRAME_MAX: that frame is skipped (the caller reports it, with
+ * frame_reader_why, and goes on).
  * Unknown types are returned like any other; the caller decides.
  */
 int
@@ -151,6 +153,7 @@ frame_reader_next(struct frame_reader *fr, struct frame *f)
 	if ((r = buf_peek_u32(fr->in, 0, &len)) != 0)
 		return TUNL_ERR_SHORT;
 	if (len == 0 || len > FRAME_MAX) {
+		fr->bad_len = len;
 		(void)buf_consume(fr->in, 4);
 		have = buf_len(fr->in);
 		if (len == 0)
@@ -174,4 +177,21 @@ frame_reader_next(struct frame_reader *fr, struct frame *f)
 	f->type = type;
 	f->payload = fr->payload;
 	return 0;
+}
+
+/*
+ * Why the last frame was refused with TUNL_ERR_LENGTH, in words for a log
+ * line and an error frame: a length of 0 (not even a type byte) and one
+ * over FRAME_MAX are different faults.
+ */
+const char *
+frame_reader_why(const struct frame_reader *fr, char *out, size_t len)
+{
+	if (fr->bad_len == 0)
+		(void)snprintf(out, len, "empty frame (length 0, no type "
+		    "byte) dropped");
+	else
+		(void)snprintf(out, len, "frame of %lu bytes, over %u, "
+		    "skipped", (unsigned long)fr->bad_len, (u_int)FRAME_MAX);
+	return out;
 }

@@ -78,6 +78,8 @@ struct frame_reader {
 	struct buf	*payload;	/* the last frame's payload */
 	size_t		 skip;		/* bytes of an oversized frame to drop */
 	size_t		 skipped;	/* oversized frames dropped so far */
+	u_int32_t	 bad_len;	/* the length a refused frame gave:
+					   0, or over FRAME_MAX */
 };
 
 const char	*frame_type_name(u_int8_t);
@@ -88,5 +90,6 @@ int		 frame_reader_init(struct frame_reader *);
 void		 frame_reader_free(struct frame_reader *);
 int		 frame_reader_feed(struct frame_reader *, const void *, size_t);
 int		 frame_reader_next(struct frame_reader *, struct frame *);
+const char	*frame_reader_why(const struct frame_reader *, char *, size_t);
 
 #endif /* TUNL_FRAME_H */

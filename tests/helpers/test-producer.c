@@ -4,7 +4,7 @@
  *
  *	test-producer -S socket -s session [-n bytes | -f file | -i]
  *	    [-o sent-copy] [-l log] [-d done-file] [-w seconds] [-e]
- *	    [-x hex-frame] [-c colsxrows]
+ *	    [-x hex-frame] [-c colsxrows] [-P]
  *
  * Streams output as fast as the broker takes it: -n bytes of generated
  * text lines, the contents of -f file, or (-i) standard input until its
@@ -12,7 +12,8 @@
  * snapshot request, in stream order, with a screen made of the last line
  * it sent; logs every frame it receives to -l; writes "done BYTES MS" to
  * -d once everything was handed to the broker; -e echoes keys back as
- * output; -x sends raw bytes (a frame of the test's making) after hello.
+ * output; -x sends raw bytes (a frame of the test's making) after hello;
+ * -P leaves the broker's pings unanswered (a link frozen after hello).
  * With -w it leaves that many seconds after sending; without, when the
  * broker closes.
  */
@@ -35,6 +36,7 @@ static char	 lastline[256] = "";
 static size_t	 lastlen;
 static size_t	 curlen;
 static char	 curline[256];
+static int	 no_pong;	/* -P: a frozen link, pings unanswered */
 
 /* Remember the last whole line sent: it is the synthetic screen. */
 static void
@@ -105,6 +107,17 @@ log_frame(FILE *log, struct frame *f, struct hpeer *h, int echo, FILE *copy)
 	int			 r = 0;
 
 	switch (f->type) {
+	case FRAME_PING:
+		/* The broker's heartbeat. */
+		if ((r = proto_get_u32(f->payload, &id)) != 0)
+			break;
+		if (!no_pong &&
+		    (r = proto_put_u32(h->out, FRAME_PONG, id)) != 0)
+			h_die("pong: %s", tunl_err(r));
+		if (log != NULL)
+			fprintf(log, "ping %s\n", no_pong ? "ignored" :
+			    "answered");
+		return;
 	case FRAME_KEYS:
 		if ((r = proto_get_keys(f->payload, &k)) != 0)
 			break;
@@ -194,7 +207,7 @@ main(int argc, char **argv)
 	int			 indone = 0, wait_s = -1, r, doneflag = 0;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "S:s:n:f:io:l:d:w:ex:X:c:")) != -1) {
+	while ((ch = getopt(argc, argv, "S:s:n:f:io:l:d:w:ex:X:c:P")) != -1) {
 		switch (ch) {
 		case 'S': sock = optarg; break;
 		case 's': sid = optarg; break;
@@ -224,6 +237,7 @@ main(int argc, char **argv)
 				h_die("bad -X");
 			break;
 		case 'c': break;	/* the screen is always 80x24 */
+		case 'P': no_pong = 1; break;
 		default:
 			h_die("bad option");
 		}

@@ -148,7 +148,7 @@ consumer support "$S" frank -r -l "$T/frank.log" -o "$T/frank.out" \
 FRANK=$!
 # 0x22 resize with a byte too many; then a frame over FRAME_MAX.
 wait_grep "$T/frank.log" "error 2 malformed resize frame"
-wait_grep "$T/frank.log" "error 4 frame over"
+wait_grep "$T/frank.log" "error 4 frame of 300001 bytes, over 262144, skipped"
 consumer support "$S" gina -r -l "$T/gina.log" -x 000000027f00
 GINA=$!
 wait_grep "$T/gina.log" "error 3 unexpected frame type 0x7f"
@@ -165,7 +165,7 @@ producer tunl "$S" -n 1000 -o "$T/sent2" -l "$T/prod2b.log" \
 PROD=$!
 wait_grep "$T/prod2b.log" "error 2 malformed resize frame"
 wait_grep "$T/prod2b.log" "error 2 malformed snapshot frame"
-wait_grep "$T/prod2b.log" "error 4 frame over"
+wait_grep "$T/prod2b.log" "error 4 frame of 262145 bytes, over 262144, skipped"
 wait_grep "$T/prod2b.done" "done 1000"
 wait_grep "$T/alice.notes" "customer connected"
 harness_wait 60 "the new output at alice" size_at_least "$T/alice.out" 301000

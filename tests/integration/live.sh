@@ -307,7 +307,7 @@ grep -q 'frame type 0x22' "$H/prod2.log" &&
     harness_fail "the customer's own resize was refused"
 wait_grep "$H/prod2.log" "error 3 frame type 0x21"
 wait_grep "$H/prod2.log" "error 2 malformed"
-wait_grep "$H/prod2.log" "error 4 frame over"
+wait_grep "$H/prod2.log" "error 4 frame of 300001 bytes, over 262144, skipped"
 printf 'second-producer-here\r\n' >&7
 wait_screen rw second-producer-here
 wait_screen ro second-producer-here

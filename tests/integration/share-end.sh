@@ -32,6 +32,8 @@ $SSH -o IdentityFile="$H/client/alice" support@127.0.0.1 kill "$ID" \
 # tunl-share ends by itself and says so; then its pane's shell prints its
 # status (the command line typed into the pane holds "exit=$?" too).
 wait_screen cust "session ended. Key and certificate removed"
+# Told who ended it, and how (issue 11 item 8).
+wait_screen cust "the relay ended the session: tunl: session ended by engineer alice (kill)"
 wait_screen cust "exit=0"
 [ -e "$DIR/key" ] || [ -e "$DIR/key-cert.pub" ] &&
     harness_fail "key or certificate left behind"

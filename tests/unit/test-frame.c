@@ -104,14 +104,25 @@ test_zero_length(void **state)
 {
 	struct frame_reader	 fr;
 	struct frame		 f;
+	char			 why[96];
 
 	(void)state;
 	assert_int_equal(frame_reader_init(&fr), 0);
 	assert_int_equal(frame_reader_feed(&fr,
 	    "\x00\x00\x00\x00" "\x00\x00\x00\x01\x03", 9), 0);
 	assert_int_equal(frame_reader_next(&fr, &f), TUNL_ERR_LENGTH);
+	assert_int_equal(fr.bad_len, 0);
+	assert_string_equal(frame_reader_why(&fr, why, sizeof(why)),
+	    "empty frame (length 0, no type byte) dropped");
 	assert_int_equal(frame_reader_next(&fr, &f), 0);
 	assert_int_equal(f.type, FRAME_ACK);
+	/* An oversized one is named as such, with its length. */
+	assert_int_equal(frame_reader_feed(&fr, "\x00\x04\x00\x01\x10", 5),
+	    0);
+	assert_int_equal(frame_reader_next(&fr, &f), TUNL_ERR_LENGTH);
+	assert_int_equal(fr.bad_len, 0x40001);
+	assert_string_equal(frame_reader_why(&fr, why, sizeof(why)),
+	    "frame of 262145 bytes, over 262144, skipped");
 	frame_reader_free(&fr);
 }
 
