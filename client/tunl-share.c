@@ -290,6 +290,7 @@ main(int argc, char **argv)
 	struct cast_header	 ch;
 	struct sigaction	 sa;
 	char			 token[SHARE_TOKEN_MAX + 1];
+	char			 note[160];
 	const char		*token_file = NULL, *ask, *why;
 	char			 host_key[RELAY_HOSTKEY_MAX], idin[ID_INPUT_MAX];
 	size_t			 idlen;
@@ -308,6 +309,7 @@ main(int argc, char **argv)
 	log_init("tunl-share", 0, LOG_TO_STDERR | LOG_NO_SYSLOG);
 	memset(s, 0, sizeof(*s));
 	s->relay_fd = s->audit_fd = s->chat_fd = s->chat_listen = -1;
+	s->spool_fd = -1;
 	s->rin = s->rout = s->ctl_in = s->ctl_out = -1;
 	while ((ch_ = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch_) {
@@ -470,6 +472,14 @@ main(int argc, char **argv)
 
 	if ((r = share_proto_run(s)) != 0)
 		error_r(r, "frame loop");
+	share_spool_close(s);
+	if (s->dropped_output > 0 || s->spool_peak > 0) {
+		(void)snprintf(note, sizeof(note), "output: dropped_output=%llu "
+		    "bytes; the spool held at most %llu bytes",
+		    (unsigned long long)s->dropped_output,
+		    (unsigned long long)s->spool_peak);
+		(void)share_audit_note(s->audit_fd, note);
+	}
 
 	if (!s->relay_ended)
 		share_proto_bye(s);
