@@ -5,7 +5,9 @@
 # - a burst of base64 with no fault: the recording holds every byte the
 #   program wrote, in order, and no gap marker;
 # - the same with the broker stopped (SIGSTOP) while tunl-share's spool
-#   fills, for 4 s, then let go: every byte again, no gap marker. tmux
+#   fills, for 4 s, then let go: every byte again, no gap marker;
+# - an engineer whose terminal stops reading is dropped by the broker and
+#   told why once it reads again (issue 11 item 8). tmux
 #   keeps reading a pane while the customer's terminal is attached, so
 #   tunl-share spools what the link cannot take (client/share-spool.c).
 #
@@ -103,4 +105,25 @@ print("recording: %d bytes of output, both bursts whole" % len(rec))
 PY
 grep -q "dropped_output=[1-9]" "$DIR/audit.log" &&
     harness_fail "the audit log says output was dropped"
+
+# ---- a viewer that stops reading is told why it was dropped (item 8) ---------
+# Its ssh is stopped (as a terminal stopped with ^S stops reading) while a
+# burst goes; the broker drops it after 10 s of not reading, and once it
+# runs again it says why: the broker's notice, or, when that could not
+# get through a full link, the join's own words ("your terminal took no
+# output for N s").
+RPANE=$(tm display -p -t e2e:ro '#{pane_pid}')
+EPID=$(ps -eo pid=,ppid=,comm= | awk -v p="$RPANE" '$2 == p && $3 == "ssh" { print $1 }')
+[ -n "$EPID" ] || harness_fail "no ssh in the engineer's pane"
+kill -STOP "$EPID"
+tmux -S "$CSOCK" send-keys -t tunl:0.0 \
+    "cat $H/data; echo burst-end-\$((2*9))" Enter
+dropped() {
+	grep -q "consumer alice .*dropped: " "$H/syslog.log"
+}
+harness_wait 180 "the broker to drop the stopped viewer" dropped
+kill -CONT "$EPID"
+# The broker's own reason when its notice got through, else the join's.
+wait_raw ro "tunl: disconnected"
+harness_log "the stopped viewer was told: $(grep -ao 'tunl: disconnected[^(]*' "$H/raw-ro.log" | tail -n 1)"
 share_finish
