@@ -134,7 +134,7 @@ proto_gap_close(struct share *s)
 {
 	u_int64_t	 bytes = s->gap_bytes;
 
-	if (!s->gap_open || share_spool_len(s) > SHARE_SPOOL_MAX / 2)
+	if (!s->gap_open || share_spool_len(s) > s->spool_max / 2)
 		return;
 	s->gap_open = 0;
 	s->gap_bytes = 0;

@@ -13,9 +13,9 @@
  *
  * The file is made in the private 0700 directory with O_EXCL and unlinked
  * at once: nothing of it is left behind, whatever ends tunl-share. It
- * holds at most SHARE_SPOOL_MAX bytes; once there, share_spool_put says
- * TUNL_ERR_FULL and the caller skips output and says how much (a GAP
- * frame). A write error (the customer's disk is full) is the same.
+ * holds at most spool_max bytes (--spool-max; SHARE_SPOOL_MAX at most);
+ * once there, share_spool_put says TUNL_ERR_FULL and the caller skips
+ * output and says how much (a GAP frame). A write error (the customer's disk is full) is the same.
  * Once the spool is empty the file is truncated.
  */
 #include "config.h"
@@ -71,7 +71,7 @@ share_spool_put(struct share *s, const u_char *p, size_t len)
 
 	if (s->spool_fd == -1)
 		return TUNL_ERR_STATE;
-	if (len > SHARE_SPOOL_MAX || share_spool_len(s) > SHARE_SPOOL_MAX - len)
+	if (len > s->spool_max || share_spool_len(s) > s->spool_max - len)
 		return TUNL_ERR_FULL;
 	while (done < len) {
 		n = pwrite(s->spool_fd, p + done, len - done, at + (off_t)done);

@@ -195,7 +195,8 @@ void		 share_ssh_stop(struct share *, int);
 
 /* ---- share-spool.c: frames waiting for the relay, on disk ------------------ */
 
-#define SHARE_SPOOL_MAX		(256ULL * 1024 * 1024)	/* bytes, at most */
+#define SHARE_SPOOL_MAX		(256ULL * 1024 * 1024)	/* bytes: the default,
+							   and the most */
 
 int		 share_spool_open(struct share *);
 void		 share_spool_close(struct share *);
@@ -297,6 +298,7 @@ struct share {
 	int		 spool_fd;		/* share-spool.c */
 	off_t		 spool_rd, spool_wr;
 	u_int64_t	 spool_peak;		/* the most it held */
+	u_int64_t	 spool_max;		/* --spool-max, bytes */
 	struct buf	*held;			/* whole frames unsent when the
 						   link dropped: sent first */
 	size_t		 out_part;		/* unsent bytes of out's first

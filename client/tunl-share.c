@@ -39,7 +39,7 @@ usage(void)
 	    "usage: tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY']\n"
 	    "           [--case C] [--restricted] [--known-hosts FILE]\n"
 	    "           [--token-fd N | --token-file PATH] [--ready-file PATH]\n"
-	    "           [--timing]\n"
+	    "           [--timing] [--spool-max MIB]\n"
 	    "           SESSION-ID\n");
 	exit(2);
 }
@@ -283,6 +283,7 @@ main(int argc, char **argv)
 		{ "chat-pane",	required_argument,	NULL, 'C' },
 		{ "ready-file",	required_argument,	NULL, 'Y' },
 		{ "timing",	no_argument,		NULL, 'M' },
+		{ "spool-max",	required_argument,	NULL, 'S' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -310,6 +311,7 @@ main(int argc, char **argv)
 	memset(s, 0, sizeof(*s));
 	s->relay_fd = s->audit_fd = s->chat_fd = s->chat_listen = -1;
 	s->spool_fd = -1;
+	s->spool_max = SHARE_SPOOL_MAX;
 	s->rin = s->rout = s->ctl_in = s->ctl_out = -1;
 	while ((ch_ = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch_) {
@@ -366,6 +368,13 @@ main(int argc, char **argv)
 			    strlen(optarg) + 32 >= sizeof(s->ready))
 				fatal("--ready-file: an absolute path");
 			(void)tunl_strlcpy(s->ready, optarg, sizeof(s->ready));
+			break;
+		case 'S':
+			if (tunl_strtonum(optarg, 1, SHARE_SPOOL_MAX >> 20,
+			    &v) != 0)
+				fatal("--spool-max: 1 to %llu (MiB)",
+				    SHARE_SPOOL_MAX >> 20);
+			s->spool_max = (u_int64_t)v << 20;
 			break;
 		default:
 			usage();
