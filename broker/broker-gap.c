@@ -19,7 +19,11 @@
 
 #include "broker.h"
 
-/* What to tell everybody; 0 with text filled, or a TUNL_ERR_*. */
+/*
+ * What to tell the engineers: 0 with text filled (empty when nothing is
+ * known to be missing: a dropped link the reconnect notices cover), or a
+ * TUNL_ERR_*.
+ */
 int
 session_gap(struct broker *b, struct buf *payload, char *text, size_t size)
 {
@@ -47,6 +51,9 @@ session_gap(struct broker *b, struct buf *payload, char *text, size_t size)
 	    g.reason == PROTO_GAP_SPOOL_FULL ? "spool full" : "link lost",
 	    (unsigned long long)g.total);
 	session_event(b, "customer", "output-gap", detail);
+	text[0] = '\0';
+	if (g.bytes == 0)
+		return 0;
 	(void)snprintf(text, size, "tunl: %s%llu bytes of the customer's "
 	    "output did not reach the relay (%s); the recording says so%s",
 	    (g.flags & PROTO_GAP_AT_LEAST) ? "at least " : "",

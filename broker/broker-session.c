@@ -945,7 +945,10 @@ session_producer_frame(struct broker *b, struct peer *p, struct frame *f)
 			session_malformed(p, f, r);
 			return;
 		}
-		session_notice_consumers(b, gaptext);
+		/* A link lost with nothing known lost: the reconnect
+		 * notices say enough to the engineers. */
+		if (gaptext[0] != '\0')
+			session_notice_consumers(b, gaptext);
 		TAILQ_FOREACH(c, &b->peers, entry) {
 			if (c->role == PEER_CONSUMER && !c->waiting &&
 			    !c->dead && !c->closing)

@@ -89,7 +89,8 @@ proto_gap_say(struct share *s, u_int8_t reason, u_int8_t flags,
 	    (unsigned long long)bytes, proto_gap_reason(reason),
 	    (unsigned long long)s->dropped_output);
 	(void)share_audit_note(s->audit_fd, line);
-	share_ui_chat(s, "*", line);
+	if (bytes > 0)
+		share_ui_chat(s, "*", line);
 }
 
 static void
@@ -170,6 +171,25 @@ proto_stream(struct share *s, const struct buf *frames, size_t outbytes)
 	return r;
 }
 
+/* The status row says how much output waits for the relay, by MiB. */
+static void
+proto_spool_state(struct share *s)
+{
+	u_int64_t	 mib = share_spool_len(s) >> 20;
+
+	if (!s->connected)
+		return;
+	if (mib > 0 && (!s->spool_said || mib != s->spool_said_mib)) {
+		s->spool_said = 1;
+		s->spool_said_mib = mib;
+		proto_state(s, "connected; %llu MiB of output wait for the "
+		    "relay", (unsigned long long)mib);
+	} else if (mib == 0 && s->spool_said) {
+		s->spool_said = 0;
+		proto_state(s, "connected");
+	}
+}
+
 /* The link takes more: frames from the spool, then a gap may close. */
 static void
 proto_pump(struct share *s)
@@ -186,6 +206,7 @@ proto_pump(struct share *s)
 		proto_gap_skip(s, PROTO_GAP_SPOOL_FULL, (size_t)lost);
 	}
 	proto_gap_close(s);
+	proto_spool_state(s);
 }
 
 /*
@@ -239,6 +260,33 @@ proto_hello(struct share *s)
  * lost: at least the cut frame's output, and whatever the link itself
  * held, which nobody can count.
  */
+/*
+ * out's whole frames go to held, but for a hello (the next link says its
+ * own): out starts at a frame once the cut frame's rest is gone.
+ */
+static void
+proto_hold(struct share *s)
+{
+	const u_char	*p = buf_ptr(s->out);
+	size_t		 len = buf_len(s->out), off = 0, n;
+	u_int32_t	 flen;
+
+	while (len - off >= FRAME_HEADER_LEN) {
+		flen = (u_int32_t)p[off] << 24 | (u_int32_t)p[off + 1] << 16 |
+		    (u_int32_t)p[off + 2] << 8 | p[off + 3];
+		n = FRAME_HEADER_LEN - 1 + (size_t)flen;
+		if (flen < 1 || n > len - off)
+			break;
+		if (p[off + 4] != FRAME_HELLO &&
+		    buf_put(s->held, p + off, n) != 0) {
+			error("frames unsent when the link dropped were lost");
+			break;
+		}
+		off += n;
+	}
+	buf_reset(s->out);
+}
+
 static void
 proto_link_lost(struct share *s)
 {
@@ -254,10 +302,7 @@ proto_link_lost(struct share *s)
 	buf_reset(s->held);
 	proto_gap_frame(s, PROTO_GAP_LINK_LOST,
 	    PROTO_GAP_AT_LEAST | PROTO_GAP_REPAIRED, lost, s->held);
-	/* Only pongs and chat may not fit: those can go. */
-	if (buf_putb(s->held, s->out) != 0)
-		error("frames unsent when the link dropped were lost");
-	buf_reset(s->out);
+	proto_hold(s);
 	proto_gap_say(s, PROTO_GAP_LINK_LOST, PROTO_GAP_AT_LEAST, lost);
 }
 

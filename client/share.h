@@ -299,6 +299,8 @@ struct share {
 	off_t		 spool_rd, spool_wr;
 	u_int64_t	 spool_peak;		/* the most it held */
 	u_int64_t	 spool_max;		/* --spool-max, bytes */
+	int		 spool_said;		/* the status row shows it */
+	u_int64_t	 spool_said_mib;
 	struct buf	*held;			/* whole frames unsent when the
 						   link dropped: sent first */
 	size_t		 out_part;		/* unsent bytes of out's first

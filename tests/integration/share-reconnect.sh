@@ -110,5 +110,4 @@ events_gap() {
 	    AND action = 'output-gap';" | grep -q "link lost; dropped_output="
 }
 harness_wait 60 "an output-gap event" events_gap
-wait_raw eng "did not reach the relay"
 share_finish
