@@ -61,7 +61,7 @@ struct record_ev {
 	u_int32_t	 len;
 	u_int32_t	 cols;
 	u_int32_t	 rows;
-	u_char		 type;		/* 'o' or 'r' */
+	u_char		 type;		/* 'o', 'r' or 'm' (len: label) */
 };
 
 struct record_chunk {
@@ -218,6 +218,7 @@ record_write_chunk(struct cast_writer *w, const struct record_chunk *ch)
 	const u_char		*p = ch->data;
 	size_t			 left = ch->used;
 	struct record_ev	 ev;
+	char			 label[CAST_MARKER_MAX + 1];
 	int			 r;
 
 	while (left > 0) {
@@ -234,6 +235,15 @@ record_write_chunk(struct cast_writer *w, const struct record_chunk *ch)
 			left -= ev.len;
 		} else if (ev.type == 'r')
 			r = cast_writer_resize(w, ev.t, ev.cols, ev.rows);
+		else if (ev.type == 'm') {
+			if (ev.len > left || ev.len > CAST_MARKER_MAX)
+				return TUNL_ERR_INTERNAL;
+			memcpy(label, p, ev.len);
+			label[ev.len] = '\0';
+			r = cast_writer_marker(w, ev.t, label);
+			p += ev.len;
+			left -= ev.len;
+		}
 		else
 			r = TUNL_ERR_INTERNAL;
 		if (r != 0)
@@ -742,7 +752,14 @@ record_event(struct broker *b, struct record_ev *ev, const u_char *data,
 			rs->fill_ms = tunl_now_ms();
 		room = RECORD_CHUNK - rs->fill->used - sizeof(*ev);
 		n = len < room ? len : room;
-		if (ev->type == 'o')
+		if (ev->type == 'm' && n < len) {
+			/* A label is never cut: a new chunk. */
+			pthread_mutex_lock(&rs->lock);
+			record_queue_locked(rs);
+			pthread_mutex_unlock(&rs->lock);
+			continue;
+		}
+		if (ev->type == 'o' || ev->type == 'm')
 			ev->len = (u_int32_t)n;
 		memcpy(rs->fill->data + rs->fill->used, ev, sizeof(*ev));
 		rs->fill->used += sizeof(*ev);
@@ -766,6 +783,21 @@ record_output(struct broker *b, const u_char *data, size_t len)
 	ev.type = 'o';
 	ev.t = record_time(b);
 	record_event(b, &ev, data, len);
+}
+
+/* A marker event: what happened to the recording here (record-gap.c). */
+void
+record_marker(struct broker *b, const char *label)
+{
+	struct record_ev	 ev;
+	size_t			 len = strlen(label);
+
+	if (b->rec == NULL || !b->rec->on || len > CAST_MARKER_MAX)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = 'm';
+	ev.t = record_time(b);
+	record_event(b, &ev, (const u_char *)label, len);
 }
 
 void

@@ -776,6 +776,7 @@ session_snapshot(struct broker *b, const struct proto_snapshot *s)
 	fs.len = buf_len(b->scratch);
 	if (toobig)
 		fs.cx = fs.cy = 0;
+	session_gap_repaired(b, fs.data, fs.len);
 
 	TAILQ_FOREACH(c, &b->peers, entry) {
 		if (c->role != PEER_CONSUMER || !c->waiting || c->dead ||
@@ -916,6 +917,8 @@ session_producer_frame(struct broker *b, struct peer *p, struct frame *f)
 	static struct proto_chat	 ch;
 	struct proto_snapshot		 s;
 	struct proto_error		 e;
+	struct peer			*c;
+	char				 gaptext[PROTO_TEXT_MAX];
 	const u_char			*d;
 	size_t				 dl;
 	u_int16_t			 cols, rows;
@@ -939,6 +942,25 @@ session_producer_frame(struct broker *b, struct peer *p, struct frame *f)
 			session_malformed(p, f, r);
 		else
 			session_producer_size(b, cols, rows);
+		return;
+	case FRAME_GAP:
+		/* broker-gap.c: marker, event, notice; then a snapshot. */
+		if ((r = session_gap(b, f->payload, gaptext,
+		    sizeof(gaptext))) != 0) {
+			session_malformed(p, f, r);
+			return;
+		}
+		/* A link lost with nothing known lost: the reconnect
+		 * notices say enough to the engineers. */
+		if (gaptext[0] != '\0')
+			session_notice_consumers(b, gaptext);
+		TAILQ_FOREACH(c, &b->peers, entry) {
+			if (c->role == PEER_CONSUMER && !c->waiting &&
+			    !c->dead && !c->closing)
+				session_wait_snapshot(b, c);
+		}
+		if (b->gap_repair && b->snap_pending == 0)
+			(void)session_want_snapshot(b);
 		return;
 	case FRAME_CHAT:
 		if ((r = proto_get_chat(f->payload, &ch)) != 0)

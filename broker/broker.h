@@ -224,6 +224,8 @@ struct broker {
 	int64_t			 trim_due_ms;	/* give memory back then; 0 */
 	u_int32_t		 snap_next;	/* next request id */
 	u_int32_t		 snap_pending;	/* asked, not answered; 0 */
+	int			 gap_repair;	/* broker-gap.c: the next
+						   snapshot is recorded */
 	u_int			 prod_cols, prod_rows;	/* 0: not known */
 	u_int			 want_cols, want_rows;	/* last RESIZE sent */
 
@@ -310,6 +312,11 @@ void		 session_registry_answer(struct broker *,
 int		 record_open(struct broker *);
 void		 record_output(struct broker *, const u_char *, size_t);
 void		 record_resize(struct broker *, u_int, u_int);
+void		 record_marker(struct broker *, const char *);
+
+/* broker-gap.c */
+int		 session_gap(struct broker *, struct buf *, char *, size_t);
+void		 session_gap_repaired(struct broker *, const u_char *, size_t);
 int		 record_flush(struct broker *, int64_t);
 int64_t		 record_wait_ms(const struct broker *, int64_t);
 int		 record_fd(const struct broker *);

@@ -26,6 +26,7 @@
 #include "share.h"
 
 #define PROTO_OUT_MAX		(4 * 1024 * 1024)	/* frames queued */
+#define PROTO_OUT_HIGH		(1024 * 1024)	/* past this, the spool */
 #define PROTO_READ_CHUNK	(64 * 1024)
 #define PROTO_CERT_MARGIN	30	/* seconds before expiry: re-sign */
 
@@ -57,13 +58,187 @@ proto_state(struct share *s, const char *fmt, ...)
 	share_ui_status(s);
 }
 
-/* Queue frames for the relay (dropped, and counted, when not connected). */
+/*
+ * Queue frames for the relay that need no order with the output (a pong,
+ * chat): refused when not connected.
+ */
 int
 share_proto_send(struct share *s, const struct buf *frames)
 {
 	if (!s->connected)
 		return TUNL_ERR_STATE;
 	return buf_putb(s->out, frames);
+}
+
+/*
+ * The GAP frame that closes a gap: skipped output of the customer's pane
+ * is counted and said once, in the audit log, in the chat pane and to the
+ * relay, where it is put in the stream.
+ */
+static int	 proto_stream(struct share *, const struct buf *, size_t);
+
+static void
+proto_gap_say(struct share *s, u_int8_t reason, u_int8_t flags,
+    u_int64_t bytes)
+{
+	char	 line[256];
+
+	(void)snprintf(line, sizeof(line), "output not sent to the relay: "
+	    "%s%llu bytes (%s); dropped_output=%llu",
+	    (flags & PROTO_GAP_AT_LEAST) ? "at least " : "",
+	    (unsigned long long)bytes, proto_gap_reason(reason),
+	    (unsigned long long)s->dropped_output);
+	(void)share_audit_note(s->audit_fd, line);
+	if (bytes > 0)
+		share_ui_chat(s, "*", line);
+}
+
+static void
+proto_gap_frame(struct share *s, u_int8_t reason, u_int8_t flags,
+    u_int64_t bytes, struct buf *dst)
+{
+	struct proto_gap	 g;
+	struct buf		*tmp;
+
+	memset(&g, 0, sizeof(g));
+	g.reason = reason;
+	g.flags = flags;
+	g.bytes = bytes;
+	g.total = s->dropped_output;
+	if ((tmp = buf_new(64)) == NULL || proto_put_gap(tmp, &g) != 0)
+		error("gap of %llu bytes not said", (unsigned long long)bytes);
+	else if (dst != NULL)
+		(void)buf_putb(dst, tmp);
+	else if (proto_stream(s, tmp, 0) != 0)
+		error("gap of %llu bytes not queued", (unsigned long long)bytes);
+	buf_free(tmp);
+}
+
+/* Output is skipped from here until the spool has room again. */
+static void
+proto_gap_skip(struct share *s, u_int8_t reason, size_t outbytes)
+{
+	if (!s->gap_open) {
+		s->gap_open = 1;
+		s->gap_reason = reason;
+		s->gap_bytes = 0;
+		(void)share_audit_note(s->audit_fd, "the spool for the relay "
+		    "is full: output is skipped until it drains");
+	}
+	s->gap_bytes += outbytes;
+	s->dropped_output += outbytes;
+}
+
+/* The spool has room again: the gap ends, with its frame. */
+static void
+proto_gap_close(struct share *s)
+{
+	u_int64_t	 bytes = s->gap_bytes;
+
+	if (!s->gap_open || share_spool_len(s) > s->spool_max / 2)
+		return;
+	s->gap_open = 0;
+	s->gap_bytes = 0;
+	proto_gap_frame(s, s->gap_reason, PROTO_GAP_REPAIRED, bytes, NULL);
+	proto_gap_say(s, s->gap_reason, 0, bytes);
+}
+
+/*
+ * Frames in the order of the pane's output (OUTPUT, SNAPSHOT, RESIZE,
+ * GAP), outbytes of the pane's output among them: straight to the link
+ * while it keeps up, else behind what waits in the spool; never dropped
+ * unless the spool is at its cap, and then counted.
+ */
+static int
+proto_stream(struct share *s, const struct buf *frames, size_t outbytes)
+{
+	int	 r;
+
+	if (s->gap_open && outbytes > 0) {
+		proto_gap_skip(s, s->gap_reason, outbytes);
+		return 0;
+	}
+	if (s->connected && share_spool_len(s) == 0 &&
+	    buf_len(s->out) + buf_len(frames) <= PROTO_OUT_HIGH)
+		return buf_putb(s->out, frames);
+	if ((r = share_spool_put(s, buf_ptr(frames), buf_len(frames))) == 0) {
+		if (share_spool_len(s) > s->spool_peak)
+			s->spool_peak = share_spool_len(s);
+		return 0;
+	}
+	if (outbytes > 0)
+		proto_gap_skip(s, PROTO_GAP_SPOOL_FULL, outbytes);
+	return r;
+}
+
+/* The status row says how much output waits for the relay, by MiB. */
+static void
+proto_spool_state(struct share *s)
+{
+	u_int64_t	 mib = share_spool_len(s) >> 20;
+
+	if (!s->connected)
+		return;
+	if (mib > 0 && (!s->spool_said || mib != s->spool_said_mib)) {
+		s->spool_said = 1;
+		s->spool_said_mib = mib;
+		proto_state(s, "connected; %llu MiB of output wait for the "
+		    "relay", (unsigned long long)mib);
+	} else if (mib == 0 && s->spool_said) {
+		s->spool_said = 0;
+		proto_state(s, "connected");
+	}
+}
+
+/* The link takes more: frames from the spool, then a gap may close. */
+static void
+proto_pump(struct share *s)
+{
+	u_int64_t	 lost = 0;
+
+	if (!s->connected || buf_len(s->out) >= PROTO_OUT_HIGH)
+		return;
+	if (share_spool_len(s) > 0 &&
+	    share_spool_pump(s, s->out, PROTO_OUT_HIGH, &lost) != 0) {
+		/* Cannot happen unless the disk fails under us. */
+		error("the spool could not be read back: %llu bytes lost",
+		    (unsigned long long)lost);
+		proto_gap_skip(s, PROTO_GAP_SPOOL_FULL, (size_t)lost);
+	}
+	proto_gap_close(s);
+	proto_spool_state(s);
+}
+
+/*
+ * n bytes of out went on the link: where does the next whole frame
+ * start? out_part is what is left of the frame begun on the link.
+ */
+static void
+proto_wrote(struct share *s, const u_char *p, size_t n)
+{
+	size_t		 end = s->out_part;
+	u_int32_t	 flen = 0;
+
+	while (end < n) {
+		flen = (u_int32_t)p[end] << 24 | (u_int32_t)p[end + 1] << 16 |
+		    (u_int32_t)p[end + 2] << 8 | p[end + 3];
+		s->out_part_type = p[end + 4];
+		s->out_part_len = flen - 1;
+		end += FRAME_HEADER_LEN - 1 + (size_t)flen;
+	}
+	s->out_part = end - n;
+}
+
+static int
+proto_write_out(struct share *s)
+{
+	ssize_t	 n;
+
+	n = write(s->rout, buf_ptr(s->out), buf_len(s->out));
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : TUNL_ERR_SYSTEM;
+	proto_wrote(s, buf_ptr(s->out), (size_t)n);
+	return buf_consume(s->out, (size_t)n);
 }
 
 static int
@@ -78,12 +253,65 @@ proto_hello(struct share *s)
 	return proto_put_hello(s->out, &h);
 }
 
+/*
+ * The link dropped. The frame it was in the middle of is lost (the
+ * relay drops a frame cut short); the whole frames after it are held
+ * and go first on the next link, behind a GAP frame that says what was
+ * lost: at least the cut frame's output, and whatever the link itself
+ * held, which nobody can count.
+ */
+/*
+ * out's whole frames go to held, but for a hello (the next link says its
+ * own): out starts at a frame once the cut frame's rest is gone.
+ */
+static void
+proto_hold(struct share *s)
+{
+	const u_char	*p = buf_ptr(s->out);
+	size_t		 len = buf_len(s->out), off = 0, n;
+	u_int32_t	 flen;
+
+	while (len - off >= FRAME_HEADER_LEN) {
+		flen = (u_int32_t)p[off] << 24 | (u_int32_t)p[off + 1] << 16 |
+		    (u_int32_t)p[off + 2] << 8 | p[off + 3];
+		n = FRAME_HEADER_LEN - 1 + (size_t)flen;
+		if (flen < 1 || n > len - off)
+			break;
+		if (p[off + 4] != FRAME_HELLO &&
+		    buf_put(s->held, p + off, n) != 0) {
+			error("frames unsent when the link dropped were lost");
+			break;
+		}
+		off += n;
+	}
+	buf_reset(s->out);
+}
+
+static void
+proto_link_lost(struct share *s)
+{
+	u_int64_t	 lost = 0;
+
+	if (s->out_part > 0 && s->out_part_type == FRAME_OUTPUT)
+		lost = s->out_part_len;
+	if (s->out_part > 0)
+		(void)buf_consume(s->out, s->out_part < buf_len(s->out) ?
+		    s->out_part : buf_len(s->out));
+	s->out_part = 0;
+	s->dropped_output += lost;
+	buf_reset(s->held);
+	proto_gap_frame(s, PROTO_GAP_LINK_LOST,
+	    PROTO_GAP_AT_LEAST | PROTO_GAP_REPAIRED, lost, s->held);
+	proto_hold(s);
+	proto_gap_say(s, PROTO_GAP_LINK_LOST, PROTO_GAP_AT_LEAST, lost);
+}
+
 static void
 proto_disconnect(struct share *s, const char *why)
 {
 	share_ssh_stop(s, 0);
 	frame_reader_free(&s->fr);
-	buf_reset(s->out);
+	proto_link_lost(s);
 	if (s->relay_fd != -1) {
 		s->ending = 1;
 		return;
@@ -118,6 +346,10 @@ proto_connect(struct share *s)
 	s->connected = 1;
 	share_alive_start(s);
 	(void)proto_hello(s);
+	/* What the last link left unsent goes first, in its order. */
+	if (buf_putb(s->out, s->held) != 0)
+		error("frames held from the last link not sent");
+	buf_reset(s->held);
 	proto_state(s, "connecting");
 }
 
@@ -262,7 +494,7 @@ proto_layout(struct share *s)
 	if (w < 1 || w > PROTO_COLS_MAX || h < 1 || h > PROTO_ROWS_MAX)
 		return;
 	if ((tmp = buf_new(16)) != NULL && proto_put_resize(tmp, w, h) == 0)
-		(void)share_proto_send(s, tmp);
+		(void)proto_stream(s, tmp, 0);
 	buf_free(tmp);
 }
 
@@ -302,22 +534,28 @@ share_proto_cast_flush(struct share *s)
 		    buf_ptr(s->cast_buf), buf_len(s->cast_buf));
 }
 
+/* The pane's output: to the link, or the spool, in order. */
 static void
 proto_output(struct share *s, const u_char *p, size_t len)
 {
-	size_t	 n;
+	static struct buf	*tmp;
+	size_t			 n;
 
 	if (len == 0)
 		return;
 	proto_cast(s, p, len);
-	if (!s->connected)
+	if (tmp == NULL &&
+	    (tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) == NULL) {
+		proto_gap_skip(s, PROTO_GAP_SPOOL_FULL, len);
 		return;
+	}
 	while (len > 0) {
 		n = len > FRAME_PAYLOAD_MAX ? FRAME_PAYLOAD_MAX : len;
-		if (proto_put_output(s->out, p, n) != 0) {
-			s->dropped_output += len;	/* relay too slow */
-			return;
-		}
+		buf_reset(tmp);
+		if (proto_put_output(tmp, p, n) != 0)
+			proto_gap_skip(s, PROTO_GAP_SPOOL_FULL, n);
+		else
+			(void)proto_stream(s, tmp, n);
 		p += n;
 		len -= n;
 	}
@@ -331,7 +569,7 @@ proto_snapshot_now(struct share *s, u_int32_t id)
 
 	if ((tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) != NULL &&
 	    share_tmux_snapshot(s, id, tmp) == 0)
-		(void)share_proto_send(s, tmp);
+		(void)proto_stream(s, tmp, 0);
 	buf_free(tmp);
 }
 
@@ -375,7 +613,7 @@ proto_snapshot_done(struct share *s, const struct ctlmode_msg *m)
 	else if ((tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) != NULL) {
 		if (share_tmux_snapshot_done(s, id, m->data, m->len,
 		    tmp) == 0)
-			(void)share_proto_send(s, tmp);
+			(void)proto_stream(s, tmp, 0);
 		buf_free(tmp);
 	}
 	if (s->snap_again) {
@@ -532,14 +770,17 @@ share_proto_run(struct share *s)
 {
 	struct proto_viewers	 was;
 	struct pollfd		 pfd[6];
-	size_t			 put;
 	nfds_t			 n;
 	int			 timeout, i_ctl, i_rin, i_rout, i_lis, i_chat;
 	int			 i_keys;
 
 	memset(&was, 0, sizeof(was));
-	if ((s->out = buf_new(PROTO_OUT_MAX)) == NULL)
+	if ((s->out = buf_new(PROTO_OUT_MAX)) == NULL ||
+	    (s->held = buf_new(PROTO_OUT_MAX + 64)) == NULL)
 		return TUNL_ERR_ALLOC;
+	if (share_spool_open(s) != 0)
+		error("no spool in %s: output the relay cannot take at once "
+		    "will be skipped (and said)", s->dir);
 	s->backoff = 1;
 	if (s->relay_fd != -1) {
 		if (frame_reader_init(&s->fr) != 0)
@@ -553,6 +794,7 @@ share_proto_run(struct share *s)
 		if (!s->connected && s->relay_fd == -1 &&
 		    time(NULL) >= s->retry_at)
 			proto_connect(s);
+		proto_pump(s);
 		n = 0;
 		i_rin = i_rout = i_chat = i_keys = -1;
 		pfd[n].fd = s->ctl_out;
@@ -608,8 +850,7 @@ share_proto_run(struct share *s)
 			proto_chat(s);
 		if (i_rout != -1 && s->connected &&
 		    (pfd[i_rout].revents & (POLLOUT | POLLERR | POLLHUP))) {
-			if (buf_write_fd(s->out, s->rout, &put) != 0 &&
-			    errno != EAGAIN && errno != EINTR)
+			if (proto_write_out(s) != 0)
 				proto_disconnect(s, "write error");
 		}
 		if (i_rin != -1 && s->connected &&

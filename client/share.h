@@ -206,6 +206,18 @@ int		 share_askpass_prompt(const char *);
 int		 share_askpass_answer(int, const char *, const char *);
 void		 share_ssh_stop(struct share *, int);
 
+/* ---- share-spool.c: frames waiting for the relay, on disk ------------------ */
+
+#define SHARE_SPOOL_MAX		(256ULL * 1024 * 1024)	/* bytes: the default,
+							   and the most */
+
+int		 share_spool_open(struct share *);
+void		 share_spool_close(struct share *);
+u_int64_t	 share_spool_len(const struct share *);
+int		 share_spool_put(struct share *, const u_char *, size_t);
+int		 share_spool_pump(struct share *, struct buf *, size_t,
+		     u_int64_t *);
+
 /* ---- share-ui.c: the status row, the chat pane ------------------------------ */
 
 int		 share_ui_init(struct share *);
@@ -295,7 +307,22 @@ struct share {
 	u_int		 backoff;		/* seconds to the next try */
 	time_t		 retry_at;
 	u_int64_t	 cert_expiry;		/* valid_before, unix time */
-	u_int64_t	 dropped_output;	/* bytes not sent: queue full */
+	u_int64_t	 dropped_output;	/* bytes skipped: every gap */
+	int		 spool_fd;		/* share-spool.c */
+	off_t		 spool_rd, spool_wr;
+	u_int64_t	 spool_peak;		/* the most it held */
+	u_int64_t	 spool_max;		/* --spool-max, bytes */
+	int		 spool_said;		/* the status row shows it */
+	u_int64_t	 spool_said_mib;
+	struct buf	*held;			/* whole frames unsent when the
+						   link dropped: sent first */
+	size_t		 out_part;		/* unsent bytes of out's first
+						   frame, begun on the link */
+	u_int8_t	 out_part_type;		/* ...its type */
+	u_int32_t	 out_part_len;		/* ...its payload length */
+	int		 gap_open;		/* skipping output now */
+	u_int8_t	 gap_reason;		/* PROTO_GAP_* */
+	u_int64_t	 gap_bytes;		/* skipped since it opened */
 	int64_t		 alive_rx_ms;		/* last heard (share-alive.c) */
 	int64_t		 alive_ping_ms;		/* last pinged */
 	int64_t		 alive_tick_ms;		/* last checked */

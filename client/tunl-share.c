@@ -42,7 +42,7 @@ usage(void)
 	    "usage: tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY']\n"
 	    "           [--case C] [--restricted] [--known-hosts FILE]\n"
 	    "           [--token-fd N | --token-file PATH] [--ready-file PATH]\n"
-	    "           [--timing]\n"
+	    "           [--timing] [--spool-max MIB]\n"
 	    "           SESSION-ID\n");
 	exit(usage_help ? 0 : 2);
 }
@@ -286,6 +286,7 @@ main(int argc, char **argv)
 		{ "chat-pane",	required_argument,	NULL, 'C' },
 		{ "ready-file",	required_argument,	NULL, 'Y' },
 		{ "timing",	no_argument,		NULL, 'M' },
+		{ "spool-max",	required_argument,	NULL, 'S' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -294,6 +295,7 @@ main(int argc, char **argv)
 	char			 endnote[PROTO_TEXT_MAX + 32];
 	struct sigaction	 sa;
 	char			 token[SHARE_TOKEN_MAX + 1];
+	char			 note[160];
 	const char		*token_file = NULL, *ask, *why;
 	char			 host_key[RELAY_HOSTKEY_MAX], idin[ID_INPUT_MAX];
 	size_t			 idlen;
@@ -318,6 +320,8 @@ main(int argc, char **argv)
 	log_init("tunl-share", 0, LOG_TO_STDERR | LOG_NO_SYSLOG);
 	memset(s, 0, sizeof(*s));
 	s->relay_fd = s->audit_fd = s->chat_fd = s->chat_listen = -1;
+	s->spool_fd = -1;
+	s->spool_max = SHARE_SPOOL_MAX;
 	s->rin = s->rout = s->ctl_in = s->ctl_out = -1;
 	while ((ch_ = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch_) {
@@ -374,6 +378,13 @@ main(int argc, char **argv)
 			    strlen(optarg) + 32 >= sizeof(s->ready))
 				fatal("--ready-file: an absolute path");
 			(void)tunl_strlcpy(s->ready, optarg, sizeof(s->ready));
+			break;
+		case 'S':
+			if (tunl_strtonum(optarg, 1, SHARE_SPOOL_MAX >> 20,
+			    &v) != 0)
+				fatal("--spool-max: 1 to %llu (MiB)",
+				    SHARE_SPOOL_MAX >> 20);
+			s->spool_max = (u_int64_t)v << 20;
 			break;
 		default:
 			usage();
@@ -480,6 +491,14 @@ main(int argc, char **argv)
 
 	if ((r = share_proto_run(s)) != 0)
 		error_r(r, "frame loop");
+	share_spool_close(s);
+	if (s->dropped_output > 0 || s->spool_peak > 0) {
+		(void)snprintf(note, sizeof(note), "output: dropped_output=%llu "
+		    "bytes; the spool held at most %llu bytes",
+		    (unsigned long long)s->dropped_output,
+		    (unsigned long long)s->spool_peak);
+		(void)share_audit_note(s->audit_fd, note);
+	}
 
 	if (!s->relay_ended)
 		share_proto_bye(s);

@@ -61,6 +61,7 @@
 #include "tunl.h"
 #include "shell.h"
 
+#define JOIN_STUCK_SAY_MS	5000	/* a terminal stopped this long: say so */
 /* Room for the way out: vtscreen_leave with every tab stop. */
 #define JOIN_LEAVE_MAX	(2048 + 8 * (VTSCREEN_COLS_MAX / 8))
 
@@ -654,6 +655,8 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 	struct frame		 f;
 	u_char			 keys[PROTO_KEYS_MAX];
 	int64_t			 now;
+	int64_t			 out_stuck = 0, stuck_ms = 0, stuck_max = 0;
+	size_t			 put;
 	ssize_t			 n;
 	int			 r, rc = SHELL_EXIT_OK, brk_open = 1, tmo;
 
@@ -761,6 +764,9 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 		if (j.status_dirty)
 			join_status(&j);
 
+		/* The terminal takes no more (stopped with ^S, say). */
+		if (buf_avail(j.out) < JOIN_FRAME_ROOM && out_stuck == 0)
+			out_stuck = now;
 		tmo = j.notice_until != 0 ?
 		    (int)(j.notice_until - now) + 1 : -1;
 		pfd[0].fd = STDIN_FILENO;
@@ -788,10 +794,19 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 			break;
 		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL))
 			break;
-		if (pfd[1].revents & POLLOUT &&
-		    buf_write_fd(j.out, STDOUT_FILENO, NULL) != 0 &&
-		    errno != EAGAIN)
-			break;
+		if (pfd[1].revents & POLLOUT) {
+			put = 0;
+			if (buf_write_fd(j.out, STDOUT_FILENO, &put) != 0 &&
+			    errno != EAGAIN)
+				break;
+			/* The terminal takes output again: for how long not? */
+			if (put > 0 && out_stuck != 0) {
+				stuck_ms = tunl_now_ms() - out_stuck;
+				if (stuck_ms > stuck_max)
+					stuck_max = stuck_ms;
+				out_stuck = 0;
+			}
+		}
 		if (pfd[2].revents & POLLOUT &&
 		    buf_write_fd(j.to_broker, j.bfd, NULL) != 0 &&
 		    errno != EAGAIN)
@@ -820,7 +835,21 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 		snprintf(j.last, sizeof(j.last), "tunl: left %s (signal %d)",
 		    cmd->id, (int)join_signal);
 	else if (!brk_open && !j.ended) {
-		if (shell_live_alive(sh, cmd->id))
+		/*
+		 * The broker drops a viewer that reads nothing for 10 s; its
+		 * notice then cannot reach us (the link is full of what the
+		 * terminal did not take), so say it from here.
+		 */
+		if (out_stuck != 0 && tunl_now_ms() - out_stuck > stuck_max)
+			stuck_max = tunl_now_ms() - out_stuck;
+		if (stuck_max >= JOIN_STUCK_SAY_MS &&
+		    shell_live_alive(sh, cmd->id))
+			snprintf(j.last, sizeof(j.last), "tunl: disconnected "
+			    "from %s: your terminal took no output for %lld s "
+			    "(stopped with Ctrl-S?), and the relay drops a view "
+			    "that stops reading", cmd->id,
+			    (long long)(stuck_max / 1000));
+		else if (shell_live_alive(sh, cmd->id))
 			snprintf(j.last, sizeof(j.last), "tunl: the relay "
 			    "closed the connection to %s", cmd->id);
 		else {

@@ -78,6 +78,7 @@ produce_check(struct produce *p, struct frame *f)
 	struct proto_snapshot	 snap;
 	struct proto_chat	 chat;
 	struct proto_error	 err;
+	struct proto_gap	 gap;
 	const u_char		*data;
 	size_t			 len;
 	u_int32_t		 v;
@@ -97,6 +98,10 @@ produce_check(struct produce *p, struct frame *f)
 	case FRAME_RESIZE:
 		/* The customer's window changed (docs/protocol.md). */
 		r = proto_get_resize(f->payload, &cols, &rows);
+		break;
+	case FRAME_GAP:
+		/* Output that never reached the relay (proto-gap.c). */
+		r = proto_get_gap(f->payload, &gap);
 		break;
 	case FRAME_ACK:
 	case FRAME_PING:

@@ -131,6 +131,25 @@ replay_get(struct shell *sh, const struct shell_cmd *cmd, char *name,
 }
 
 /* Write b out whole to a blocking or non-blocking fd. */
+/*
+ * A marker (a gap in the customer's output, broker-gap.c): said on
+ * standard error, printable ASCII only, whatever the label holds.
+ */
+static void
+replay_marker(const struct cast_event *ev)
+{
+	char		 line[CAST_MARKER_MAX + 1];
+	const u_char	*p = buf_ptr(ev->data);
+	size_t		 i, n = buf_len(ev->data);
+
+	if (n > CAST_MARKER_MAX)
+		n = CAST_MARKER_MAX;
+	for (i = 0; i < n; i++)
+		line[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	line[n] = '\0';
+	fprintf(stderr, "\r\nreplay: at %.3f s: %s\r\n", ev->t, line);
+}
+
 static int
 replay_write(int fd, struct buf *b)
 {
@@ -383,6 +402,10 @@ shell_replay(struct shell *sh, const struct shell_cmd *cmd)
 			error("%s: line %u: %s", name, cast_reader_line(rd),
 			    cast_reader_errmsg(rd));
 			continue;	/* the reader goes on after a bad line */
+		}
+		if (ev.type == 'm') {
+			replay_marker(&ev);
+			continue;
 		}
 		if (ev.type != 'o' && ev.type != 'r')
 			continue;

@@ -19,7 +19,7 @@ static const u_int8_t fuzz_types[] = {
 	FRAME_HELLO, FRAME_ERROR, FRAME_ACK, FRAME_PING, FRAME_PONG,
 	FRAME_OUTPUT, FRAME_SNAPSHOT, FRAME_CHAT, FRAME_SNAPSHOT_REQ,
 	FRAME_KEYS, FRAME_RESIZE, FRAME_STATUS, FRAME_NOTICE, FRAME_VIEWERS,
-	FRAME_RESIZE_FREE,
+	FRAME_RESIZE_FREE, FRAME_GAP,
 };
 
 /* Encode what was decoded (into out) with the matching encoder. */
@@ -28,6 +28,7 @@ fuzz_one(u_int8_t type, struct buf *in, struct buf *out)
 {
 	static struct proto_viewers	 v;
 	static struct proto_chat	 c;
+	struct proto_gap		 g;
 	struct proto_hello		 h;
 	struct proto_error		 e;
 	struct proto_snapshot		 s;
@@ -87,6 +88,10 @@ fuzz_one(u_int8_t type, struct buf *in, struct buf *out)
 		if (proto_get_viewers(in, &v) != 0)
 			return 1;
 		return proto_put_viewers(out, &v);
+	case FRAME_GAP:
+		if (proto_get_gap(in, &g) != 0)
+			return 1;
+		return proto_put_gap(out, &g);
 	}
 	return 1;
 }

@@ -896,6 +896,34 @@ cast_writer_resize(struct cast_writer *w, double t, u_int cols, u_int rows)
 }
 
 /*
+ * A marker ("m") event: a label, as asciinema's markers have, that says
+ * what happened to the recording at this point (a gap in the output and
+ * why, docs/recording.md). Ill-formed UTF-8 in it becomes U+FFFD.
+ */
+int
+cast_writer_marker(struct cast_writer *w, double t, const char *label)
+{
+	u_int64_t	 us;
+	int		 r;
+
+	if (w->broken)
+		return TUNL_ERR_STATE;
+	if (label == NULL || strlen(label) > CAST_MARKER_MAX)
+		return TUNL_ERR_LENGTH;
+	if ((r = cast_writer_time(w, t, &us)) != 0)
+		return r;
+	(void)buf_consume_end(w->line, buf_len(w->line));
+	w->line_us = us;
+	if ((r = buf_putf(w->line, "[%llu.%06llu, \"m\", ",
+	    (unsigned long long)(us / 1000000),
+	    (unsigned long long)(us % 1000000))) != 0 ||
+	    (r = cast_escape_cstring(w->line, label)) != 0 ||
+	    (r = buf_put(w->line, "]\n", 2)) != 0)
+		return r;
+	return cast_write_line(w);
+}
+
+/*
  * From now on the writer never calls fdatasync itself, not even on close:
  * the caller does, on *fdp, a duplicate of the file's descriptor (with
  * close-on-exec) that is the caller's to close. A thread of its own can

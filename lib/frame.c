@@ -35,6 +35,7 @@ static const struct {
 	{ FRAME_RESIZE_FREE,		"resize-free" },
 	{ FRAME_NOTICE,			"notice" },
 	{ FRAME_VIEWERS,		"viewers" },
+	{ FRAME_GAP,			"gap" },
 };
 
 const char *

@@ -57,6 +57,10 @@ enum frame_type {
 	/* Broker to consumer (engineer). */
 	FRAME_NOTICE		= 0x30,	/* string one-line notice */
 	FRAME_VIEWERS		= 0x31,	/* u16 count, (string name, u8 mode) */
+
+	/* Relay-bound, in the output's order (lib/proto-gap.c). */
+	FRAME_GAP		= 0x40,	/* u8 reason, u8 flags, u64 bytes,
+					   u64 total */
 };
 
 /* Panes a FRAME_KEYS may name. */

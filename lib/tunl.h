@@ -566,6 +566,8 @@ int		 cast_writer_output(struct cast_writer *, double,
 int		 cast_writer_output_ref(struct cast_writer *, double,
 		     const u_char *, size_t);	/* tests: the reference */
 int		 cast_writer_resize(struct cast_writer *, double, u_int, u_int);
+#define CAST_MARKER_MAX		1024	/* bytes in a marker's label */
+int		 cast_writer_marker(struct cast_writer *, double, const char *);
 int		 cast_writer_sync(struct cast_writer *);
 int		 cast_writer_sync_elsewhere(struct cast_writer *, int *);
 int		 cast_writer_reserve(struct cast_writer *);
@@ -805,5 +807,29 @@ int		 proto_put_text(struct buf *, u_int8_t, const char *);
 int		 proto_get_text(struct buf *, char [PROTO_TEXT_MAX + 1]);
 int		 proto_put_viewers(struct buf *, const struct proto_viewers *);
 int		 proto_get_viewers(struct buf *, struct proto_viewers *);
+
+/* ---- proto-gap.c: the GAP frame (docs/protocol.md) ------------------------ */
+
+/* Why output of the customer's pane did not reach the relay. */
+#define PROTO_GAP_SPOOL_FULL	1	/* tunl-share's spool was at its cap */
+#define PROTO_GAP_LINK_LOST	2	/* the link dropped with bytes queued */
+#define PROTO_GAP_REASON_MAX	2
+/* Flags. */
+#define PROTO_GAP_REPAIRED	0x01	/* a snapshot follows: the screen is
+					   whole again */
+#define PROTO_GAP_AT_LEAST	0x02	/* bytes is a lower bound: what the
+					   dropped link held is not known */
+#define PROTO_GAP_FLAGS		0x03
+
+struct proto_gap {
+	u_int8_t	 reason;	/* PROTO_GAP_* */
+	u_int8_t	 flags;
+	u_int64_t	 bytes;		/* this gap */
+	u_int64_t	 total;		/* every gap of this tunl-share so far */
+};
+
+int		 proto_put_gap(struct buf *, const struct proto_gap *);
+int		 proto_get_gap(struct buf *, struct proto_gap *);
+const char	*proto_gap_reason(u_int8_t);
 
 #endif /* TUNL_H */

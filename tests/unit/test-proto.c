@@ -57,6 +57,7 @@ decode(u_int8_t type, const u_char *p, size_t len)
 	size_t			 dl;
 	u_int32_t		 u;
 	u_int16_t		 cols, rows;
+	struct proto_gap	 g;
 	int			 r;
 
 	assert_non_null(b);
@@ -97,6 +98,9 @@ decode(u_int8_t type, const u_char *p, size_t len)
 		break;
 	case FRAME_VIEWERS:
 		r = proto_get_viewers(b, &v);
+		break;
+	case FRAME_GAP:
+		r = proto_get_gap(b, &g);
 		break;
 	default:
 		r = TUNL_ERR_FRAME_TYPE;
@@ -586,6 +590,61 @@ test_keys(void **state)
 	buf_free(out);
 }
 
+/* gap: fixed size; reason, flags and total checked both ways. */
+static void
+test_gap(void **state)
+{
+	struct buf		*out = buf_new(64), *p;
+	struct proto_gap	 g, back;
+	u_int8_t		 type;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	g.reason = PROTO_GAP_LINK_LOST;
+	g.flags = PROTO_GAP_AT_LEAST | PROTO_GAP_REPAIRED;
+	g.bytes = 0x0102030405ULL;
+	g.total = 0x0102030406ULL;
+	assert_int_equal(proto_put_gap(out, &g), 0);
+	assert_memory_equal(buf_ptr(out), "\x00\x00\x00\x13\x40\x02\x03"
+	    "\x00\x00\x00\x01\x02\x03\x04\x05"
+	    "\x00\x00\x00\x01\x02\x03\x04\x06", 23);
+	check_truncation(out, 18, 0);
+	p = payload_of(out, &type);
+	assert_int_equal(type, FRAME_GAP);
+	assert_int_equal(proto_get_gap(p, &back), 0);
+	assert_int_equal(back.reason, g.reason);
+	assert_int_equal(back.flags, g.flags);
+	assert_true(back.bytes == g.bytes && back.total == g.total);
+	buf_free(p);
+	buf_reset(out);
+	/* Refused to write and to read: reason, flags, total below bytes. */
+	g.reason = 0;
+	assert_int_equal(proto_put_gap(out, &g), TUNL_ERR_INVALID);
+	g.reason = PROTO_GAP_REASON_MAX + 1;
+	assert_int_equal(proto_put_gap(out, &g), TUNL_ERR_INVALID);
+	g.reason = PROTO_GAP_SPOOL_FULL;
+	g.flags = 0x04;
+	assert_int_equal(proto_put_gap(out, &g), TUNL_ERR_INVALID);
+	g.flags = 0;
+	g.total = g.bytes - 1;
+	assert_int_equal(proto_put_gap(out, &g), TUNL_ERR_INVALID);
+	assert_int_equal(buf_len(out), 0);
+	p = buf_from("\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+	    "\x00\x00\x00\x00\x00\x00\x00\x00", 18);
+	assert_int_equal(proto_get_gap(p, &back), TUNL_ERR_RANGE);
+	buf_free(p);
+	p = buf_from("\x01\x80\x00\x00\x00\x00\x00\x00\x00\x00"
+	    "\x00\x00\x00\x00\x00\x00\x00\x00", 18);
+	assert_int_equal(proto_get_gap(p, &back), TUNL_ERR_RANGE);
+	buf_free(p);
+	p = buf_from("\x01\x00\x00\x00\x00\x00\x00\x00\x00\x02"
+	    "\x00\x00\x00\x00\x00\x00\x00\x01", 18);
+	assert_int_equal(proto_get_gap(p, &back), TUNL_ERR_RANGE);
+	buf_free(p);
+	assert_string_equal(frame_type_name(FRAME_GAP), "gap");
+	buf_free(out);
+}
+
 static void
 test_resize(void **state)
 {
@@ -738,6 +797,7 @@ main(void)
 		cmocka_unit_test(test_chat),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_resize),
+		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_text_frames),
 		cmocka_unit_test(test_viewers),
 	};
