@@ -137,35 +137,50 @@ broker_daemonise(struct broker *b)
 	}
 }
 
-/* One broker per session: an exclusive lock held for its whole life. */
+/*
+ * One broker per session: an exclusive lock held for its whole life. The
+ * reaper (lib/reaper.c) removes the lock file of a session without a
+ * broker while holding it; a file we locked that is no longer the one at
+ * the path was removed that way, and we open the new one.
+ */
 static void
 broker_lock(struct broker *b)
 {
-	struct stat	 st;
+	struct stat	 st, now;
+	int		 tries;
 
 	if ((size_t)snprintf(b->lockpath, sizeof(b->lockpath),
 	    "%s/sessions/%s.lock", b->cfg.runtime_dir, b->sid) >=
 	    sizeof(b->lockpath))
 		fatal("runtime_dir too long");
-	b->lockfd = open(b->lockpath, O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC | O_NOCTTY, 0660);
-	if (b->lockfd == -1)
-		fatal("%s: %s", b->lockpath, strerror(errno));
-	if (fstat(b->lockfd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & S_IWOTH))
-		fatal("%s: not a regular file, or writable by others",
-		    b->lockpath);
-	/* The umask may have taken group write away. */
-	if (st.st_uid == geteuid() && (st.st_mode & 07777) != 0660 &&
-	    fchmod(b->lockfd, 0660) == -1)
-		fatal("chmod %s: %s", b->lockpath, strerror(errno));
-	if (flock(b->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK) {
-			fprintf(stderr, "tunl-broker: session %s already "
-			    "has a broker\n", b->sid);
-			exit(BROKER_EXIT_BUSY);
+	for (tries = 0;; tries++) {
+		b->lockfd = open(b->lockpath, O_RDWR | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC | O_NOCTTY, 0660);
+		if (b->lockfd == -1)
+			fatal("%s: %s", b->lockpath, strerror(errno));
+		if (fstat(b->lockfd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    (st.st_mode & S_IWOTH))
+			fatal("%s: not a regular file, or writable by others",
+			    b->lockpath);
+		/* The umask may have taken group write away. */
+		if (st.st_uid == geteuid() && (st.st_mode & 07777) != 0660 &&
+		    fchmod(b->lockfd, 0660) == -1)
+			fatal("chmod %s: %s", b->lockpath, strerror(errno));
+		if (flock(b->lockfd, LOCK_EX | LOCK_NB) == -1) {
+			if (errno == EWOULDBLOCK) {
+				fprintf(stderr, "tunl-broker: session %s "
+				    "already has a broker\n", b->sid);
+				exit(BROKER_EXIT_BUSY);
+			}
+			fatal("lock %s: %s", b->lockpath, strerror(errno));
 		}
-		fatal("lock %s: %s", b->lockpath, strerror(errno));
+		if (lstat(b->lockpath, &now) == 0 && now.st_dev == st.st_dev &&
+		    now.st_ino == st.st_ino)
+			return;
+		if (tries >= 3)
+			fatal("%s: removed under us again and again",
+			    b->lockpath);
+		close(b->lockfd);
 	}
 }
 
@@ -336,6 +351,8 @@ main(int argc, char **argv)
 	close(b.listenfd);
 	record_end(&b);
 	buf_free(b.scratch);
+	/* Ours while we hold it; nothing is left behind. */
+	(void)unlink(b.lockpath);
 	close(b.lockfd);
 	info("session %s: broker exits", b.sid);
 	log_close();

@@ -34,6 +34,7 @@ static const struct {
 	{ FRAME_RESIZE_FREE,		"resize-free" },
 	{ FRAME_NOTICE,			"notice" },
 	{ FRAME_VIEWERS,		"viewers" },
+	{ FRAME_REGISTRY_CHANGED,	"registry-changed" },
 };
 
 const char *

@@ -57,6 +57,9 @@ enum frame_type {
 	/* Broker to consumer (engineer). */
 	FRAME_NOTICE		= 0x30,	/* string one-line notice */
 	FRAME_VIEWERS		= 0x31,	/* u16 count, (string name, u8 mode) */
+
+	/* relay programs -> broker, alone on a connection (docs/protocol.md) */
+	FRAME_REGISTRY_CHANGED	= 0x40,	/* bytes: the session id */
 };
 
 /* Panes a FRAME_KEYS may name. */
