@@ -165,9 +165,9 @@ status_database(struct admin_report *st, const struct tunl_cfg *cfg)
 }
 
 /*
- * The reaper (lib/reaper.c): sessions whose broker is gone are ended
- * (broker-died), what dead brokers spooled is written, stale sockets and
- * lock files go. It needs write access to the registry and the runtime
+ * The reaper (lib/reaper.c): active sessions whose broker is gone are
+ * ended (broker-died), what their broker spooled is written, and their
+ * socket and lock file go. It needs write access to the registry and the runtime
  * directory (root, or the relay's accounts); otherwise it is skipped.
  */
 static void
@@ -183,7 +183,8 @@ status_reap(struct admin_report *st, const struct tunl_cfg *cfg)
 			    "registry)\n");
 		return;
 	}
-	r = reap_sessions(reg, cfg->runtime_dir, NULL, (int64_t)time(NULL),
+	/* Stray files of ended sessions are doctor --fix's (doctor_sockets). */
+	r = reap_sessions(reg, cfg->runtime_dir, NULL, 0, (int64_t)time(NULL),
 	    &res);
 	if (r != 0)
 		admin_report_problem(st, "reaper", "%s: %s", tunl_err(r),

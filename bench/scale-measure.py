@@ -11,7 +11,10 @@
       over every process: the long-lived ones' own and reaped children's
       time (sshd's per-connection processes, tunl-shell and tunl-authority
       end up in the sshd listener's; registry children in their broker's),
-      plus CMD's own tree. Prints "cpu_ms wall_ms".
+      plus CMD's own tree. Prints "total_ms wall_ms rc client_ms
+      relay_ms brokers_ms": the ssh client, the relay's processes other
+      than the brokers (sshd, PAM, tunl-shell, tunl-authority, SQLite),
+      and every broker together (with their registry children).
   scale-measure.py pss NS PIDFILE
       PSS (smaps_rollup) summed by kind: "broker producer engineer-path
       other" in kB, and the number of brokers.
@@ -102,9 +105,12 @@ def cmd_new(ns, pidfile, argv):
     time.sleep(0.5)
     b = snapshot(ns, pidfile, True)
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    own = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000.0
-    ms = delta(a, b) * 1000.0 / CLK + own
-    print("%.1f %.0f %d" % (ms, wall * 1000.0, rc))
+    client = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000.0
+    relay = delta(a, b) * 1000.0 / CLK
+    brokers = sum(b[p] - a[p] for p in b
+                  if p in a and comm(p) == "tunl-broker") * 1000.0 / CLK
+    print("%.1f %.0f %d %.1f %.1f %.1f" % (relay + client, wall * 1000.0, rc,
+                                            client, relay - brokers, brokers))
 
 
 def pss(pid):

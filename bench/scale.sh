@@ -43,7 +43,18 @@ mkfifo "$H/never" && exec 8<>"$H/never" || harness_fail "fifo"
 mkdir -p "$H/e"
 
 echo "scale: N=$N on $(uname -n), $(nproc) cpus, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
-echo "limits: nofile $(ulimit -n), nproc $(ulimit -u), pid_max $(cat /proc/sys/kernel/pid_max), threads-max $(cat /proc/sys/kernel/threads-max), sshd MaxStartups 10:30:100 (default; the engineers log in one at a time)"
+echo "limits: nofile $(ulimit -n), nproc $(awk '/Max processes/ { print $3 }' /proc/self/limits), pid_max $(cat /proc/sys/kernel/pid_max), threads-max $(cat /proc/sys/kernel/threads-max), sshd MaxStartups 10:30:100 (default; the engineers log in one at a time)"
+
+# bench_wait SECS CMD...: until CMD succeeds, every half second; 1 if it
+# never did (the bench goes on and reports it).
+bench_wait() {
+	_bwend=$(( $(date +%s) + $1 ))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$_bwend" ] || return 1
+		sleep 0.5
+	done
+}
 
 new_cost() {	# one `new`, through ssh: "cpu_ms wall_ms rc"
 	$MEASURE new "$NS" "$PIDFILE" -- $SSH -o IdentityFile="$H/client/alice" \
@@ -56,20 +67,46 @@ base_new=$(new_cost)
 base_new2=$(new_cost)
 
 # ---- N sessions ---------------------------------------------------------------
-viewers_one() {
-	[ "$(relay_sql "SELECT viewers FROM sessions WHERE id = '$1';")" = 1 ]
-}
-IDS=
-started=0
+# In three phases, each BENCH_PAR (6) at a time, under sshd's MaxStartups
+# (10 unauthenticated connections): the `new`s, the brokers and their
+# producers, the engineers' joins. A step that fails is the first limit.
+PAR=${BENCH_PAR:-6}
 limit="none within $N sessions"
 t0=$(date +%s)
+mkdir -p "$H/ids"
+one_new() {
+	harness_ssh_key support alice -- new --case "B-$1" >"$H/ids/$1.out" 2>&1 &&
+	    sed -n 's/^session  *//p' "$H/ids/$1.out" >"$H/ids/$1"
+}
 i=1
 while [ "$i" -le "$N" ]; do
-	if ! harness_ssh_key support alice -- new --case "B-$i" >"$H/new.out" 2>&1; then
-		limit="new #$i failed: $(tail -n 2 "$H/new.out" | tr '\n' ' ')"
+	j=0
+	batch=
+	while [ "$j" -lt "$PAR" ] && [ "$i" -le "$N" ]; do
+		one_new "$i" &
+		batch="$batch $!"
+		i=$((i + 1))
+		j=$((j + 1))
+	done
+	# These only: sshd and the syslog sink are this shell's children too.
+	wait $batch
+done
+IDS=
+made=0
+i=1
+while [ "$i" -le "$N" ]; do
+	if [ ! -s "$H/ids/$i" ]; then
+		limit="new #$i failed: $(tail -n 2 "$H/ids/$i.out" | tr '\n' ' ')"
 		break
 	fi
-	id=$(sed -n 's/^session  *//p' "$H/new.out")
+	made=$i
+	i=$((i + 1))
+done
+echo "  $made sessions made ($(( $(date +%s) - t0 )) s)"
+started=0
+i=1
+while [ "$i" -le "$made" ]; do
+	id=$(cat "$H/ids/$i")
 	if ! harness_nsenter setpriv --reuid=tunl --regid=tunl --init-groups \
 	    --reset-env -- "$H/libexec/tunl-broker" -f "$RELAY_CONF" -s "$id" \
 	    >"$H/broker-start.out" 2>&1; then
@@ -78,22 +115,41 @@ while [ "$i" -le "$N" ]; do
 	fi
 	harness_nsenter setpriv --reuid=tunl --regid=tunl --init-groups \
 	    --reset-env -- "$TPROD" -S "/run/tunl/sessions/$id.sock" -s "$id" \
-	    -n 200 -w 1000000 2>>"$H/producers.err" &
+	    -n 200 -w 86400 2>>"$H/producers.err" &
 	harness_track $!
+	IDS="$IDS $id"
+	started=$i
+	i=$((i + 1))
+done
+echo "  $started brokers and producers up ($(( $(date +%s) - t0 )) s)"
+joined() {	# how many sessions show their one engineer
+	relay_sql "SELECT count(*) FROM sessions WHERE viewers = 1;"
+}
+i=1
+for id in $IDS; do
 	$SSH -tt -o IdentityFile="$H/client/bob" support@127.0.0.1 join "$id" \
 	    --read-only <"$H/never" >"$H/e/$i.out" 2>&1 &
 	echo $! >>"$PIDFILE"
 	harness_track $!
-	if ! harness_wait 120 "engineer #$i to join" viewers_one "$id" 2>/dev/null; then
-		limit="engineer #$i could not join: $(tail -c 300 "$H/e/$i.out" | tr -cd '[:print:]')"
-		break
+	if [ $((i % PAR)) -eq 0 ]; then
+		want=$i
+		all_in() {
+			[ "$(joined)" -ge "$want" ]
+		}
+		if ! bench_wait 300 all_in; then
+			limit="engineers: only $(joined) of $want joined"
+			break
+		fi
 	fi
-	IDS="$IDS $id"
-	started=$i
-	[ $((i % 50)) -eq 0 ] && echo "  $i sessions up ($(( $(date +%s) - t0 )) s)"
 	i=$((i + 1))
 done
-echo "sessions started: $started of $N in $(( $(date +%s) - t0 )) s; first limit reached: $limit"
+want=$started
+all_in() {
+	[ "$(joined)" -ge "$want" ]
+}
+bench_wait 300 all_in ||
+    limit="engineers: only $(joined) of $started joined"
+echo "sessions started: $started of $N, $(joined) with their engineer, in $(( $(date +%s) - t0 )) s; first limit reached: $limit"
 
 idle=$($MEASURE cpu "$NS" "$PIDFILE" "$IDLE")
 n_new=$(new_cost)
@@ -117,7 +173,7 @@ done
 left_all() {
 	[ "$(relay_sql "SELECT count(*) FROM events WHERE action = 'engineer-left';")" -ge "$started" ]
 }
-harness_wait 300 "every engineer to leave" left_all 2>/dev/null ||
+bench_wait 300 left_all ||
     echo "not every engineer-left event came within 300 s"
 brokers=$(harness_pids_in_ns "$NS" | while read -r p; do
 	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = tunl-broker ] && echo "$p"; done)
@@ -130,7 +186,7 @@ no_brokers() {
 	done
 	return 0
 }
-harness_wait 300 "every broker to exit" no_brokers 2>/dev/null ||
+bench_wait 300 no_brokers ||
     echo "some brokers still run after 300 s"
 harness_nsenter "$TUNL_ADMIN" -f "$RELAY_CONF" status >"$H/status.out" 2>&1
 reaper=$(grep "reaper" "$H/status.out" | head -n 1)
@@ -164,6 +220,10 @@ printf '%-44s %16s %16s\n' "one \`new\`: CPU over all processes (ms)" \
     "$(echo "$n_new" | cut -d' ' -f1), $(echo "$n_new2" | cut -d' ' -f1)"
 printf '%-44s %16s %16s\n' "one \`new\`: wall (ms)" \
     "$(echo "$base_new" | cut -d' ' -f2)" "$(echo "$n_new" | cut -d' ' -f2)"
+f() { echo "$1" | cut -d' ' -f"$2"; }
+printf '%-44s %16s %16s\n' "  of which the ssh client (ms)" "$(f "$base_new" 4)" "$(f "$n_new" 4)"
+printf '%-44s %16s %16s\n' "  of which sshd, PAM, tunl-shell, authority" "$(f "$base_new" 5)" "$(f "$n_new" 5)"
+printf '%-44s %16s %16s\n' "  of which all the brokers together (ms)" "$(f "$base_new" 6)" "$(f "$n_new" 6)"
 echo
 echo "PSS per session: broker $(per "$p_broker") kB, producer (test-producer) $(per "$p_prod") kB, engineer path (sshd, tunl-shell join, ssh) $(per "$p_eng") kB; the rest $p_other kB in all ($p_nb brokers counted)"
 echo "sessions answering: $answered of $started brokers acked; $alive of $started engineers' ssh still running"

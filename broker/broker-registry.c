@@ -75,7 +75,7 @@ regq_start_chores(struct broker *b, struct registry *reg)
 		error_r(r, "spooled registry writes: %s", registry_errmsg(reg));
 	if (n > 0)
 		info("made %u registry writes an earlier broker spooled", n);
-	if ((r = reap_sessions(reg, b->cfg.runtime_dir, b->sid,
+	if ((r = reap_sessions(reg, b->cfg.runtime_dir, b->sid, REAP_FILES,
 	    (int64_t)time(NULL), &res)) != 0)
 		error_r(r, "reaper: %s", registry_errmsg(reg));
 	if (res.ended > 0 || res.files > 0)

@@ -287,8 +287,8 @@ shell_reap(struct shell *sh, struct registry *reg)
 	struct reap_result	 res;
 	int			 r;
 
-	if ((r = reap_sessions(reg, sh->cfg.runtime_dir, NULL, sh->now,
-	    &res)) != 0)
+	if ((r = reap_sessions(reg, sh->cfg.runtime_dir, NULL, REAP_FILES,
+	    sh->now, &res)) != 0)
 		error("reaper: %s: %s", tunl_err(r), registry_errmsg(reg));
 	if (res.ended > 0)
 		info("reaper: %u sessions whose broker was gone ended",

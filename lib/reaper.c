@@ -39,6 +39,7 @@
 struct reap_row {
 	char			 id[ID_LEN_MAX];
 	enum session_state	 state;
+	int64_t			 expires;
 };
 
 struct reap_rows {
@@ -63,6 +64,7 @@ reap_collect(const struct session *s, void *arg)
 	}
 	tunl_strlcpy(rows->v[rows->n].id, s->id, sizeof(rows->v[rows->n].id));
 	rows->v[rows->n].state = s->state;
+	rows->v[rows->n].expires = s->expires;
 	rows->n++;
 	return 0;
 }
@@ -187,14 +189,16 @@ reap_find(const struct reap_rows *rows, const char *id)
 }
 
 /*
- * Every session: active rows first (their lock files may be gone with a
- * reboot), then every session file in the directory whose row is not
- * pending or active. skip names a session not to touch (the caller's own,
- * when the caller is its broker), or is NULL.
+ * Every active row (its lock file may be gone with a reboot); with
+ * REAP_FILES, then every session file in the directory whose row is not
+ * pending or active. A row past its expiry is left to the expiry
+ * (registry_session_expire, doctor --fix), which says so. skip names a
+ * session not to touch (the caller's own, when the caller is its broker),
+ * or is NULL.
  */
 int
 reap_sessions(struct registry *reg, const char *runtime_dir, const char *skip,
-    int64_t now, struct reap_result *res)
+    int flags, int64_t now, struct reap_result *res)
 {
 	struct reap_rows	 rows;
 	const struct reap_row	*row;
@@ -211,11 +215,16 @@ reap_sessions(struct registry *reg, const char *runtime_dir, const char *skip,
 		goto out;
 	for (i = 0; i < rows.n; i++) {
 		if (rows.v[i].state != SESSION_ACTIVE ||
+		    rows.v[i].expires <= now ||
 		    (skip != NULL && strcmp(rows.v[i].id, skip) == 0))
 			continue;
 		if ((r1 = reap_one(reg, runtime_dir, rows.v[i].id, now,
 		    res)) != 0 && first == 0)
 			first = r1;
+	}
+	if (!(flags & REAP_FILES)) {
+		r = first;
+		goto out;
 	}
 	if (rows.n > 0)
 		qsort(rows.v, rows.n, sizeof(*rows.v), reap_row_cmp);

@@ -47,7 +47,9 @@ struct reap_result {
 	u_int	 busy;		/* left for later: the registry was locked */
 };
 
-int	 reap_sessions(struct registry *, const char *, const char *,
+#define REAP_FILES	0x01	/* also every stale file of a session not live */
+
+int	 reap_sessions(struct registry *, const char *, const char *, int,
 	     int64_t, struct reap_result *);
 int	 reap_session(struct registry *, const char *, const char *,
 	     int64_t, struct reap_result *);
