@@ -183,7 +183,7 @@ status_reap(struct admin_report *st, const struct tunl_cfg *cfg)
 			    "registry)\n");
 		return;
 	}
-	/* Stray files of ended sessions are doctor --fix's (doctor_sockets). */
+	/* Rows and spools; stray sockets are doctor --fix's (doctor_sockets). */
 	r = reap_sessions(reg, cfg->runtime_dir, NULL, 0, (int64_t)time(NULL),
 	    &res);
 	if (r != 0)

@@ -5,7 +5,8 @@
       CPU used over SECS seconds by "our processes": every process in the
       mount namespace NS (sshd and all it runs, the brokers, the producers)
       and the pids listed in PIDFILE (the engineers' ssh clients). Prints
-      "cpu_ms pct_of_one_core nprocs".
+      "cpu_ms pct_of_one_core nprocs top", top being the five programs
+      that used most ("comm=ms,...").
   scale-measure.py new NS PIDFILE -- CMD...
       Run CMD (one `new` through ssh) and print the CPU it cost, summed
       over every process: the long-lived ones' own and reaped children's
@@ -91,7 +92,14 @@ def cmd_cpu(ns, pidfile, secs):
     b = snapshot(ns, pidfile, False)
     wall = time.monotonic() - t0
     ms = delta(a, b) * 1000.0 / CLK
-    print("%.0f %.2f %d" % (ms, ms / (wall * 1000.0) * 100.0, len(b)))
+    by = {}
+    for p in b:
+        if p in a:
+            by[comm(p)] = by.get(comm(p), 0) + b[p] - a[p]
+    top = sorted(by.items(), key=lambda kv: -kv[1])[:5]
+    print("%.0f %.2f %d %s" % (ms, ms / (wall * 1000.0) * 100.0, len(b),
+                               ",".join("%s=%.0fms" % (k, v * 1000.0 / CLK)
+                                        for k, v in top if v > 0) or "-"))
 
 
 def cmd_new(ns, pidfile, argv):

@@ -206,8 +206,8 @@ stale=$(relay_sql "SELECT count(*) FROM sessions WHERE state IN ('active')
 files=$(ls "$H/run/tunl/sessions" | grep -c '\.\(sock\|lock\|spool\)$')
 
 # ---- the figures ----------------------------------------------------------------
-set -- $base_idle; b_ms=$1 b_pct=$2 b_n=$3
-set -- $idle; i_ms=$1 i_pct=$2 i_n=$3
+set -- $base_idle; b_ms=$1 b_pct=$2 b_n=$3 b_top=${4:--}
+set -- $idle; i_ms=$1 i_pct=$2 i_n=$3 i_top=${4:--}
 set -- $pss; p_broker=$1 p_prod=$2 p_eng=$3 p_other=$4 p_nb=$5
 per() { [ "$started" -gt 0 ] && echo $(( $1 / started )) || echo 0; }
 echo
@@ -224,6 +224,13 @@ f() { echo "$1" | cut -d' ' -f"$2"; }
 printf '%-44s %16s %16s\n' "  of which the ssh client (ms)" "$(f "$base_new" 4)" "$(f "$n_new" 4)"
 printf '%-44s %16s %16s\n' "  of which sshd, PAM, tunl-shell, authority" "$(f "$base_new" 5)" "$(f "$n_new" 5)"
 printf '%-44s %16s %16s\n' "  of which all the brokers together (ms)" "$(f "$base_new" 6)" "$(f "$n_new" 6)"
+# The `new` window (its wall time and half a second) also holds idle CPU.
+net() {	# RESULT IDLE_MS: total minus that idle rate over its window
+	echo "$1" | awk -v ims="$2" -v secs="$IDLE" '{ printf "%.0f", $1 - ims / secs * ($2 + 500) / 1000 }'
+}
+printf '%-44s %16s %16s\n' "one \`new\` minus idle CPU over its window" \
+    "$(net "$base_new" "$b_ms")" "$(net "$n_new" "$i_ms"), $(net "$n_new2" "$i_ms")"
+echo "idle CPU by program, $started sessions: $i_top"
 echo
 echo "PSS per session: broker $(per "$p_broker") kB, producer (test-producer) $(per "$p_prod") kB, engineer path (sshd, tunl-shell join, ssh) $(per "$p_eng") kB; the rest $p_other kB in all ($p_nb brokers counted)"
 echo "sessions answering: $answered of $started brokers acked; $alive of $started engineers' ssh still running"

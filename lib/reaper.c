@@ -189,9 +189,10 @@ reap_find(const struct reap_rows *rows, const char *id)
 }
 
 /*
- * Every active row (its lock file may be gone with a reboot); with
- * REAP_FILES, then every session file in the directory whose row is not
- * pending or active. A row past its expiry is left to the expiry
+ * Every active row (its lock file may be gone with a reboot); then every
+ * spool file, and with REAP_FILES every session file, in the directory
+ * whose session has no broker (a spool of any session; another file of
+ * a session that is not pending or active). A row past its expiry is left to the expiry
  * (registry_session_expire, doctor --fix), which says so. skip names a
  * session not to touch (the caller's own, when the caller is its broker),
  * or is NULL.
@@ -222,10 +223,6 @@ reap_sessions(struct registry *reg, const char *runtime_dir, const char *skip,
 		    res)) != 0 && first == 0)
 			first = r1;
 	}
-	if (!(flags & REAP_FILES)) {
-		r = first;
-		goto out;
-	}
 	if (rows.n > 0)
 		qsort(rows.v, rows.n, sizeof(*rows.v), reap_row_cmp);
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/sessions", runtime_dir) >=
@@ -241,6 +238,9 @@ reap_sessions(struct registry *reg, const char *runtime_dir, const char *skip,
 		if ((dot = strchr(de->d_name, '.')) == NULL ||
 		    (strcmp(dot, ".lock") != 0 && strcmp(dot, ".sock") != 0 &&
 		    strcmp(dot, ".spool") != 0))
+			continue;
+		/* Without REAP_FILES, spools only: their writes must land. */
+		if (!(flags & REAP_FILES) && strcmp(dot, ".spool") != 0)
 			continue;
 		len = (size_t)(dot - de->d_name);
 		if (len == 0 || len >= sizeof(id))

@@ -47,7 +47,7 @@ struct reap_result {
 	u_int	 busy;		/* left for later: the registry was locked */
 };
 
-#define REAP_FILES	0x01	/* also every stale file of a session not live */
+#define REAP_FILES	0x01	/* stale sockets and locks too, not only spools */
 
 int	 reap_sessions(struct registry *, const char *, const char *, int,
 	     int64_t, struct reap_result *);
