@@ -24,6 +24,7 @@
 
 #include "tunl.h"
 #include "admin.h"
+#include "reaper.h"
 
 void
 admin_report_ok(struct admin_report *rp, const char *what, const char *detail)
@@ -226,6 +227,44 @@ status_database(struct admin_report *st, const struct tunl_cfg *cfg)
 	registry_close(reg);
 }
 
+/*
+ * The reaper (lib/reaper.c): active sessions whose broker is gone are
+ * ended (broker-died), what their broker spooled is written, and their
+ * socket and lock file go. It needs write access to the registry and the runtime
+ * directory (root, or the relay's accounts); otherwise it is skipped.
+ */
+static void
+status_reap(struct admin_report *st, const struct tunl_cfg *cfg)
+{
+	struct registry		*reg = NULL;
+	struct reap_result	 res;
+	int			 r;
+
+	if (registry_open(cfg->database, 0, &reg) != 0) {
+		if (!st->quiet)
+			printf("skipped  reaper (no write access to the "
+			    "registry)\n");
+		return;
+	}
+	/* Rows and spools; stray sockets are doctor --fix's (doctor_sockets). */
+	r = reap_sessions(reg, cfg->runtime_dir, NULL, 0, (int64_t)time(NULL),
+	    &res);
+	if (r != 0)
+		admin_report_problem(st, "reaper", "%s: %s", tunl_err(r),
+		    registry_errmsg(reg));
+	else if (res.busy > 0)
+		admin_report_problem(st, "reaper", "the registry was busy; "
+		    "%u session(s) left for the next run", res.busy);
+	else if (res.ended > 0 || res.files > 0 || res.replayed > 0)
+		admin_report_fixed(st, "reaper", "ended %u session(s) whose "
+		    "broker was gone, made %u spooled write(s), removed %u "
+		    "stale file(s)", res.ended, res.replayed, res.files);
+	else
+		admin_report_ok(st, "reaper", "every live session has its "
+		    "broker");
+	registry_close(reg);
+}
+
 /* Each webhook URL: has notify started on it, and is it keeping up? */
 static void
 status_webhook_url(struct admin_report *st, struct registry *reg, u_int i,
@@ -366,6 +405,7 @@ admin_status_checks(const struct tunl_cfg *cfg, const char *cfgpath,
 	if ((size_t)snprintf(pub, sizeof(pub), "%s.pub", cfg->ca_key) <
 	    sizeof(pub) && access(pub, R_OK) != 0)
 		admin_report_problem(st, pub, "missing or unreadable");
+	status_reap(st, cfg);
 	status_database(st, cfg);
 	status_recordings_disk(st, cfg->recording_dir);
 	status_webhooks(st, cfg);

@@ -400,6 +400,9 @@ authority_sign(struct authority *a, const char *sid)
 		if (r == TUNL_ERR_RATE)
 			authority_fail("signed too recently; wait %u seconds",
 			    a->cfg.sign_cooldown);
+		else if (r == TUNL_ERR_BUSY)
+			authority_fail("the relay is busy; try again in a "
+			    "minute");
 		else
 			authority_fail("the registry is unavailable");
 		goto out;
@@ -428,6 +431,9 @@ authority_sign(struct authority *a, const char *sid)
 		if (r == TUNL_ERR_NOT_FOUND)
 			authority_fail("the session's token has already been "
 			    "used");
+		else if (r == TUNL_ERR_BUSY)
+			authority_fail("the relay is busy; try again in a "
+			    "minute");
 		else
 			authority_fail("the registry is unavailable");
 		goto out;

@@ -217,7 +217,7 @@ confine_landlock_apply(struct broker *b, char *err, size_t errlen)
 	struct landlock_ruleset_attr	 ra;
 	char				 dbdir[PATH_MAX], sockdir[PATH_MAX];
 	char				*p;
-	u_int64_t			 db, handled;
+	u_int64_t			 db, sock, handled;
 	long				 abi;
 	int				 rfd = -1, r = -1;
 
@@ -262,9 +262,16 @@ confine_landlock_apply(struct broker *b, char *err, size_t errlen)
 	db = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
 	    LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
 	    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_TRUNCATE;
+	/*
+	 * The sockets' directory: its own socket removed at the end, and the
+	 * session's spool of registry writes (lib/spool.c) made, rewritten
+	 * and read. Never a socket or anything but a regular file.
+	 */
+	sock = LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |
+	    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+	    LANDLOCK_ACCESS_FS_TRUNCATE;
 	if (confine_ll_rule(rfd, dbdir, db, handled, err, errlen) != 0 ||
-	    confine_ll_rule(rfd, sockdir, LANDLOCK_ACCESS_FS_REMOVE_FILE,
-	    handled, err, errlen) != 0)
+	    confine_ll_rule(rfd, sockdir, sock, handled, err, errlen) != 0)
 		goto out;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		snprintf(err, errlen, "prctl: %s", strerror(errno));

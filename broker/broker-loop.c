@@ -103,7 +103,8 @@ loop_accept(struct broker *b)
 			continue;
 		}
 		if (cred.uid != b->customer_uid &&
-		    cred.uid != b->engineer_uid) {
+		    cred.uid != b->engineer_uid &&
+		    !control_may_connect(b, cred.uid)) {
 			info("connection from uid %ld refused",
 			    (long)cred.uid);
 			close(fd);
@@ -230,6 +231,7 @@ broker_loop(struct broker *b)
 	outq_init(&b->outq);
 	b->idle_ms = 0;
 	b->next_check_ms = tunl_now_ms() + BROKER_CHECK_MS;
+	b->next_full_check_ms = tunl_now_ms() + regq_recheck_ms(b);
 	b->next_keys_log_ms = tunl_now_ms() + BROKER_KEYS_LOG_MS;
 	for (;;) {
 		now = tunl_now_ms();
@@ -248,9 +250,12 @@ broker_loop(struct broker *b)
 		if (b->ended && TAILQ_EMPTY(&b->peers)) {
 			if (regq_idle(b))
 				break;
-			if (now - b->ended_ms > BROKER_REG_EXIT_MS) {
-				error("registry calls still queued at the end: "
-				    "%u left", b->nregq);
+			if (now - b->ended_ms > BROKER_REG_EXIT_MS &&
+			    b->reg_pid == 0) {
+				/* Not lost: the next one replays them. */
+				info("registry still busy at the end: %u calls "
+				    "spooled", b->nregq);
+				regq_spool_all(b);
 				break;
 			}
 		}
@@ -325,6 +330,9 @@ broker_loop(struct broker *b)
 		/* A registry call answered; its process is exiting. */
 		if (reaping)
 			wait = 5;
+		/* A registry write to try again. */
+		if ((recms = regq_wait_ms(b, now)) >= 0 && recms < wait)
+			wait = recms;
 		if (wait < 0)
 			wait = 0;
 		ts.tv_sec = wait / 1000;

@@ -14,6 +14,13 @@
  *
  * The children run under the broker's seccomp filter; the loop itself
  * needs only fork (clone with fork's flags), pipe2 and wait4 for them.
+ *
+ * A write (event, viewers, state) the registry refuses for being locked,
+ * or whose child died, is made again, first in the queue, after a pause
+ * that doubles up to BROKER_REG_RETRY_MAX_MS, for as long as the broker
+ * runs. What is still queued when the broker ends, or what would not fit
+ * in the queue, goes to the session's spool file (lib/spool.c), which the
+ * next broker or the reaper replays: nothing is dropped for a lock.
  */
 #include "config.h"
 
@@ -29,6 +36,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "reaper.h"
 
 static const char *
 regq_name(enum regq_op op)
@@ -46,6 +54,46 @@ regq_name(enum regq_op op)
 		return "total";
 	}
 	return "?";
+}
+
+/*
+ * In the first child, before the loop (and before the sandbox): make what
+ * an earlier broker of this session spooled (we hold the session's lock,
+ * so none writes to it meanwhile), then reap the other sessions whose
+ * broker is gone (lib/reaper.c). Both wait BROKER_REG_BUSY_MS at most for
+ * a locked registry: what they could not do waits in the spool files for
+ * the next reaper. Failures are logged; the start goes on.
+ */
+static void
+regq_start_chores(struct broker *b, struct registry *reg)
+{
+	struct reap_result	 res;
+	u_int			 n = 0;
+	int			 r;
+
+	if ((r = spool_replay(reg, b->cfg.runtime_dir, b->sid, &n)) != 0)
+		error_r(r, "spooled registry writes: %s", registry_errmsg(reg));
+	if (n > 0)
+		info("made %u registry writes an earlier broker spooled", n);
+	if ((r = reap_sessions(reg, b->cfg.runtime_dir, b->sid, REAP_FILES,
+	    (int64_t)time(NULL), &res)) != 0)
+		error_r(r, "reaper: %s", registry_errmsg(reg));
+	if (res.ended > 0 || res.files > 0)
+		info("reaper: %u sessions without a broker ended, %u stale "
+		    "files removed", res.ended, res.files);
+}
+
+static void
+regq_child_replay(struct broker *b, struct registry *reg)
+{
+	u_int	 n = 0;
+	int	 r;
+
+	if ((r = spool_replay(reg, b->cfg.runtime_dir, b->sid, &n)) != 0 &&
+	    r != TUNL_ERR_BUSY)
+		error_r(r, "spooled registry writes: %s", registry_errmsg(reg));
+	if (n > 0)
+		info("made %u spooled registry writes", n);
 }
 
 /* In the child: make the call, report, never return. */
@@ -70,6 +118,8 @@ regq_child(struct broker *b, const struct regq_job *j, int fd)
 		goto out;
 	}
 	(void)registry_set_busy_timeout(reg, BROKER_REG_BUSY_MS);
+	if (j->at_start)
+		regq_start_chores(b, reg);
 	switch (j->op) {
 	case REGQ_EVENT:
 		r = registry_event_add(reg, b->sid, j->actor, j->action, NULL,
@@ -83,6 +133,13 @@ regq_child(struct broker *b, const struct regq_job *j, int fd)
 		    j->actor, j->has_detail ? j->detail : NULL, j->at);
 		break;
 	case REGQ_CHECK:
+		/*
+		 * What others spooled for this session while its broker runs
+		 * (pam_tunl's login event, during a lock) is made here; the
+		 * loop never writes the spool while a child runs.
+		 */
+		if (!j->at_start)
+			regq_child_replay(b, reg);
 		r = registry_session_get(reg, b->sid, &res.s);
 		break;
 	case REGQ_TOTAL:
@@ -145,6 +202,7 @@ regq_read_session(struct broker *b, struct session *s, char *err,
 
 	memset(&j, 0, sizeof(j));
 	j.op = REGQ_CHECK;
+	j.at_start = 1;
 	if ((pid = regq_fork(b, &j, &fd)) == -1) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		return -1;
@@ -176,9 +234,59 @@ regq_read_session(struct broker *b, struct session *s, char *err,
 	}
 	*s = res.s;
 	r = 0;
-	/* What the database and its WAL looked like when read. */
-	(void)regq_changed(b);
 	return r;
+}
+
+static int
+regq_writes(enum regq_op op)
+{
+	return op == REGQ_EVENT || op == REGQ_STATE || op == REGQ_VIEWERS;
+}
+
+/*
+ * A write that cannot be made now goes to the spool file. The viewer
+ * count is not spooled: the reaper and the next broker reset it.
+ */
+static void
+regq_spool(struct broker *b, const struct regq_job *j)
+{
+	struct spool_rec	 rec;
+	int			 r;
+
+	if (j->op != REGQ_EVENT && j->op != REGQ_STATE)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.magic, SPOOL_MAGIC, sizeof(rec.magic));
+	rec.op = j->op == REGQ_EVENT ? SPOOL_EVENT : SPOOL_STATE;
+	rec.state = (int32_t)j->state;
+	rec.at = j->at;
+	rec.has_detail = j->has_detail;
+	tunl_strlcpy(rec.actor, j->actor, sizeof(rec.actor));
+	tunl_strlcpy(rec.action, j->action, sizeof(rec.action));
+	tunl_strlcpy(rec.detail, j->detail, sizeof(rec.detail));
+	if ((r = spool_append(b->cfg.runtime_dir, b->sid, &rec)) != 0)
+		error("registry %s %s: cannot spool it either: %s",
+		    regq_name(j->op), j->op == REGQ_EVENT ? j->action :
+		    session_state_name(j->state), strerror(errno));
+	else
+		b->spooled++;
+}
+
+/* At the end: every write still queued goes to the spool. */
+void
+regq_spool_all(struct broker *b)
+{
+	struct regq_job	*j;
+
+	while ((j = TAILQ_FIRST(&b->regq)) != NULL) {
+		TAILQ_REMOVE(&b->regq, j, entry);
+		b->nregq--;
+		regq_spool(b, j);
+		free(j);
+	}
+	if (b->spooled > 0)
+		info("registry: %u writes spooled for the next broker or the "
+		    "reaper", b->spooled);
 }
 
 static struct regq_job *
@@ -186,8 +294,9 @@ regq_new(struct broker *b, enum regq_op op)
 {
 	struct regq_job	*j;
 
-	if (b->nregq >= BROKER_REG_QUEUE) {
-		error("registry: %u calls waiting; one dropped", b->nregq);
+	if (b->nregq >= BROKER_REG_QUEUE && !regq_writes(op)) {
+		error("registry: %u calls waiting; a %s refused", b->nregq,
+		    regq_name(op));
 		return NULL;
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
@@ -202,6 +311,17 @@ regq_new(struct broker *b, enum regq_op op)
 static void
 regq_push(struct broker *b, struct regq_job *j)
 {
+	/*
+	 * Past the bound a write waits on disk, in order, instead; not while
+	 * a child runs, which may be replaying the spool (it is then kept
+	 * here, over the bound, until the next call).
+	 */
+	if (b->nregq >= BROKER_REG_QUEUE && regq_writes(j->op) &&
+	    b->reg_pid == 0) {
+		regq_spool(b, j);
+		free(j);
+		return;
+	}
 	TAILQ_INSERT_TAIL(&b->regq, j, entry);
 	b->nregq++;
 }
@@ -284,38 +404,22 @@ regq_total(struct broker *b, u_int serial)
 }
 
 /*
- * Has anything been written to the registry since the last look? Every
- * commit in WAL mode appends to (or, after a checkpoint, rewrites) the
- * -wal file, and a checkpoint writes the database: their sizes and
- * modification times are compared. Returns 1 if they changed (or cannot
- * be read).
+ * When the safety-net read of the session's row is next due: every
+ * registry_recheck seconds, plus up to a quarter of that at random so that
+ * brokers started together do not read together. Changes that matter come
+ * by message (broker-control.c); this read only catches a message lost
+ * (a writer that died between its commit and its message).
  */
-int
-regq_changed(struct broker *b)
+int64_t
+regq_recheck_ms(const struct broker *b)
 {
-	const char	*suffix[2] = { "", "-wal" };
-	char		 path[CFG_PATH_MAX + 8];
-	struct stat	 st;
-	int		 i, changed = 0;
+	int64_t	 ms = (int64_t)b->cfg.registry_recheck * 1000;
 
-	for (i = 0; i < 2; i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s%s",
-		    b->cfg.database, suffix[i]) >= sizeof(path))
-			return 1;
-		if (stat(path, &st) == -1) {
-			if (errno != ENOENT)
-				changed = 1;
-			memset(&st, 0, sizeof(st));
-			st.st_size = -1;
-		}
-		if (st.st_size != b->db_size[i] ||
-		    st.st_mtim.tv_sec != b->db_sig[i].tv_sec ||
-		    st.st_mtim.tv_nsec != b->db_sig[i].tv_nsec)
-			changed = 1;
-		b->db_size[i] = st.st_size;
-		b->db_sig[i] = st.st_mtim;
-	}
-	return changed;
+	u_int32_t	 mix;
+
+	/* Spread, not secrecy: the pid and the clock are enough. */
+	mix = (u_int32_t)getpid() * 2654435761u ^ (u_int32_t)tunl_now_ms();
+	return ms + (int64_t)(mix % (u_int32_t)(ms / 4 + 1));
 }
 
 int
@@ -332,24 +436,51 @@ regq_idle(const struct broker *b)
 
 /*
  * A call whose child died without answering (killed by its alarm, or
- * otherwise), or a change of state the registry was too busy for, is made
- * again, first in the queue, up to BROKER_REG_TRIES times in all: the
- * session's state is what list, kill and the next broker go by.
+ * otherwise), or a write the registry was too busy for, is made again,
+ * first in the queue: a read up to BROKER_REG_TRIES times in all, a write
+ * until it lands (or the broker ends and spools it), each time after a
+ * longer pause.
  */
 static int
 regq_again(struct broker *b, struct regq_job *j)
 {
 	int	 died = b->reg_got != sizeof(b->reg_res);
+	int64_t	 pause;
 
-	if (!died && !(j->op == REGQ_STATE && b->reg_res.r == TUNL_ERR_BUSY))
+	if (!died && b->reg_res.r != TUNL_ERR_BUSY)
 		return 0;
-	if (++j->tries >= BROKER_REG_TRIES)
+	if (!regq_writes(j->op) && !died)
 		return 0;
-	info("registry call %s: %s; trying again", regq_name(j->op),
-	    died ? "its process died" : "the registry was busy");
+	j->tries++;
+	if (!regq_writes(j->op) && j->tries >= BROKER_REG_TRIES)
+		return 0;
+	pause = BROKER_REG_RETRY_MS;
+	while (pause < BROKER_REG_RETRY_MAX_MS && (int64_t)j->tries > 1 &&
+	    pause < ((int64_t)BROKER_REG_RETRY_MS << (j->tries - 1)))
+		pause *= 2;
+	if (pause > BROKER_REG_RETRY_MAX_MS)
+		pause = BROKER_REG_RETRY_MAX_MS;
+	j->not_before_ms = tunl_now_ms() + pause;
+	if (j->tries == 1 || j->tries % 10 == 0)
+		info("registry %s%s%s: %s; trying again (%u so far)",
+		    regq_name(j->op), j->op == REGQ_EVENT ? " " : "",
+		    j->op == REGQ_EVENT ? j->action : "", died ?
+		    "its process died" : b->reg_res.msg[0] != '\0' ?
+		    b->reg_res.msg : "the registry was busy", j->tries);
 	TAILQ_INSERT_HEAD(&b->regq, j, entry);
 	b->nregq++;
 	return 1;
+}
+
+/* How long until the first queued call may run; -1 if none waits. */
+int64_t
+regq_wait_ms(const struct broker *b, int64_t now)
+{
+	const struct regq_job	*j;
+
+	if (b->reg_pid != 0 || (j = TAILQ_FIRST(&b->regq)) == NULL)
+		return -1;
+	return j->not_before_ms > now ? j->not_before_ms - now : 0;
 }
 
 /*
@@ -408,7 +539,8 @@ regq_run(struct broker *b)
 				    WTERMSIG(st));
 			b->reg_pid = 0;
 		}
-		if ((j = TAILQ_FIRST(&b->regq)) == NULL)
+		if ((j = TAILQ_FIRST(&b->regq)) == NULL ||
+		    j->not_before_ms > tunl_now_ms())
 			return 0;
 		TAILQ_REMOVE(&b->regq, j, entry);
 		b->nregq--;

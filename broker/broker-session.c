@@ -641,6 +641,10 @@ session_hello(struct broker *b, struct peer *p, struct frame *f)
 	struct proto_hello	 h;
 	int			 r;
 
+	if (f->type == FRAME_REGISTRY_CHANGED) {
+		control_frame(b, p, f);
+		return;
+	}
 	if (f->type != FRAME_HELLO) {
 		peer_send_error(p, PROTO_ERR_DENIED, "first frame must be hello");
 		info("%s: first frame %s, not hello", peer_label(p),
@@ -1265,17 +1269,18 @@ session_timers(struct broker *b, int64_t now)
 		return;
 	b->next_check_ms = now + BROKER_CHECK_MS;
 	/*
-	 * Expiry is known here; ended, locked and restricted are written
-	 * by others, so the row is read when the registry has changed, and
-	 * at least every BROKER_REG_FULL_MS.
+	 * Expiry is known here. Ended, locked and restricted are written
+	 * by others, who say so with a registry-changed frame
+	 * (broker-control.c); the row is also read every registry_recheck
+	 * seconds in case such a message was lost. Nothing here looks at
+	 * the database, which every session's writes change.
 	 */
 	if (b->sess.expires <= (int64_t)time(NULL)) {
 		session_end(b, "broker", "session expired", 1);
 		return;
 	}
-	if ((regq_changed(b) || now >= b->next_full_check_ms) &&
-	    !b->check_queued) {
-		b->next_full_check_ms = now + BROKER_REG_FULL_MS;
+	if (now >= b->next_full_check_ms && !b->check_queued) {
+		b->next_full_check_ms = now + regq_recheck_ms(b);
 		(void)regq_check(b, 0);
 	}
 }

@@ -8,6 +8,7 @@
  *	broker-session.c	fan-out, snapshots, keys, resize, viewers, end
  *	broker-record.c		the asciicast recording
  *	broker-registry.c	the registry, one short-lived child per call
+ *	broker-control.c	registry-changed frames from relay programs
  *	broker-sandbox.c	privileges, rlimits, seccomp
  *	broker-confine.c	own account, own directories, lock, Landlock
  *	broker-alive.c		heartbeats with the producer
@@ -44,7 +45,7 @@
 #define BROKER_HELLO_TIMEOUT_MS	5000	/* first frame must come by then */
 #define BROKER_LINGER_MS	30000	/* a closing peer's last words */
 #define BROKER_END_LINGER_MS	2000	/* the same, once the session ended */
-#define BROKER_CHECK_MS		2000	/* registry state checked this often */
+#define BROKER_CHECK_MS		2000	/* expiry checked this often */
 #define BROKER_RESYNC_LOG_MS	10000	/* resync event at most */
 #define BROKER_KEYS_LOG_MS	10000	/* dropped-keys summary at most */
 #define BROKER_ACCEPT_PAUSE_MS	1000	/* after EMFILE or ENFILE */
@@ -62,8 +63,9 @@
 #define BROKER_EXIT_BUSY	3	/* another broker has the session */
 #define BROKER_REG_BUSY_MS	1000	/* a locked registry: give up then */
 #define BROKER_REG_EXIT_MS	10000	/* at the end, queued calls at most */
-#define BROKER_REG_QUEUE	256	/* registry calls waiting, at most */
-#define BROKER_REG_FULL_MS	30000	/* state checked at least this often */
+#define BROKER_REG_QUEUE	256	/* registry calls waiting; more spooled */
+#define BROKER_REG_RETRY_MS	250	/* a write refused: again after this, */
+#define BROKER_REG_RETRY_MAX_MS	4000	/* doubling up to this */
 #define BROKER_REG_CHILD_S	5	/* a registry call's child dies then */
 #define BROKER_REG_TRIES	3	/* a call whose child died, at most */
 #define BROKER_PING_MS		2000	/* the producer is pinged this often */
@@ -165,6 +167,8 @@ struct regq_job {
 	int64_t			 at;
 	int			 has_detail;	/* else NULL */
 	u_int			 tries;		/* made before, and failed */
+	int64_t			 not_before_ms;	/* a retry waits till then */
+	int			 at_start;	/* the first read: reap too */
 	char			 actor[EVENT_ACTOR_LEN];
 	char			 action[EVENT_ACTION_LEN];
 	char			 detail[EVENT_DETAIL_LEN];
@@ -193,18 +197,17 @@ struct broker {
 	size_t			 reg_got;
 	int64_t			 reg_start_ms;
 	int			 check_queued;
-	int64_t			 next_full_check_ms;
-	struct timespec		 db_sig[2];	/* database, WAL: mtimes */
-	off_t			 db_size[2];
+	int64_t			 next_full_check_ms;	/* safety-net read */
+	u_int			 spooled;	/* calls written to the spool */
 	int			 lockfd;
 	int			 listenfd;
 	char			 sockpath[CFG_PATH_MAX + 64];
 	char			 lockpath[CFG_PATH_MAX + 64];
 	uid_t			 customer_uid;
 	uid_t			 engineer_uid;
+	uid_t			 broker_uid;	/* our own account */
 	gid_t			 relay_gid;
 	gid_t			 recording_gid;
-	uid_t			 broker_uid;
 	int			 landlock_abi;	/* 0: not in use */
 	int			 readyfd;	/* daemon: report to parent */
 	int			 foreground;
@@ -335,7 +338,13 @@ void		 regq_state(struct broker *, enum session_state, const char *,
 		     const char *);
 int		 regq_check(struct broker *, u_int);
 int		 regq_total(struct broker *, u_int);
-int		 regq_changed(struct broker *);
+void		 regq_spool_all(struct broker *);
+int64_t		 regq_recheck_ms(const struct broker *);
+int64_t		 regq_wait_ms(const struct broker *, int64_t);
+
+/* broker-control.c */
+int		 control_may_connect(const struct broker *, uid_t);
+void		 control_frame(struct broker *, struct peer *, struct frame *);
 int		 regq_fd(const struct broker *);
 int		 regq_run(struct broker *);
 int		 regq_idle(const struct broker *);

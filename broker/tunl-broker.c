@@ -142,27 +142,42 @@ broker_daemonise(struct broker *b)
 
 /*
  * One broker per session: an exclusive lock held for its whole life, on a
- * file only the broker account can have made (broker-confine.c).
+ * file only the broker account can have made (broker-confine.c). The
+ * reaper (lib/reaper.c), as root, removes the lock file of a session
+ * without a broker while holding it; a file we locked that is no longer
+ * the one at the path was removed that way, and we open the new one.
  */
 static void
 broker_lock(struct broker *b)
 {
-	char	 err[sizeof(b->lockpath) + 128];
+	char		 err[sizeof(b->lockpath) + 128];
+	struct stat	 st, now;
+	int		 tries;
 
 	if ((size_t)snprintf(b->lockpath, sizeof(b->lockpath),
 	    "%s/sessions/%s.lock", b->cfg.runtime_dir, b->sid) >=
 	    sizeof(b->lockpath))
 		fatal("runtime_dir too long");
-	if (confine_lock_open(b->lockpath, b->broker_uid, &b->lockfd, err,
-	    sizeof(err)) != 0)
-		fatal("%s", err);
-	if (flock(b->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK) {
-			fprintf(stderr, "tunl-broker: session %s already "
-			    "has a broker\n", b->sid);
-			exit(BROKER_EXIT_BUSY);
+	for (tries = 0;; tries++) {
+		if (confine_lock_open(b->lockpath, b->broker_uid, &b->lockfd,
+		    err, sizeof(err)) != 0)
+			fatal("%s", err);
+		if (flock(b->lockfd, LOCK_EX | LOCK_NB) == -1) {
+			if (errno == EWOULDBLOCK) {
+				fprintf(stderr, "tunl-broker: session %s "
+				    "already has a broker\n", b->sid);
+				exit(BROKER_EXIT_BUSY);
+			}
+			fatal("lock %s: %s", b->lockpath, strerror(errno));
 		}
-		fatal("lock %s: %s", b->lockpath, strerror(errno));
+		if (fstat(b->lockfd, &st) == 0 &&
+		    lstat(b->lockpath, &now) == 0 && now.st_dev == st.st_dev &&
+		    now.st_ino == st.st_ino)
+			return;
+		if (tries >= 3)
+			fatal("%s: removed under us again and again",
+			    b->lockpath);
+		close(b->lockfd);
 	}
 }
 
@@ -341,6 +356,8 @@ main(int argc, char **argv)
 	close(b.listenfd);
 	record_end(&b);
 	buf_free(b.scratch);
+	/* Ours while we hold it; nothing is left behind. */
+	(void)unlink(b.lockpath);
 	close(b.lockfd);
 	info("session %s: broker exits", b.sid);
 	log_close();

@@ -15,6 +15,7 @@
 
 #include "tunl.h"
 #include "shell.h"
+#include "reaper.h"
 
 #define SHELL_TEXT_MAX	(SESSION_HOST_LEN * 4)	/* escaped text */
 
@@ -263,6 +264,37 @@ shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
  * expired and tunl-share asks for a token to sign a new one, or the
  * first token expired before it was used.
  */
+/*
+ * Tell the session's broker, if one runs, that its row changed: it reads
+ * the row at once (docs/protocol.md, "registry-changed"). Without an
+ * answer, its periodic read (registry_recheck) still finds the change.
+ */
+static void
+shell_tell_broker(struct shell *sh, const char *id)
+{
+	int	 r;
+
+	r = broker_notify(sh->cfg.runtime_dir, id);
+	if (r != 0 && r != TUNL_ERR_NOT_FOUND)
+		error("session %s: the broker was not told of the change: %s",
+		    id, tunl_err(r));
+}
+
+/* Sessions whose broker is gone are ended first (lib/reaper.c). */
+static void
+shell_reap(struct shell *sh, struct registry *reg)
+{
+	struct reap_result	 res;
+	int			 r;
+
+	if ((r = reap_sessions(reg, sh->cfg.runtime_dir, NULL, REAP_FILES,
+	    sh->now, &res)) != 0)
+		error("reaper: %s: %s", tunl_err(r), registry_errmsg(reg));
+	if (res.ended > 0)
+		info("reaper: %u sessions whose broker was gone ended",
+		    res.ended);
+}
+
 static int
 shell_engineer_token(struct shell *sh, const struct shell_cmd *cmd)
 {
@@ -282,6 +314,7 @@ shell_engineer_token(struct shell *sh, const struct shell_cmd *cmd)
 		    "a token");
 	}
 	info("engineer %s: new token for session %s", sh->who, id);
+	shell_tell_broker(sh, id);
 	shell_time(expires, when, sizeof(when));
 	printf("session  %s\n", id);
 	printf("token    %s  (one use; any older unused token no longer "
@@ -344,6 +377,7 @@ shell_engineer_list(struct shell *sh, struct registry *reg,
 	struct shell_list	 l = { sh, cmd->json, 0 };
 	int			 r;
 
+	shell_reap(sh, reg);
 	if (!cmd->json)
 		printf("%-35s %-10s %-10s %-20s %-16s %-6s %s\n", "SESSION ID",
 		    "STATE", "MODE", "HOST", "CASE", "AGE", "VIEWERS");
@@ -445,6 +479,7 @@ shell_engineer_kill(struct shell *sh, struct registry *reg, const char *id)
 		shell_refuse(SHELL_EXIT_REFUSED, "cannot end session %s", id);
 	}
 	info("engineer %s: kill %s", sh->who, id);
+	shell_tell_broker(sh, id);
 	printf("session %s ended\n", id);
 	return SHELL_EXIT_OK;
 }
@@ -484,6 +519,7 @@ shell_engineer_unlock(struct shell *sh, struct registry *reg, const char *id)
 	}
 	info("engineer %s: unlock %s (now %s)", sh->who, id,
 	    session_state_name(to));
+	shell_tell_broker(sh, id);
 	printf("session %s unlocked (%s)\n", id, session_state_name(to));
 	return SHELL_EXIT_OK;
 }

@@ -29,6 +29,7 @@
 
 #include "tunl.h"
 #include "shell.h"
+#include "reaper.h"
 
 static struct termios	 live_term_saved;
 static int		 live_term_fd = -1;
@@ -291,36 +292,30 @@ shell_live_start(struct shell *sh, const char *id, int *fdp)
 }
 
 /*
- * The broker went away without ending the session: end it in the
- * registry (unless something already did) with the reason, so nobody
- * waits for a session nothing serves.
+ * The broker went away without ending the session: the reaper (lib/reaper.c)
+ * ends it, if no broker holds the session's lock by now, with the broker's
+ * death as the cause (actor `broker`, a `broker-died` event), not whoever
+ * noticed; and it removes the dead broker's socket and lock file. `actor`
+ * only says, in the log, who noticed.
  */
 void
 shell_live_broker_died(struct shell *sh, const char *id, const char *actor)
 {
-	struct registry	*reg = NULL;
-	struct session	 s;
-	int		 r;
+	struct registry		*reg = NULL;
+	struct reap_result	 res;
+	int			 r;
 
 	if ((r = registry_open(sh->cfg.database, 0, &reg)) != 0) {
 		error("registry %s: %s", sh->cfg.database, tunl_err(r));
 		return;
 	}
-	(void)registry_set_busy_timeout(reg, 2000);
-	if ((r = registry_session_get(reg, id, &s)) != 0) {
-		error("session %s: %s", id, tunl_err(r));
-		goto out;
-	}
-	if (s.state == SESSION_ENDED)
-		goto out;
-	r = registry_session_set_state(reg, id, SESSION_ENDED, actor,
-	    "broker died", (int64_t)time(NULL));
-	if (r != 0 && r != TUNL_ERR_STATE)
-		error("session %s: cannot mark it ended: %s: %s", id,
-		    tunl_err(r), registry_errmsg(reg));
-	else
-		info("session %s: the broker died; session ended", id);
- out:
+	if ((r = reap_session(reg, sh->cfg.runtime_dir, id,
+	    (int64_t)time(NULL), &res)) != 0)
+		error("session %s: reaper: %s: %s", id, tunl_err(r),
+		    registry_errmsg(reg));
+	else if (res.ended > 0)
+		info("session %s: the broker died (noticed by %s); session "
+		    "ended", id, actor);
 	registry_close(reg);
 }
 

@@ -36,6 +36,7 @@ static const struct {
 	{ FRAME_NOTICE,			"notice" },
 	{ FRAME_VIEWERS,		"viewers" },
 	{ FRAME_GAP,			"gap" },
+	{ FRAME_REGISTRY_CHANGED,	"registry-changed" },
 };
 
 const char *

@@ -61,6 +61,9 @@ enum frame_type {
 	/* Relay-bound, in the output's order (lib/proto-gap.c). */
 	FRAME_GAP		= 0x40,	/* u8 reason, u8 flags, u64 bytes,
 					   u64 total */
+
+	/* relay programs -> broker, alone on a connection (docs/protocol.md) */
+	FRAME_REGISTRY_CHANGED	= 0x50,	/* bytes: the session id */
 };
 
 /* Panes a FRAME_KEYS may name. */

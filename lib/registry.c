@@ -202,6 +202,7 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 struct registry {
 	sqlite3		*db;
 	int		 readonly;
+	int		 busy_ms;	/* the busy timeout set */
 	sqlite3_stmt	*stmts[SQL_NSTMTS];
 	char		 errmsg[REG_ERRMSG_LEN];
 };
@@ -817,6 +818,7 @@ reg_configure(struct registry *reg)
 
 	sqlite3_extended_result_codes(reg->db, 1);
 	sqlite3_busy_timeout(reg->db, REGISTRY_BUSY_TIMEOUT_MS);
+	reg->busy_ms = REGISTRY_BUSY_TIMEOUT_MS;
 	/* No schema tricks, no double-quoted strings as literals. */
 	sqlite3_db_config(reg->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(reg->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
@@ -982,6 +984,7 @@ registry_set_busy_timeout(struct registry *reg, int ms)
 		return reg_invalid(reg, "busy timeout");
 	if ((rc = sqlite3_busy_timeout(reg->db, ms)) != SQLITE_OK)
 		return reg_fail(reg, rc);
+	reg->busy_ms = ms;
 	return 0;
 }
 
@@ -1724,8 +1727,11 @@ registry_failure_record(struct registry *reg, const char *sid,
 
 /*
  * 0 if source has had fewer than limit failures in the last window_secs
- * seconds, TUNL_ERR_RATE if not. Rows older than the window are deleted
- * (every caller uses the one configured window).
+ * seconds, TUNL_ERR_RATE if not. The count is a plain read, which in WAL
+ * mode never waits for a writer: a login is never held up, or refused,
+ * because another process holds the write lock. Rows older than the
+ * window are then deleted (every caller uses the one configured window)
+ * if the lock is free at once; if not, the next call deletes them.
  */
 int
 registry_source_allowed(struct registry *reg, const char *source,
@@ -1744,13 +1750,6 @@ registry_source_allowed(struct registry *reg, const char *source,
 		return reg_invalid(reg, "rate limit");
 	since = now - (int64_t)window_secs;
 
-	if ((r = reg_begin(reg)) != 0)
-		return r;
-	if ((r = reg_stmt(reg, SQL_SOURCE_PRUNE, &stmt)) != 0 ||
-	    (r = reg_bind_int(reg, stmt, 1, since)) != 0 ||
-	    (r = reg_exec(reg, stmt)) != 0)
-		goto out;
-	reg_release(stmt);
 	if ((r = reg_stmt(reg, SQL_SOURCE_COUNT, &stmt)) != 0 ||
 	    (r = reg_bind_text(reg, stmt, 1, key)) != 0 ||
 	    (r = reg_bind_int(reg, stmt, 2, since)) != 0)
@@ -1765,16 +1764,31 @@ registry_source_allowed(struct registry *reg, const char *source,
 	n = sqlite3_column_int64(stmt, 0);
 	reg_release(stmt);
 	stmt = NULL;
-	if ((r = reg_commit(reg)) != 0)
-		goto out;
+	if (!reg->readonly) {
+		/* Housekeeping: never waited for. */
+		sqlite3_busy_timeout(reg->db, 0);
+		if (reg_begin(reg) == 0) {
+			if (reg_stmt(reg, SQL_SOURCE_PRUNE, &stmt) == 0 &&
+			    reg_bind_int(reg, stmt, 1, since) == 0 &&
+			    reg_exec(reg, stmt) == 0) {
+				reg_release(stmt);
+				stmt = NULL;
+				(void)reg_commit(reg);
+			}
+			reg_release(stmt);
+			stmt = NULL;
+			reg_rollback(reg);
+		}
+		sqlite3_busy_timeout(reg->db, reg->busy_ms);
+		reg->errmsg[0] = '\0';
+	}
 	if (n >= (int64_t)limit) {
 		reg_set_err(reg, "source over its failure limit");
 		r = TUNL_ERR_RATE;
-	}
+	} else
+		r = 0;
  out:
 	reg_release(stmt);
-	if (r != 0)
-		reg_rollback(reg);
 	return r;
 }
 

@@ -220,6 +220,7 @@ struct tunl_cfg {
 	size_t		 consumer_backlog;	/* bytes */
 	u_int		 producer_grace;	/* seconds */
 	u_int		 consumer_stuck;	/* seconds unread, then dropped */
+	u_int		 registry_recheck;	/* seconds: broker's safety net */
 	u_int		 nwebhooks;
 	char		 webhook_url[CFG_WEBHOOKS_MAX][CFG_URL_MAX];
 	char		 webhook_key[CFG_PATH_MAX];	/* signs deliveries */
@@ -284,7 +285,7 @@ int		 token_key_load(const char *, uid_t, u_char *);
 #define REGISTRY_CREATE			0x1	/* create the file (0640) */
 #define REGISTRY_READONLY		0x2	/* no writes, no migrations */
 
-#define REGISTRY_BUSY_TIMEOUT_MS	5000	/* default wait for a lock */
+#define REGISTRY_BUSY_TIMEOUT_MS	30000	/* default wait for a lock */
 
 #define SESSION_CASE_LEN		65	/* with NUL */
 #define SESSION_CUSTOMER_LEN		65

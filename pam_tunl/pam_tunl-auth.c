@@ -30,6 +30,10 @@
 #include <sodium.h>
 
 #include "pam_tunl.h"
+#include "reaper.h"
+
+/* A write waits this long for a locked registry (reads never wait). */
+#define PAM_TUNL_BUSY_MS	5000
 
 struct pam_tunl_auth {
 	pam_handle_t			*pamh;
@@ -248,6 +252,37 @@ pam_tunl_auth_login_key(struct pam_tunl_auth *a, int with_token)
 }
 
 /*
+ * The registry is locked past PAM_TUNL_BUSY_MS: the login event waits in
+ * the session's spool file (lib/spool.c), which the session's broker
+ * replays when it starts and the reaper otherwise, so the login goes on
+ * and the event is not lost. The spool has no place for the source
+ * address; the detail carries it.
+ */
+static int
+pam_tunl_auth_spool_login(struct pam_tunl_auth *a, const char *method)
+{
+	struct spool_rec	 rec;
+	int			 r;
+
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.magic, SPOOL_MAGIC, sizeof(rec.magic));
+	rec.op = SPOOL_EVENT;
+	rec.at = a->now;
+	rec.has_detail = 1;
+	tunl_strlcpy(rec.actor, PAM_TUNL_ACTOR, sizeof(rec.actor));
+	tunl_strlcpy(rec.action, "login", sizeof(rec.action));
+	snprintf(rec.detail, sizeof(rec.detail), "method=%s source=%s",
+	    method, a->source);
+	if ((r = spool_append(a->ctx.cfg.runtime_dir, a->id, &rec)) != 0)
+		pam_syslog(a->pamh, LOG_ERR, "registry busy, and the login "
+		    "event cannot be spooled: %s", tunl_err(r));
+	else
+		pam_syslog(a->pamh, LOG_NOTICE, "registry busy: login event "
+		    "for %s spooled", a->id);
+	return r;
+}
+
+/*
  * Write the hand-off for this connection and tell the ForceCommand where
  * it is. Stale hand-offs (older than handoff_ttl) go first.
  */
@@ -313,7 +348,9 @@ pam_tunl_auth_handoff(struct pam_tunl_auth *a, const char *method)
 	}
 	if ((r = registry_event_add(a->reg, a->id, PAM_TUNL_ACTOR, "login",
 	    a->source, strcmp(method, "token") == 0 ? "method=token" :
-	    "method=id", a->now)) != 0) {
+	    "method=id", a->now)) == TUNL_ERR_BUSY)
+		r = pam_tunl_auth_spool_login(a, method);
+	if (r != 0) {
 		pam_syslog(a->pamh, LOG_ERR, "registry: login event: %s",
 		    registry_errmsg(a->reg));
 		goto fail;
@@ -345,9 +382,16 @@ pam_tunl_auth_failed(struct pam_tunl_auth *a, enum pam_tunl_reason reason)
 		if (r != 0)
 			pam_syslog(a->pamh, LOG_ERR, "registry: failure "
 			    "record: %s", registry_errmsg(a->reg));
-		else if (locked && !a->was_locked)
+		else if (locked && !a->was_locked) {
 			pam_syslog(a->pamh, LOG_NOTICE, "session %s locked: "
 			    "%u failed logins", a->id, a->ctx.cfg.failure_cap);
+			/* Its broker, if one runs, ends the session now. */
+			r = broker_notify(a->ctx.cfg.runtime_dir, a->id);
+			if (r != 0 && r != TUNL_ERR_NOT_FOUND)
+				pam_syslog(a->pamh, LOG_ERR, "session %s: "
+				    "broker not told of the lock: %s", a->id,
+				    tunl_err(r));
+		}
 	}
 	pam_tunl_delay(a->args->delay_min, a->args->delay_max);
 	pam_syslog(a->pamh, LOG_NOTICE,
@@ -406,6 +450,11 @@ pam_tunl_auth(pam_handle_t *pamh, const struct pam_tunl_args *args)
 		    ctx->cfg.database, tunl_err(r), registry_errmsg(NULL));
 		goto fail;
 	}
+	/*
+	 * Reads never wait (WAL); a write waits this long at most, well
+	 * inside sshd's LoginGraceTime.
+	 */
+	(void)registry_set_busy_timeout(a->reg, PAM_TUNL_BUSY_MS);
 	r = registry_source_allowed(a->reg, a->source, ctx->cfg.rate_limit,
 	    ctx->cfg.rate_window, a->now);
 	if (r == TUNL_ERR_RATE)

@@ -106,6 +106,7 @@ harness_wait 60 "fred's leave written once the lock is gone" fred_left
 # ---- a session ended in the registry (tunl-shell kill) ends its broker -----
 relay_sql "UPDATE sessions SET state = 'ended', ended = $(date +%s)
     WHERE id = '$S2';"
+registry_changed "$S2"
 wait_grep "$T/carol.log" "session ended: session ended"
 wait_gone "$B2" || harness_fail "the second broker did not stop"
 harness_assert_contains "$(events_of "$S2")" "broker broker-exit session ended" \

@@ -11,6 +11,8 @@
 #   consumer USER SID NAME ARGS...  test-consumer in the background: $!
 #   wait_grep FILE TEXT [SECS]      until FILE holds TEXT (fixed string)
 #   wait_gone PID [SECS]            until PID has exited
+#   registry_changed SID [USER]     tell SID's broker its row changed, as
+#                                   USER (default support), as kill does
 #
 # The limits of the waits (60 s, or SECS if more) are only there so that
 # a broken build fails instead of hanging: on a loaded machine a broker
@@ -138,4 +140,10 @@ fsize() {
 events_of() {
 	relay_sql "SELECT actor || ' ' || action || ' ' || detail FROM events
 	    WHERE session_id = '$1' ORDER BY id;"
+}
+
+# What tunl-shell kill and unlock do after their write: tell the broker.
+registry_changed() {
+	relay_as "${2:-support}" "$top_builddir/tests/helpers/registry-changed" \
+	    /run/tunl "$1" || harness_fail "the broker of $1 was not told"
 }

@@ -80,6 +80,7 @@ wait_grep "$T/bob.out" "after-lock"
 harness_alive "$BPID" || harness_fail "the broker died"
 # The registry is obeyed again: an engineer's kill ends the session.
 relay_sql "UPDATE sessions SET state = 'ended', ended = $(date +%s) WHERE id = '$S';"
+registry_changed "$S"
 wait_gone "$BPID" || harness_fail "the broker did not see the session end"
 wait_grep "$T/alice.log" "eof"
 exec 7>&-

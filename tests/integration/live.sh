@@ -431,6 +431,11 @@ harness_wait 60 "the registry to say the session ended" ended
 harness_assert_eq ended "$(sql "SELECT state FROM sessions WHERE id = '$S';")"
 harness_assert_contains "$(sql "SELECT detail FROM events WHERE session_id = '$S' AND action = 'ended';")" \
     "broker died"
+# Put down to the broker's death, not to the engineer who noticed it.
+harness_assert_eq broker "$(sql "SELECT actor FROM events WHERE session_id = '$S' AND action = 'ended';")" \
+    "who ended the session"
+harness_assert_eq 1 "$(sql "SELECT count(*) FROM events WHERE session_id = '$S' AND action = 'broker-died';")" \
+    "the broker-died event"
 wait_grep "$H/prod2.log" "broker stopped"
 python3 - "$REC" <<'EOF' || harness_fail "the recording does not parse after the kill"
 import json, sys

@@ -131,8 +131,29 @@ run alice help </dev/null
 harness_assert_eq 0 "$rc" "help: $err"
 harness_assert_contains "$out" "new [--case C] [--customer NAME]"
 
+# K's broker: a stand-in that holds the session's lock as a broker does.
+# R is active with no broker at all: list's reaper ends it (broker-died).
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(600)' "$H/run/tunl/sessions/$K.lock" "$H/k.locked" &
+KLOCK=$!
+harness_track "$KLOCK"
+k_locked() {
+	[ -e "$H/k.locked" ]
+}
+harness_wait 60 "the stand-in broker of $K" k_locked
+R=$(newid)
+sql "INSERT INTO sessions (id, state, mode, case_ref, engineer, created,
+    expires) VALUES ('$R', 'active', 'share', 'CS-R', 'bob', $now, $exp);"
 run alice list </dev/null
 harness_assert_eq 0 "$rc" "list: $err"
+harness_assert_not_contains "$out" "$R" "list shows a session without a broker"
+harness_assert_eq "ended" "$(sql "SELECT state FROM sessions WHERE id = '$R'")" \
+    "the session without a broker after list"
+harness_assert_contains "$(sql "SELECT actor || ' ' || action FROM events
+    WHERE session_id = '$R'")" "broker broker-died" "its end's cause"
 harness_assert_contains "$out" "SESSION ID"
 harness_assert_contains "$out" "VIEWERS"
 harness_assert_contains "$out" "$A"

@@ -10,8 +10,10 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -110,8 +112,9 @@ test_lock(void **state)
 static int
 landlock_child(struct broker *b)
 {
-	char	 p[PATH_MAX];
-	int	 fd;
+	struct sockaddr_un	 sun;
+	char			 p[PATH_MAX];
+	int			 fd;
 
 	if (confine_landlock(b) != 0 || b->landlock_abi < 1)
 		return 1;
@@ -129,13 +132,29 @@ landlock_child(struct broker *b)
 	path(p, sizeof(p), "db/tunl.db-wal");
 	if (unlink(p) != 0)
 		return 5;
-	/* Its own socket goes at exit; nothing new is made there. */
+	/*
+	 * Its own socket goes at exit, and its spool of registry writes is a
+	 * regular file there; no socket is made there (another session's
+	 * listener planted).
+	 */
 	path(p, sizeof(p), "run/sessions/s.sock");
 	if (unlink(p) != 0)
 		return 6;
-	path(p, sizeof(p), "run/sessions/planted");
-	if (open(p, O_WRONLY | O_CREAT, 0600) != -1 || errno != EACCES)
+	path(p, sizeof(p), "run/sessions/s.spool");
+	if ((fd = open(p, O_RDWR | O_CREAT, 0600)) == -1)
 		return 7;
+	close(fd);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	path(sun.sun_path, sizeof(sun.sun_path), "run/sessions/planted.sock");
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return 7;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != -1 ||
+	    errno != EACCES) {
+		close(fd);
+		return 7;
+	}
+	close(fd);
 	/* Another session's recording: not readable, not writable. */
 	path(p, sizeof(p), "rec/other.cast");
 	if (open(p, O_RDONLY) != -1 || errno != EACCES)

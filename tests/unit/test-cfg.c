@@ -147,6 +147,7 @@ static const char every_key[] =
     "max_consumers_total = 256\n"
     "consumer_backlog = 64M\n"
     "producer_grace = 0\n"
+    "registry_recheck = 5\n"
     "webhook_url = https://hooks.example.com/a?x=1&y=2#frag\n"
     "webhook_url = http://10.0.0.1:8080/b\n"
     "webhook_url = https://c.example\n"
@@ -189,6 +190,7 @@ test_every_key(void **state)
 	assert_int_equal(cfg.max_consumers_total, 256);
 	assert_int_equal(cfg.consumer_backlog, 64 * 1024 * 1024);
 	assert_int_equal(cfg.producer_grace, 0);
+	assert_int_equal(cfg.registry_recheck, 5);
 	assert_int_equal(cfg.nwebhooks, 4);
 	assert_string_equal(cfg.webhook_url[0],
 	    "https://hooks.example.com/a?x=1&y=2#frag");
@@ -652,6 +654,7 @@ test_round_trip(void **state)
 	    "consumer_backlog = 1M\n"
 	    "producer_grace = 120\n"
 	    "consumer_stuck = 10\n"
+	    "registry_recheck = 60\n"
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n"
 	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n"
@@ -879,8 +882,9 @@ test_sample(void **state)
 		"token_ttl", "cert_ttl", "failure_cap", "rate_limit",
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
-		"consumer_stuck", "webhook_url", "webhook_key", "log_level",
-		"relay_address", "relay_host_key", "engineer_keys",
+		"consumer_stuck", "registry_recheck", "webhook_url",
+		"webhook_key", "log_level", "relay_address", "relay_host_key",
+		"engineer_keys",
 	};
 	char		 path[1024], err[512], want[64], *text;
 	struct buf	*b;

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""scale-measure.py: the figures of bench/scale.sh, read from /proc.
+
+  scale-measure.py cpu NS PIDFILE SECS
+      CPU used over SECS seconds by "our processes": every process in the
+      mount namespace NS (sshd and all it runs, the brokers, the producers)
+      and the pids listed in PIDFILE (the engineers' ssh clients). Prints
+      "cpu_ms pct_of_one_core nprocs top", top being the five programs
+      that used most ("comm=ms,...").
+  scale-measure.py new NS PIDFILE -- CMD...
+      Run CMD (one `new` through ssh) and print the CPU it cost, summed
+      over every process: the long-lived ones' own and reaped children's
+      time (sshd's per-connection processes, tunl-shell and tunl-authority
+      end up in the sshd listener's; registry children in their broker's),
+      plus CMD's own tree. Prints "total_ms wall_ms rc client_ms
+      relay_ms brokers_ms": the ssh client, the relay's processes other
+      than the brokers (sshd, PAM, tunl-shell, tunl-authority, SQLite),
+      and every broker together (with their registry children).
+  scale-measure.py pss NS PIDFILE
+      PSS (smaps_rollup) summed by kind: "broker producer engineer-path
+      other" in kB, and the number of brokers.
+"""
+import os
+import resource
+import subprocess
+import sys
+import time
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def ns_pids(ns):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if os.readlink("/proc/%s/ns/mnt" % d) == ns:
+                out.append(int(d))
+        except OSError:
+            pass
+    return out
+
+
+def listed(path):
+    try:
+        with open(path) as f:
+            return [int(x) for x in f.read().split() if x.isdigit()]
+    except OSError:
+        return []
+
+
+def stat(pid):
+    """(utime+stime, cutime+cstime) in ticks, or None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    fields = s[s.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12]),
+            int(fields[13]) + int(fields[14]))
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def snapshot(ns, pidfile, children):
+    pids = set(ns_pids(ns)) | set(listed(pidfile))
+    snap = {}
+    for p in pids:
+        st = stat(p)
+        if st is not None:
+            snap[p] = st[0] + (st[1] if children else 0)
+    return snap
+
+
+def delta(a, b):
+    """Ticks used between snapshots a and b by processes alive in both."""
+    return sum(b[p] - a[p] for p in b if p in a)
+
+
+def cmd_cpu(ns, pidfile, secs):
+    a = snapshot(ns, pidfile, False)
+    t0 = time.monotonic()
+    time.sleep(secs)
+    b = snapshot(ns, pidfile, False)
+    wall = time.monotonic() - t0
+    ms = delta(a, b) * 1000.0 / CLK
+    by = {}
+    for p in b:
+        if p in a:
+            by[comm(p)] = by.get(comm(p), 0) + b[p] - a[p]
+    top = sorted(by.items(), key=lambda kv: -kv[1])[:5]
+    print("%.0f %.2f %d %s" % (ms, ms / (wall * 1000.0) * 100.0, len(b),
+                               ",".join("%s=%.0fms" % (k, v * 1000.0 / CLK)
+                                        for k, v in top if v > 0) or "-"))
+
+
+def cmd_new(ns, pidfile, argv):
+    a = snapshot(ns, pidfile, True)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    rc = subprocess.call(argv, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    # The short-lived processes are reaped by their parents soon after.
+    time.sleep(0.5)
+    b = snapshot(ns, pidfile, True)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000.0
+    relay = delta(a, b) * 1000.0 / CLK
+    brokers = sum(b[p] - a[p] for p in b
+                  if p in a and comm(p) == "tunl-broker") * 1000.0 / CLK
+    print("%.1f %.0f %d %.1f %.1f %.1f" % (relay + client, wall * 1000.0, rc,
+                                            client, relay - brokers, brokers))
+
+
+def pss(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cmd_pss(ns, pidfile):
+    kinds = {"broker": 0, "producer": 0, "engineer": 0, "other": 0}
+    brokers = 0
+    for p in set(ns_pids(ns)) | set(listed(pidfile)):
+        c = comm(p)
+        try:
+            with open("/proc/%d/cmdline" % p, "rb") as f:
+                cl = f.read().replace(b"\0", b" ")
+        except OSError:
+            cl = b""
+        if c == "tunl-broker":
+            kinds["broker"] += pss(p)
+            brokers += 1
+        elif c == "test-producer":
+            kinds["producer"] += pss(p)
+        elif c in ("ssh", "tunl-shell", "tunl-shell.bin") or \
+                (c == "sshd" and b"[listener]" not in cl and
+                 b"-D" not in cl and b"-f" not in cl):
+            kinds["engineer"] += pss(p)
+        else:
+            kinds["other"] += pss(p)
+    print("%d %d %d %d %d" % (kinds["broker"], kinds["producer"],
+                              kinds["engineer"], kinds["other"], brokers))
+
+
+def main():
+    if len(sys.argv) >= 5 and sys.argv[1] == "cpu":
+        cmd_cpu(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif len(sys.argv) >= 6 and sys.argv[1] == "new" and sys.argv[4] == "--":
+        cmd_new(sys.argv[2], sys.argv[3], sys.argv[5:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "pss":
+        cmd_pss(sys.argv[2], sys.argv[3])
+    else:
+        sys.stderr.write(__doc__)
+        sys.exit(2)
+
+
+main()
