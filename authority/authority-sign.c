@@ -348,7 +348,7 @@ authority_sign(struct authority *a, const char *sid)
 	struct handoff	 h;
 	struct sign_key	 k;
 	char		 line[AUTH_KEYLINE_MAX + 2], cert[AUTH_CERT_MAX + 1];
-	char		 esc[ID_LEN_MAX * 4], detail[64];
+	char		 esc[ID_LEN_MAX * 4], detail[64], live[ID_LEN_MAX];
 	u_char		 token[TOKEN_HASH_LEN];
 	size_t		 len, certlen = 0;
 	int		 r, status = 1, has_token = 0;
@@ -392,6 +392,31 @@ authority_sign(struct authority *a, const char *sid)
 		    tunl_err(r) : s.expires <= a->now ? "expired" :
 		    session_state_name(s.state));
 		authority_fail("not authorised for that session");
+		goto out;
+	}
+	/*
+	 * A login whose token is no longer live (superseded by `token <id>`,
+	 * or used) is refused before the cooldown is taken, so an old login
+	 * cannot lock the customer out of signing. The consume below stays
+	 * the authoritative single-use check.
+	 */
+	if (has_token && ((r = registry_token_lookup(reg, token, a->now,
+	    live)) != 0 || strcmp(live, sid) != 0)) {
+		if (r == TUNL_ERR_BUSY) {
+			error_r(r, "sign %s refused", sid);
+			authority_fail("the relay is busy; try again in a "
+			    "minute");
+			goto out;
+		}
+		if (r == 0 || r == TUNL_ERR_NOT_FOUND) {
+			error("sign %s refused: the login's token is no longer "
+			    "live", sid);
+			authority_fail("the session's token has already been "
+			    "used");
+		} else {
+			error_r(r, "sign %s refused", sid);
+			authority_fail("the registry is unavailable");
+		}
 		goto out;
 	}
 	if ((r = registry_sign_cooldown(reg, sid, a->cfg.sign_cooldown,
