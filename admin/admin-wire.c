@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -185,7 +186,13 @@ wire_pam_dry_run(const char *confdir, const char *text, size_t len,
 	struct stat	 st;
 	DIR		*dp = NULL;
 	char		 scratch[] = WIRE_SCRATCH, from[PATH_MAX], to[PATH_MAX];
-	int		 fd, pr, r = TUNL_ERR_SYSTEM;
+	char		 why[256];
+	const char	*msg;
+	size_t		 got;
+	ssize_t		 n;
+	pid_t		 pid;
+	int		 fd, pr, status = 0, pfd[2] = { -1, -1 };
+	int		 r = TUNL_ERR_SYSTEM;
 
 	if (mkdtemp(scratch) == NULL) {
 		snprintf(err, errlen, "cannot make a scratch directory: %s",
@@ -219,19 +226,62 @@ wire_pam_dry_run(const char *confdir, const char *text, size_t len,
 	pr = write(fd, text, len) == (ssize_t)len;
 	if (close(fd) == -1 || !pr)
 		goto out;
-	pr = pam_start_confdir("sshd", "tunl-admin-check", &conv, scratch,
-	    &pamh);
-	if (pr != PAM_SUCCESS) {
+	/*
+	 * libpam runs in a child: it loads the stack's modules, and on a
+	 * stack it cannot start it does not free all it allocated; neither
+	 * belongs in tunl-admin. The child writes libpam's words to a pipe
+	 * and exits 0 when the stack starts.
+	 */
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		pr = pam_start_confdir("sshd", "tunl-admin-check", &conv,
+		    scratch, &pamh);
+		if (pr != PAM_SUCCESS) {
+			msg = pam_strerror(pamh, pr);
+			if (msg != NULL)
+				(void)!write(pfd[1], msg, strnlen(msg, 200));
+			_exit(1);
+		}
+		(void)pam_end(pamh, PAM_SUCCESS);
+		_exit(0);
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	got = 0;
+	while (got < sizeof(why) - 1) {
+		n = read(pfd[0], why + got, sizeof(why) - 1 - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	why[got] = '\0';
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		snprintf(err, errlen, "libpam cannot start sshd's stack with "
 		    "it: %s (sshd would refuse every login)",
-		    pam_strerror(pamh, pr));
+		    why[0] != '\0' ? why : "no reason given");
 		r = TUNL_ERR_INVALID;
 		goto out;
 	}
 	r = 0;
  out:
-	if (pamh != NULL)
-		(void)pam_end(pamh, PAM_SUCCESS);
+	if (pfd[0] != -1)
+		close(pfd[0]);
+	if (pfd[1] != -1)
+		close(pfd[1]);
 	if (dp != NULL)
 		closedir(dp);
 	wire_scratch_remove(scratch);
