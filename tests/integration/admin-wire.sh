@@ -272,8 +272,13 @@ TOKEN=$(echo "$out" | sed -n 's/^token  *\([0-9]*\).*$/\1/p' | head -1)
 [ -n "$ID" ] && [ -n "$TOKEN" ] || harness_fail "no id and token in: $out"
 harness_assert_eq alice "$(relay_sql "SELECT engineer FROM sessions WHERE id='$ID';")" \
     "the session's engineer"
-relay_login "$ID" "$TOKEN" status ||
-    harness_fail "the customer's login through the wired PAM stack: $(cat "$H/err")"
+# A sanitizer build's pam_tunl.so cannot load into the stock sshd
+# (pam-auth.sh skips whole for it); the customer's logins are then left
+# to the main build's run of this test.
+if [ -z "${TUNL_SANITIZED:-}" ]; then
+	relay_login "$ID" "$TOKEN" status ||
+	    harness_fail "the customer's login through the wired PAM stack: $(cat "$H/err")"
+fi
 eng remove bob
 [ "$RC" = 0 ] || harness_fail "engineer remove bob: $OUT"
 $SSH -i "$H/client/bob" support@127.0.0.1 list >/dev/null 2>&1 &&
@@ -316,8 +321,10 @@ $SSH -i "$H/client/alice" support@127.0.0.1 list >/dev/null 2>&1 ||
 out=$($SSH -i "$H/client/alice" support@127.0.0.1 token "$ID" 2>&1) ||
     harness_fail "token: $out"
 TOKEN=$(echo "$out" | sed -n 's/^token  *\([0-9]*\).*$/\1/p' | head -1)
-relay_login "$ID" "$TOKEN" status &&
-    harness_fail "a customer logged in through a stack without pam_tunl"
+if [ -z "${TUNL_SANITIZED:-}" ]; then
+	relay_login "$ID" "$TOKEN" status &&
+	    harness_fail "a customer logged in through a stack without pam_tunl"
+fi
 admin disable
 [ "$RC" = 0 ] || harness_fail "second disable: $OUT"
 harness_assert_not_contains "$OUT" "removed"
