@@ -40,7 +40,19 @@ grep -q '^autoreconf -fi$' "$H/quickstart.lines" ||
 harness_log "quick start: $(tr '\n' ';' <"$H/quickstart.lines")"
 
 # A clean copy of the source tree (no build directories, no configure).
+# A build directory inside the source tree (an in-tree build, or make
+# distcheck's _build/sub) holds this test's own tree: it is never copied,
+# or the copy would take itself in.
+src_abs=$(cd "$top_srcdir" && pwd -P)
+build_abs=$(cd "$top_builddir" && pwd -P)
+inner=./build
+case $build_abs in
+"$src_abs"/*)
+	rel=${build_abs#"$src_abs"/}
+	inner=./${rel%%/*} ;;
+esac
 mkdir "$H/src" && (cd "$top_srcdir" && tar -cf - --exclude='./build*' \
+    --exclude='./_build' --exclude='./_inst' --exclude="$inner" \
     --exclude='./.git' --exclude=./configure --exclude='./autom4te.cache' \
     --exclude='./tests/integration/*.*.??????' .) | (cd "$H/src" && tar -xf -) ||
     harness_fail "cannot copy the source tree"
