@@ -92,16 +92,25 @@ EOF
 chmod 0755 "$H/stub/apt-get" "$H/stub/systemctl"
 
 # The throwaway root, then the README's lines with sh -e, in the copy.
+# The test's own tree may lie under one of the overlaid directories (the
+# harness puts it in /var/lib when the build directory is private): it is
+# held open before the overlays and bound back over its own path after
+# them, and the shell goes back into it, so the build, the sshd's pid file
+# and its log are in the real tree, not in the throwaway layer.
 NS='
 set -e
 h=$1
 shift
+exec 9<"$h"
 mount -t tmpfs -o mode=0755 tunl-ov "$h/ov"
 for d in etc usr var; do
 	mkdir -p "$h/ov/$d/up" "$h/ov/$d/work"
 	mount -t overlay overlay \
 	    -o "lowerdir=/$d,upperdir=$h/ov/$d/up,workdir=$h/ov/$d/work" "/$d"
 done
+mount --no-canonicalize --bind /proc/self/fd/9 "$h"
+exec 9<&-
+cd "$h/src"
 mount -t tmpfs -o mode=0755 tunl-run /run
 # What a machine running sshd has (systemd makes it for ssh.service).
 mkdir -m 0755 /run/sshd

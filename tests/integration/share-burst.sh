@@ -45,7 +45,7 @@ head -c $((12 * 1024 * 1024)) /dev/urandom | base64 -w 76 >"$H/data" ||
 harness_log "a burst is $(wc -c <"$H/data") bytes of base64"
 
 rec_has() {
-	grep -qF -- "$1" "$REC" 2>/dev/null
+	cast_has "$REC" "$1"
 }
 
 # ---- a burst, no fault ------------------------------------------------------

@@ -89,9 +89,9 @@ tmux -S "$CSOCK" send-keys -t tunl:0.0 'echo after-chat-$((6*7))' Enter
 wait_screen rw after-chat-42
 CAST=$H/var/log/tunl/$ID.cast
 harness_wait 60 "the relay's recording to have the line after the chat" \
-    grep -qF after-chat-42 "$CAST"
+    cast_has "$CAST" after-chat-42
 harness_wait 60 "the customer's recording to have the line after the chat" \
-    grep -qF after-chat-42 "${CSOCK%/tmux.sock}/session.cast"
+    cast_has "${CSOCK%/tmux.sock}/session.cast" after-chat-42
 for f in "$CAST" "${CSOCK%/tmux.sock}/session.cast"; do
 	grep -qF "hello from the customer" "$f" && harness_fail "customer chat in $f"
 	grep -qF "we are on it" "$f" && harness_fail "alice's chat in $f"

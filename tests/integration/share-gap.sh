@@ -49,16 +49,14 @@ harness_wait 60 "tunl-share to say its spool is full" spool_full
 kill -CONT "$BPID"
 
 rec_has() {
-	grep -qF -- "$1" "$REC" 2>/dev/null
+	cast_has "$REC" "$1"
 }
 harness_wait 120 "the end of the burst in the recording" rec_has "burst-end-16"
 harness_wait 60 "the gap marker" rec_has "the customer's spool was full; dropped_output="
 harness_wait 60 "the screen after the gap in the recording" \
     rec_has "the screen after the gap, from a snapshot"
-cast_has() {
-	grep -qF -- "burst-end-16" "$DIR/session.cast" 2>/dev/null
-}
-harness_wait 60 "the end of the burst in the customer's recording" cast_has
+harness_wait 60 "the end of the burst in the customer's recording" \
+    cast_has "$DIR/session.cast" "burst-end-16"
 
 python3 - "$REC" "$DIR/session.cast" <<'PY' || harness_fail "the sizes do not add up"
 import json, re, sys

@@ -128,6 +128,28 @@ raw_has() {
 wait_raw() {
 	harness_wait "${3:-120}" "pane $1 to be sent [$2]" raw_has "$1" "$2"
 }
+# cast_has FILE TEXT: TEXT in the output of asciicast FILE. Events are
+# decoded and joined first: where the recorder cut the stream into events
+# depends on timing, so a string can be split between two of them. A torn
+# last line (the recorder is still writing) is left for the next look.
+cast_has() {
+	python3 - "$1" "$2" <<'PY' 2>/dev/null
+import json, sys
+try:
+    lines = open(sys.argv[1], encoding="utf-8", errors="replace").read().split("\n")
+except OSError:
+    sys.exit(1)
+out = []
+for l in lines[1:]:
+    try:
+        ev = json.loads(l)
+    except ValueError:
+        continue
+    if isinstance(ev, list) and len(ev) == 3 and ev[1] in ("o", "m"):
+        out.append(ev[2])
+sys.exit(0 if sys.argv[2] in "".join(out) else 1)
+PY
+}
 # The customer's private tmux: its socket is in tunl-share's directory.
 cust_sock() {
 	for _d in "$XDG"/tunl-share.*; do
