@@ -27,7 +27,10 @@ fi
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init share-renew
 . "$top_srcdir/tests/integration/share-lib.sh"
-share_setup "cert_ttl = 1" "sign_cooldown = 1"
+# The customer is away from the kill below until the new token is typed:
+# several logins on a machine that may be loaded. The grace is long, so
+# that only tunl, never the clock, can drop the engineer.
+share_setup "cert_ttl = 1" "sign_cooldown = 1" "producer_grace = 1800"
 
 new
 FIRST=$(cat "$TOKENFILE")
