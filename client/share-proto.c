@@ -29,6 +29,7 @@
 #define PROTO_OUT_HIGH		(1024 * 1024)	/* past this, the spool */
 #define PROTO_READ_CHUNK	(64 * 1024)
 #define PROTO_CERT_MARGIN	30	/* seconds before expiry: re-sign */
+#define PROTO_DRAIN_SECS	5	/* reading what a closed link left unread */
 
 volatile sig_atomic_t	share_quit;
 
@@ -729,6 +730,31 @@ proto_relay_read(struct share *s, struct proto_viewers *was)
 	}
 }
 
+/*
+ * A write to the link failed: the relay may have ended the session and
+ * closed its side, with the reason still unread in the pipe. Read what is
+ * left, for a bounded time, so that an end is taken as an end (tunl-share
+ * exits and says why) and not as a lost link to reconnect.
+ */
+static void
+proto_drain(struct share *s, struct proto_viewers *was)
+{
+	struct pollfd	 pfd;
+	time_t		 until = time(NULL) + PROTO_DRAIN_SECS;
+	int		 r;
+
+	while (s->connected && !s->ending && time(NULL) < until) {
+		pfd.fd = s->rin;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, 250);
+		if (r == -1 && errno != EINTR)
+			break;
+		if (r > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			proto_relay_read(s, was);
+	}
+}
+
 static void
 proto_chat(struct share *s)
 {
@@ -848,14 +874,17 @@ share_proto_run(struct share *s)
 		if (i_chat != -1 && s->chat_fd != -1 &&
 		    (pfd[i_chat].revents & (POLLIN | POLLHUP)))
 			proto_chat(s);
-		if (i_rout != -1 && s->connected &&
-		    (pfd[i_rout].revents & (POLLOUT | POLLERR | POLLHUP))) {
-			if (proto_write_out(s) != 0)
-				proto_disconnect(s, "write error");
-		}
+		/* Reads first: what the relay said may explain a write error. */
 		if (i_rin != -1 && s->connected &&
 		    (pfd[i_rin].revents & (POLLIN | POLLHUP | POLLERR)))
 			proto_relay_read(s, &was);
+		if (i_rout != -1 && s->connected &&
+		    (pfd[i_rout].revents & (POLLOUT | POLLERR | POLLHUP)) &&
+		    proto_write_out(s) != 0) {
+			proto_drain(s, &was);
+			if (s->connected && !s->ending)
+				proto_disconnect(s, "write error");
+		}
 		if (s->connected && s->relay_fd == -1 && !s->ending &&
 		    share_alive_check(s)) {
 			share_ui_chat(s, "*", "the relay is not answering; "

@@ -324,6 +324,7 @@ shell_produce(struct shell *sh)
 	struct pollfd		 pfd[3];
 	char			 words[PROTO_TEXT_MAX + 1];
 	int			 r, rc = SHELL_EXIT_REFUSED, brk_open = 1;
+	int			 brk_wdead = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.sh = sh;
@@ -387,7 +388,10 @@ shell_produce(struct shell *sh)
 		pfd[1].events = POLLOUT;
 		pfd[2].fd = p.bfd;
 		pfd[2].events = (brk_open && buf_avail(p.brk.in) > 0 ?
-		    POLLIN : 0) | (buf_len(p.to_broker) > 0 ? POLLOUT : 0);
+		    POLLIN : 0) | (!brk_wdead && buf_len(p.to_broker) > 0 ?
+		    POLLOUT : 0);
+		if (pfd[2].events == 0 && brk_wdead)
+			pfd[2].fd = -1;	/* no spinning on its hang-up */
 		if (!p.cust_open || !brk_open)
 			break;
 		if (poll(pfd, 3, -1) == -1) {
@@ -407,11 +411,15 @@ shell_produce(struct shell *sh)
 		    buf_write_fd(p.to_cust, STDOUT_FILENO, NULL) != 0 &&
 		    errno != EAGAIN)
 			p.cust_open = 0;
-		if (pfd[2].revents & POLLOUT) {
-			if (buf_write_fd(p.to_broker, p.bfd, NULL) != 0 &&
-			    errno != EAGAIN)
-				brk_open = 0;
-		}
+		/*
+		 * A broker that ends the session closes with the customer's
+		 * output unread, so writes fail first: keep reading until its
+		 * end of file, where its last word (why it ended) is.
+		 */
+		if (!brk_wdead && (pfd[2].revents & POLLOUT) &&
+		    buf_write_fd(p.to_broker, p.bfd, NULL) != 0 &&
+		    errno != EAGAIN)
+			brk_wdead = 1;
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			r = produce_read(p.bfd, &p.brk);
 			if (r == TUNL_ERR_EOF || r == TUNL_ERR_SYSTEM)
@@ -428,6 +436,15 @@ shell_produce(struct shell *sh)
 		goto out;
 	}
 	produce_from_broker(&p);
+	/*
+	 * The way to the customer may be too full for the broker's last
+	 * frames (why it ended the session is among them): make room for a
+	 * bounded time, then read on.
+	 */
+	for (r = 0; r < 4 && !p.ended && buf_len(p.brk.in) > 0; r++) {
+		shell_live_flush(STDOUT_FILENO, p.to_cust, LIVE_FLUSH_MS);
+		produce_from_broker(&p);
+	}
 	if (p.ended) {
 		info("session %s: ended by the broker", sh->session);
 		rc = SHELL_EXIT_OK;
