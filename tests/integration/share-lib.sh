@@ -247,6 +247,34 @@ ps_watch_stop() {
 	wait "$PSWATCH"
 }
 
+# share_flood WORD: a new session, tunl-share started on it (DIR is its
+# private directory) and alice joined read-write (pane rw); then the
+# customer's shell prints WORD-42 without end, and alice has seen it.
+share_flood() {
+	new
+	pane cust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE $ID"
+	cust_wait_ready 1
+	DIR=${CSOCK%/tmux.sock}
+	pane rw "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
+	cust_wait_pane "alice joined (read-write)" 1
+	tmux -S "$CSOCK" send-keys -t tunl:0.0 "yes $1-\$((2*21))" Enter
+	wait_raw rw "$1-42"
+}
+
+# share_ended_alone WHY: tunl-share ended by itself while its shell
+# printed, said "the relay ended the session: WHY", and the shell it was
+# started from runs on (the pane prints its status); its key and
+# certificate are gone and its audit log says the relay ended it.
+share_ended_alone() {
+	wait_screen cust "session ended. Key and certificate removed"
+	wait_screen cust "the relay ended the session: $1"
+	wait_screen cust "exit=0"
+	[ -e "$DIR/key" ] || [ -e "$DIR/key-cert.pub" ] &&
+	    harness_fail "key or certificate left behind"
+	grep -qF "tunl-share ended by the relay: $1" "$DIR/audit.log" ||
+	    harness_fail "the audit log does not say the relay ended it: $1"
+}
+
 # share_finish: the end of every share test once its checks passed: the
 # test's tmux and every process the harness started are stopped, nothing
 # is left running and nothing of the machine's changed.
