@@ -444,10 +444,10 @@ authority_sign(struct authority *a, const char *sid)
 	 * sign, nor use up the new token.
 	 */
 	if (has_token)
-		r = registry_token_consume_hash(reg, sid, token, a->now);
+		r = registry_token_consume(reg, sid, token, a->now);
 	else if (a->cfg.token_required)
 		r = TUNL_ERR_NOT_FOUND;
-	else if ((r = registry_token_consume(reg, sid, a->now)) ==
+	else if ((r = registry_token_consume(reg, sid, NULL, a->now)) ==
 	    TUNL_ERR_NOT_FOUND)
 		r = 0;
 	if (r != 0) {

@@ -8,6 +8,8 @@
 import os
 import sys
 
+from procfs import comm, pss_kib
+
 
 def children():
     kids = {}
@@ -22,25 +24,6 @@ def children():
         ppid = int(st[st.rindex(")") + 2:].split()[1])
         kids.setdefault(ppid, []).append(int(d))
     return kids
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return "?"
-
-
-def pss_kib(pid):
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def main():
@@ -67,7 +50,7 @@ def main():
                 pids.append(int(d))
     by = {}
     for p in pids:
-        c = comm(p)
+        c = comm(p) or "?"
         n, k = by.get(c, (0, 0))
         by[c] = (n + 1, k + pss_kib(p))
     tot_n = sum(n for n, _ in by.values())

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+from procfs import comm, pss_kib
+
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -60,14 +62,6 @@ def stat(pid):
     fields = s[s.rindex(")") + 2:].split()
     return (int(fields[11]) + int(fields[12]),
             int(fields[13]) + int(fields[14]))
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 def snapshot(ns, pidfile, children):
@@ -121,17 +115,6 @@ def cmd_new(ns, pidfile, argv):
                                             client, relay - brokers, brokers))
 
 
-def pss(pid):
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def cmd_pss(ns, pidfile):
     kinds = {"broker": 0, "producer": 0, "engineer": 0, "other": 0}
     brokers = 0
@@ -143,16 +126,16 @@ def cmd_pss(ns, pidfile):
         except OSError:
             cl = b""
         if c == "tunl-broker":
-            kinds["broker"] += pss(p)
+            kinds["broker"] += pss_kib(p)
             brokers += 1
         elif c == "test-producer":
-            kinds["producer"] += pss(p)
+            kinds["producer"] += pss_kib(p)
         elif c in ("ssh", "tunl-shell", "tunl-shell.bin") or \
                 (c == "sshd" and b"[listener]" not in cl and
                  b"-D" not in cl and b"-f" not in cl):
-            kinds["engineer"] += pss(p)
+            kinds["engineer"] += pss_kib(p)
         else:
-            kinds["other"] += pss(p)
+            kinds["other"] += pss_kib(p)
     print("%d %d %d %d %d" % (kinds["broker"], kinds["producer"],
                               kinds["engineer"], kinds["other"], brokers))
 

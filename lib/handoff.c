@@ -241,8 +241,7 @@ handoff_write(const char *dir, const struct handoff *h, gid_t gid,
 {
 	char		 path[PATH_MAX];
 	struct buf	*b = NULL;
-	ssize_t		 n;
-	int		 fd = -1, r;
+	int		 r;
 
 	if ((r = handoff_path(dir, h->connection, path, sizeof(path))) != 0)
 		return r;
@@ -252,27 +251,8 @@ handoff_write(const char *dir, const struct handoff *h, gid_t gid,
 		goto out;
 	if ((r = handoff_remove_stale(path, now, ttl)) != 0)
 		goto out;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
-		r = errno == EEXIST ? TUNL_ERR_EXISTS : TUNL_ERR_SYSTEM;
-		goto out;
-	}
-	if (fchown(fd, 0, gid) == -1 || fchmod(fd, 0640) == -1) {
-		r = TUNL_ERR_SYSTEM;
-		goto fail;
-	}
-	n = write(fd, buf_ptr(b), buf_len(b));
-	if (n < 0 || (size_t)n != buf_len(b) || fsync(fd) == -1) {
-		r = n >= 0 ? TUNL_ERR_FULL : TUNL_ERR_SYSTEM;
-		goto fail;
-	}
-	r = 0;
-	goto out;
- fail:
-	(void)unlink(path);
+	r = tunl_private_file_create(path, gid, buf_ptr(b), buf_len(b));
  out:
-	if (fd != -1)
-		close(fd);
 	buf_free(b);
 	return r;
 }

@@ -145,8 +145,7 @@ login_file_write(const char *dir, const char *connection,
 	char		 vhex[LOGIN_KEY_HEX + 1], thex[TOKEN_HASH_LEN * 2 + 1];
 	u_char		 verifier[LOGIN_KEY_LEN];
 	struct stat	 st;
-	ssize_t		 n;
-	int		 fd = -1, r, len;
+	int		 r, len;
 
 	if ((r = login_file_path(dir, connection, path, sizeof(path))) != 0)
 		return r;
@@ -179,27 +178,8 @@ login_file_write(const char *dir, const char *connection,
 		r = TUNL_ERR_SYSTEM;
 		goto out;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
-		r = errno == EEXIST ? TUNL_ERR_EXISTS : TUNL_ERR_SYSTEM;
-		goto out;
-	}
-	if (fchown(fd, 0, gid) == -1 || fchmod(fd, 0640) == -1) {
-		r = TUNL_ERR_SYSTEM;
-		goto fail;
-	}
-	n = write(fd, text, (size_t)len);
-	if (n != len || fsync(fd) == -1) {
-		r = n >= 0 ? TUNL_ERR_FULL : TUNL_ERR_SYSTEM;
-		goto fail;
-	}
-	r = 0;
-	goto out;
- fail:
-	(void)unlink(path);
+	r = tunl_private_file_create(path, gid, text, (size_t)len);
  out:
-	if (fd != -1)
-		close(fd);
 	sodium_memzero(verifier, sizeof(verifier));
 	sodium_memzero(text, sizeof(text));
 	return r;

@@ -59,7 +59,6 @@ enum reg_sql {
 	SQL_SESSION_COUNT,
 	SQL_TOKEN_LOOKUP,
 	SQL_TOKEN_CONSUME,
-	SQL_TOKEN_CONSUME_HASH,
 	SQL_SOURCE_FAIL,
 	SQL_SOURCE_PRUNE,
 	SQL_SOURCE_COUNT,
@@ -136,13 +135,8 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "AND s.state IN " LIVE_STATES,
 	[SQL_TOKEN_CONSUME] =
 	    "UPDATE tokens SET consumed_at = ?2 "
-	    "WHERE session_id = ?1 AND consumed_at IS NULL AND expires > ?2 "
-	    "AND EXISTS (SELECT 1 FROM sessions WHERE id = ?1 "
-	    "AND expires > ?2 AND state IN " LIVE_STATES ")",
-	[SQL_TOKEN_CONSUME_HASH] =
-	    "UPDATE tokens SET consumed_at = ?2 "
-	    "WHERE session_id = ?1 AND hash = ?3 AND consumed_at IS NULL "
-	    "AND expires > ?2 "
+	    "WHERE session_id = ?1 AND (?3 IS NULL OR hash = ?3) "
+	    "AND consumed_at IS NULL AND expires > ?2 "
 	    "AND EXISTS (SELECT 1 FROM sessions WHERE id = ?1 "
 	    "AND expires > ?2 AND state IN " LIVE_STATES ")",
 	[SQL_TOKEN_REVOKE] =
@@ -1498,51 +1492,17 @@ registry_token_lookup(struct registry *reg, const u_char *hash, int64_t now,
 }
 
 /*
- * Consume the session's live token: it will never match again. This is
- * the authoritative single-use check: of two logins racing with the same
- * token, only one sees 0 here. TUNL_ERR_NOT_FOUND if there is none.
+ * Consume a live token of the session: it will never match again. With
+ * hash, exactly the token whose keyed hash it is (the token a login used,
+ * login-key.c): a token that `token <id>` superseded, or that another
+ * sign consumed, is TUNL_ERR_NOT_FOUND, and no other token of the session
+ * is touched. With hash NULL, whichever token of the session is live.
+ * This is the authoritative single-use check: of two logins racing with
+ * the same token, only one sees 0 here. TUNL_ERR_NOT_FOUND if there is
+ * none.
  */
 int
-registry_token_consume(struct registry *reg, const char *sid, int64_t now)
-{
-	sqlite3_stmt	*stmt = NULL;
-	int		 r;
-
-	if (!reg_check_id(sid))
-		return reg_invalid(reg, "session id");
-	if (!reg_check_time(now))
-		return reg_invalid(reg, "time");
-	if ((r = reg_begin(reg)) != 0)
-		return r;
-	if ((r = reg_stmt(reg, SQL_TOKEN_CONSUME, &stmt)) != 0 ||
-	    (r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
-	    (r = reg_bind_int(reg, stmt, 2, now)) != 0 ||
-	    (r = reg_exec(reg, stmt)) != 0)
-		goto out;
-	if (sqlite3_changes(reg->db) == 0) {
-		reg_set_err(reg, "no live token");
-		r = TUNL_ERR_NOT_FOUND;
-		goto out;
-	}
-	if ((r = reg_event_insert(reg, sid, now, REG_ACTOR_SELF,
-	    "token-consumed", NULL, NULL)) != 0)
-		goto out;
-	r = reg_commit(reg);
- out:
-	reg_release(stmt);
-	if (r != 0)
-		reg_rollback(reg);
-	return r;
-}
-
-/*
- * Consume exactly the token whose keyed hash is given, if it is the
- * session's and still live: the token a login used (login-key.c). A
- * token that `token <id>` superseded, or that another sign consumed, is
- * TUNL_ERR_NOT_FOUND, and no other token of the session is touched.
- */
-int
-registry_token_consume_hash(struct registry *reg, const char *sid,
+registry_token_consume(struct registry *reg, const char *sid,
     const u_char *hash, int64_t now)
 {
 	sqlite3_stmt	*stmt = NULL;
@@ -1550,20 +1510,21 @@ registry_token_consume_hash(struct registry *reg, const char *sid,
 
 	if (!reg_check_id(sid))
 		return reg_invalid(reg, "session id");
-	if (hash == NULL)
-		return reg_invalid(reg, "token hash");
 	if (!reg_check_time(now))
 		return reg_invalid(reg, "time");
 	if ((r = reg_begin(reg)) != 0)
 		return r;
-	if ((r = reg_stmt(reg, SQL_TOKEN_CONSUME_HASH, &stmt)) != 0 ||
+	/* A NULL blob binds SQL NULL: any of the session's tokens. */
+	if ((r = reg_stmt(reg, SQL_TOKEN_CONSUME, &stmt)) != 0 ||
 	    (r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
 	    (r = reg_bind_int(reg, stmt, 2, now)) != 0 ||
-	    (r = reg_bind_blob(reg, stmt, 3, hash, TOKEN_HASH_LEN)) != 0 ||
+	    (r = reg_bind_blob(reg, stmt, 3, hash,
+	    hash != NULL ? TOKEN_HASH_LEN : 0)) != 0 ||
 	    (r = reg_exec(reg, stmt)) != 0)
 		goto out;
 	if (sqlite3_changes(reg->db) == 0) {
-		reg_set_err(reg, "the login's token is no longer live");
+		reg_set_err(reg, hash != NULL ?
+		    "the login's token is no longer live" : "no live token");
 		r = TUNL_ERR_NOT_FOUND;
 		goto out;
 	}

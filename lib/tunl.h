@@ -112,6 +112,8 @@ size_t		 tunl_strlcpy(char *, const char *, size_t);
 int		 tunl_safe_path(const char *, uid_t, char *, size_t);
 int		 tunl_host_ok(const char *);
 int		 tunl_open_safely(const char *, int, mode_t, uid_t, int *);
+int		 tunl_private_file_create(const char *, gid_t, const void *,
+		     size_t);
 int64_t		 tunl_now_ms(void);
 
 /* ---- util-ct.c: constant-time compare (libsodium) ------------------------ */
@@ -361,10 +363,8 @@ int		 registry_session_restrict(struct registry *, const char *,
 int		 registry_session_expire(struct registry *, int64_t);
 int		 registry_token_lookup(struct registry *, const u_char *,
 		     int64_t, char [ID_LEN_MAX]);
-int		 registry_token_consume_hash(struct registry *, const char *,
-		     const u_char *, int64_t);
 int		 registry_token_consume(struct registry *, const char *,
-		     int64_t);
+		     const u_char *, int64_t);
 int		 registry_token_reissue(struct registry *, const char *,
 		     const u_char *, int64_t, const char *, int64_t);
 int		 registry_failure_record(struct registry *, const char *,

@@ -23,29 +23,8 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 
-missing=
-[ -f "$top_builddir/.libs/pam_tunl.so" ] || missing="$missing pam_tunl.so"
-[ -x "$top_builddir/tunl-broker" ] || missing="$missing tunl-broker"
-if [ -n "$missing" ]; then
-	echo "SKIP: screens: not built here:$missing"
-	exit 77
-fi
 if [ -n "${TUNL_SANITIZED:-}" ]; then
 	echo "SKIP: screens: a sanitizer build's pam_tunl.so cannot load into the stock sshd"
-	exit 77
-fi
-# Debian's python3-pyte is for the system python, which may not be the
-# first python3 on PATH.
-PYTE=
-for p in /usr/bin/python3 python3; do
-	if command -v "$p" >/dev/null 2>&1 &&
-	    "$p" -c 'import pyte' >/dev/null 2>&1; then
-		PYTE=$p
-		break
-	fi
-done
-if [ -z "$PYTE" ]; then
-	echo "SKIP: screens: needs pyte (apt-get install python3-pyte)"
 	exit 77
 fi
 VIM=$(command -v vim || command -v vim.tiny || command -v vi) || VIM=
@@ -55,19 +34,16 @@ for c in "$VIM" less top; do
 		exit 77
 	fi
 done
-RENDER=$top_srcdir/tests/integration/screens-render.py
 
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init screens
 . "$top_srcdir/tests/integration/share-lib.sh"
+share_need_built
+share_need_pyte
 share_setup
 
 # ---- helpers ------------------------------------------------------------------
 
-# cust CMD...: tmux on the customer's private server.
-cust() {
-	tmux -S "$CSOCK" "$@"
-}
 # ctype TEXT: type TEXT literally into the customer's shell pane.
 ctype() {
 	cust send-keys -t tunl:0.0 -l "$1"
@@ -83,30 +59,6 @@ cust_top_line_is() {
 }
 cust_top_line_is_not() {
 	! cust_top_line_is "$1"
-}
-# same_screen NAME: the screen engineer pane NAME's terminal shows,
-# rendered from every byte it was sent, is the customer's pane: each row
-# of the pane's width and height, and the cursor, where it is and whether
-# it shows. The pane is read once before and once after (cursor and size)
-# and must not change in between.
-same_screen() {
-	cust capture-pane -p -t tunl:0.0 >"$H/cust.cap" 2>/dev/null || return 1
-	_ss=$(cust display -p -t tunl:0.0 \
-	    '#{pane_width} #{pane_height} #{cursor_x} #{cursor_y} #{cursor_flag}') ||
-	    return 1
-	cust capture-pane -p -t tunl:0.0 >"$H/cust.cap2" 2>/dev/null || return 1
-	cmp -s "$H/cust.cap" "$H/cust.cap2" || return 1
-	_es=$(tm display -p -t "e2e:$1" '#{pane_width} #{pane_height}')
-	# shellcheck disable=SC2086
-	"$PYTE" "$RENDER" "$H/raw-$1.log" $_es "$H/cust.cap" $_ss \
-	    >"$H/diff-$1.txt" 2>&1
-}
-# wait_same NAME STEP: wait for pane NAME to show the customer's screen.
-wait_same() {
-	_step=$2
-	_name=$1
-	harness_wait 120 "engineer pane $1 to show the customer's screen ($2)" \
-	    same_screen "$1"
 }
 screens_debug() {
 	echo "---- step ${_step:-?}: engineer $_name against the customer ----" >&2
@@ -126,9 +78,7 @@ print("\n".join(v) if isinstance(v, list) else v)' "$2"
 # A file to look at, and the customer's session with an engineer.
 seq 1 300 | sed 's/^/line number /' >"$XDG/lines.txt"
 chmod 0644 "$XDG/lines.txt"
-new
-pane cust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE $ID"
-cust_wait_ready 1
+share_start
 ctype 'echo before-vim-$((3*3))'
 ckey Enter
 cust_wait_pane before-vim-9

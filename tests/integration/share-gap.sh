@@ -25,15 +25,8 @@ command -v base64 >/dev/null 2>&1 || harness_skip "needs base64"
 . "$top_srcdir/tests/integration/share-lib.sh"
 share_setup
 
-new
-pane cust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --spool-max 1 --token-file $TOKENFILE $ID"
-cust_wait_ready 1
-DIR=${CSOCK%/tmux.sock}
-REC=$H/var/log/tunl/$ID.cast
-pane ro "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID --read-only"
-cust_wait_pane "alice joined (read-only)" 1
-head -c $((6 * 1024 * 1024)) /dev/urandom | base64 -w 76 >"$H/data" ||
-    harness_fail "no data"
+share_watched --spool-max 1
+share_data 6
 
 BPID=$(ps -eo pid=,args= | awk -v id="$ID" \
     '$2 ~ /tunl-broker$/ && index($0, id) { print $1 }')

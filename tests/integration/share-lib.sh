@@ -1,5 +1,5 @@
-# Shared by the tunl-share tests that run a whole relay (share-e2e.sh,
-# share-renew.sh): a private sshd with the shipped drop-ins, pam_tunl,
+# Shared by the tunl-share tests that run a whole relay (share-*.sh,
+# screens.sh, viewers-slow.sh): a private sshd with the shipped drop-ins, pam_tunl,
 # tunl-shell, tunl-authority and a setuid tunl-broker, the engineers
 # alice, bob and carol, and helpers that drive panes of a private tmux.
 #
@@ -245,6 +245,112 @@ ps_watch_start() {
 ps_watch_stop() {
 	: >"$H/ps.stop"
 	wait "$PSWATCH"
+}
+
+# share_start [TUNL-SHARE OPTION...]: a new session and tunl-share started
+# on it in pane cust, its shell ready; DIR is tunl-share's private
+# directory, REC the relay's recording.
+share_start() {
+	new
+	pane cust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH $* --token-file $TOKENFILE $ID"
+	cust_wait_ready 1
+	DIR=${CSOCK%/tmux.sock}
+	REC=$H/var/log/tunl/$ID.cast
+}
+
+# share_watched [TUNL-SHARE OPTION...]: share_start, then alice joined
+# read-only in pane ro.
+share_watched() {
+	share_start "$@"
+	pane ro "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID --read-only"
+	cust_wait_pane "alice joined (read-only)" 1
+}
+
+# share_flood WORD: share_start, alice joined read-write (pane rw); then
+# the customer's shell prints WORD-42 without end, and alice has seen it.
+share_flood() {
+	share_start
+	pane rw "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
+	cust_wait_pane "alice joined (read-write)" 1
+	tmux -S "$CSOCK" send-keys -t tunl:0.0 "yes $1-\$((2*21))" Enter
+	wait_raw rw "$1-42"
+}
+
+# share_data MIB: $H/data, MIB MiB of random bytes in base64 lines.
+share_data() {
+	head -c $(($1 * 1024 * 1024)) /dev/urandom | base64 -w 76 >"$H/data" ||
+	    harness_fail "no data"
+}
+
+# cust ARG...: tmux on the customer's private server.
+cust() {
+	tmux -S "$CSOCK" "$@"
+}
+
+# share_need_built: skip unless pam_tunl.so and tunl-broker are built here.
+share_need_built() {
+	_missing=
+	[ -f "$top_builddir/.libs/pam_tunl.so" ] ||
+	    _missing="$_missing pam_tunl.so"
+	[ -x "$top_builddir/tunl-broker" ] || _missing="$_missing tunl-broker"
+	[ -z "$_missing" ] || harness_skip "not built here:$_missing"
+}
+
+# share_need_pyte: PYTE, a python3 that has pyte (Debian's python3-pyte is
+# for the system python, which may not be the first python3 on PATH), and
+# RENDER, the script that renders a pane's bytes with it; or skip.
+share_need_pyte() {
+	PYTE=
+	for _p in /usr/bin/python3 python3; do
+		if command -v "$_p" >/dev/null 2>&1 &&
+		    "$_p" -c 'import pyte' >/dev/null 2>&1; then
+			PYTE=$_p
+			break
+		fi
+	done
+	[ -n "$PYTE" ] ||
+	    harness_skip "needs pyte (apt-get install python3-pyte)"
+	RENDER=$top_srcdir/tests/integration/screens-render.py
+}
+
+# same_screen NAME: the screen engineer pane NAME's terminal shows,
+# rendered from every byte it was sent (share_need_pyte), is the
+# customer's pane: each row of the pane's width and height, and the
+# cursor, where it is and whether it shows. The pane is read once before
+# and once after (cursor and size) and must not change in between.
+same_screen() {
+	cust capture-pane -p -t tunl:0.0 >"$H/cust.cap" 2>/dev/null || return 1
+	_ss=$(cust display -p -t tunl:0.0 \
+	    '#{pane_width} #{pane_height} #{cursor_x} #{cursor_y} #{cursor_flag}') ||
+	    return 1
+	cust capture-pane -p -t tunl:0.0 >"$H/cust.cap2" 2>/dev/null || return 1
+	cmp -s "$H/cust.cap" "$H/cust.cap2" || return 1
+	_es=$(tm display -p -t "e2e:$1" '#{pane_width} #{pane_height}')
+	# shellcheck disable=SC2086
+	"$PYTE" "$RENDER" "$H/raw-$1.log" $_es "$H/cust.cap" $_ss \
+	    >"$H/diff-$1.txt" 2>&1
+}
+# wait_same NAME STEP: wait for pane NAME to show the customer's screen;
+# _name and _step say which, for a debug function.
+wait_same() {
+	_name=$1
+	_step=$2
+	harness_wait 120 "engineer pane $1 to show the customer's screen ($2)" \
+	    same_screen "$1"
+}
+
+# share_ended_alone WHY: tunl-share ended by itself while its shell
+# printed, said "the relay ended the session: WHY", and the shell it was
+# started from runs on (the pane prints its status); its key and
+# certificate are gone and its audit log says the relay ended it.
+share_ended_alone() {
+	wait_screen cust "session ended. Key and certificate removed"
+	wait_screen cust "the relay ended the session: $1"
+	wait_screen cust "exit=0"
+	[ -e "$DIR/key" ] || [ -e "$DIR/key-cert.pub" ] &&
+	    harness_fail "key or certificate left behind"
+	grep -qF "tunl-share ended by the relay: $1" "$DIR/audit.log" ||
+	    harness_fail "the audit log does not say the relay ended it: $1"
 }
 
 # share_finish: the end of every share test once its checks passed: the

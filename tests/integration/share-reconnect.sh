@@ -17,49 +17,15 @@ if [ -n "${TUNL_SANITIZED:-}" ]; then
 	echo "SKIP: share-reconnect: a sanitizer build's pam_tunl.so cannot load into the stock sshd"
 	exit 77
 fi
-PYTE=
-for p in /usr/bin/python3 python3; do
-	if command -v "$p" >/dev/null 2>&1 &&
-	    "$p" -c 'import pyte' >/dev/null 2>&1; then
-		PYTE=$p
-		break
-	fi
-done
-if [ -z "$PYTE" ]; then
-	echo "SKIP: share-reconnect: needs pyte (apt-get install python3-pyte)"
-	exit 77
-fi
-RENDER=$top_srcdir/tests/integration/screens-render.py
-
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init share-reconnect
 . "$top_srcdir/tests/integration/share-lib.sh"
+share_need_pyte
 share_setup
 
-cust() {
-	tmux -S "$CSOCK" "$@"
-}
 ctype() {
 	cust send-keys -t tunl:0.0 -l "$1"
 	cust send-keys -t tunl:0.0 Enter
-}
-# As in screens.sh: the engineer's rendered screen is the customer's pane.
-same_screen() {
-	cust capture-pane -p -t tunl:0.0 >"$H/cust.cap" 2>/dev/null || return 1
-	_ss=$(cust display -p -t tunl:0.0 \
-	    '#{pane_width} #{pane_height} #{cursor_x} #{cursor_y} #{cursor_flag}') ||
-	    return 1
-	cust capture-pane -p -t tunl:0.0 >"$H/cust.cap2" 2>/dev/null || return 1
-	cmp -s "$H/cust.cap" "$H/cust.cap2" || return 1
-	_es=$(tm display -p -t "e2e:$1" '#{pane_width} #{pane_height}')
-	# shellcheck disable=SC2086
-	"$PYTE" "$RENDER" "$H/raw-$1.log" $_es "$H/cust.cap" $_ss \
-	    >"$H/diff-$1.txt" 2>&1
-}
-wait_same() {
-	_step=$2
-	harness_wait 120 "the engineer to show the customer's screen ($2)" \
-	    same_screen "$1"
 }
 rc_debug() {
 	echo "---- step ${_step:-?} ----" >&2
@@ -68,11 +34,7 @@ rc_debug() {
 }
 HARNESS_WAIT_DEBUG=rc_debug
 
-new
-pane cust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE $ID"
-cust_wait_ready 1
-DIR=${CSOCK%/tmux.sock}
-REC=$H/var/log/tunl/$ID.cast
+share_start
 pane eng "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID --read-only"
 wait_screen eng "watching: alice"
 ctype 'seq 1 100 | sed "s/^/row before /"'

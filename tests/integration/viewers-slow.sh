@@ -31,13 +31,6 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
 
-missing=
-[ -f "$top_builddir/.libs/pam_tunl.so" ] || missing="$missing pam_tunl.so"
-[ -x "$top_builddir/tunl-broker" ] || missing="$missing tunl-broker"
-if [ -n "$missing" ]; then
-	echo "SKIP: viewers-slow: not built here:$missing"
-	exit 77
-fi
 if [ -n "${TUNL_SANITIZED:-}" ]; then
 	echo "SKIP: viewers-slow: a sanitizer build's pam_tunl.so cannot load into the stock sshd"
 	exit 77
@@ -57,11 +50,9 @@ fi
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init viewers-slow
 . "$top_srcdir/tests/integration/share-lib.sh"
+share_need_built
 share_setup "consumer_backlog = 512K" "consumer_stuck = 60"
 
-cust() {
-	tmux -S "$CSOCK" "$@"
-}
 ctype() {
 	cust send-keys -t tunl:0.0 -l "$1"
 }
@@ -136,9 +127,7 @@ EOF
 chmod 0644 "$H/slowcat.py"
 
 # ---- the customer and three engineers -----------------------------------------
-new
-pane cust "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE $ID"
-cust_wait_ready 1
+share_start
 pane alice "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
 wait_screen alice "watching: alice"
 pane bob "$SSH -o IdentityFile=$H/client/bob -t support@127.0.0.1 join $ID --read-only"
