@@ -55,6 +55,7 @@ harness_keygen cust
 relay_pam_stack
 harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
 harness_start_sshd
+harness_syslog_start
 
 sql() {
 	relay_sql "$1" || harness_fail "sql: $1"
@@ -79,6 +80,10 @@ cert cust "$signed1"
 
 SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$H/client/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none -o UpdateHostKeys=no"
 
+# Files written as the customer account.
+T=$H/t
+mkdir -p "$T" && chmod 1777 "$T" || harness_fail "mkdir $T"
+
 # produce N KEY: a test-producer through `ssh tunl@relay produce` with
 # KEY's certificate; its log in $H/prodN.log; $PRODN and $SSHN.
 produce() {
@@ -88,8 +93,12 @@ produce() {
 	SSHN=$!
 	harness_track $SSHN
 	harness_wait 30 "bridge $1 to listen" test -S "$H/bridge$1.sock"
-	"$TPROD" -S "$H/bridge$1.sock" -s "$S" -l "$H/prod$1.log" -w 600 \
-	    </dev/null &
+	# Its output comes from a fifo opened read-write, so it never ends
+	# by itself: the producer stays until the test stops it.
+	rm -f "$H/feed$1"
+	mkfifo "$H/feed$1" || harness_fail "mkfifo"
+	"$TPROD" -S "$H/bridge$1.sock" -s "$S" -l "$H/prod$1.log" -i \
+	    <>"$H/feed$1" &
 	PRODN=$!
 	harness_track $PRODN
 }
@@ -112,7 +121,7 @@ gone() {
 
 # ---- the customer's certificate login produces -----------------------------
 produce 1 cust
-wait_grep "$H/prod1.log" "hello mode="
+wait_grep "$H/prod1.log" "snapreq"
 # The login key came from pam_tunl's session stage: the login file names
 # the certificate, and the key is in no file of the relay.
 grep -l "^cert=$signed1 $S\$" "$H/run/tunl/auth/"*.login >/dev/null 2>&1 ||
@@ -127,9 +136,9 @@ harness_wait 60 "the login file to go with its connection" \
 # A process running as the customer account, with no login, connects to
 # the session's socket as its producer: refused.
 relay_as tunl "$TPROD" -S "/run/tunl/sessions/$S.sock" -s "$S" \
-    -l "$H/attack.log" -w 60 </dev/null >/dev/null 2>&1
-wait_grep "$H/attack.log" "error 5 a producer must be admitted by tunl-authority"
-grep -q "hello mode=" "$H/attack.log" &&
+    -l "$T/attack.log" -w 60 </dev/null >/dev/null 2>&1
+wait_grep "$T/attack.log" "error 5 a producer must be admitted by tunl-authority"
+grep -q "snapreq" "$T/attack.log" &&
     harness_fail "the broker answered an unadmitted producer's hello"
 
 # It asks tunl-authority admit itself, with a made-up login key and a
@@ -156,10 +165,10 @@ harness_assert_contains "$out" "rc=1 bytes=0 tunl-authority: not authorised for 
 # ---- the engineer issues a new token: the old certificate is superseded ----
 harness_ssh_key support alice token "$S" </dev/null >"$H/token.out" \
     2>"$H/token.err" || harness_fail "token: $(cat "$H/token.err")"
-grep -q '^token=[0-9]' "$H/token.out" || harness_fail "no new token"
+grep -q '^token *[0-9]' "$H/token.out" || harness_fail "no new token: $(cat "$H/token.out")"
 produce 2 cust
 wait_grep "$H/prod2.log" "superseded by a newer one"
-grep -q "hello mode=" "$H/prod2.log" &&
+grep -q "snapreq" "$H/prod2.log" &&
     harness_fail "a superseded certificate's login became the producer"
 harness_wait 60 "the refused producer to end" gone "$PRODN"
 
@@ -173,7 +182,7 @@ cp "$H/client/cust" "$H/client/cust2" && cp "$H/client/cust.pub" "$H/client/cust
     harness_fail "cp key"
 cert cust2 "$signed2"
 produce 3 cust2
-wait_grep "$H/prod3.log" "hello mode="
+wait_grep "$H/prod3.log" "snapreq"
 # The old certificate still is not: one producer, and never the old one.
 produce 4 cust
 wait_grep "$H/prod4.log" "superseded by a newer one"
