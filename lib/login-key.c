@@ -100,7 +100,7 @@ login_file_path(const char *dir, const char *connection, char *out,
  * login by session certificate (token -) one more line,
  * "cert=<serial> <session id>\n".
  */
-static int
+int
 login_file_parse(const char *text, size_t len, u_char verifier[LOGIN_KEY_LEN],
     struct login_info *li)
 {

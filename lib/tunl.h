@@ -425,6 +425,8 @@ struct login_info {
 };
 int		 login_file_verify(const char *, const char *, gid_t,
 		     const char *, struct login_info *);
+int		 login_file_parse(const char *, size_t, u_char [LOGIN_KEY_LEN],
+		     struct login_info *);	/* fuzzed */
 /* registry.c */
 int		 registry_login_current(struct registry *, const char *,
 		     const struct login_info *);
