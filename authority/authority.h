@@ -92,4 +92,7 @@ int		 authority_sign_parse_key(const char *, size_t,
 int		 authority_sign_check_cert(const char *, size_t);
 int		 authority_sign(struct authority *, const char *);
 
+/* authority-admit.c */
+int		 authority_admit(struct authority *, const char *);
+
 #endif /* TUNL_AUTHORITY_H */

@@ -8,6 +8,7 @@
  *	tunl-authority [-f config] mint		engineer account only
  *	tunl-authority [-f config] token		engineer account only
  *	tunl-authority [-f config] sign <id>	customer account only
+ *	tunl-authority [-f config] admit <id>	customer account only
  *
  * Being setgid it trusts nothing from its caller but its real uid: the
  * environment is cleared (SSH_CONNECTION and SSH_USER_AUTH, which sshd
@@ -133,7 +134,8 @@ usage(void)
 {
 	fprintf(usage_help ? stdout : stderr, "usage: tunl-authority [-f config] mint\n"
 	    "       tunl-authority [-f config] token\n"
-	    "       tunl-authority [-f config] sign id\n");
+	    "       tunl-authority [-f config] sign id\n"
+	    "       tunl-authority [-f config] admit id\n");
 	exit(usage_help ? 0 : 2);
 }
 
@@ -185,7 +187,7 @@ main(int argc, char **argv)
 	if (strcmp(verb, "mint") == 0 || strcmp(verb, "token") == 0) {
 		if (argc != 2)
 			usage();
-	} else if (strcmp(verb, "sign") == 0) {
+	} else if (strcmp(verb, "sign") == 0 || strcmp(verb, "admit") == 0) {
 		if (argc != 3)
 			usage();
 	} else
@@ -206,6 +208,8 @@ main(int argc, char **argv)
 		status = authority_mint(&a);
 	else if (strcmp(verb, "token") == 0)
 		status = authority_token(&a);
+	else if (strcmp(verb, "admit") == 0)
+		status = authority_admit(&a, argv[2]);
 	else
 		status = authority_sign(&a, argv[2]);
 	log_close();

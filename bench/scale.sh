@@ -113,7 +113,8 @@ while [ "$i" -le "$made" ]; do
 		limit="broker #$i did not start: $(tr '\n' ' ' <"$H/broker-start.out")"
 		break
 	fi
-	harness_nsenter setpriv --reuid=tunl --regid=tunl --init-groups \
+	# The key group stands in for tunl-authority admit (docs/broker.md).
+	harness_nsenter setpriv --reuid=tunl --regid=tunl-auth --init-groups \
 	    --reset-env -- "$TPROD" -S "/run/tunl/sessions/$id.sock" -s "$id" \
 	    -n 200 -w 86400 2>>"$H/producers.err" &
 	harness_track $!

@@ -122,6 +122,7 @@ loop_accept(struct broker *b)
 			close(fd);
 			continue;
 		}
+		p->gid = cred.gid;
 		b->nnew++;
 		TAILQ_INSERT_TAIL(&b->peers, p, entry);
 		debug("%s: accepted, pid %ld", peer_label(p), (long)cred.pid);

@@ -75,6 +75,13 @@ sandbox_identity(struct broker *b, char *err, size_t errlen)
 		return -1;
 	}
 	b->relay_gid = gr->gr_gid;
+	/* A producer's connection is opened by tunl-authority admit. */
+	if ((gr = getgrnam(b->cfg.key_group)) == NULL) {
+		snprintf(err, errlen, "no group %s (key_group)",
+		    b->cfg.key_group);
+		return -1;
+	}
+	b->key_gid = gr->gr_gid;
 
 	if (geteuid() == 0) {
 		if (sandbox_user(b->cfg.broker_user, &uid, NULL) != 0) {

@@ -409,6 +409,20 @@ session_producer_hello(struct broker *b, struct peer *p)
 		peer_close_after(p);
 		return;
 	}
+	/*
+	 * The uid alone is any process of the customer account: only a
+	 * connection tunl-authority admit opened (its effective group, the
+	 * key group, which no account has) proves a live, current login of
+	 * this session (authority-admit.c).
+	 */
+	if (p->gid != b->key_gid) {
+		peer_send_error(p, PROTO_ERR_DENIED, "a producer must be "
+		    "admitted by tunl-authority (log in as the customer)");
+		info("%s refused: not opened by tunl-authority admit (gid %ld)",
+		    peer_label(p), (long)p->gid);
+		peer_close_after(p);
+		return;
+	}
 	if (session_producer_busy(b, p))
 		return;
 	if (session_grow_queue(p, BROKER_PRODUCER_QUEUE) != 0) {

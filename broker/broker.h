@@ -113,6 +113,7 @@ struct peer {
 	int			 fd;
 	enum peer_role		 role;
 	uid_t			 uid;
+	gid_t			 gid;		/* effective, at connect */
 	pid_t			 pid;
 	struct frame_reader	 fr;
 	struct outq_reader	 rd;		/* what it is sent */
@@ -205,6 +206,7 @@ struct broker {
 	char			 lockpath[CFG_PATH_MAX + 64];
 	uid_t			 customer_uid;
 	uid_t			 engineer_uid;
+	gid_t			 key_gid;	/* tunl-authority admit's */
 	uid_t			 broker_uid;	/* our own account */
 	gid_t			 relay_gid;
 	gid_t			 recording_gid;

@@ -305,6 +305,39 @@ produce_hello(struct produce *p)
 	return 0;
 }
 
+/*
+ * The broker connection, opened by tunl-authority admit for this login.
+ * 0, TUNL_ERR_DENIED (why says it), TUNL_ERR_UNSAFE (a socket not the
+ * broker's) or another error.
+ */
+#define PRODUCE_ADMIT_NO_BROKER	3
+#define PRODUCE_ADMIT_UNSAFE	4
+
+static int
+produce_admit(struct produce *p, char *why, size_t whylen)
+{
+	int	 rc, fd = -1, r;
+
+	rc = shell_run_admit(p->sh, p->sh->session, &p->bfd, why, whylen);
+	if (rc == PRODUCE_ADMIT_NO_BROKER) {
+		/* The connection shell_live_start makes is not used. */
+		if ((r = shell_live_start(p->sh, p->sh->session, &fd)) != 0)
+			return r;
+		close(fd);
+		rc = shell_run_admit(p->sh, p->sh->session, &p->bfd, why,
+		    whylen);
+	}
+	if (rc == 0) {
+		shell_live_nonblock(p->bfd);
+		return 0;
+	}
+	if (rc == PRODUCE_ADMIT_UNSAFE)
+		return TUNL_ERR_UNSAFE;
+	if (rc == 1)
+		return TUNL_ERR_DENIED;
+	return TUNL_ERR_SYSTEM;
+}
+
 static void
 produce_free(struct produce *p)
 {
@@ -323,6 +356,7 @@ shell_produce(struct shell *sh)
 	struct proto_hello	 h;
 	struct pollfd		 pfd[3];
 	char			 words[PROTO_TEXT_MAX + 1];
+	char			 why[PROTO_TEXT_MAX + 1];
 	int			 r, rc = SHELL_EXIT_REFUSED, brk_open = 1;
 	int			 brk_wdead = 0;
 
@@ -350,10 +384,17 @@ shell_produce(struct shell *sh)
 		goto out;
 	}
 
-	/* A socket that is not the broker's is refused, never replaced. */
-	if ((r = shell_live_connect(sh, sh->session, &p.bfd)) ==
-	    TUNL_ERR_NOT_FOUND)
-		r = shell_live_start(sh, sh->session, &p.bfd);
+	/*
+	 * tunl-authority admit checks this login (its key, its session, no
+	 * newer token) and opens the connection: the broker takes a producer
+	 * only from it. With no broker yet, one is started and asked again.
+	 */
+	r = produce_admit(&p, why, sizeof(why));
+	if (r == TUNL_ERR_DENIED) {
+		produce_error(&p, PROTO_ERR_DENIED, "%s", why[0] != '\0' ?
+		    why : "not authorised for that session");
+		goto out;
+	}
 	if (r == TUNL_ERR_UNSAFE) {
 		produce_error(&p, PROTO_ERR_INTERNAL, "the session's socket is "
 		    "not served by the relay's broker; refused (the relay's "

@@ -105,6 +105,8 @@ int		 shell_args_speed(const char *, u_int *);
 /* tunl-shell.c */
 void		 shell_refuse(int, const char *, ...)
 		     TUNL_PRINTF(2, 3) TUNL_NORETURN;
+int		 shell_run_admit(struct shell *, const char *, int *, char *,
+		     size_t);
 int		 shell_run_authority(struct shell *, const char *const *,
 		     const char *, struct buf *, char *, size_t);
 struct registry	*shell_registry(struct shell *);

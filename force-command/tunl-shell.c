@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -131,9 +132,93 @@ shell_drain(int fd, struct buf *b, int *open)
 #define AUTH_PREFIX	"tunl-authority: "
 #define AUTH_PREFIX_LEN	(sizeof(AUTH_PREFIX) - 1)
 
+/*
+ * Read what tunl-authority writes on a socket stdout: bytes into out, and
+ * the one descriptor it may pass along (admit) into *fdp; a second one is
+ * closed.
+ */
+static void
+shell_drain_fd(int fd, struct buf *out, int *fdp, int *open)
+{
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*cm;
+	union {
+		struct cmsghdr	 hdr;
+		char		 space[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	u_char		 data[512];
+	ssize_t		 n;
+	int		 got;
+
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = data;
+	iov.iov_len = sizeof(data);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.space;
+	msg.msg_controllen = sizeof(cbuf.space);
+	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		*open = 0;
+		return;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&got, CMSG_DATA(cm), sizeof(got));
+		if (*fdp == -1)
+			*fdp = got;
+		else
+			close(got);
+	}
+	if (buf_len(out) + (size_t)n <= SHELL_CHILD_OUT_MAX)
+		(void)buf_put(out, data, (size_t)n);
+}
+
+static int shell_run_authority_fd(struct shell *, const char *const *,
+    const char *, struct buf *, char *, size_t, int *);
+
 int
 shell_run_authority(struct shell *sh, const char *const *argv,
     const char *input, struct buf *out, char *why, size_t whylen)
+{
+	return shell_run_authority_fd(sh, argv, input, out, why, whylen,
+	    NULL);
+}
+
+/*
+ * tunl-authority admit <id>: on success *fdp is a connection to the
+ * session's broker that the authority opened for this login.
+ */
+int
+shell_run_admit(struct shell *sh, const char *id, int *fdp, char *why,
+    size_t whylen)
+{
+	const char	*argv[] = { "tunl-authority", "admit", id, NULL };
+	struct buf	*out;
+	int		 rc;
+
+	*fdp = -1;
+	if ((out = buf_new(SHELL_CHILD_OUT_MAX)) == NULL)
+		return -1;
+	rc = shell_run_authority_fd(sh, argv, "", out, why, whylen, fdp);
+	buf_free(out);
+	if (rc != 0 && *fdp != -1) {
+		close(*fdp);
+		*fdp = -1;
+	}
+	if (rc == 0 && *fdp == -1)
+		rc = -1;
+	return rc;
+}
+
+static int
+shell_run_authority_fd(struct shell *sh, const char *const *argv,
+    const char *input, struct buf *out, char *why, size_t whylen, int *fdp)
 {
 	extern char			**environ;
 	posix_spawn_file_actions_t	  fa;
@@ -186,8 +271,9 @@ shell_run_authority(struct shell *sh, const char *const *argv,
 
 	if ((errb = buf_new(SHELL_CHILD_ERR_MAX)) == NULL)
 		goto out;
-	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(po, O_CLOEXEC) == -1 ||
-	    pipe2(pe, O_CLOEXEC) == -1) {
+	if (pipe2(in, O_CLOEXEC) == -1 || (fdp != NULL ?
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, po) :
+	    pipe2(po, O_CLOEXEC)) == -1 || pipe2(pe, O_CLOEXEC) == -1) {
 		error("pipe: %s", strerror(errno));
 		goto out;
 	}
@@ -231,8 +317,12 @@ shell_run_authority(struct shell *sh, const char *const *argv,
 				continue;
 			break;
 		}
-		if (oopen && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			(void)shell_drain(po[0], out, &oopen);
+		if (oopen && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (fdp != NULL)
+				shell_drain_fd(po[0], out, fdp, &oopen);
+			else
+				(void)shell_drain(po[0], out, &oopen);
+		}
 		if (eopen && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			(void)shell_drain(pe[0], errb, &eopen);
 	}

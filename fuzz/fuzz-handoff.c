@@ -16,9 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	struct handoff	 h;
-	struct buf	*b;
-	char		*s;
+	struct handoff		 h;
+	struct login_info	 li;
+	struct buf		*b;
+	u_char			 verifier[LOGIN_KEY_LEN];
+	char			*s;
 
 	if (handoff_parse((const char *)data, len, &h) == 0) {
 		if ((b = buf_new(HANDOFF_FILE_MAX)) == NULL)
@@ -28,6 +30,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			__builtin_trap();
 		buf_free(b);
 	}
+	/* The login file's text (login-key.c), never more than its bound. */
+	if (len <= 256 && login_file_parse((const char *)data, len, verifier,
+	    &li) == 0 && li.is_cert && id_check(li.session) != 0)
+		__builtin_trap();
 	if ((s = malloc(len + 1)) == NULL)
 		return 0;
 	memcpy(s, data, len);

@@ -96,18 +96,21 @@ login_file_path(const char *dir, const char *connection, char *out,
 }
 
 /*
- * Format: "version=1\nlogin=<64 hex>\ntoken=<64 hex or ->\n".
+ * Format: "version=1\nlogin=<64 hex>\ntoken=<64 hex or ->\n", and for a
+ * login by session certificate (token -) one more line,
+ * "cert=<serial> <session id>\n".
  */
-static int
+int
 login_file_parse(const char *text, size_t len, u_char verifier[LOGIN_KEY_LEN],
-    u_char token[TOKEN_HASH_LEN], int *has_token)
+    struct login_info *li)
 {
 	static const char	 v[] = "version=1\nlogin=";
-	char			 hex[LOGIN_KEY_HEX + 1];
-	const char		*p;
-	size_t			 got;
+	char			 hex[LOGIN_KEY_HEX + 1], num[24];
+	const char		*p, *sp, *nl;
+	long long		 serial;
+	size_t			 got, n;
 
-	*has_token = 0;
+	memset(li, 0, sizeof(*li));
 	if (len < sizeof(v) - 1 + LOGIN_KEY_HEX + 1 ||
 	    memcmp(text, v, sizeof(v) - 1) != 0)
 		return TUNL_ERR_INVALID;
@@ -118,15 +121,45 @@ login_file_parse(const char *text, size_t len, u_char verifier[LOGIN_KEY_LEN],
 		return TUNL_ERR_INVALID;
 	p += LOGIN_KEY_HEX + 1;
 	len -= (size_t)(p - text);
-	if (len == 8 && memcmp(p, "token=-\n", 8) == 0)
+	if (len >= 8 && memcmp(p, "token=-\n", 8) == 0) {
+		p += 8;
+		len -= 8;
+		if (len == 0)
+			return 0;
+		/* cert=<serial> <id>\n */
+		if (len < 6 || memcmp(p, "cert=", 5) != 0 ||
+		    p[len - 1] != '\n')
+			return TUNL_ERR_INVALID;
+		p += 5;
+		len -= 5;
+		if ((sp = memchr(p, ' ', len)) == NULL ||
+		    (n = (size_t)(sp - p)) == 0 || n >= sizeof(num))
+			return TUNL_ERR_INVALID;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		if (tunl_strtonum(num, 0, INT64_MAX, &serial) != 0)
+			return TUNL_ERR_INVALID;
+		li->serial = (int64_t)serial;
+		nl = p + len - 1;
+		n = (size_t)(nl - sp - 1);
+		if (n == 0 || n >= sizeof(li->session) ||
+		    memchr(sp + 1, '\n', n) != NULL)
+			return TUNL_ERR_INVALID;
+		memcpy(li->session, sp + 1, n);
+		li->session[n] = '\0';
+		if (id_check(li->session) != 0)
+			return TUNL_ERR_INVALID;
+		li->is_cert = 1;
 		return 0;
+	}
 	if (len != 6 + TOKEN_HASH_LEN * 2 + 1 || memcmp(p, "token=", 6) != 0 ||
 	    p[len - 1] != '\n')
 		return TUNL_ERR_INVALID;
-	if (sodium_hex2bin(token, TOKEN_HASH_LEN, p + 6, TOKEN_HASH_LEN * 2,
-	    NULL, &got, NULL) != 0 || got != TOKEN_HASH_LEN)
+	if (sodium_hex2bin(li->token, TOKEN_HASH_LEN, p + 6,
+	    TOKEN_HASH_LEN * 2, NULL, &got, NULL) != 0 ||
+	    got != TOKEN_HASH_LEN)
 		return TUNL_ERR_INVALID;
-	*has_token = 1;
+	li->has_token = 1;
 	return 0;
 }
 
@@ -136,10 +169,10 @@ login_file_parse(const char *text, size_t len, u_char verifier[LOGIN_KEY_LEN],
  * (the key group). Called right after the hand-off of the same name was
  * created exclusively; any older login file of that name is replaced.
  */
-int
-login_file_write(const char *dir, const char *connection,
-    const u_char key[LOGIN_KEY_LEN], const u_char *token_hash, gid_t gid,
-    int64_t now, int64_t ttl)
+static int
+login_file_store(const char *dir, const char *connection,
+    const u_char key[LOGIN_KEY_LEN], const u_char *token_hash,
+    const char *cert_sid, int64_t cert_serial, gid_t gid)
 {
 	char		 path[PATH_MAX], text[LOGIN_FILE_MAX];
 	char		 vhex[LOGIN_KEY_HEX + 1], thex[TOKEN_HASH_LEN * 2 + 1];
@@ -156,8 +189,13 @@ login_file_write(const char *dir, const char *connection,
 		sodium_bin2hex(thex, sizeof(thex), token_hash, TOKEN_HASH_LEN);
 	else
 		tunl_strlcpy(thex, "-", sizeof(thex));
-	len = snprintf(text, sizeof(text), "version=1\nlogin=%s\ntoken=%s\n",
-	    vhex, thex);
+	if (cert_sid != NULL)
+		len = snprintf(text, sizeof(text), "version=1\nlogin=%s\n"
+		    "token=-\ncert=%lld %s\n", vhex, (long long)cert_serial,
+		    cert_sid);
+	else
+		len = snprintf(text, sizeof(text), "version=1\nlogin=%s\n"
+		    "token=%s\n", vhex, thex);
 	if (len < 0 || (size_t)len >= sizeof(text)) {
 		r = TUNL_ERR_LENGTH;
 		goto out;
@@ -167,8 +205,6 @@ login_file_write(const char *dir, const char *connection,
 	 * O_EXCL, so a login file of that name is a leftover (a crash, or a
 	 * stale hand-off replaced): it goes.
 	 */
-	(void)now;
-	(void)ttl;
 	if (lstat(path, &st) == 0) {
 		if (unlink(path) == -1 && errno != ENOENT) {
 			r = TUNL_ERR_SYSTEM;
@@ -185,17 +221,43 @@ login_file_write(const char *dir, const char *connection,
 	return r;
 }
 
+int
+login_file_write(const char *dir, const char *connection,
+    const u_char key[LOGIN_KEY_LEN], const u_char *token_hash, gid_t gid,
+    int64_t now, int64_t ttl)
+{
+	(void)now;
+	(void)ttl;
+	return login_file_store(dir, connection, key, token_hash, NULL, 0,
+	    gid);
+}
+
+/*
+ * The login file of a login by session certificate (pam_tunl's session
+ * stage): no token, but the certificate's session and serial, which
+ * tunl-authority admit checks against the session's newest token.
+ */
+int
+login_file_write_cert(const char *dir, const char *connection,
+    const u_char key[LOGIN_KEY_LEN], const char *sid, int64_t serial,
+    gid_t gid)
+{
+	if (sid == NULL || id_check(sid) != 0 || serial < 0)
+		return TUNL_ERR_INVALID;
+	return login_file_store(dir, connection, key, NULL, sid, serial, gid);
+}
+
 /*
  * The caller of connection proves the login key keyhex: the login file
  * for connection must be a regular file, root-owned, group gid, mode
  * exactly 0640, and hold the verifier of that key (compared in constant
- * time). On success the token hash the login used is copied out
- * (*has_token 0 when it used none). TUNL_ERR_DENIED when the key is
- * missing, malformed or wrong.
+ * time). On success li says what the login used: a token (its hash), no
+ * token, or a session certificate (its session and serial).
+ * TUNL_ERR_DENIED when the key is missing, malformed or wrong.
  */
 int
-login_file_check(const char *dir, const char *connection, gid_t gid,
-    const char *keyhex, u_char token[TOKEN_HASH_LEN], int *has_token)
+login_file_verify(const char *dir, const char *connection, gid_t gid,
+    const char *keyhex, struct login_info *li)
 {
 	char		 path[PATH_MAX], text[LOGIN_FILE_MAX + 1];
 	u_char		 key[LOGIN_KEY_LEN], want[LOGIN_KEY_LEN];
@@ -205,7 +267,7 @@ login_file_check(const char *dir, const char *connection, gid_t gid,
 	size_t		 len = 0;
 	int		 fd = -1, r;
 
-	*has_token = 0;
+	memset(li, 0, sizeof(*li));
 	memset(key, 0, sizeof(key));
 	memset(want, 0, sizeof(want));
 	memset(stored, 0, sizeof(stored));
@@ -240,7 +302,7 @@ login_file_check(const char *dir, const char *connection, gid_t gid,
 		len += (size_t)n;
 	}
 	if (len > LOGIN_FILE_MAX ||
-	    login_file_parse(text, len, stored, token, has_token) != 0) {
+	    login_file_parse(text, len, stored, li) != 0) {
 		r = TUNL_ERR_INVALID;
 		goto out;
 	}
@@ -249,16 +311,38 @@ login_file_check(const char *dir, const char *connection, gid_t gid,
 	r = sodium_memcmp(want, stored, sizeof(want)) == 0 ? 0 :
 	    TUNL_ERR_DENIED;
  out:
-	if (r != 0) {
-		*has_token = 0;
-		sodium_memzero(token, TOKEN_HASH_LEN);
-	}
+	if (r != 0)
+		sodium_memzero(li, sizeof(*li));
 	if (fd != -1)
 		close(fd);
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(want, sizeof(want));
 	sodium_memzero(stored, sizeof(stored));
 	sodium_memzero(text, sizeof(text));
+	return r;
+}
+
+/*
+ * login_file_verify for tunl-authority sign: only a keyboard-interactive
+ * login's file counts (a certificate login cannot sign).
+ */
+int
+login_file_check(const char *dir, const char *connection, gid_t gid,
+    const char *keyhex, u_char token[TOKEN_HASH_LEN], int *has_token)
+{
+	struct login_info	 li;
+	int			 r;
+
+	*has_token = 0;
+	if ((r = login_file_verify(dir, connection, gid, keyhex, &li)) != 0)
+		return r;
+	if (li.is_cert)
+		r = TUNL_ERR_DENIED;
+	else if (li.has_token) {
+		memcpy(token, li.token, TOKEN_HASH_LEN);
+		*has_token = 1;
+	}
+	sodium_memzero(&li, sizeof(li));
 	return r;
 }
 

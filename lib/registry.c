@@ -59,6 +59,7 @@ enum reg_sql {
 	SQL_SESSION_COUNT,
 	SQL_TOKEN_LOOKUP,
 	SQL_TOKEN_CONSUME,
+	SQL_TOKEN_NEWEST,
 	SQL_SOURCE_FAIL,
 	SQL_SOURCE_PRUNE,
 	SQL_SOURCE_COUNT,
@@ -139,6 +140,9 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "AND consumed_at IS NULL AND expires > ?2 "
 	    "AND EXISTS (SELECT 1 FROM sessions WHERE id = ?1 "
 	    "AND expires > ?2 AND state IN " LIVE_STATES ")",
+	[SQL_TOKEN_NEWEST] =
+	    "SELECT hash, consumed_at FROM tokens WHERE session_id = ?1 "
+	    "ORDER BY id DESC LIMIT 1",
 	[SQL_TOKEN_REVOKE] =
 	    "UPDATE tokens SET consumed_at = ?2 "
 	    "WHERE session_id = ?1 AND consumed_at IS NULL",
@@ -1536,6 +1540,59 @@ registry_token_consume(struct registry *reg, const char *sid,
 	reg_release(stmt);
 	if (r != 0)
 		reg_rollback(reg);
+	return r;
+}
+
+/*
+ * Is a login of session sid still current (login-key.c, struct
+ * login_info)? A newer token ends what older ones opened: a login by
+ * token is current while its token is the session's newest; a login by
+ * certificate while the session's newest token has been consumed, at or
+ * before the certificate's serial (the sign time), so by that sign. A
+ * session that never had a token has nothing to supersede. 0 when
+ * current, TUNL_ERR_DENIED when superseded.
+ */
+int
+registry_login_current(struct registry *reg, const char *sid,
+    const struct login_info *li)
+{
+	sqlite3_stmt	*stmt;
+	const void	*stored;
+	int64_t		 consumed;
+	int		 r, used;
+
+	if (!reg_check_id(sid))
+		return reg_invalid(reg, "session id");
+	if (li == NULL)
+		return reg_invalid(reg, "login");
+	if ((r = reg_stmt(reg, SQL_TOKEN_NEWEST, &stmt)) != 0)
+		return r;
+	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0)
+		goto out;
+	if ((r = reg_step(reg, stmt)) < 0)
+		goto out;
+	if (r == 0) {
+		r = li->has_token ? TUNL_ERR_DENIED : 0;
+		goto out;
+	}
+	stored = sqlite3_column_blob(stmt, 0);
+	if (stored == NULL || sqlite3_column_bytes(stmt, 0) != TOKEN_HASH_LEN) {
+		reg_set_err(reg, "bad token hash in the database");
+		r = TUNL_ERR_DB;
+		goto out;
+	}
+	used = sqlite3_column_type(stmt, 1) != SQLITE_NULL;
+	consumed = used ? sqlite3_column_int64(stmt, 1) : 0;
+	if (li->has_token)
+		r = token_equal(stored, li->token) ? 0 : TUNL_ERR_DENIED;
+	else if (li->is_cert)
+		r = used && consumed <= li->serial ? 0 : TUNL_ERR_DENIED;
+	else
+		r = 0;
+	if (r != 0)
+		reg_set_err(reg, "a newer token superseded this login");
+ out:
+	reg_release(stmt);
 	return r;
 }
 

@@ -412,6 +412,24 @@ int		 login_file_write(const char *, const char *,
 		     int64_t);
 int		 login_file_check(const char *, const char *, gid_t,
 		     const char *, u_char [TOKEN_HASH_LEN], int *);
+int		 login_file_write_cert(const char *, const char *,
+		     const u_char [LOGIN_KEY_LEN], const char *, int64_t, gid_t);
+
+/* What a login used, from its login file. */
+struct login_info {
+	int		 has_token;	/* token: its keyed hash */
+	u_char		 token[TOKEN_HASH_LEN];
+	int		 is_cert;	/* session certificate: */
+	char		 session[ID_LEN_MAX];	/* its key id */
+	int64_t		 serial;	/* its serial (the sign time) */
+};
+int		 login_file_verify(const char *, const char *, gid_t,
+		     const char *, struct login_info *);
+int		 login_file_parse(const char *, size_t, u_char [LOGIN_KEY_LEN],
+		     struct login_info *);	/* fuzzed */
+/* registry.c */
+int		 registry_login_current(struct registry *, const char *,
+		     const struct login_info *);
 int		 login_file_remove(const char *, const char *);
 
 /* source-prefix.c: IPv6 sources are counted by /64 */

@@ -4,7 +4,7 @@
  *	auth		pam_tunl-auth.c: session id and token, the hand-off
  *	account		the hand-off's session is still pending or active
  *	setcred		nothing to do
- *	open_session	nothing to do
+ *	open_session	pam_tunl-session.c: a certificate login's key
  *	close_session	remove this connection's hand-off
  *
  * pam_tunl.sym lists these five symbols and nothing else is exported.
@@ -141,15 +141,17 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	return rc;
 }
 
+/* A customer login by certificate gets its login key here. */
 int
 pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
     const char **argv)
 {
-	(void)pamh;
+	struct pam_tunl_args	 args;
+
 	(void)flags;
-	(void)argc;
-	(void)argv;
-	return PAM_SUCCESS;
+	if (pam_tunl_args(pamh, argc, argv, &args) != 0)
+		return PAM_SERVICE_ERR;
+	return pam_tunl_session_open(pamh, &args);
 }
 
 /*

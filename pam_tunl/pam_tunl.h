@@ -56,6 +56,11 @@ enum pam_tunl_reason {
 const char	*pam_tunl_reason_name(enum pam_tunl_reason);
 int		 pam_tunl_auth(pam_handle_t *, const struct pam_tunl_args *);
 
+/* ---- pam_tunl-session.c: a certificate login's key --------------------- */
+
+int		 pam_tunl_session_open(pam_handle_t *,
+		     const struct pam_tunl_args *);
+
 /* ---- pam_tunl-util.c: what every stage shares ----------------------------- */
 
 /* What a stage knows about its login once the common checks passed. */

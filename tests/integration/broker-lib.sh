@@ -8,6 +8,8 @@
 #   broker_session SID [MODE]       a pending session in the registry
 #   broker_start SID                tunl-broker -F in the background: $BPID
 #   producer USER SID ARGS...       test-producer in the background: $!
+#                                   (as if tunl-authority admit opened it)
+#   unadmitted_producer USER SID... the same without the key group
 #   consumer USER SID NAME ARGS...  test-consumer in the background: $!
 #   wait_grep FILE TEXT [SECS]      until FILE holds TEXT (fixed string)
 #   wait_gone PID [SECS]            until PID has exited
@@ -77,7 +79,27 @@ _broker_listening() {
 	harness_fail "broker for $1 exited during setup"
 }
 
+# A producer as the customer account stands in for a connection that
+# tunl-authority admit opened: its effective group is the key group
+# (tunl-auth), which the broker requires of a producer. unadmitted_producer
+# is any other process of the account, which the broker refuses.
+bg_as_admitted() {
+	_bu=$1
+	shift
+	bg_in_ns setpriv --reuid="$_bu" --regid=tunl-auth --init-groups \
+	    --reset-env -- "$@"
+}
+
 producer() {
+	_pu=$1
+	_ps=$2
+	shift 2
+	bg_as_admitted "$_pu" "$TPROD" -S "$(sock_of "$_ps")" -s "$_ps" "$@" \
+	    2>>"$H/producer.err"
+	harness_track $!
+}
+
+unadmitted_producer() {
 	_pu=$1
 	_ps=$2
 	shift 2

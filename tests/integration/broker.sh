@@ -125,6 +125,12 @@ consumer tunl "$S" mallory -l "$T/mallory.log"
 wait_grep "$T/mallory.log" "error 5 this account may not join"
 producer support "$S" -l "$T/fakeprod.log"
 wait_grep "$T/fakeprod.log" "error 5 this account may not produce"
+# The customer account's uid alone is not enough: a producer's connection
+# must come from tunl-authority admit (its effective group is the key
+# group). Any other process of the account is refused, busy or not.
+unadmitted_producer tunl "$S" -l "$T/unadmitted.log"
+wait_grep "$T/unadmitted.log" "error 5 a producer must be admitted by tunl-authority"
+wait_grep "$BLOG" "refused: not opened by tunl-authority admit"
 # The broker closes such a connection at once: the consumer leaves at the
 # end of the stream (-w only bounds a broken build), and only then is
 # its log checked for a hello.

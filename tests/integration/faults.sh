@@ -34,7 +34,7 @@ mkfifo -m 0666 "$T/feed" || harness_fail "mkfifo"
 exec 7<>"$T/feed"
 # (An asynchronous list reads /dev/null unless it redirects itself.)
 (exec unshare --mount --propagation private sh -c "$_HARNESS_MOUNTS" sh "$H" \
-    setpriv --reuid=tunl --regid=tunl --init-groups --reset-env -- \
+    setpriv --reuid=tunl --regid=tunl-auth --init-groups --reset-env -- \
     "$TPROD" -S "$(sock_of "$S")" -s "$S" -i -l "$T/prod.log" \
     <"$T/feed" 2>>"$H/producer.err") &
 harness_track $!

@@ -47,20 +47,24 @@ chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
 harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
 cat >"$H/libexec/tunl-shell" <<EOF
 #!/bin/sh
-exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
+exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --authority $H/libexec/tunl-authority --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
 EOF
 chmod 0755 "$H/libexec/tunl-shell"
 
+# pam_tunl's session stage gives the certificate login its login key,
+# which tunl-authority admit needs before the broker takes a producer.
+HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
 HARNESS_SUBST_CUSTOMER_USER=tunl
 HARNESS_SUBST_ENGINEER_USER=support
 HARNESS_SUBST_PRINCIPALS_USER=tunlauth
-export HARNESS_SUBST_CUSTOMER_USER HARNESS_SUBST_ENGINEER_USER \
-    HARNESS_SUBST_PRINCIPALS_USER
+export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
+    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
 for e in alice bob carol dave; do
 	harness_keygen "$e"
 	harness_authorize support "$e" "environment=\"TUNL_ENGINEER=$e\""
 done
 harness_keygen cust
+relay_pam_stack
 harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
 harness_start_sshd
 

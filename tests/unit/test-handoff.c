@@ -18,6 +18,7 @@
 
 #define CONN	"192.0.2.7 50123 127.0.0.1 22"
 #define NOW	1700000000
+#define ID_A	"encode-knot-dew-process"
 
 static void
 sample(struct handoff *h)
@@ -257,6 +258,30 @@ test_login_file(void **state)
 	assert_int_equal(login_file_check(dir, CONN, 4242, hex, got, &has),
 	    0);
 	assert_int_equal(has, 0);
+	/*
+	 * A login by certificate: its session and serial come back from
+	 * login_file_verify; sign's login_file_check refuses it.
+	 */
+	{
+		struct login_info	 li;
+
+		assert_int_equal(login_file_write_cert(dir, CONN, key,
+		    "not an id", 5, 4242), TUNL_ERR_INVALID);
+		assert_int_equal(login_file_write_cert(dir, CONN, key,
+		    ID_A, 1700000000, 4242), 0);
+		assert_int_equal(login_file_verify(dir, CONN, 4242, hex, &li),
+		    0);
+		assert_int_equal(li.is_cert, 1);
+		assert_int_equal(li.has_token, 0);
+		assert_string_equal(li.session, ID_A);
+		assert_true(li.serial == 1700000000);
+		assert_int_equal(login_file_verify(dir, CONN, 4242, other,
+		    &li), TUNL_ERR_DENIED);
+		assert_int_equal(li.is_cert, 0);
+		assert_int_equal(login_file_check(dir, CONN, 4242, hex, got,
+		    &has), TUNL_ERR_DENIED);
+		assert_int_equal(has, 0);
+	}
 	/* A stale one goes with the stale hand-offs. */
 	{
 		struct timespec	 t[2];

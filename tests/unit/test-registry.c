@@ -1693,6 +1693,67 @@ test_token_reissue(void **state)
 	    "bo\nb", T0), TUNL_ERR_INVALID);
 }
 
+/* A newer token ends what older ones opened (registry_login_current). */
+static void
+test_login_current(void **state)
+{
+	struct fixture		*f = *state;
+	struct session		 a, b;
+	struct login_info	 tok1, tok2, cert1, cert2, none;
+	u_char			 h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+
+	make_session(&a, T0);
+	make_session(&b, T0);
+	make_hash(h1, 30);
+	make_hash(h2, 31);
+	memset(&tok1, 0, sizeof(tok1));
+	tok1.has_token = 1;
+	memcpy(tok1.token, h1, sizeof(h1));
+	tok2 = tok1;
+	memcpy(tok2.token, h2, sizeof(h2));
+	memset(&cert1, 0, sizeof(cert1));
+	cert1.is_cert = 1;
+	cert1.serial = T0 + 10;
+	cert2 = cert1;
+	cert2.serial = T0 + 30;
+	memset(&none, 0, sizeof(none));
+
+	assert_int_equal(registry_session_create(f->reg, &a, h1, T0 + 600), 0);
+	/* Token 1 unused: its login is current, no certificate is. */
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok1), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok2),
+	    TUNL_ERR_DENIED);
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert1),
+	    TUNL_ERR_DENIED);
+	/* Signed with it at T0 + 10: that certificate is current. */
+	assert_int_equal(registry_token_consume(f->reg, a.id, h1,
+	    T0 + 10), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok1), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert1), 0);
+	/* token <id> at T0 + 20: every older login is superseded. */
+	assert_int_equal(registry_token_reissue(f->reg, a.id, h2, T0 + 900,
+	    "bob", T0 + 20), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok1),
+	    TUNL_ERR_DENIED);
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert1),
+	    TUNL_ERR_DENIED);
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok2), 0);
+	/* Signed with the new one at T0 + 30: only the new certificate. */
+	assert_int_equal(registry_token_consume(f->reg, a.id, h2,
+	    T0 + 30), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert2), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert1),
+	    TUNL_ERR_DENIED);
+	/* A session without tokens (token_required = no): nothing to end. */
+	assert_int_equal(registry_session_create(f->reg, &b, NULL, 0), 0);
+	assert_int_equal(registry_login_current(f->reg, b.id, &none), 0);
+	assert_int_equal(registry_login_current(f->reg, b.id, &cert1), 0);
+	assert_int_equal(registry_login_current(f->reg, b.id, &tok1),
+	    TUNL_ERR_DENIED);
+	assert_int_equal(registry_login_current(f->reg, "not-an-id", &none),
+	    TUNL_ERR_INVALID);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1705,6 +1766,7 @@ main(void)
 		T(test_invalid_before_sql),
 		T(test_token),
 		T(test_token_reissue),
+		T(test_login_current),
 		T(test_failure_cap),
 		T(test_source_rate),
 		cmocka_unit_test(test_source_limit_key),

@@ -1,0 +1,193 @@
+#!/bin/sh
+# Who may produce (issue 12): through a real sshd with the shipped drop-in
+# and pam.d lines, a customer's certificate login becomes its session's
+# producer only through tunl-authority admit, which checks the login key
+# pam_tunl's session stage gave that login and that no newer token
+# superseded it. The broker takes a producer only on a connection admit
+# opened.
+#
+# Covered: a certificate login produces; while its customer is away (the
+# reconnect grace) a process running as the customer account connects
+# to the session's socket as a producer and is refused, and so is a
+# forged `tunl-authority admit` without the login's key; after the
+# engineer's `token <id>` the old certificate's login is refused; a
+# certificate signed with the new token produces and the session goes on.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$top_srcdir/tests/integration/harness.sh"
+
+harness_init admit
+for c in setpriv sqlite3 python3 ssh-keygen; do
+	command -v $c >/dev/null 2>&1 || harness_skip "needs $c"
+done
+[ "$HARNESS_SAFE_TREE" = yes ] ||
+    harness_skip "needs a tree only root can write (set HARNESS_TMPDIR)"
+. "$top_srcdir/tests/integration/relay.sh"
+BROKER=$top_builddir/tunl-broker
+TPROD=$top_builddir/tests/helpers/test-producer
+SOCKEXEC=$top_builddir/tests/helpers/sock-exec
+[ -x "$BROKER" ] && [ -x "$TPROD" ] && [ -x "$SOCKEXEC" ] &&
+    [ -x "$top_builddir/tunl-shell" ] || harness_fail "programs not built"
+
+relay_config "producer_grace = 600" "log_level = debug"
+relay_init
+relay_install
+harness_install_libexec "$BROKER"
+chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
+    chmod 4750 "$H/libexec/tunl-broker" ||
+    harness_fail "cannot make tunl-broker setuid"
+harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
+cat >"$H/libexec/tunl-shell" <<EOF
+#!/bin/sh
+exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --authority $H/libexec/tunl-authority --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
+EOF
+chmod 0755 "$H/libexec/tunl-shell"
+
+HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
+HARNESS_SUBST_CUSTOMER_USER=tunl
+HARNESS_SUBST_ENGINEER_USER=support
+HARNESS_SUBST_PRINCIPALS_USER=tunlauth
+export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
+    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
+harness_keygen alice
+harness_authorize support alice 'environment="TUNL_ENGINEER=alice"'
+harness_keygen cust
+relay_pam_stack
+harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
+harness_start_sshd
+harness_syslog_start
+
+sql() {
+	relay_sql "$1" || harness_fail "sql: $1"
+}
+
+# ---- a session whose first token was used to sign the first certificate ----
+S=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
+now=$(date +%s)
+signed1=$((now - 100))
+sql "INSERT INTO sessions (id, state, mode, case_ref, customer, host,
+    engineer, created, expires) VALUES ('$S', 'pending', 'share', 'CS-12',
+    'acme', 'customer.example', 'alice', $now, $((now + 3600)));"
+sql "INSERT INTO tokens (session_id, hash, expires, consumed_at)
+    VALUES ('$S', randomblob(32), $((now + 3600)), $signed1);"
+(umask 077 && cp "$H/etc/tunl/user_ca" "$H/ca-copy") || harness_fail "cp CA"
+# cert KEY SERIAL: the relay's certificate for S, as sign makes it.
+cert() {
+	ssh-keygen -q -s "$H/ca-copy" -I "$S" -n "tunl-$S" -V -1m:+30m \
+	    -z "$2" "$H/client/$1.pub" </dev/null || harness_fail "signing $1"
+}
+cert cust "$signed1"
+
+SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$H/client/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none -o UpdateHostKeys=no"
+
+# Files written as the customer account.
+T=$H/t
+mkdir -p "$T" && chmod 1777 "$T" || harness_fail "mkdir $T"
+
+# produce N KEY: a test-producer through `ssh tunl@relay produce` with
+# KEY's certificate; its log in $H/prodN.log; $PRODN and $SSHN.
+produce() {
+	rm -f "$H/bridge$1.sock"
+	"$SOCKEXEC" "$H/bridge$1.sock" $SSH -o IdentityFile="$H/client/$2" \
+	    -T tunl@127.0.0.1 produce 2>"$H/prod$1.err" &
+	SSHN=$!
+	harness_track $SSHN
+	harness_wait 30 "bridge $1 to listen" test -S "$H/bridge$1.sock"
+	# Its output comes from a fifo opened read-write, so it never ends
+	# by itself: the producer stays until the test stops it.
+	rm -f "$H/feed$1"
+	mkfifo "$H/feed$1" || harness_fail "mkfifo"
+	"$TPROD" -S "$H/bridge$1.sock" -s "$S" -l "$H/prod$1.log" -i \
+	    <>"$H/feed$1" &
+	PRODN=$!
+	harness_track $PRODN
+}
+
+wait_grep() {
+	_wt=$(( ${3:-60} * 20 ))
+	while [ $_wt -gt 0 ]; do
+		[ -f "$1" ] && grep -qF -- "$2" "$1" && return 0
+		sleep 0.05
+		_wt=$((_wt - 1))
+	done
+	echo "---- $1 ----" >&2
+	cat "$1" "$H/prod"*.err >&2 2>/dev/null
+	harness_fail "no '$2' in $1 after ${3:-60} s"
+}
+
+gone() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# ---- the customer's certificate login produces -----------------------------
+produce 1 cust
+wait_grep "$H/prod1.log" "snapreq"
+# The login key came from pam_tunl's session stage: the login file names
+# the certificate, and the key is in no file of the relay.
+grep -l "^cert=$signed1 $S\$" "$H/run/tunl/auth/"*.login >/dev/null 2>&1 ||
+    harness_fail "no login file for the certificate login"
+
+# ---- the customer goes away: the broker waits (the reconnect grace) ---------
+kill "$SSHN" 2>/dev/null
+harness_wait 60 "the first producer to end" gone "$PRODN"
+harness_wait 60 "the login file to go with its connection" \
+    sh -c "! grep -ls '^cert=' '$H/run/tunl/auth/'*.login"
+
+# A process running as the customer account, with no login, connects to
+# the session's socket as its producer: refused.
+relay_as tunl "$TPROD" -S "/run/tunl/sessions/$S.sock" -s "$S" \
+    -l "$T/attack.log" -w 60 </dev/null >/dev/null 2>&1
+wait_grep "$T/attack.log" "error 5 a producer must be admitted by tunl-authority"
+grep -q "snapreq" "$T/attack.log" &&
+    harness_fail "the broker answered an unadmitted producer's hello"
+
+# It asks tunl-authority admit itself, with a made-up login key and a
+# connection line: refused, no connection passed.
+cat >"$H/admit.py" <<'EOF'
+import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.run(sys.argv[1:], stdout=b, stderr=subprocess.PIPE)
+b.close()
+a.settimeout(5)
+try:
+    got = a.recv(16)
+except OSError:
+    got = b""
+sys.stdout.write("rc=%d bytes=%d %s" % (p.returncode, len(got),
+    p.stderr.decode(errors="replace")))
+EOF
+out=$(relay_as tunl env SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 $HARNESS_PORT" \
+    TUNL_LOGIN_KEY=$(printf '%064d' 7) python3 "$H/admit.py" \
+    "$H/libexec/tunl-authority" admit "$S" 2>&1)
+harness_assert_contains "$out" "rc=1 bytes=0 tunl-authority: not authorised for that session" \
+    "a forged admit"
+
+# ---- the engineer issues a new token: the old certificate is superseded ----
+harness_ssh_key support alice token "$S" </dev/null >"$H/token.out" \
+    2>"$H/token.err" || harness_fail "token: $(cat "$H/token.err")"
+grep -q '^token *[0-9]' "$H/token.out" || harness_fail "no new token: $(cat "$H/token.out")"
+produce 2 cust
+wait_grep "$H/prod2.log" "superseded by a newer one"
+grep -q "snapreq" "$H/prod2.log" &&
+    harness_fail "a superseded certificate's login became the producer"
+harness_wait 60 "the refused producer to end" gone "$PRODN"
+
+# ---- a certificate signed with the new token produces ------------------------
+# (As sign does it: the newest token consumed, the serial its time.
+# share-renew.sh runs the real sign with tunl-share.)
+signed2=$(date +%s)
+sql "UPDATE tokens SET consumed_at = $signed2 WHERE id =
+    (SELECT max(id) FROM tokens WHERE session_id = '$S');"
+cp "$H/client/cust" "$H/client/cust2" && cp "$H/client/cust.pub" "$H/client/cust2.pub" ||
+    harness_fail "cp key"
+cert cust2 "$signed2"
+produce 3 cust2
+wait_grep "$H/prod3.log" "snapreq"
+# The old certificate still is not: one producer, and never the old one.
+produce 4 cust
+wait_grep "$H/prod4.log" "superseded by a newer one"
+kill "$SSHN" 2>/dev/null
+harness_stop
+harness_host_unchanged
+harness_log "passed"
+exit 0
