@@ -298,7 +298,7 @@ broker_loop(struct broker *b)
 			who[npfd++] = NULL;
 		}
 		recidx = -1;
-		if (recwait && record_fd(b) != -1) {
+		if (record_fd(b) != -1) {
 			recidx = (int)npfd;
 			pfd[npfd].fd = record_fd(b);
 			pfd[npfd].events = POLLIN;

@@ -2,8 +2,18 @@
  * broker-record.c: the session's asciicast v2 recording. What is recorded
  * is exactly what the consumers are sent: the producer's output after the
  * escape filter, and a resize event whenever the customer's size changes.
- * Keystrokes are never recorded. A write or sync that fails is logged once
- * and recording stops; the session goes on.
+ * Keystrokes are never recorded.
+ *
+ * A write refused for room or by the device (ENOSPC, EDQUOT, EFBIG, EIO)
+ * does not stop the recording: the writer keeps the event it could not
+ * write and what follows, and tries that event again every
+ * RECORD_RETRY_MS (a timed wait, not a loop). Meanwhile the loop holds
+ * the producer as for a slow disk, so output is paused rather than let
+ * through unrecorded; it refuses engineers' keys (record_paused), and
+ * everybody is told. Once a retry succeeds the recording goes on from the
+ * same byte, with a marker saying how long it waited. Any other failure,
+ * or a full disk still full when the session ends, is logged once and
+ * recording stops.
  *
  * The loop never formats or writes the file itself (docs/broker.md, "The
  * recording's threads"). It copies each event, with its time, into chunks
@@ -54,6 +64,7 @@
 #define RECORD_QUEUE_MAX (RECORD_HIGH + 8 * 1024 * 1024)	/* hard */
 #define RECORD_SPARES	16		/* emptied chunks kept, at most */
 #define RECORD_STALL_MS	5000		/* held this long: say so */
+#define RECORD_RETRY_MS	1000		/* a refused write, again after */
 
 /* One event in a chunk: this, then len bytes of output for an 'o'. */
 struct record_ev {
@@ -80,6 +91,10 @@ struct recorder {
 	int64_t		 waits_ms;	/* since when */
 	int		 stalled;	/* RECORD_STALL_MS of it, told */
 	u_int64_t	 held;		/* times it was */
+	int		 paused;	/* the writer retries: told */
+	int		 why;		/* its errno */
+	int64_t		 paused_ms;	/* since when */
+	u_int		 pauses;	/* times it was (record_pause_serial) */
 
 	/* The writer thread's alone while it runs; then the loop's. */
 	struct cast_writer *w;
@@ -113,6 +128,9 @@ struct recorder {
 	int		 srunning;
 	int		 err;		/* the first failure (TUNL_ERR_*) */
 	int		 err_errno;
+	int		 full;		/* a write was refused; retrying */
+	int		 full_errno;	/* why */
+	size_t		 lost;		/* bytes never written, at the end */
 	int		 reported;	/* err has been passed to the loop */
 	off_t		 written;	/* the file's size, as the writer says */
 	off_t		 synced;	/* covered by the last fdatasync */
@@ -211,60 +229,100 @@ record_written_locked(struct recorder *rs, off_t size)
 
 /* ---- the writer thread --------------------------------------------------- */
 
-/* Every event of a chunk, in order, into the file. */
+/*
+ * The events of a chunk, in order, into the file, from the event at *pos
+ * and *took bytes into its output. On a refused write both say where to go
+ * on from once cast_writer_retry has written the event owed.
+ */
 static int
-record_write_chunk(struct cast_writer *w, const struct record_chunk *ch)
+record_write_chunk(struct cast_writer *w, const struct record_chunk *ch,
+    size_t *pos, size_t *took)
 {
-	const u_char		*p = ch->data;
-	size_t			 left = ch->used;
+	const u_char		*p;
+	size_t			 left, n;
 	struct record_ev	 ev;
 	char			 label[CAST_MARKER_MAX + 1];
 	int			 r;
 
-	while (left > 0) {
+	while (*pos < ch->used) {
+		p = ch->data + *pos;
+		left = ch->used - *pos;
 		if (left < sizeof(ev))
 			return TUNL_ERR_INTERNAL;
 		memcpy(&ev, p, sizeof(ev));
 		p += sizeof(ev);
 		left -= sizeof(ev);
+		if ((ev.type == 'o' || ev.type == 'm') && ev.len > left)
+			return TUNL_ERR_INTERNAL;
 		if (ev.type == 'o') {
-			if (ev.len > left)
+			if (*took > ev.len)
 				return TUNL_ERR_INTERNAL;
-			r = cast_writer_output(w, ev.t, p, ev.len);
-			p += ev.len;
-			left -= ev.len;
+			n = 0;
+			r = cast_writer_output_part(w, ev.t, p + *took,
+			    ev.len - *took, &n);
+			if (r != 0) {
+				*took += n;
+				return r;
+			}
 		} else if (ev.type == 'r')
 			r = cast_writer_resize(w, ev.t, ev.cols, ev.rows);
 		else if (ev.type == 'm') {
-			if (ev.len > left || ev.len > CAST_MARKER_MAX)
+			if (ev.len > CAST_MARKER_MAX)
 				return TUNL_ERR_INTERNAL;
 			memcpy(label, p, ev.len);
 			label[ev.len] = '\0';
 			r = cast_writer_marker(w, ev.t, label);
-			p += ev.len;
-			left -= ev.len;
-		}
-		else
-			r = TUNL_ERR_INTERNAL;
+		} else
+			return TUNL_ERR_INTERNAL;
+		/* Done, or owed whole (cast_writer_retry): the next one. */
+		*pos += sizeof(ev) + (ev.type == 'r' ? 0 : ev.len);
+		*took = 0;
 		if (r != 0)
 			return r;
 	}
 	return 0;
 }
 
-/* The loop polls wakefd[0] while its producer waits for us. */
+/* A refused write that a retry may get through: room, quota, device. */
+static int
+record_retryable(struct cast_writer *w, int r, int e)
+{
+	if (!cast_writer_owed(w))
+		return 0;
+	return r == TUNL_ERR_FULL || (r == TUNL_ERR_SYSTEM && e == EIO);
+}
+
+/* Wake the loop, which polls wakefd[0] (record_fd). */
 static void
-record_wake_loop_locked(struct recorder *rs)
+record_kick_locked(struct recorder *rs)
 {
 	ssize_t	 n;
 
-	if (!rs->waiting)
-		return;
 	rs->waiting = 0;
 	do {
 		n = write(rs->wakefd[1], "w", 1);
 	} while (n == -1 && errno == EINTR);
 	/* EAGAIN: the pipe holds wake-ups already, which is enough. */
+}
+
+/* ...while its producer waits for us. */
+static void
+record_wake_loop_locked(struct recorder *rs)
+{
+	if (rs->waiting)
+		record_kick_locked(rs);
+}
+
+/* Under lock: the bytes of events in a list. */
+static size_t
+record_list_bytes(const struct record_chunks *list)
+{
+	const struct record_chunk	*ch;
+	size_t				 n = 0;
+
+	TAILQ_FOREACH(ch, list, entry)
+		n += ch->used;
+	return n;
 }
 
 static void
@@ -278,64 +336,121 @@ record_free_chunks(struct record_chunks *list)
 	}
 }
 
+/* Under lock: chunks the writer is done with go back to the pool. */
+static void
+record_recycle_locked(struct recorder *rs, struct record_chunks *done)
+{
+	struct record_chunk	*ch;
+
+	/* A few go back to the pool; the loop frees the rest. */
+	while ((ch = TAILQ_FIRST(done)) != NULL) {
+		TAILQ_REMOVE(done, ch, entry);
+		ch->used = 0;
+		if (rs->nspares < RECORD_SPARES) {
+			TAILQ_INSERT_TAIL(&rs->spares, ch, entry);
+			rs->nspares++;
+		} else
+			TAILQ_INSERT_TAIL(&rs->spent, ch, entry);
+	}
+}
+
+/* Under lock: wait RECORD_RETRY_MS, or less if told to stop. */
+static void
+record_retry_wait_locked(struct recorder *rs)
+{
+	struct timespec	 until;
+	int64_t		 due = tunl_now_ms() + RECORD_RETRY_MS;
+
+	until.tv_sec = (time_t)(due / 1000);
+	until.tv_nsec = (long)(due % 1000) * 1000000;
+	while (!rs->stop_writer &&
+	    pthread_cond_timedwait(&rs->work, &rs->lock, &until) != ETIMEDOUT)
+		;
+}
+
 static void *
 record_writer_main(void *arg)
 {
 	struct recorder		*rs = arg;
-	struct record_chunks	 work;
+	struct record_chunks	 work, done;
 	struct record_chunk	*ch;
 	off_t			 size = 0;
+	size_t			 pos = 0, took = 0;
 	int			 failed, r, e;
 
 	TAILQ_INIT(&work);
+	TAILQ_INIT(&done);
 	(void)pthread_setname_np(pthread_self(), "tunl-rec-write");
 	pthread_mutex_lock(&rs->lock);
 	rs->wrunning = 1;
 	pthread_cond_broadcast(&rs->room);
 	for (;;) {
-		if (TAILQ_EMPTY(&rs->queued)) {
-			if (rs->stop_writer)
-				break;
-			pthread_cond_wait(&rs->work, &rs->lock);
-			continue;
+		if (TAILQ_EMPTY(&work)) {
+			if (TAILQ_EMPTY(&rs->queued)) {
+				if (rs->stop_writer)
+					break;
+				pthread_cond_wait(&rs->work, &rs->lock);
+				continue;
+			}
+			TAILQ_CONCAT(&work, &rs->queued, entry);
+			rs->nqueued = 0;
+			pos = took = 0;
+			record_wake_loop_locked(rs);
+			pthread_cond_signal(&rs->room);
 		}
-		TAILQ_CONCAT(&work, &rs->queued, entry);
-		rs->nqueued = 0;
-		record_wake_loop_locked(rs);
-		pthread_cond_signal(&rs->room);
 		failed = rs->err != 0 || rs->wfailed;
 		pthread_mutex_unlock(&rs->lock);
 
 		r = e = 0;
-		TAILQ_FOREACH(ch, &work, entry) {
-			if (failed || r != 0)
-				break;
-			r = record_write_chunk(rs->w, ch);
-			e = errno;
-		}
-		if (!failed)
+		if (failed)
+			TAILQ_CONCAT(&done, &work, entry);
+		else {
+			/* An event owed since a refused write goes first. */
+			if ((r = cast_writer_retry(rs->w)) != 0)
+				e = errno;
+			while (r == 0 && (ch = TAILQ_FIRST(&work)) != NULL) {
+				if ((r = record_write_chunk(rs->w, ch, &pos,
+				    &took)) != 0) {
+					e = errno;
+					break;
+				}
+				TAILQ_REMOVE(&work, ch, entry);
+				TAILQ_INSERT_TAIL(&done, ch, entry);
+				pos = took = 0;
+			}
 			size = cast_writer_size(rs->w);
+		}
 
 		pthread_mutex_lock(&rs->lock);
+		if (!failed)
+			record_written_locked(rs, size);
+		if (r != 0 && record_retryable(rs->w, r, e) &&
+		    !(rs->full && rs->stop_writer)) {
+			/* Kept, in order: tried again, the loop told. */
+			if (!rs->full) {
+				rs->full = 1;
+				rs->full_errno = e;
+				record_kick_locked(rs);
+			}
+			record_recycle_locked(rs, &done);
+			record_retry_wait_locked(rs);
+			continue;
+		}
 		if (r != 0) {
 			/* The file stays what it is: whole lines. */
 			rs->wfailed = 1;
+			rs->lost += record_list_bytes(&work);
+			TAILQ_CONCAT(&done, &work, entry);
 			record_error_locked(rs, r, r == TUNL_ERR_FULL ||
 			    r == TUNL_ERR_SYSTEM ? e : 0);
 			rs->stop_sync = 1;
 			pthread_cond_signal(&rs->wake);
-		} else if (!failed)
-			record_written_locked(rs, size);
-		/* A few go back to the pool; the loop frees the rest. */
-		while ((ch = TAILQ_FIRST(&work)) != NULL) {
-			TAILQ_REMOVE(&work, ch, entry);
-			ch->used = 0;
-			if (rs->nspares < RECORD_SPARES) {
-				TAILQ_INSERT_TAIL(&rs->spares, ch, entry);
-				rs->nspares++;
-			} else
-				TAILQ_INSERT_TAIL(&rs->spent, ch, entry);
 		}
+		if (rs->full) {
+			rs->full = 0;
+			record_kick_locked(rs);
+		}
+		record_recycle_locked(rs, &done);
 	}
 	pthread_mutex_unlock(&rs->lock);
 	return NULL;
@@ -418,6 +533,10 @@ record_free(struct broker *b, struct recorder *rs)
 		errno = rs->err_errno;
 		error_r(rs->err, "recording %s", b->recpath);
 	}
+	if (rs->lost > 0)
+		error("recording %s: the session ended with at most %zu bytes "
+		    "of events the disk never took; the recording ends before "
+		    "them", b->recpath, rs->lost);
 	if (rs->syncfd != -1) {
 		(void)fdatasync(rs->syncfd);
 		close(rs->syncfd);
@@ -496,7 +615,7 @@ record_open(struct broker *b)
 	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
 	    pthread_cond_init(&rs->wake, &ca) != 0)
 		goto fail_lock;
-	if (pthread_cond_init(&rs->work, NULL) != 0) {
+	if (pthread_cond_init(&rs->work, &ca) != 0) {
 		pthread_cond_destroy(&rs->wake);
 		goto fail_lock;
 	}
@@ -547,6 +666,16 @@ record_open(struct broker *b)
 }
 
 /* ---- the loop's side ----------------------------------------------------- */
+
+/* A notice to every engineer and to the customer. */
+static void
+record_tell(struct broker *b, const char *msg)
+{
+	session_notice_consumers(b, msg);
+	if (b->producer != NULL && !b->producer->dead &&
+	    !b->producer->closing)
+		peer_send_text(b->producer, FRAME_NOTICE, "%s", msg);
+}
 
 static void
 record_failed(struct broker *b, int r)
@@ -607,6 +736,67 @@ record_stall(struct broker *b, int64_t now)
 	}
 }
 
+static const char *
+record_pause_why(int e)
+{
+	switch (e) {
+	case ENOSPC:
+		return "disk full";
+	case EDQUOT:
+		return "quota reached";
+	case EFBIG:
+		return "file size limit";
+	case EIO:
+		return "I/O error";
+	}
+	return "write refused";
+}
+
+/*
+ * The writer could not write and retries: output is paused (record_flush
+ * holds the producer), engineers' keys are refused (record_paused), and
+ * everybody is told once; and again once it has got through.
+ */
+static void
+record_pause(struct broker *b, int full, int e, int64_t now)
+{
+	struct recorder	*rs = b->rec;
+	char		 msg[256], label[CAST_MARKER_MAX];
+	const char	*why;
+
+	if (full && !rs->paused) {
+		why = record_pause_why(e);
+		rs->paused = 1;
+		rs->paused_ms = now;
+		rs->pauses++;
+		rs->why = e;
+		/* This supersedes a slow disk's notice. */
+		rs->stalled = 0;
+		error("recording %s: %s (%s); output is paused and the session "
+		    "read-only until it can be written; retrying every %d s",
+		    b->recpath, why, strerror(e), RECORD_RETRY_MS / 1000);
+		session_event(b, "broker", "recording-stalled", why);
+		snprintf(msg, sizeof(msg), "tunl: the relay's recording disk "
+		    "cannot be written (%s): output is paused and the session "
+		    "is read-only until there is room", why);
+		record_tell(b, msg);
+	} else if (!full && rs->paused) {
+		why = record_pause_why(rs->why);
+		rs->paused = 0;
+		snprintf(label, sizeof(label), "tunl: the recording could not "
+		    "be written for %lld s (%s); output was paused, nothing is "
+		    "missing", (long long)((now - rs->paused_ms) / 1000), why);
+		info("recording %s: written again after %lld s (%s)",
+		    b->recpath, (long long)((now - rs->paused_ms) / 1000), why);
+		snprintf(msg, sizeof(msg), "after %lld s, %s",
+		    (long long)((now - rs->paused_ms) / 1000), why);
+		session_event(b, "broker", "recording-resumed", msg);
+		record_marker(b, label);
+		record_tell(b, "tunl: the relay's recording disk has room "
+		    "again: output goes on and engineers may type again");
+	}
+}
+
 /* Under lock: the chunk being filled goes to the writer. */
 static void
 record_queue_locked(struct recorder *rs)
@@ -633,7 +823,7 @@ record_flush(struct broker *b, int64_t now)
 	struct recorder		*rs = b->rec;
 	struct record_chunks	 spent;
 	size_t			 n;
-	int			 r = 0, e = 0, hold;
+	int			 r = 0, e = 0, hold, full, full_errno;
 
 	if (rs == NULL || !rs->on)
 		return 0;
@@ -644,7 +834,10 @@ record_flush(struct broker *b, int64_t now)
 		record_queue_locked(rs);
 	TAILQ_CONCAT(&spent, &rs->spent, entry);
 	n = rs->nqueued;
-	hold = n >= RECORD_HIGH;
+	full = rs->full;
+	full_errno = rs->full_errno;
+	/* A refused write: nothing more is taken until it gets through. */
+	hold = n >= RECORD_HIGH || full;
 	rs->waiting = hold;
 	if (rs->err != 0 && !rs->reported) {
 		rs->reported = 1;
@@ -665,7 +858,9 @@ record_flush(struct broker *b, int64_t now)
 		    "waits", n);
 	}
 	rs->waits = hold;
-	record_stall(b, now);
+	record_pause(b, full, full_errno, now);
+	if (!rs->paused)
+		record_stall(b, now);
 	return hold;
 }
 
@@ -682,12 +877,26 @@ record_wait_ms(const struct broker *b, int64_t now)
 	return left < 0 ? 0 : left;
 }
 
-/* What the loop polls while record_flush holds the producer; else -1. */
+/*
+ * What the loop polls while the recording is on: the writer wakes it when
+ * it has taken the queue the producer waits for, and when a write is
+ * refused or gets through again.
+ */
 int
 record_fd(const struct broker *b)
 {
-	return b->rec != NULL && b->rec->on && b->rec->waits ?
-	    b->rec->wakefd[0] : -1;
+	return b->rec != NULL && b->rec->on ? b->rec->wakefd[0] : -1;
+}
+
+/*
+ * Nonzero while the recording cannot be written: engineers' keys are
+ * refused. The number changes with every such pause.
+ */
+u_int
+record_paused(const struct broker *b)
+{
+	return b->rec != NULL && b->rec->on && b->rec->paused ?
+	    b->rec->pauses : 0;
 }
 
 /* record_fd was readable: empty the pipe (the next flush queues). */
@@ -720,7 +929,7 @@ record_chunk(struct recorder *rs)
 		return 0;
 	pthread_mutex_lock(&rs->lock);
 	record_queue_locked(rs);
-	while (rs->nqueued >= RECORD_QUEUE_MAX && rs->err == 0)
+	while (rs->nqueued >= RECORD_QUEUE_MAX && rs->err == 0 && !rs->full)
 		pthread_cond_wait(&rs->room, &rs->lock);
 	if ((ch = TAILQ_FIRST(&rs->spares)) != NULL) {
 		TAILQ_REMOVE(&rs->spares, ch, entry);

@@ -1012,10 +1012,21 @@ session_keys(struct broker *b, struct peer *c, const struct proto_keys *k)
 	struct proto_keys	 fk;
 	const u_char		*d;
 	size_t			 left, n;
+	u_int			 pause;
 	int			 r;
 
 	if (!session_effective_rw(b, c)) {
 		c->keys_dropped += k->len;
+		return;
+	}
+	/* Nothing typed while the recording cannot be written. */
+	if ((pause = record_paused(b)) != 0) {
+		c->keys_dropped += k->len;
+		if (c->rec_noticed != pause)
+			peer_send_text(c, FRAME_NOTICE, "tunl: the relay's "
+			    "recording disk cannot be written; keys refused "
+			    "until it can");
+		c->rec_noticed = pause;
 		return;
 	}
 	if (b->producer == NULL || b->producer->dead ||

@@ -140,6 +140,7 @@ struct peer {
 	int64_t			 resync_log_ms;	/* last resync logged */
 	u_int			 small_cols, small_rows;	/* noticed */
 	int			 keys_noticed;
+	u_int			 rec_noticed;	/* record_paused, told */
 	struct vtfilter		 infilter;
 	u_int64_t		 keys_dropped;	/* read-only, restricted */
 	u_int64_t		 keys_logged;
@@ -325,6 +326,7 @@ void		 session_gap_repaired(struct broker *, const u_char *, size_t);
 int		 record_flush(struct broker *, int64_t);
 int64_t		 record_wait_ms(const struct broker *, int64_t);
 int		 record_fd(const struct broker *);
+u_int		 record_paused(const struct broker *);
 void		 record_woken(struct broker *);
 void		 record_trim(struct broker *);
 void		 record_close(struct broker *);

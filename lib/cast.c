@@ -54,6 +54,8 @@ struct cast_writer {
 	size_t		 unsynced;	/* written since the last fdatasync */
 	struct timespec	 synced_at;
 	int		 broken;	/* a failed write could not be undone */
+	int		 owed;		/* line holds an event not yet written
+					   (cast_writer_retry) */
 	int		 sync_elsewhere;	/* the caller runs fdatasync */
 };
 
@@ -520,6 +522,7 @@ cast_write_line(struct cast_writer *w)
 	w->off += (off_t)len;
 	w->unsynced += len;
 	w->last_us = w->line_us;
+	w->owed = 0;
 	if (w->sync_elsewhere)
 		return 0;
 	if (w->unsynced >= CAST_SYNC_BYTES ||
@@ -535,8 +538,33 @@ cast_write_line(struct cast_writer *w)
 		    lseek(w->fd, w->off, SEEK_SET) == -1)
 			w->broken = 1;
 	}
+	/* The line stays formatted: cast_writer_retry writes it whole. */
+	w->owed = !w->broken;
 	errno = saved;
 	return r;
+}
+
+/*
+ * The last event could not be written (TUNL_ERR_FULL, TUNL_ERR_SYSTEM):
+ * write it now, whole. 0 once it is in the file (or if nothing was owed);
+ * else the same errors, and it is still owed. Writing another event
+ * instead gives it up (the bytes it held are not recorded).
+ */
+int
+cast_writer_retry(struct cast_writer *w)
+{
+	if (w->broken)
+		return TUNL_ERR_STATE;
+	if (!w->owed)
+		return 0;
+	return cast_write_line(w);
+}
+
+/* An event is owed (cast_writer_retry). */
+int
+cast_writer_owed(const struct cast_writer *w)
+{
+	return w->owed;
 }
 
 /* Microseconds for t, which must be finite, not negative, bounded. */
@@ -565,6 +593,7 @@ static int
 cast_event_start(struct cast_writer *w, u_int64_t us, char type)
 {
 	(void)buf_consume_end(w->line, buf_len(w->line));
+	w->owed = 0;
 	w->line_us = us;
 	return buf_putf(w->line, "[%llu.%06llu, \"%c\", \"",
 	    (unsigned long long)(us / 1000000),
@@ -765,12 +794,29 @@ int
 cast_writer_output(struct cast_writer *w, double t, const u_char *p,
     size_t len)
 {
+	size_t	 took;
+
+	return cast_writer_output_part(w, t, p, len, &took);
+}
+
+/*
+ * As cast_writer_output, and *tookp says how many of the bytes the writer
+ * has taken: all of them on success; on a failed write, those of the
+ * events written and of the one now owed (cast_writer_retry), so that a
+ * caller that retries goes on from p + *tookp and loses nothing.
+ */
+int
+cast_writer_output_part(struct cast_writer *w, double t, const u_char *p,
+    size_t len, size_t *tookp)
+{
 	u_char		 tmp[8], *s, *d;
 	u_int32_t	 cp;
 	u_int64_t	 us;
 	size_t		 used, k, want, avail, i, e, n, took;
+	const size_t	 total = len;
 	int		 r, rc;
 
+	*tookp = 0;
 	if (w->broken)
 		return TUNL_ERR_STATE;
 	if (len > 0 && p == NULL)
@@ -802,6 +848,7 @@ cast_writer_output(struct cast_writer *w, double t, const u_char *p,
 				w->npending += len;
 				(void)buf_consume_end(w->line,
 				    buf_len(w->line));
+				*tookp = total;
 				return 0;
 			}
 			if (used < w->npending)
@@ -861,6 +908,7 @@ cast_writer_output(struct cast_writer *w, double t, const u_char *p,
 		}
 		p += took;
 		len -= took;
+		*tookp = total - len;
 		if (d == s) {
 			(void)buf_consume_end(w->line, buf_len(w->line));
 			break;
@@ -872,6 +920,7 @@ cast_writer_output(struct cast_writer *w, double t, const u_char *p,
 		    (r = cast_write_line(w)) != 0)
 			return r;
 	}
+	*tookp = total;
 	return 0;
 }
 
@@ -913,6 +962,7 @@ cast_writer_marker(struct cast_writer *w, double t, const char *label)
 	if ((r = cast_writer_time(w, t, &us)) != 0)
 		return r;
 	(void)buf_consume_end(w->line, buf_len(w->line));
+	w->owed = 0;
 	w->line_us = us;
 	if ((r = buf_putf(w->line, "[%llu.%06llu, \"m\", ",
 	    (unsigned long long)(us / 1000000),
@@ -996,6 +1046,9 @@ cast_writer_close(struct cast_writer *w)
 
 	if (w == NULL)
 		return 0;
+	/* An event still owed gets one last try; the rest follows it. */
+	if (w->owed && !w->broken && (r = cast_write_line(w)) != 0)
+		w->broken = 1;
 	if (w->npending > 0 && !w->broken) {
 		w->npending = 0;
 		if ((r = cast_event_start(w, w->last_us, 'o')) == 0 &&

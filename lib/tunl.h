@@ -584,6 +584,10 @@ int		 cast_writer_output(struct cast_writer *, double,
 		     const u_char *, size_t);
 int		 cast_writer_output_ref(struct cast_writer *, double,
 		     const u_char *, size_t);	/* tests: the reference */
+int		 cast_writer_output_part(struct cast_writer *, double,
+		     const u_char *, size_t, size_t *);
+int		 cast_writer_retry(struct cast_writer *);
+int		 cast_writer_owed(const struct cast_writer *);
 int		 cast_writer_resize(struct cast_writer *, double, u_int, u_int);
 #define CAST_MARKER_MAX		1024	/* bytes in a marker's label */
 int		 cast_writer_marker(struct cast_writer *, double, const char *);

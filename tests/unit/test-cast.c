@@ -1,7 +1,8 @@
 /*
  * test-cast.c: the asciicast v2 writer and reader. Round trips of random
  * byte streams split anywhere, every UTF-8 edge, the escaping of every
- * byte, the fast escaper written byte for byte as the reference one, file modes and refusals, a writer killed mid-stream, a full disk,
+ * byte, the fast escaper written byte for byte as the reference one, file modes and refusals, a writer killed mid-stream, a full disk
+ * (and a writer that retries the refused event once there is room),
  * and the reader's refusal of malformed lines. Files are checked with
  * asciinema and python3 when those are installed.
  */
@@ -1405,6 +1406,124 @@ test_full_tmpfs(void **state)
 	remove_dir();
 }
 
+/*
+ * The stream a retrying writer must record whole: text with two- and
+ * three-byte characters, written in pieces that cut them anywhere.
+ */
+#define RETRY_LEN	(22 * 2800)	/* whole characters: 2800 lines */
+#define RETRY_PIECE	7001
+
+static void
+retry_data(u_char *d, size_t len)
+{
+	static const char	 words[] = "h\xc3\xa9llo w\xc3\xb6rld "
+				     "\xe2\x82\xac 42\r\n";
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		d[i] = (u_char)words[i % (sizeof(words) - 1)];
+}
+
+/*
+ * In a child: write the stream until a write is refused; retry the owed
+ * event while still full (refused again, still owed), then make room,
+ * retry (it goes through) and go on from the byte cast_writer_output_part
+ * said. 0 when every step answered as it must; the parent reads back.
+ */
+static int
+retry_child(const char *dir, int (*setup)(void), int (*grow)(void))
+{
+	struct cast_header	 h;
+	struct cast_writer	*w;
+	u_char			*data;
+	size_t			 off = 0, n, took;
+	int			 r, refused = 0;
+
+	if ((r = setup()) != 0)
+		return r;
+	if ((data = malloc(RETRY_LEN)) == NULL)
+		return 10;
+	retry_data(data, RETRY_LEN);
+	sample_header(&h);
+	if (cast_writer_open(dir, "retry", (gid_t)-1, &h, &w) != 0)
+		return 11;
+	while (off < RETRY_LEN) {
+		n = RETRY_LEN - off < RETRY_PIECE ? RETRY_LEN - off :
+		    RETRY_PIECE;
+		r = cast_writer_output_part(w, 1.0, data + off, n, &took);
+		if (took > n)
+			return 12;
+		off += took;
+		if (r == 0) {
+			if (took != n)
+				return 13;
+			continue;
+		}
+		if (r != TUNL_ERR_FULL || !cast_writer_owed(w) || refused)
+			return 14;
+		refused = 1;
+		/* Still full: refused again, and still owed. */
+		if (cast_writer_retry(w) != TUNL_ERR_FULL ||
+		    !cast_writer_owed(w))
+			return 15;
+		if (grow() != 0)
+			return 16;
+		if (cast_writer_retry(w) != 0 || cast_writer_owed(w))
+			return 17;
+	}
+	if (!refused)
+		return 18;
+	if (cast_writer_close(w) != 0)
+		return 19;
+	free(data);
+	return 0;
+}
+
+static void
+run_retry_child(int (*setup)(void), int (*grow)(void))
+{
+	struct readback	 rb;
+	u_char		*want;
+	size_t		 i;
+	pid_t		 pid;
+	int		 status;
+
+	make_dir();
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0)
+		_exit(retry_child(tmpdir, setup, grow));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		remove_dir();
+		skip();
+		return;
+	}
+	assert_int_equal(WEXITSTATUS(status), 0);
+	read_back("retry", &rb);
+	assert_int_equal(rb.end, TUNL_ERR_EOF);
+	assert_false(rb.torn);
+	assert_non_null(want = malloc(RETRY_LEN));
+	retry_data(want, RETRY_LEN);
+	for (i = 0; i < rb.outlen && i < RETRY_LEN && rb.out[i] == want[i]; i++)
+		;
+	if (i < RETRY_LEN || rb.outlen != RETRY_LEN)
+		fprintf(stderr, "# read back %zu bytes, %d wanted; the first "
+		    "difference at %zu\n", rb.outlen, RETRY_LEN, i);
+	assert_int_equal(rb.outlen, RETRY_LEN);
+	assert_memory_equal(rb.out, want, RETRY_LEN);
+	free(want);
+	free(rb.out);
+	remove_dir();
+}
+
+static void
+test_retry_fsize(void **state)
+{
+	(void)state;
+	run_retry_child(setup_fsize, grow_fsize);
+}
+
 /* ---- the reader on hostile files ----------------------------------------- */
 
 #define HDR	"{\"version\": 2, \"width\": 80, \"height\": 24}\n"
@@ -1949,6 +2068,7 @@ main(void)
 		cmocka_unit_test(test_crash),
 		cmocka_unit_test(test_full_fsize),
 		cmocka_unit_test(test_full_tmpfs),
+		cmocka_unit_test(test_retry_fsize),
 		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_reader_headers),
 		cmocka_unit_test(test_reader_events),
