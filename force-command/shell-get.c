@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -174,7 +175,7 @@ shell_get_hint(const struct shell *sh)
 	if (a.port != 0)
 		snprintf(port, sizeof(port), "-p %u ", a.port);
 	printf("No tunl-share on the customer's machine? This relay gives "
-	    "a static x86_64 one\n(any Linux with OpenSSH 7.6 and tmux 3.2 "
+	    "a static x86_64 one\n(any Linux with OpenSSH 8.4 and tmux 3.2 "
 	    "or later), after the same id and token:\n\n");
 	printf("    ssh %s%s@%s get tunl-share > tunl-share\n", port,
 	    sh->cfg.customer_user, a.host);
