@@ -43,8 +43,8 @@ chroot_base() {
 	_ch=$(printf '%s\n' "$_cp" | cksum | cut -d' ' -f1)
 	CHROOT_BASE=$CHROOT_CACHE/$_cs-$_ch
 	[ -x "$CHROOT_BASE/bin/sh" ] && return 0
-	mkdir -p "$CHROOT_CACHE" && chmod 0700 "${CHROOT_CACHE%/*}" \
-	    "$CHROOT_CACHE" || harness_fail "cannot make $CHROOT_CACHE"
+	mkdir -p "$CHROOT_CACHE" && chmod 0700 "$CHROOT_CACHE" ||
+	    harness_fail "cannot make $CHROOT_CACHE"
 	_ct=$(mktemp -d "$CHROOT_CACHE/.$_cs.XXXXXX") ||
 	    harness_fail "mktemp under $CHROOT_CACHE"
 	harness_log "debootstrap $_cs ($_cp) into $CHROOT_BASE (minutes, once)"
