@@ -48,7 +48,10 @@ chroot_base() {
 	_ct=$(mktemp -d "$CHROOT_CACHE/.$_cs.XXXXXX") ||
 	    harness_fail "mktemp under $CHROOT_CACHE"
 	harness_log "debootstrap $_cs ($_cp) into $CHROOT_BASE (minutes, once)"
-	if ! debootstrap --variant=minbase --include="$_cp" "$_cs" "$_ct" \
+	# In a mount namespace of its own: the /proc debootstrap mounts in
+	# the root cannot outlive it, even if it is killed.
+	if ! unshare --mount --propagation private \
+	    debootstrap --variant=minbase --include="$_cp" "$_cs" "$_ct" \
 	    "$(_chroot_mirror)" >"$_ct.log" 2>&1; then
 		tail -n 20 "$_ct.log" >&2
 		rm -rf "$_ct"
@@ -63,9 +66,15 @@ chroot_base() {
 	# No service of the root may start (a package's postinst).
 	printf '#!/bin/sh\nexit 101\n' >"$_ct/usr/sbin/policy-rc.d" &&
 	    chmod 0755 "$_ct/usr/sbin/policy-rc.d" &&
-	    rm -rf "$_ct/var/cache/apt/archives/"*.deb &&
-	    mv "$_ct" "$CHROOT_BASE" ||
-	    harness_fail "cannot put the $_cs root in place"
+	    rm -rf "$_ct/var/cache/apt/archives/"*.deb ||
+	    harness_fail "cannot finish the $_cs root"
+	# Another test may have made the same root meanwhile.
+	if [ -e "$CHROOT_BASE" ]; then
+		rm -rf "$_ct"
+	else
+		mv -T "$_ct" "$CHROOT_BASE" ||
+		    harness_fail "cannot put the $_cs root in place"
+	fi
 }
 
 # chroot_copy DIR: a private copy of the cached root.
@@ -127,7 +136,11 @@ chroot_tmux() {
 			harness_fail "cannot build tmux $_cv in the root"
 		fi
 		rm -f "$_ct.log"
-		mv "$_ct" "$_cb" || harness_fail "cannot put $_cb in place"
+		if [ -e "$_cb" ]; then
+			rm -rf "$_ct"
+		else
+			mv -T "$_ct" "$_cb" || harness_fail "cannot put $_cb in place"
+		fi
 	fi
 	CHROOT_BASE=$_cb
 }

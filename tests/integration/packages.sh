@@ -39,7 +39,7 @@ done
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init packages
 . "$top_srcdir/tests/integration/chroot-lib.sh"
-chroot_base bookworm openssh-server,openssh-client,libsodium23,libsqlite3-0,libcurl4,libseccomp2,libpam-modules,tmux,procps,adduser,passwd,sqlite3,pamtester
+chroot_base bookworm openssh-server,openssh-client,libsodium23,libsqlite3-0,libcurl4,libseccomp2,libpam-modules,tmux,procps,adduser,passwd,sqlite3
 
 # ---- build ----------------------------------------------------------------
 if [ -n "${TUNL_TEST_DEBS:-}" ]; then
