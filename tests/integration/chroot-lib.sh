@@ -79,7 +79,9 @@ chroot_base() {
 
 # chroot_copy DIR: a private copy of the cached root.
 chroot_copy() {
-	rm -rf "$1" && cp -a "$CHROOT_BASE" "$1" ||
+	# The cache is root's alone (0700); the root's own / is 0755, or its
+	# other accounts could not reach their files.
+	rm -rf "$1" && cp -a "$CHROOT_BASE" "$1" && chmod 0755 "$1" ||
 	    harness_fail "cannot copy $CHROOT_BASE to $1"
 }
 
