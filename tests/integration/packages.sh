@@ -92,7 +92,8 @@ PORT=$HARNESS_PORT
 HARNESS_PORT=
 # The root's sshd, as Debian configures it (UsePAM yes, sshd_config.d),
 # on a loopback port; unshare, sh, chroot and env exec: $! is sshd.
-chroot_run "$R" /usr/sbin/sshd -D -e -p "$PORT" -o ListenAddress=127.0.0.1 \
+unshare --mount --propagation private sh -c "$_CHROOT_MOUNTS" sh "$R" \
+    /usr/sbin/sshd -D -e -p "$PORT" -o ListenAddress=127.0.0.1 \
     -o PidFile=/run/sshd-test.pid </dev/null >"$H/root-sshd.log" 2>&1 &
 ROOT_SSHD=$!
 harness_track $ROOT_SSHD
