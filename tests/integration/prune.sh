@@ -61,7 +61,7 @@ harness_assert_contains "$out" "append-only"
 # Recordings, as the broker writes them (tunl-broker:tunl-rec 0640).
 rec() {
 	printf 'x%.0s' $(seq 1 100) >"$REC/$1" &&
-	    chown tunl-broker:tunl-rec "$REC/$1" && chmod 0640 "$REC/$1" &&
+	    chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL_REC" "$REC/$1" && chmod 0640 "$REC/$1" &&
 	    touch -d "@$2" "$REC/$1" || harness_fail "cannot make $1"
 }
 rec "$LIVE.cast" "$old"
