@@ -122,6 +122,9 @@ void	 admin_layout_report(const struct tunl_cfg *, const char *,
 #define NOTIFY_BEHIND_MAX	360
 
 int	 admin_notify(const struct tunl_cfg *, const char *, int);
+
+/* admin-prune.c */
+int	 admin_prune(const struct tunl_cfg *);
 void	 admin_notify_label(u_int, const char *, char *, size_t);
 
 /* admin-sshd.c: the effective sshd settings doctor checks (sshd -T). */

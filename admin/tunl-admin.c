@@ -1,7 +1,8 @@
 /*
  * tunl-admin: the operator's command. It prepares the relay (init),
  * says whether it is healthy (status) and what to fix (doctor), and
- * posts session events to webhooks (notify).
+ * posts session events to webhooks (notify) and removes what is older
+ * than the retention allows (prune).
  */
 #include "config.h"
 
@@ -42,6 +43,9 @@ usage(int status)
 	    "  notify [--once] [-f config]\n"
 	    "           post session events to the webhook URLs (a service;\n"
 	    "           --once: what is pending, then exit)\n"
+	    "  prune    remove recordings older than recording_retention days,\n"
+	    "           events and ended sessions older than event_retention\n"
+	    "           days, never a live session's (as root; tunl-prune.timer)\n"
 	    "  config   print the effective configuration\n"
 	    "  help     this text\n"
 	    "options of init, enable, disable, status and doctor, for tests\n"
@@ -262,6 +266,8 @@ main(int argc, char **argv)
 		return admin_config(&cfg);
 	if (strcmp(cmd, "notify") == 0)
 		return admin_notify(&cfg, path, once);
+	if (strcmp(cmd, "prune") == 0)
+		return admin_prune(&cfg);
 	(void)log_escape(err, 64, cmd, strlen(cmd));
 	fprintf(stderr, "tunl-admin: unknown command \"%s\"\n", err);
 	usage(2);

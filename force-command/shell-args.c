@@ -54,6 +54,7 @@ static const struct shell_verb_def customer_verbs[] = {
 	{ "produce", SHELL_V_PRODUCE, ARG_OPTIONAL,
 	    OPT_RESTRICTED | OPT_HOST },
 	{ "help", SHELL_V_HELP, ARG_NONE, 0 },
+	{ "get", SHELL_V_GET, ARG_OPTIONAL, 0 },
 };
 
 static const struct shell_verb_def engineer_verbs[] = {
@@ -70,6 +71,7 @@ static const struct shell_verb_def engineer_verbs[] = {
 	{ "replay", SHELL_V_REPLAY, ARG_REQUIRED, OPT_SPEED },
 	{ "cast", SHELL_V_CAST, ARG_REQUIRED, 0 },
 	{ "tunnel", SHELL_V_TUNNEL, ARG_REQUIRED, 0 },
+	{ "get", SHELL_V_GET, ARG_NONE, 0 },
 };
 
 struct shell_opt_def {
@@ -402,7 +404,19 @@ shell_args_parse(enum shell_role role, const char *cmd, size_t len,
 	}
 	c->verb = v->verb;
 
-	for (w = 1; w < nwords; w++) {
+	/* get names what: tunl-share or tunl-share.sha256. */
+	w = 1;
+	if (v->verb == SHELL_V_GET) {
+		if (nwords < 2 || (strcmp(words[1], "tunl-share") != 0 &&
+		    strcmp(words[1], "tunl-share.sha256") != 0)) {
+			shell_args_err(err, errlen, "get: get tunl-share or "
+			    "get tunl-share.sha256");
+			return SHELL_ARGS_USAGE;
+		}
+		c->get_hash = strcmp(words[1], "tunl-share.sha256") == 0;
+		w = 2;
+	}
+	for (; w < nwords; w++) {
 		if (words[w][0] == '-') {
 			if ((o = shell_args_opt(words[w])) == NULL ||
 			    (v->opts & o->flag) == 0) {

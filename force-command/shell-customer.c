@@ -282,6 +282,7 @@ shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 	if (cmd->verb == SHELL_V_HELP) {
 		printf("commands: status [ID], sign [ID] (an ed25519 public "
 		    "key on stdin), produce [ID] [--restricted] [--host NAME], "
+		    "get tunl-share [ID] (> file), get tunl-share.sha256 [ID], "
 		    "help\n");
 		return SHELL_EXIT_OK;
 	}
@@ -306,6 +307,9 @@ shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 		if (cmd->host[0] != '\0')
 			shell_customer_host(sh, cmd->host);
 		rc = shell_produce(sh);
+		break;
+	case SHELL_V_GET:
+		rc = shell_get(sh, cmd);
 		break;
 	default:
 		shell_refuse(SHELL_EXIT_USAGE, "unknown command; try help");

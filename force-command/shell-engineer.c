@@ -97,6 +97,9 @@ shell_engineer_help(void)
 	    "                   play the recording (X from 0.25 to 16; "
 	    "pauses cut to 2 s)\n"
 	    "  cast ID          the recording as asciicast v2 on stdout\n"
+	    "  get tunl-share   the static tunl-share customers may get "
+	    "(> file);\n"
+	    "                   get tunl-share.sha256 prints its SHA-256\n"
 	    "  help             this text\n"
 	    "Not yet available here: tunnel.\n"
 	    "C and NAME: letters, digits, '.', '_' and '-', at most 64.\n");
@@ -254,7 +257,8 @@ shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
 	shell_line_print(sh, id, cmd->case_ref, cmd->restricted);
 	printf("\n");
 	if (strcmp(token, "-") != 0)
-		printf("and, when it asks, the token above.\n");
+		printf("and, when it asks, the token above.\n\n");
+	shell_get_hint(sh);
 	tunl_memzero(token, sizeof(token));
 	return SHELL_EXIT_OK;
 }
@@ -557,6 +561,8 @@ shell_engineer(struct shell *sh, const struct shell_cmd *cmd)
 		return shell_engineer_new(sh, cmd);
 	case SHELL_V_TOKEN:
 		return shell_engineer_token(sh, cmd);
+	case SHELL_V_GET:
+		return shell_get(sh, cmd);
 	default:
 		break;
 	}

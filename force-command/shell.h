@@ -18,6 +18,7 @@
 #define SHELL_KEYLINE_MAX	1024	/* the public key line for sign */
 #define SHELL_CHILD_OUT_MAX	(16 * 1024)	/* authority's stdout */
 #define SHELL_CHILD_ERR_MAX	1024	/* authority's stderr */
+#define SHELL_GET_MAX		(64 * 1024 * 1024)	/* get tunl-share */
 #define REPLAY_SPEED_MIN	25	/* replay --speed, in hundredths */
 #define REPLAY_SPEED_MAX	1600
 
@@ -46,7 +47,8 @@ enum shell_verb {
 	SHELL_V_CONSUME,
 	SHELL_V_REPLAY,
 	SHELL_V_CAST,
-	SHELL_V_TUNNEL
+	SHELL_V_TUNNEL,
+	SHELL_V_GET
 };
 
 /* A parsed command: fixed-size fields, nothing to free. */
@@ -62,6 +64,7 @@ struct shell_cmd {
 	int		 read_only;
 	u_int		 speed;		/* replay: hundredths; 0 if not given */
 	char		 host[SESSION_HOST_LEN];	/* produce --host */
+	int		 get_hash;	/* get tunl-share.sha256 */
 };
 
 /* What parsing failed on. */
@@ -78,6 +81,7 @@ struct shell {
 	const char	*authority;	/* path of tunl-authority */
 	const char	*engineer_keys;	/* authorized_keys to search */
 	const char	*broker;	/* path of tunl-broker */
+	const char	*share_static;	/* what get tunl-share sends */
 	char		 connection[HANDOFF_CONN_MAX];
 	char		 rhost[HANDOFF_SOURCE_MAX];	/* client address */
 	char		 relay_host[HANDOFF_SOURCE_MAX];	/* ours */
@@ -118,6 +122,10 @@ int		 shell_line_format(const struct shell *, const char *,
 		     const char *, int, char *, size_t, int *);
 void		 shell_line_print(const struct shell *, const char *,
 		     const char *, int);
+
+/* shell-get.c: get tunl-share */
+int		 shell_get(struct shell *, const struct shell_cmd *);
+void		 shell_get_hint(const struct shell *);
 
 /* shell-customer.c */
 int		 shell_customer(struct shell *, const struct shell_cmd *);

@@ -44,6 +44,7 @@
 
 #define SHELL_AUTHORITY_DEFAULT	LIBEXECDIR "/tunl/tunl-authority"
 #define SHELL_BROKER_DEFAULT	LIBEXECDIR "/tunl/tunl-broker"
+#define SHELL_SHARE_STATIC_DEFAULT	LIBEXECDIR "/tunl/tunl-share-static"
 
 /* --help: the usage on stdout, exit 0. */
 static int usage_help;
@@ -52,7 +53,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(usage_help ? stdout : stderr, "tunl: usage: tunl-shell [-f config] "
-	    "[--authority path] [--broker path] [--engineer-keys path]\n");
+	    "[--authority path] [--broker path] [--engineer-keys path] "
+	    "[--share-static path]\n");
 	exit(usage_help ? 0 : SHELL_EXIT_USAGE);
 }
 
@@ -469,6 +471,7 @@ main(int argc, char **argv)
 		shell_refuse(SHELL_EXIT_REFUSED, "cannot initialise libsodium");
 	sh.authority = SHELL_AUTHORITY_DEFAULT;
 	sh.broker = SHELL_BROKER_DEFAULT;
+	sh.share_static = SHELL_SHARE_STATIC_DEFAULT;
 
 	for (i = 1; i < argc; i++) {
 		if (i + 1 >= argc)
@@ -481,10 +484,13 @@ main(int argc, char **argv)
 			sh.broker = argv[++i];
 		else if (strcmp(argv[i], "--engineer-keys") == 0)
 			sh.engineer_keys = argv[++i];
+		else if (strcmp(argv[i], "--share-static") == 0)
+			sh.share_static = argv[++i];
 		else
 			usage();
 	}
 	if (sh.authority[0] != '/' || sh.broker[0] != '/' ||
+	    sh.share_static[0] != '/' ||
 	    (sh.engineer_keys != NULL && sh.engineer_keys[0] != '/'))
 		usage();
 

@@ -86,6 +86,8 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_NUM(producer_grace, CFG_T_UINT, 0, 3600),
 	CFG_NUM(consumer_stuck, CFG_T_UINT, 2, 600),
 	CFG_NUM(registry_recheck, CFG_T_UINT, 5, 86400),
+	CFG_NUM(recording_retention, CFG_T_UINT, 0, 36500),
+	CFG_NUM(event_retention, CFG_T_UINT, 0, 36500),
 	{ "webhook_url", CFG_T_URL, offsetof(struct tunl_cfg, webhook_url),
 	    CFG_URL_MAX, 0, CFG_WEBHOOKS_MAX },
 	CFG_STR(webhook_key, CFG_T_PATH),
@@ -244,6 +246,8 @@ cfg_defaults(struct tunl_cfg *cfg)
 	cfg->producer_grace = 120;
 	cfg->consumer_stuck = 10;
 	cfg->registry_recheck = 60;
+	cfg->recording_retention = 90;
+	cfg->event_retention = 365;
 	cfg->nwebhooks = 0;
 	cfg->log_level = TUNL_LOG_INFO;
 }

@@ -124,6 +124,23 @@ static const char *const registry_migrations[] = {
 	"    CHECK (typeof(last_event) = 'integer' AND last_event >= 0),"
 	"  updated INTEGER NOT NULL CHECK (typeof(updated) = 'integer')"
 	");",
+
+	/*
+	 * 4: retention (tunl-admin prune). The log stays append-only for
+	 * every event at or after events_prune.before, which is 0 except
+	 * inside prune's own transaction; a missing row counts as 0, so
+	 * nothing can be deleted by removing it. Updates stay refused.
+	 */
+	"CREATE TABLE events_prune ("
+	"  one INTEGER PRIMARY KEY CHECK (one = 1),"
+	"  before INTEGER NOT NULL CHECK (typeof(before) = 'integer')"
+	");"
+	"INSERT INTO events_prune (one, before) VALUES (1, 0);"
+	"DROP TRIGGER events_no_delete;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	"  WHEN OLD.at >= coalesce((SELECT before FROM events_prune"
+	"    WHERE one = 1), 0)"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
 };
 
 /* The list and the version the code claims must agree. */

@@ -78,6 +78,10 @@ enum reg_sql {
 	SQL_CURSOR_GET,
 	SQL_CURSOR_START,
 	SQL_CURSOR_ADVANCE,
+	SQL_PRUNE_OPEN,
+	SQL_PRUNE_EVENTS,
+	SQL_PRUNE_CLOSE,
+	SQL_PRUNE_SESSIONS,
 	SQL_NSTMTS
 };
 
@@ -195,6 +199,27 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	[SQL_CURSOR_ADVANCE] =
 	    "UPDATE webhook_cursors SET last_event = ?2, updated = ?3 "
 	    "WHERE url = ?1 AND last_event < ?2",
+	/*
+	 * Retention: events before ?1 that name no session, or whose
+	 * session is gone or ended before ?1 too (a session's history goes
+	 * as a whole), oldest first, at most ?2 of them. The trigger lets
+	 * them go only while events_prune.before says so.
+	 */
+	[SQL_PRUNE_OPEN] =
+	    "UPDATE events_prune SET before = ?1 WHERE one = 1",
+	[SQL_PRUNE_EVENTS] =
+	    "DELETE FROM events WHERE id IN (SELECT e.id FROM events e "
+	    "WHERE e.at < ?1 AND (e.session_id IS NULL OR NOT EXISTS "
+	    "(SELECT 1 FROM sessions s WHERE s.id = e.session_id "
+	    "AND (s.state != 'ended' OR s.ended >= ?1))) "
+	    "ORDER BY e.id LIMIT ?2)",
+	[SQL_PRUNE_CLOSE] =
+	    "UPDATE events_prune SET before = 0 WHERE one = 1",
+	/* Their tokens and cooldowns go with them (ON DELETE CASCADE). */
+	[SQL_PRUNE_SESSIONS] =
+	    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions "
+	    "WHERE state = 'ended' AND ended < ?1 ORDER BY ended, id "
+	    "LIMIT ?2)",
 };
 
 struct registry {
@@ -2127,4 +2152,80 @@ registry_webhook_advance(struct registry *reg, const char *url, int64_t last,
 	if (r != 0)
 		reg_rollback(reg);
 	return r;
+}
+
+/* ---- retention ------------------------------------------------------------ */
+
+/*
+ * One batch of retention: delete at most batch rows with the statement
+ * which (before in ?1, batch in ?2) in a transaction of their own, so a
+ * login or a broker waits for one short batch at most. open and close
+ * (or SQL_NSTMTS for none) run around it. Returns how many were deleted.
+ */
+static int
+reg_prune_batch(struct registry *reg, enum reg_sql which, enum reg_sql open,
+    enum reg_sql close, int64_t before, u_int batch)
+{
+	sqlite3_stmt	*stmt = NULL;
+	int		 r, n = 0;
+
+	if (!reg_check_time(before))
+		return reg_invalid(reg, "time");
+	if (batch == 0 || batch > REGISTRY_PRUNE_BATCH_MAX)
+		return reg_invalid(reg, "batch size");
+	if ((r = reg_begin(reg)) != 0)
+		return r;
+	if (open != SQL_NSTMTS) {
+		if ((r = reg_stmt(reg, open, &stmt)) != 0 ||
+		    (r = reg_bind_int(reg, stmt, 1, before)) != 0 ||
+		    (r = reg_exec(reg, stmt)) != 0)
+			goto out;
+		reg_release(stmt);
+	}
+	if ((r = reg_stmt(reg, which, &stmt)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 1, before)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 2, batch)) != 0 ||
+	    (r = reg_exec(reg, stmt)) != 0)
+		goto out;
+	n = sqlite3_changes(reg->db);
+	if (close != SQL_NSTMTS) {
+		reg_release(stmt);
+		if ((r = reg_stmt(reg, close, &stmt)) != 0 ||
+		    (r = reg_exec(reg, stmt)) != 0)
+			goto out;
+	}
+	r = reg_commit(reg);
+ out:
+	reg_release(stmt);
+	if (r != 0) {
+		reg_rollback(reg);
+		return r;
+	}
+	return n;
+}
+
+/*
+ * Delete up to batch events older than before (unix seconds) that name
+ * no session, or whose session no longer exists or ended before before
+ * too. A pending, active or locked session's events are kept whatever
+ * their age, and so are those of a session that ended since. Returns how
+ * many went; call again until fewer than batch.
+ */
+int
+registry_prune_events(struct registry *reg, int64_t before, u_int batch)
+{
+	return reg_prune_batch(reg, SQL_PRUNE_EVENTS, SQL_PRUNE_OPEN,
+	    SQL_PRUNE_CLOSE, before, batch);
+}
+
+/*
+ * Delete up to batch sessions that ended before before, with their
+ * tokens and signing cooldowns. Never a session that has not ended.
+ * Returns how many went; call again until fewer than batch.
+ */
+int
+registry_prune_sessions(struct registry *reg, int64_t before, u_int batch)
+{
+	return reg_prune_batch(reg, SQL_PRUNE_SESSIONS, SQL_NSTMTS,
+	    SQL_NSTMTS, before, batch);
 }

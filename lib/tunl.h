@@ -223,6 +223,8 @@ struct tunl_cfg {
 	u_int		 producer_grace;	/* seconds */
 	u_int		 consumer_stuck;	/* seconds unread, then dropped */
 	u_int		 registry_recheck;	/* seconds: broker's safety net */
+	u_int		 recording_retention;	/* days; 0 keeps them */
+	u_int		 event_retention;	/* days; 0 keeps them */
 	u_int		 nwebhooks;
 	char		 webhook_url[CFG_WEBHOOKS_MAX][CFG_URL_MAX];
 	char		 webhook_key[CFG_PATH_MAX];	/* signs deliveries */
@@ -281,7 +283,7 @@ int		 token_key_load(const char *, uid_t, u_char *);
  * migrations (docs/registry.md). Every string argument is checked before
  * any SQL runs; times are unix seconds passed in by the caller.
  */
-#define REGISTRY_SCHEMA_VERSION		3
+#define REGISTRY_SCHEMA_VERSION		4
 #define REGISTRY_VIEWERS_MAX		65535	/* per session */
 
 #define REGISTRY_CREATE			0x1	/* create the file (0640) */
@@ -393,6 +395,9 @@ int		 registry_webhook_cursor(struct registry *, const char *, int,
 		     int64_t, int64_t *);
 int		 registry_webhook_advance(struct registry *, const char *,
 		     int64_t, int64_t);
+#define REGISTRY_PRUNE_BATCH_MAX	10000	/* rows in one transaction */
+int		 registry_prune_events(struct registry *, int64_t, u_int);
+int		 registry_prune_sessions(struct registry *, int64_t, u_int);
 
 /* registry-schema.c */
 const char	*registry_migration(int);

@@ -32,10 +32,11 @@ share_setup() {
 	    chmod 4750 "$H/libexec/tunl-broker" ||
 	    harness_fail "cannot make tunl-broker setuid"
 	harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
-	printf '#!/bin/sh\nexec %s -f %s --authority %s --broker %s --engineer-keys %s\n' \
+	# SHARE_SHELL_ARGS: more options for tunl-shell (share-static.sh).
+	printf '#!/bin/sh\nexec %s -f %s --authority %s --broker %s --engineer-keys %s %s\n' \
 	    "$H/libexec/tunl-shell.bin" "$RELAY_CONF" "$H/libexec/tunl-authority" \
 	    "$H/libexec/tunl-broker" "$H/keys/support.authorized_keys" \
-	    >"$H/libexec/tunl-shell"
+	    "${SHARE_SHELL_ARGS:-}" >"$H/libexec/tunl-shell"
 	chmod 0755 "$H/libexec/tunl-shell"
 	HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
 	HARNESS_SUBST_CUSTOMER_USER=tunl

@@ -100,6 +100,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg.consumer_backlog, 1024 * 1024);
 	assert_int_equal(cfg.producer_grace, 120);
 	assert_int_equal(cfg.consumer_stuck, 10);
+	assert_int_equal(cfg.recording_retention, 90);
+	assert_int_equal(cfg.event_retention, 365);
 	assert_int_equal(cfg.nwebhooks, 0);
 	assert_int_equal(cfg.log_level, TUNL_LOG_INFO);
 	assert_string_equal(CFG_PATH_DEFAULT, SYSCONFDIR "/tunl/tunl.conf");
@@ -148,6 +150,8 @@ static const char every_key[] =
     "consumer_backlog = 64M\n"
     "producer_grace = 0\n"
     "registry_recheck = 5\n"
+    "recording_retention = 0\n"
+    "event_retention = 36500\n"
     "webhook_url = https://hooks.example.com/a?x=1&y=2#frag\n"
     "webhook_url = http://10.0.0.1:8080/b\n"
     "webhook_url = https://c.example\n"
@@ -191,6 +195,8 @@ test_every_key(void **state)
 	assert_int_equal(cfg.consumer_backlog, 64 * 1024 * 1024);
 	assert_int_equal(cfg.producer_grace, 0);
 	assert_int_equal(cfg.registry_recheck, 5);
+	assert_int_equal(cfg.recording_retention, 0);
+	assert_int_equal(cfg.event_retention, 36500);
 	assert_int_equal(cfg.nwebhooks, 4);
 	assert_string_equal(cfg.webhook_url[0],
 	    "https://hooks.example.com/a?x=1&y=2#frag");
@@ -306,6 +312,10 @@ test_errors(void **state)
 	    NAME ":1: rate_window: 9 is out of range (10-86400)");
 	expect_error("producer_grace = 3601\n",
 	    NAME ":1: producer_grace: 3601 is out of range (0-3600)");
+	expect_error("event_retention = 36501\n",
+	    NAME ":1: event_retention: 36501 is out of range (0-36500)");
+	expect_error("recording_retention = -1\n",
+	    NAME ":1: recording_retention: \"-1\" is not a number");
 	expect_error("consumer_stuck = 1\n",
 	    NAME ":1: consumer_stuck: 1 is out of range (2-600)");
 	expect_error("max_consumers = 257\n",
@@ -655,6 +665,8 @@ test_round_trip(void **state)
 	    "producer_grace = 120\n"
 	    "consumer_stuck = 10\n"
 	    "registry_recheck = 60\n"
+	    "recording_retention = 90\n"
+	    "event_retention = 365\n"
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n"
 	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n"
@@ -882,7 +894,8 @@ test_sample(void **state)
 		"token_ttl", "cert_ttl", "failure_cap", "rate_limit",
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
-		"consumer_stuck", "registry_recheck", "webhook_url",
+		"consumer_stuck", "registry_recheck", "recording_retention",
+		"event_retention", "webhook_url",
 		"webhook_key", "log_level", "relay_address", "relay_host_key",
 		"engineer_keys",
 	};

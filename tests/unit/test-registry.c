@@ -1468,7 +1468,7 @@ test_migrate_from_v2(void **state)
 	assert_int_equal(registry_open(path, 0, &reg), 0);
 	assert_int_equal(registry_schema_version(reg, &v), 0);
 	assert_int_equal(v, REGISTRY_SCHEMA_VERSION);
-	assert_int_equal(v, 3);
+	assert_int_equal(v, 4);
 	assert_int_equal(registry_events_after(reg, 0, ev, 4, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(ev[1].action, "note2");
@@ -1754,6 +1754,121 @@ test_login_current(void **state)
 	    TUNL_ERR_INVALID);
 }
 
+/*
+ * Retention: old events of ended sessions (and of none) go, in batches;
+ * a live or locked session's events stay whatever their age; ended
+ * sessions go with their tokens; the log is append-only again after.
+ */
+static void
+test_prune(void **state)
+{
+	struct fixture	*f = *state;
+	struct session	 live, locked, old, recent;
+	u_char		 h[TOKEN_HASH_LEN];
+	sqlite3		*db;
+	int64_t		 cut = T0 + 1000;
+	int		 i, n, total;
+
+	make_session(&live, T0);
+	make_session(&locked, T0);
+	make_session(&old, T0);
+	make_session(&recent, T0);
+	make_hash(h, 9);
+	assert_int_equal(registry_session_create(f->reg, &live, NULL, T0), 0);
+	assert_int_equal(registry_session_create(f->reg, &locked, NULL, T0),
+	    0);
+	assert_int_equal(registry_session_create(f->reg, &old, h, T0), 0);
+	assert_int_equal(registry_session_create(f->reg, &recent, NULL, T0),
+	    0);
+	assert_int_equal(registry_sign_cooldown(f->reg, old.id, 10, T0 + 1),
+	    0);
+	assert_int_equal(registry_session_set_state(f->reg, locked.id,
+	    SESSION_LOCKED, "registry", NULL, T0 + 2), 0);
+	assert_int_equal(registry_session_set_state(f->reg, old.id,
+	    SESSION_ENDED, "alice", NULL, T0 + 3), 0);
+	/* 1203 old events of the ended session, two batches and a bit. */
+	for (i = 0; i < 1200; i++)
+		assert_int_equal(registry_event_add(f->reg, old.id, "alice",
+		    "note", NULL, NULL, T0 + 4), 0);
+	assert_int_equal(registry_event_add(f->reg, live.id, "bob", "joined",
+	    NULL, NULL, T0 + 5), 0);
+	assert_int_equal(registry_event_add(f->reg, NULL, "pam",
+	    "auth-failure", "192.0.2.1", NULL, T0 + 6), 0);
+	/* After the cut: kept even though its session ends. */
+	assert_int_equal(registry_event_add(f->reg, old.id, "alice", "late",
+	    NULL, NULL, cut), 0);
+	assert_int_equal(registry_session_set_state(f->reg, recent.id,
+	    SESSION_ENDED, "alice", NULL, cut + 1), 0);
+
+	/* Nothing may be deleted outside prune, before or after it. */
+	db = raw_open(f->path);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM events",
+	    NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM events_prune",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM events",
+	    NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO events_prune "
+	    "VALUES (1, 0)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(registry_prune_events(f->reg, cut, 0),
+	    TUNL_ERR_INVALID);
+	assert_int_equal(registry_prune_events(f->reg, cut,
+	    REGISTRY_PRUNE_BATCH_MAX + 1), TUNL_ERR_INVALID);
+	assert_int_equal(registry_prune_events(f->reg, -1, 10),
+	    TUNL_ERR_INVALID);
+	total = 0;
+	for (i = 0; i < 10; i++) {
+		n = registry_prune_events(f->reg, cut, 500);
+		assert_true(n >= 0 && n <= 500);
+		total += n;
+		if (n < 500)
+			break;
+	}
+	/* created + ended + 1200 notes of old; the address's failure. */
+	assert_int_equal(total, 1203);
+	assert_int_equal(registry_prune_events(f->reg, cut, 500), 0);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM events "
+	    "WHERE session_id IS NULL"), 0);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM events e "
+	    "JOIN sessions s ON s.id = e.session_id "
+	    "WHERE s.state = 'pending'"), 2);	/* created, joined */
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM events e "
+	    "JOIN sessions s ON s.id = e.session_id "
+	    "WHERE s.state = 'locked'"), 2);	/* created, locked */
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM events "
+	    "WHERE action = 'late'"), 1);
+	assert_int_equal(raw_count(f->path, "SELECT before FROM events_prune"),
+	    0);
+
+	/* Sessions: the one ended before the cut, with its token. */
+	assert_int_equal(registry_prune_sessions(f->reg, cut, 10), 1);
+	assert_int_equal(registry_prune_sessions(f->reg, cut, 10), 0);
+	assert_int_equal(registry_session_get(f->reg, old.id, &old),
+	    TUNL_ERR_NOT_FOUND);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM sessions"),
+	    3);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM tokens"), 0);
+	assert_int_equal(raw_count(f->path,
+	    "SELECT count(*) FROM sign_cooldown"), 0);
+	/* A later cut takes the recently ended one, never a live one. */
+	assert_int_equal(registry_prune_sessions(f->reg, cut + 1000000, 10), 1);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM sessions "
+	    "WHERE state = 'ended'"), 0);
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM sessions"),
+	    2);
+	/* The late event outlived its session; it goes at a later cut. */
+	assert_int_equal(registry_prune_events(f->reg, cut + 1000000, 500),
+	    3);	/* late, and recent's created and ended */
+	assert_int_equal(raw_count(f->path, "SELECT count(*) FROM events"), 4);
+
+	db = raw_open(f->path);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM events",
+	    NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	sqlite3_close(db);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1784,6 +1899,7 @@ main(void)
 		T(test_migrate_from_v1),
 		T(test_migrate_from_v2),
 		T(test_webhook_cursors),
+		T(test_prune),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

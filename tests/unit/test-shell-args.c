@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -268,6 +269,48 @@ test_engineer(void **state)
 	assert_int_equal(eng(cmd, &c), SHELL_ARGS_OK);
 	assert_int_equal(c.verb, SHELL_V_TUNNEL);
 	assert_int_equal(eng("help", &c), SHELL_ARGS_OK);
+}
+
+/* get tunl-share and get tunl-share.sha256, for both accounts. */
+static void
+test_get(void **state)
+{
+	struct shell_cmd	 c;
+	char			 cmd[256], *p;
+
+	(void)state;
+	assert_int_equal(cust("get tunl-share", &c), SHELL_ARGS_OK);
+	assert_int_equal(c.verb, SHELL_V_GET);
+	assert_false(c.get_hash);
+	assert_false(c.has_id);
+	assert_int_equal(cust("get tunl-share.sha256", &c), SHELL_ARGS_OK);
+	assert_true(c.get_hash);
+	snprintf(cmd, sizeof(cmd), "get tunl-share %s", id1);
+	assert_int_equal(cust(cmd, &c), SHELL_ARGS_OK);
+	assert_true(c.has_id);
+	assert_string_equal(c.id, id1);
+	/* The id as read aloud: words, any case. */
+	snprintf(cmd, sizeof(cmd), "get tunl-share %s", id1);
+	for (p = cmd + strlen("get tunl-share "); *p != '\0'; p++)
+		*p = *p == '-' ? ' ' : (char)toupper((u_char)*p);
+	assert_int_equal(cust(cmd, &c), SHELL_ARGS_OK);
+	assert_string_equal(c.id, id1);
+	assert_int_equal(eng("get tunl-share", &c), SHELL_ARGS_OK);
+	assert_int_equal(c.verb, SHELL_V_GET);
+	assert_int_equal(eng("get tunl-share.sha256", &c), SHELL_ARGS_OK);
+	assert_true(c.get_hash);
+	/* Nothing else can be got, and an engineer names no session. */
+	assert_int_equal(cust("get", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("get /etc/passwd", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("get ../tunl-share", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("get tunl-share.SHA256", &c), SHELL_ARGS_USAGE);
+	assert_int_equal(cust("get tunl-share not-an-id", &c),
+	    SHELL_ARGS_USAGE);
+	assert_int_equal(cust("get tunl-share --restricted", &c),
+	    SHELL_ARGS_USAGE);
+	snprintf(cmd, sizeof(cmd), "get tunl-share %s", id1);
+	assert_int_equal(eng(cmd, &c), SHELL_ARGS_USAGE);
+	assert_int_equal(eng("get tunl-broker", &c), SHELL_ARGS_USAGE);
 }
 
 static void
@@ -577,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_customer),
 		cmocka_unit_test(test_engineer),
+		cmocka_unit_test(test_get),
 		cmocka_unit_test(test_engineer_hostile),
 		cmocka_unit_test(test_spoken_ids),
 		cmocka_unit_test(test_names),
