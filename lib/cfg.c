@@ -243,7 +243,7 @@ cfg_defaults(struct tunl_cfg *cfg)
 	cfg->consumer_backlog = CFG_SIZE_M;
 	cfg->producer_grace = 120;
 	cfg->consumer_stuck = 10;
-	cfg->registry_recheck = 60;
+	cfg->registry_recheck = 600;
 	cfg->nwebhooks = 0;
 	cfg->log_level = TUNL_LOG_INFO;
 }

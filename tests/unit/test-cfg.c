@@ -654,7 +654,7 @@ test_round_trip(void **state)
 	    "consumer_backlog = 1M\n"
 	    "producer_grace = 120\n"
 	    "consumer_stuck = 10\n"
-	    "registry_recheck = 60\n"
+	    "registry_recheck = 600\n"
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n"
 	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n"
