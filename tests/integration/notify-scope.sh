@@ -109,7 +109,7 @@ viewing() {
 harness_wait 60 "bob viewing A" viewing
 kill "$JP"
 left() {
-	[ "$(relay_sql "SELECT count(*) FROM events WHERE session = '$A' AND
+	[ "$(relay_sql "SELECT count(*) FROM events WHERE session_id = '$A' AND
 	    action = 'engineer-left';")" -ge 1 ]
 }
 harness_wait 60 "bob left A" left
