@@ -4,9 +4,12 @@
   scale-measure.py cpu NS PIDFILE SECS
       CPU used over SECS seconds by "our processes": every process in the
       mount namespace NS (sshd and all it runs, the brokers, the producers)
-      and the pids listed in PIDFILE (the engineers' ssh clients). Prints
-      "cpu_ms pct_of_one_core nprocs top", top being the five programs
-      that used most ("comm=ms,...").
+      and the pids listed in PIDFILE (the engineers' ssh clients), from
+      each thread's schedstat (nanoseconds on a CPU, and how many times it
+      was put on one: its wakeups). Prints "cpu_ms pct_of_one_core nprocs
+      top broker_wakeups_per_s nbrokers", top being the five programs that
+      used most ("comm=ms,..."), broker_wakeups_per_s the wakeups of every
+      tunl-broker thread together per second.
   scale-measure.py new NS PIDFILE -- CMD...
       Run CMD (one `new` through ssh) and print the CPU it cost, summed
       over every process: the long-lived ones' own and reaped children's
@@ -79,21 +82,57 @@ def delta(a, b):
     return sum(b[p] - a[p] for p in b if p in a)
 
 
+def sched(pid):
+    """(ns on a CPU, times run) over pid's threads, or None if gone."""
+    ns = runs = 0
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return None
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                v = f.read().split()
+        except OSError:
+            continue
+        ns += int(v[0])
+        runs += int(v[2])
+    return (ns, runs)
+
+
+def sched_snapshot(ns, pidfile):
+    snap = {}
+    for p in set(ns_pids(ns)) | set(listed(pidfile)):
+        st = sched(p)
+        if st is not None:
+            snap[p] = (st, comm(p))
+    return snap
+
+
 def cmd_cpu(ns, pidfile, secs):
-    a = snapshot(ns, pidfile, False)
+    a = sched_snapshot(ns, pidfile)
     t0 = time.monotonic()
     time.sleep(secs)
-    b = snapshot(ns, pidfile, False)
+    b = sched_snapshot(ns, pidfile)
     wall = time.monotonic() - t0
-    ms = delta(a, b) * 1000.0 / CLK
     by = {}
+    total = wakes = 0
+    nb = 0
     for p in b:
-        if p in a:
-            by[comm(p)] = by.get(comm(p), 0) + b[p] - a[p]
+        if p not in a or a[p][1] != b[p][1]:
+            continue
+        d = b[p][0][0] - a[p][0][0]
+        total += d
+        by[b[p][1]] = by.get(b[p][1], 0) + d
+        if b[p][1] == "tunl-broker":
+            wakes += b[p][0][1] - a[p][0][1]
+            nb += 1
+    ms = total / 1e6
     top = sorted(by.items(), key=lambda kv: -kv[1])[:5]
-    print("%.0f %.2f %d %s" % (ms, ms / (wall * 1000.0) * 100.0, len(b),
-                               ",".join("%s=%.0fms" % (k, v * 1000.0 / CLK)
-                                        for k, v in top if v > 0) or "-"))
+    print("%.0f %.2f %d %s %.1f %d" % (
+        ms, ms / (wall * 1000.0) * 100.0, len(b),
+        ",".join("%s=%.0fms" % (k, v / 1e6) for k, v in top if v >= 5e5)
+        or "-", wakes / wall, nb))
 
 
 def cmd_new(ns, pidfile, argv):

@@ -1,9 +1,10 @@
 #!/bin/sh
-# bench/scale.sh N: N idle sessions on one relay, each with one read-only
+# bench/scale.sh N...: idle sessions on one relay, each with one read-only
 # engineer through the real sshd (issue 11). Not a test: figures only,
-# each beside a baseline measured in the same run with no session.
+# at each N (ascending; sessions are added, never restarted) beside a
+# baseline measured in the same run with no session.
 #
-#	sudo sh ../bench/scale.sh 200		# from the build directory
+#	sudo sh ../bench/scale.sh 50 200 500 1000	# from the build directory
 #
 # The relay is the integration tests' (tests/integration/share-lib.sh): a
 # private sshd with the shipped drop-ins and pam_tunl, tunl-shell,
@@ -15,15 +16,18 @@
 #     session: see bench/README.md);
 #   - one engineer: a real `ssh -tt support@relay join ID --read-only`, so
 #     the engineer's sshd, tunl-shell join and ssh client all count.
-# Then, over BENCH_IDLE_SECS (10): the CPU of all our processes; the CPU
-# one more `new` costs, summed over every process; every session answers
+# Then, at each N, over BENCH_IDLE_SECS (10): the CPU of all our processes
+# and the brokers' wakeups; the CPU one more `new` and one `list` cost,
+# summed over every process; `list` shows every session; every session answers
 # (its broker acks a registry-changed frame, its engineer's ssh still
 # runs); PSS per session; then everything stops and no event may be
 # missing and no row or file may claim a live session.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
-N=${1:-50}
+[ $# -gt 0 ] || set -- 50
+STEPS=$*
+for N; do :; done	# the last, the most
 IDLE=${BENCH_IDLE_SECS:-10}
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init bench-scale
@@ -42,7 +46,7 @@ PIDFILE=$H/client-pids
 mkfifo "$H/never" && exec 8<>"$H/never" || harness_fail "fifo"
 mkdir -p "$H/e"
 
-echo "scale: N=$N on $(uname -n), $(nproc) cpus, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
+echo "scale: N = $STEPS on $(uname -n), $(nproc) cpus, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
 echo "limits: nofile $(ulimit -n), nproc $(awk '/Max processes/ { print $3 }' /proc/self/limits), pid_max $(cat /proc/sys/kernel/pid_max), threads-max $(cat /proc/sys/kernel/threads-max), sshd MaxStartups 10:30:100 (default; the engineers log in one at a time)"
 
 # bench_wait SECS CMD...: until CMD succeeds, every half second; 1 if it
@@ -62,14 +66,79 @@ new_cost() {	# one `new`, through ssh: "cpu_ms wall_ms rc"
 }
 
 # ---- baseline: no session ------------------------------------------------------
-base_idle=$($MEASURE cpu "$NS" "$PIDFILE" "$IDLE")
-base_new=$(new_cost)
-base_new2=$(new_cost)
+list_cost() {	# one `list --json`, through ssh: "cpu_ms wall_ms rc ..."
+	$MEASURE new "$NS" "$PIDFILE" -- $SSH -o IdentityFile="$H/client/alice" \
+	    support@127.0.0.1 list --json
+}
+# How many of the bench's sessions `list` shows active.
+list_active() {
+	$SSH -o IdentityFile="$H/client/alice" support@127.0.0.1 list --json \
+	    2>/dev/null | python3 -c '
+import json, sys
+print(sum(1 for s in json.load(sys.stdin)
+          if s["state"] == "active" and s["case"].startswith("B-")))' 2>/dev/null ||
+	    echo "?"
+}
+# Columns of the figures' table, one file per step.
+mkdir -p "$H/fig"
+fig() {	# STEP NAME VALUE
+	printf '%s\n' "$3" >"$H/fig/$1.$2"
+}
+field() { echo "$1" | cut -d' ' -f"$2"; }
+# The `new` window (its wall time and half a second) also holds idle CPU.
+net() {	# RESULT IDLE_MS: total minus that idle rate over its window
+	echo "$1" | awk -v ims="$2" -v secs="$IDLE" '{ printf "%.0f", $1 - ims / secs * ($2 + 500) / 1000 }'
+}
+# measure STEP SESSIONS: every figure at this step.
+measure() {
+	_idle=$($MEASURE cpu "$NS" "$PIDFILE" "$IDLE")
+	_n1=$(new_cost)
+	_n2=$(new_cost)
+	_l1=$(list_cost)
+	_pss=$($MEASURE pss "$NS" "$PIDFILE")
+	_ims=$(field "$_idle" 1)
+	fig "$1" procs "$(field "$_idle" 3)"
+	fig "$1" idle "$_ims ms; $(field "$_idle" 2)%"
+	_nb=$(field "$_idle" 6)
+	fig "$1" wakes "$(echo "$_idle" | awk '{ if ($6 > 0) printf "%.2f", $5 / $6; else print "-" }')"
+	fig "$1" new "$(field "$_n1" 1), $(field "$_n2" 1)"
+	fig "$1" newnet "$(net "$_n1" "$_ims"), $(net "$_n2" "$_ims")"
+	fig "$1" newwall "$(field "$_n1" 2)"
+	fig "$1" newclient "$(field "$_n1" 4)"
+	fig "$1" newrelay "$(field "$_n1" 5)"
+	fig "$1" newbrokers "$(field "$_n1" 6), $(field "$_n2" 6)"
+	fig "$1" list "$(field "$_l1" 1)"
+	fig "$1" listnet "$(net "$_l1" "$_ims")"
+	fig "$1" listwall "$(field "$_l1" 2)"
+	fig "$1" top "$(field "$_idle" 4)"
+	if [ "$2" -gt 0 ]; then
+		fig "$1" listed "$(list_active) of $2"
+		fig "$1" joined "$(joined) of $2"
+		set -- "$1" "$2" $_pss
+		fig "$1" pssb "$(( $3 / $2 ))"
+		fig "$1" pssp "$(( $4 / $2 ))"
+		fig "$1" psse "$(( $5 / $2 ))"
+		fig "$1" psso "$6"
+	else
+		fig "$1" listed "-"
+		fig "$1" joined "-"
+		fig "$1" pssb "-"
+		fig "$1" pssp "-"
+		fig "$1" psse "-"
+		fig "$1" psso "$(field "$_pss" 4)"
+	fi
+	echo "  measured at $2 sessions"
+}
+joined() {	# how many sessions show their one engineer
+	relay_sql "SELECT count(*) FROM sessions WHERE viewers = 1;"
+}
+measure 0 0
 
 # ---- N sessions ---------------------------------------------------------------
-# In three phases, each BENCH_PAR (6) at a time, under sshd's MaxStartups
-# (10 unauthenticated connections): the `new`s, the brokers and their
-# producers, the engineers' joins. A step that fails is the first limit.
+# Up to each step, in three phases, each BENCH_PAR (6) at a time, under
+# sshd's MaxStartups (10 unauthenticated connections): the `new`s, the
+# brokers and their producers, the engineers' joins. A step that fails is
+# the first limit, and no more are added.
 PAR=${BENCH_PAR:-6}
 limit="none within $N sessions"
 t0=$(date +%s)
@@ -78,84 +147,87 @@ one_new() {
 	harness_ssh_key support alice -- new --case "B-$1" >"$H/ids/$1.out" 2>&1 &&
 	    sed -n 's/^session  *//p' "$H/ids/$1.out" >"$H/ids/$1"
 }
-i=1
-while [ "$i" -le "$N" ]; do
-	j=0
-	batch=
-	while [ "$j" -lt "$PAR" ] && [ "$i" -le "$N" ]; do
-		one_new "$i" &
-		batch="$batch $!"
-		i=$((i + 1))
-		j=$((j + 1))
-	done
-	# These only: sshd and the syslog sink are this shell's children too.
-	wait $batch
-done
 IDS=
 made=0
-i=1
-while [ "$i" -le "$N" ]; do
-	if [ ! -s "$H/ids/$i" ]; then
-		limit="new #$i failed: $(tail -n 2 "$H/ids/$i.out" | tr '\n' ' ')"
-		break
-	fi
-	made=$i
-	i=$((i + 1))
-done
-echo "  $made sessions made ($(( $(date +%s) - t0 )) s)"
 started=0
-i=1
-while [ "$i" -le "$made" ]; do
-	id=$(cat "$H/ids/$i")
-	if ! harness_nsenter setpriv --reuid=tunl --regid=tunl --init-groups \
-	    --reset-env -- "$H/libexec/tunl-broker" -f "$RELAY_CONF" -s "$id" \
-	    >"$H/broker-start.out" 2>&1; then
-		limit="broker #$i did not start: $(tr '\n' ' ' <"$H/broker-start.out")"
-		break
-	fi
-	# The key group stands in for tunl-authority admit (docs/broker.md).
-	harness_nsenter setpriv --reuid=tunl --regid=tunl-auth --init-groups \
-	    --reset-env -- "$TPROD" -S "/run/tunl/sessions/$id.sock" -s "$id" \
-	    -n 200 -w 86400 2>>"$H/producers.err" &
-	harness_track $!
-	IDS="$IDS $id"
-	started=$i
-	i=$((i + 1))
-done
-echo "  $started brokers and producers up ($(( $(date +%s) - t0 )) s)"
-joined() {	# how many sessions show their one engineer
-	relay_sql "SELECT count(*) FROM sessions WHERE viewers = 1;"
-}
-i=1
-for id in $IDS; do
-	$SSH -tt -o IdentityFile="$H/client/bob" support@127.0.0.1 join "$id" \
-	    --read-only <"$H/never" >"$H/e/$i.out" 2>&1 &
-	echo $! >>"$PIDFILE"
-	harness_track $!
-	if [ $((i % PAR)) -eq 0 ]; then
-		want=$i
-		all_in() {
-			[ "$(joined)" -ge "$want" ]
-		}
-		if ! bench_wait 300 all_in; then
-			limit="engineers: only $(joined) of $want joined"
+done_steps=
+for step in $STEPS; do
+	[ "$step" -gt "$started" ] || continue
+	first=$((started + 1))
+	i=$first
+	while [ "$i" -le "$step" ]; do
+		j=0
+		batch=
+		while [ "$j" -lt "$PAR" ] && [ "$i" -le "$step" ]; do
+			one_new "$i" &
+			batch="$batch $!"
+			i=$((i + 1))
+			j=$((j + 1))
+		done
+		# These only: sshd and the syslog sink are this shell's children too.
+		wait $batch
+	done
+	i=$first
+	while [ "$i" -le "$step" ]; do
+		if [ ! -s "$H/ids/$i" ]; then
+			limit="new #$i failed: $(tail -n 2 "$H/ids/$i.out" | tr '\n' ' ')"
 			break
 		fi
-	fi
-	i=$((i + 1))
+		made=$i
+		i=$((i + 1))
+	done
+	echo "  $made sessions made ($(( $(date +%s) - t0 )) s)"
+	i=$first
+	newids=
+	while [ "$i" -le "$made" ]; do
+		id=$(cat "$H/ids/$i")
+		if ! harness_nsenter setpriv --reuid=tunl --regid=tunl --init-groups \
+		    --reset-env -- "$H/libexec/tunl-broker" -f "$RELAY_CONF" -s "$id" \
+		    >"$H/broker-start.out" 2>&1; then
+			limit="broker #$i did not start: $(tr '\n' ' ' <"$H/broker-start.out")"
+			break
+		fi
+		# The key group stands in for tunl-authority admit (docs/broker.md).
+		harness_nsenter setpriv --reuid=tunl --regid=tunl-auth --init-groups \
+		    --reset-env -- "$TPROD" -S "/run/tunl/sessions/$id.sock" -s "$id" \
+		    -n 200 -w 86400 2>>"$H/producers.err" &
+		harness_track $!
+		IDS="$IDS $id"
+		newids="$newids $id"
+		started=$i
+		i=$((i + 1))
+	done
+	echo "  $started brokers and producers up ($(( $(date +%s) - t0 )) s)"
+	i=$first
+	for id in $newids; do
+		$SSH -tt -o IdentityFile="$H/client/bob" support@127.0.0.1 join "$id" \
+		    --read-only <"$H/never" >"$H/e/$i.out" 2>&1 &
+		echo $! >>"$PIDFILE"
+		harness_track $!
+		if [ $((i % PAR)) -eq 0 ]; then
+			want=$i
+			all_in() {
+				[ "$(joined)" -ge "$want" ]
+			}
+			if ! bench_wait 300 all_in; then
+				limit="engineers: only $(joined) of $want joined"
+				break
+			fi
+		fi
+		i=$((i + 1))
+	done
+	want=$started
+	all_in() {
+		[ "$(joined)" -ge "$want" ]
+	}
+	bench_wait 300 all_in ||
+	    limit="engineers: only $(joined) of $started joined"
+	echo "sessions started: $started of $step, $(joined) with their engineer, in $(( $(date +%s) - t0 )) s; limit: $limit"
+	measure "$started" "$started"
+	njoined=$(joined)
+	done_steps="$done_steps $started"
+	[ "$started" -ge "$step" ] && [ "$limit" = "none within $N sessions" ] || break
 done
-want=$started
-all_in() {
-	[ "$(joined)" -ge "$want" ]
-}
-bench_wait 300 all_in ||
-    limit="engineers: only $(joined) of $started joined"
-echo "sessions started: $started of $N, $(joined) with their engineer, in $(( $(date +%s) - t0 )) s; first limit reached: $limit"
-
-idle=$($MEASURE cpu "$NS" "$PIDFILE" "$IDLE")
-n_new=$(new_cost)
-n_new2=$(new_cost)
-pss=$($MEASURE pss "$NS" "$PIDFILE")
 
 # Every session answers.
 answered=0
@@ -171,8 +243,9 @@ done
 for p in $(cat "$PIDFILE"); do
 	kill -TERM "$p" 2>/dev/null
 done
+# As many engineers leave as joined (a failed join is the first limit).
 left_all() {
-	[ "$(relay_sql "SELECT count(*) FROM events WHERE action = 'engineer-left';")" -ge "$started" ]
+	[ "$(relay_sql "SELECT count(*) FROM events WHERE action = 'engineer-left';")" -ge "${njoined:-0}" ]
 }
 bench_wait 300 left_all ||
     echo "not every engineer-left event came within 300 s"
@@ -197,8 +270,12 @@ lost=0
 for a in engineer-joined engineer-left producer-connected \
     producer-disconnected broker-exit; do
 	got=$(relay_sql "SELECT count(*) FROM events WHERE action = '$a';")
-	[ "$got" -eq "$started" ] || {
-		echo "events $a: $got, want $started"
+	case $a in
+	engineer-*) want=${njoined:-0} ;;
+	*) want=$started ;;
+	esac
+	[ "$got" -eq "$want" ] || {
+		echo "events $a: $got, want $want"
 		lost=$((lost + 1))
 	}
 done
@@ -207,33 +284,40 @@ stale=$(relay_sql "SELECT count(*) FROM sessions WHERE state IN ('active')
 files=$(ls "$H/run/tunl/sessions" | grep -c '\.\(sock\|lock\|spool\)$')
 
 # ---- the figures ----------------------------------------------------------------
-set -- $base_idle; b_ms=$1 b_pct=$2 b_n=$3 b_top=${4:--}
-set -- $idle; i_ms=$1 i_pct=$2 i_n=$3 i_top=${4:--}
-set -- $pss; p_broker=$1 p_prod=$2 p_eng=$3 p_other=$4 p_nb=$5
-per() { [ "$started" -gt 0 ] && echo $(( $1 / started )) || echo 0; }
-echo
-printf '%-44s %16s %16s\n' "" "baseline (0)" "$started sessions"
-printf '%-44s %16s %16s\n' "processes counted" "$b_n" "$i_n"
-printf '%-44s %16s %16s\n' "idle CPU over ${IDLE}s (ms; % of a core)" \
-    "$b_ms; $b_pct%" "$i_ms; $i_pct%"
-printf '%-44s %16s %16s\n' "one \`new\`: CPU over all processes (ms)" \
-    "$(echo "$base_new" | cut -d' ' -f1), $(echo "$base_new2" | cut -d' ' -f1)" \
-    "$(echo "$n_new" | cut -d' ' -f1), $(echo "$n_new2" | cut -d' ' -f1)"
-printf '%-44s %16s %16s\n' "one \`new\`: wall (ms)" \
-    "$(echo "$base_new" | cut -d' ' -f2)" "$(echo "$n_new" | cut -d' ' -f2)"
-f() { echo "$1" | cut -d' ' -f"$2"; }
-printf '%-44s %16s %16s\n' "  of which the ssh client (ms)" "$(f "$base_new" 4)" "$(f "$n_new" 4)"
-printf '%-44s %16s %16s\n' "  of which sshd, PAM, tunl-shell, authority" "$(f "$base_new" 5)" "$(f "$n_new" 5)"
-printf '%-44s %16s %16s\n' "  of which all the brokers together (ms)" "$(f "$base_new" 6)" "$(f "$n_new" 6)"
-# The `new` window (its wall time and half a second) also holds idle CPU.
-net() {	# RESULT IDLE_MS: total minus that idle rate over its window
-	echo "$1" | awk -v ims="$2" -v secs="$IDLE" '{ printf "%.0f", $1 - ims / secs * ($2 + 500) / 1000 }'
+row() {	# LABEL NAME
+	printf '%-46s' "$1"
+	for c in 0 $done_steps; do
+		printf ' %15s' "$(cat "$H/fig/$c.$2" 2>/dev/null || echo -)"
+	done
+	echo
 }
-printf '%-44s %16s %16s\n' "one \`new\` minus idle CPU over its window" \
-    "$(net "$base_new" "$b_ms")" "$(net "$n_new" "$i_ms"), $(net "$n_new2" "$i_ms")"
-echo "idle CPU by program, $started sessions: $i_top"
 echo
-echo "PSS per session: broker $(per "$p_broker") kB, producer (test-producer) $(per "$p_prod") kB, engineer path (sshd, tunl-shell join, ssh) $(per "$p_eng") kB; the rest $p_other kB in all ($p_nb brokers counted)"
+printf '%-46s' "sessions (each with its broker and engineer)"
+printf ' %15s' "baseline (0)"
+for c in $done_steps; do printf ' %15s' "$c"; done
+echo
+row "processes counted" procs
+row "idle CPU over ${IDLE}s (ms; % of a core)" idle
+row "wakeups a second per broker" wakes
+row "one \`new\`: CPU, all processes (ms)" new
+row "  minus idle CPU over its window (ms)" newnet
+row "  wall (ms)" newwall
+row "  the ssh client (ms)" newclient
+row "  sshd, PAM, tunl-shell, authority (ms)" newrelay
+row "  all the brokers together (ms)" newbrokers
+row "one \`list --json\`: CPU, all processes (ms)" list
+row "  minus idle CPU over its window (ms)" listnet
+row "  wall (ms)" listwall
+row "\`list\` shows active" listed
+row "sessions with their engineer" joined
+row "PSS per session: broker (kB)" pssb
+row "PSS per session: producer (kB)" pssp
+row "PSS per session: engineer path (kB)" psse
+row "PSS of the rest, in all (kB)" psso
+for c in 0 $done_steps; do
+	echo "idle CPU by program at $c: $(cat "$H/fig/$c.top")"
+done
+echo "first limit reached: $limit"
 echo "sessions answering: $answered of $started brokers acked; $alive of $started engineers' ssh still running"
 echo "after stopping: events missing: $lost kinds; rows still active: $stale; session files left: $files; $reaper"
 

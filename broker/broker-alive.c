@@ -14,8 +14,9 @@
  *
  * Silence the broker chose is not the producer's: while the broker does
  * not read it (the memory budget, the recording's writer behind) or the
- * broker itself did not run, the clock restarts. The pings ride on the
- * loop's one-second tick, so an idle session costs no extra wakeup here.
+ * broker itself did not run, the clock restarts. An idle loop sleeps until
+ * the next ping or the silence limit (broker-wake.c), so an idle session
+ * costs a wakeup per ping and its answer, nothing more.
  */
 #include "config.h"
 
@@ -36,9 +37,12 @@ alive_check(struct broker *b, int64_t now)
 	struct peer	*p = b->producer;
 	int		 stalled;
 
-	/* The loop runs at least every second; longer, we were stopped. */
-	stalled = b->alive_tick_ms != 0 &&
-	    now - b->alive_tick_ms > BROKER_PING_MS;
+	/*
+	 * The loop wakes by the time it planned (broker-wake.c); more than a
+	 * tick later than that, we were stopped.
+	 */
+	stalled = b->alive_tick_ms != 0 && b->wake_due_ms != 0 &&
+	    now - b->wake_due_ms > BROKER_TICK_MS;
 	b->alive_tick_ms = now;
 	if (b->ended || p == NULL || p->dead || p->closing)
 		return;

@@ -221,6 +221,7 @@ broker_loop(struct broker *b)
 	size_t			 npfd, maxpfd = 0, i;
 	int64_t			 now, wait, recms;
 	int			 listening, reaping, regidx, recidx, recwait;
+	int			 prodpolled;
 	int			 n, r = 0;
 
 	sigemptyset(&unblocked);
@@ -304,22 +305,26 @@ broker_loop(struct broker *b)
 			pfd[npfd].events = POLLIN;
 			who[npfd++] = NULL;
 		}
+		prodpolled = 0;
 		TAILQ_FOREACH(p, &b->peers, entry) {
 			pfd[npfd].fd = p->fd;
 			pfd[npfd].events = 0;
 			/* A held hello: nothing more read until it goes on. */
 			if (!p->closing && !p->held &&
 			    !(p->role == PEER_PRODUCER && (recwait ||
-			    loop_queued(b) > BROKER_MEM_BUDGET)))
+			    loop_queued(b) > BROKER_MEM_BUDGET))) {
 				pfd[npfd].events |= POLLIN;
-			else if (p->role == PEER_PRODUCER)
+				if (p == b->producer)
+					prodpolled = 1;
+			} else if (p->role == PEER_PRODUCER)
 				alive_heard(p, now);	/* our silence */
 			if (peer_pending(p) > 0)
 				pfd[npfd].events |= POLLOUT;
 			who[npfd++] = p;
 		}
 
-		wait = 1000;
+		/* Only the next timer wakes an idle broker (broker-wake.c). */
+		wait = broker_wake_ms(b, now, prodpolled);
 		if (!listening && !b->ended &&
 		    b->accept_paused_until - now < wait)
 			wait = b->accept_paused_until - now;
@@ -336,6 +341,7 @@ broker_loop(struct broker *b)
 			wait = recms;
 		if (wait < 0)
 			wait = 0;
+		b->wake_due_ms = now + wait;
 		ts.tv_sec = wait / 1000;
 		ts.tv_nsec = (wait % 1000) * 1000000;
 		n = ppoll(pfd, npfd, &ts, &unblocked);

@@ -68,6 +68,8 @@
 #define BROKER_REG_RETRY_MAX_MS	4000	/* doubling up to this */
 #define BROKER_REG_CHILD_S	5	/* a registry call's child dies then */
 #define BROKER_REG_TRIES	3	/* a call whose child died, at most */
+#define BROKER_TICK_MS		1000	/* the loop's tick while busy */
+#define BROKER_IDLE_WAKE_MS	60000	/* idle: at least this often */
 #define BROKER_PING_MS		2000	/* the producer is pinged this often */
 #define BROKER_ALIVE_MS		6000	/* heard nothing that long: gone */
 
@@ -244,6 +246,7 @@ struct broker {
 	int			 had_producer;
 	u_int			 alive_serial;	/* producer being watched */
 	int64_t			 alive_tick_ms;	/* last heartbeat check */
+	int64_t			 wake_due_ms;	/* the loop meant to wake by */
 	u_int32_t		 ping_seq;
 
 	struct recorder		*rec;		/* broker-record.c */
@@ -258,6 +261,9 @@ struct broker {
 /* tunl-broker.c */
 void		 broker_report(struct broker *, int, const char *, ...)
 		     TUNL_PRINTF(3, 4);
+
+/* broker-wake.c */
+int64_t		 broker_wake_ms(const struct broker *, int64_t, int);
 
 /* broker-loop.c */
 void		 broker_signals(struct broker *);

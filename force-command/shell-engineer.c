@@ -270,8 +270,10 @@ shell_engineer_new(struct shell *sh, const struct shell_cmd *cmd)
  */
 /*
  * Tell the session's broker, if one runs, that its row changed: it reads
- * the row at once (docs/protocol.md, "registry-changed"). Without an
- * answer, its periodic read (registry_recheck) still finds the change.
+ * the row at once (docs/protocol.md, "registry-changed"). A broker that
+ * does not answer is asked once more; still without an answer, the
+ * engineer is told that the change takes effect at the broker's own
+ * periodic read (registry_recheck), at the latest.
  */
 static void
 shell_tell_broker(struct shell *sh, const char *id)
@@ -280,8 +282,14 @@ shell_tell_broker(struct shell *sh, const char *id)
 
 	r = broker_notify(sh->cfg.runtime_dir, id);
 	if (r != 0 && r != TUNL_ERR_NOT_FOUND)
+		r = broker_notify(sh->cfg.runtime_dir, id);
+	if (r != 0 && r != TUNL_ERR_NOT_FOUND) {
 		error("session %s: the broker was not told of the change: %s",
 		    id, tunl_err(r));
+		fprintf(stderr, "tunl: the session's broker did not answer; "
+		    "it will find the change within %u minutes\n",
+		    (sh->cfg.registry_recheck * 5 / 4 + 59) / 60);
+	}
 }
 
 /* Sessions whose broker is gone are ended first (lib/reaper.c). */

@@ -245,7 +245,7 @@ cfg_defaults(struct tunl_cfg *cfg)
 	cfg->consumer_backlog = CFG_SIZE_M;
 	cfg->producer_grace = 120;
 	cfg->consumer_stuck = 10;
-	cfg->registry_recheck = 60;
+	cfg->registry_recheck = 600;
 	cfg->recording_retention = 90;
 	cfg->event_retention = 365;
 	cfg->nwebhooks = 0;

@@ -664,7 +664,7 @@ test_round_trip(void **state)
 	    "consumer_backlog = 1M\n"
 	    "producer_grace = 120\n"
 	    "consumer_stuck = 10\n"
-	    "registry_recheck = 60\n"
+	    "registry_recheck = 600\n"
 	    "recording_retention = 90\n"
 	    "event_retention = 365\n"
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
