@@ -152,6 +152,9 @@ screen rw | grep -q 'exit=' && harness_fail "the others left with carol"
 # ---- the registry turns the running session restricted: keys stop ----------
 # (What produce --restricted does for a broker that already runs.)
 relay_sql "UPDATE sessions SET mode = 'restricted' WHERE id = '$ID';"
+# A change by tunl's own programs tells the broker at once; so here.
+relay_as support "$top_builddir/tests/helpers/registry-changed" /run/tunl "$ID" ||
+    harness_fail "the broker of $ID was not told"
 wait_raw rw "tunl: the session is now restricted: watch and chat only"
 wait_screen rw "read-only (restricted)"
 type_refused rw 'echo late-$((6+1))'
