@@ -75,6 +75,13 @@ session_cert(pam_handle_t *pamh, struct sshcert *c)
 	return r;
 }
 
+/*
+ * Nothing to do (not the customer account, not under sshd, a login by
+ * token that has its key already, no certificate) is success, as it was
+ * before this stage did anything: a stack with no other session module
+ * must not turn into a refusal (libpam fails a stack where every module
+ * ignores).
+ */
 int
 pam_tunl_session_open(pam_handle_t *pamh, const struct pam_tunl_args *args)
 {
@@ -95,21 +102,21 @@ pam_tunl_session_open(pam_handle_t *pamh, const struct pam_tunl_args *args)
 		return PAM_SERVICE_ERR;
 	if (pam_get_item(pamh, PAM_USER, &item) != PAM_SUCCESS ||
 	    item == NULL || strcmp(item, ctx.cfg.customer_user) != 0)
-		return PAM_IGNORE;
+		return PAM_SUCCESS;
 	if (ctx.connection == NULL)
-		return PAM_IGNORE;
+		return PAM_SUCCESS;
 	/* A keyboard-interactive login has its key from the auth stage. */
 	r = handoff_read(ctx.authdir, ctx.connection, ctx.relay_gid,
 	    pam_tunl_now(), ctx.handoff_ttl, &h);
 	if (r != TUNL_ERR_NOT_FOUND)
-		return PAM_IGNORE;
+		return PAM_SUCCESS;
 	if ((r = session_cert(pamh, &c)) != 0) {
 		if (r == TUNL_ERR_NOT_FOUND) {
 			if (args->debug)
 				pam_syslog(pamh, LOG_DEBUG, "session: no "
 				    "certificate in " SESSION_AUTH_INFO
 				    " (ExposeAuthInfo no?)");
-			return PAM_IGNORE;
+			return PAM_SUCCESS;
 		}
 		pam_syslog(pamh, LOG_ERR, "session: the certificate in "
 		    SESSION_AUTH_INFO ": %s", tunl_err(r));
