@@ -665,24 +665,21 @@ proto_ctl(struct share *s)
 			/* The answer to the oldest line we wrote. */
 			if (!m.ours)
 				break;
-			if (++s->ctl_done + SHARE_SNAP_BLOCKS > s->snap_seq &&
-			    s->ctl_done < s->snap_seq &&
+			if (++s->ctl_done == s->snap_seq - 1 &&
 			    m.kind == CTLMODE_ERROR) {
-				/* Capture, save or delete failed: the rest
-				 * of the line, the state's block with it,
-				 * never runs. */
-				s->ctl_done = s->snap_seq;
+				/* The capture failed: no state block. */
+				s->ctl_done++;
 				if (s->snap_asked)
 					proto_snapshot_done(s, &m);
-			} else if (s->ctl_done + SHARE_SNAP_BLOCKS > s->snap_seq &&
-			    s->ctl_done <= s->snap_seq) {
+			} else if (s->ctl_done == s->snap_seq ||
+			    s->ctl_done == s->snap_seq - 1) {
 				if (m.kind == CTLMODE_ERROR && s->snap_asked)
 					proto_snapshot_done(s, &m);
 			} else if (m.kind == CTLMODE_ERROR &&
 			    s->ctl_failed++ == 0)
 				(void)share_audit_note(s->audit_fd,
-				    "tmux refused a command: keys, a size or "
-				    "an option (the pane is gone?)");
+				    "tmux refused a command: keys or a size "
+				    "(the pane is gone?)");
 			break;
 		case CTLMODE_EXIT:
 			s->ending = 1;

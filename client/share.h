@@ -57,8 +57,6 @@ int		 share_alive_check(struct share *);
 #define CTLMODE_LINE_MAX	(256 * 1024)	/* bytes in one line */
 /* What starts the state line of a snapshot (share_tmux_snapshot_ask). */
 #define SHARE_SNAP_TAG		"tunl-snapshot-state"
-/* Answers (blocks) to a snapshot's line: capture, save, delete, state. */
-#define SHARE_SNAP_BLOCKS	4
 #define SHARE_SNAP_WAIT_S	5	/* then a lost answer is given up */
 
 enum ctlmode_kind {
@@ -276,8 +274,6 @@ struct share {
 	char		 cast[PATH_MAX];	/* dir/session.cast */
 	char		 chatsock[PATH_MAX];	/* dir/chat.sock */
 	char		 asksock[PATH_MAX];	/* dir/askpass.sock */
-	char		 snapfile[PATH_MAX];	/* dir/snapshot: tmux saves a
-						   capture there */
 	char		 sshlog[PATH_MAX];	/* dir/ssh.log */
 	enum share_diag	 diag;			/* why sign failed */
 	char		 diag_detail[SHARE_DIAG_DETAIL_MAX];
@@ -295,7 +291,7 @@ struct share {
 	u_int64_t	 ctl_failed;		/* our commands tmux refused */
 	u_int64_t	 ctl_sent;		/* command lines queued */
 	u_int64_t	 ctl_done;		/* ...and answered */
-	u_int64_t	 snap_seq;		/* the state's answer */
+	u_int64_t	 snap_seq;		/* the capture's line */
 	int		 snap_asked;		/* a capture on its way */
 	u_int32_t	 snap_asked_id;		/* ...for this request */
 	time_t		 snap_asked_at;

@@ -99,7 +99,6 @@ make_dir(struct share *s)
 	set_path(s->cast, s->dir, "session.cast");
 	set_path(s->chatsock, s->dir, "chat.sock");
 	set_path(s->asksock, s->dir, "askpass.sock");
-	set_path(s->snapfile, s->dir, "snapshot");
 	set_path(s->sshlog, s->dir, "ssh.log");
 }
 
@@ -151,7 +150,6 @@ remove_secrets(struct share *s)
 	(void)unlink(s->cert);
 	(void)unlink(s->chatsock);
 	(void)unlink(s->asksock);
-	(void)unlink(s->snapfile);
 	(void)unlink(s->sock);
 }
 
