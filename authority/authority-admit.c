@@ -186,15 +186,8 @@ authority_admit(struct authority *a, const char *sid)
 	}
 	if (authority_open_registry(a, &reg) != 0)
 		goto out;
-	if ((r = registry_session_get(reg, sid, &s)) != 0 ||
-	    (s.state != SESSION_PENDING && s.state != SESSION_ACTIVE) ||
-	    s.expires <= a->now) {
-		error("admit %s refused: session %s", sid, r != 0 ?
-		    tunl_err(r) : s.expires <= a->now ? "expired" :
-		    session_state_name(s.state));
-		authority_fail("not authorised for that session");
+	if (authority_session_live(a, reg, "admit", sid, &s) != 0)
 		goto out;
-	}
 	if ((r = registry_login_current(reg, sid, &li)) != 0) {
 		error("admit %s refused: %s", sid, r == TUNL_ERR_DENIED ?
 		    "a newer token superseded this login" :

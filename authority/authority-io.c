@@ -165,6 +165,29 @@ authority_open_registry(struct authority *a, struct registry **reg)
 }
 
 /*
+ * Refuse unless the session `sid` is pending or active and not expired:
+ * the one liveness check of every customer verb. `verb` names the verb
+ * in the log; the caller is told only that it is not authorised, as for
+ * every other refusal of the binding.
+ */
+int
+authority_session_live(struct authority *a, struct registry *reg,
+    const char *verb, const char *sid, struct session *s)
+{
+	int	 r;
+
+	if ((r = registry_session_get(reg, sid, s)) == 0 &&
+	    (s->state == SESSION_PENDING || s->state == SESSION_ACTIVE) &&
+	    s->expires > a->now)
+		return 0;
+	error("%s %s refused: session %s", verb, sid, r != 0 ?
+	    tunl_err(r) : s->expires <= a->now ? "expired" :
+	    session_state_name(s->state));
+	authority_fail("not authorised for that session");
+	return r != 0 ? r : TUNL_ERR_DENIED;
+}
+
+/*
  * The answer of mint and token: "id=", "token=" and "expires=" lines on
  * stdout, written without stdio and wiped afterwards.
  */

@@ -385,15 +385,8 @@ authority_sign(struct authority *a, const char *sid)
 	}
 	if (authority_open_registry(a, &reg) != 0)
 		goto out;
-	if ((r = registry_session_get(reg, sid, &s)) != 0 ||
-	    (s.state != SESSION_PENDING && s.state != SESSION_ACTIVE) ||
-	    s.expires <= a->now) {
-		error("sign %s refused: session %s", sid, r != 0 ?
-		    tunl_err(r) : s.expires <= a->now ? "expired" :
-		    session_state_name(s.state));
-		authority_fail("not authorised for that session");
+	if (authority_session_live(a, reg, "sign", sid, &s) != 0)
 		goto out;
-	}
 	/*
 	 * A login whose token is no longer live (superseded by `token <id>`,
 	 * or used) is refused before the cooldown is taken, so an old login

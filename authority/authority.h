@@ -75,6 +75,8 @@ int		 authority_value(enum authority_charset, const char *, size_t,
 int		 authority_open_registry(struct authority *,
 		     struct registry **);
 int		 authority_answer(const char *, const char *, int64_t);
+int		 authority_session_live(struct authority *, struct registry *,
+		     const char *, const char *, struct session *);
 
 /* authority-mint.c */
 int		 authority_mint_parse(const char *, size_t,
