@@ -1316,29 +1316,43 @@ registry_session_restrict(struct registry *reg, const char *sid,
 }
 
 /*
- * End every pending or active session whose expiry has come, with an
- * event for each. Returns how many, or an error.
+ * Run the statement which in a transaction of its own, with the time t
+ * in ?1 and, unless batch is 0, batch in ?2; open (t in ?1) and close
+ * run before and after it, or SQL_NSTMTS for none. Returns how many rows
+ * which changed, or an error with everything rolled back.
  */
-int
-registry_session_expire(struct registry *reg, int64_t now)
+static int
+reg_tx_count(struct registry *reg, enum reg_sql which, enum reg_sql open,
+    enum reg_sql close, int64_t t, u_int batch)
 {
 	sqlite3_stmt	*stmt = NULL;
 	int		 r, n = 0;
 
-	if (!reg_check_time(now))
+	if (!reg_check_time(t))
 		return reg_invalid(reg, "time");
 	if ((r = reg_begin(reg)) != 0)
 		return r;
-	if ((r = reg_stmt(reg, SQL_SESSION_EXPIRE_EVENTS, &stmt)) != 0 ||
-	    (r = reg_bind_int(reg, stmt, 1, now)) != 0 ||
-	    (r = reg_exec(reg, stmt)) != 0)
-		goto out;
-	reg_release(stmt);
-	if ((r = reg_stmt(reg, SQL_SESSION_EXPIRE, &stmt)) != 0 ||
-	    (r = reg_bind_int(reg, stmt, 1, now)) != 0 ||
+	if (open != SQL_NSTMTS) {
+		if ((r = reg_stmt(reg, open, &stmt)) != 0 ||
+		    (r = reg_bind_int(reg, stmt, 1, t)) != 0 ||
+		    (r = reg_exec(reg, stmt)) != 0)
+			goto out;
+		reg_release(stmt);
+		stmt = NULL;
+	}
+	if ((r = reg_stmt(reg, which, &stmt)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 1, t)) != 0 ||
+	    (batch != 0 && (r = reg_bind_int(reg, stmt, 2, batch)) != 0) ||
 	    (r = reg_exec(reg, stmt)) != 0)
 		goto out;
 	n = sqlite3_changes(reg->db);
+	if (close != SQL_NSTMTS) {
+		reg_release(stmt);
+		stmt = NULL;
+		if ((r = reg_stmt(reg, close, &stmt)) != 0 ||
+		    (r = reg_exec(reg, stmt)) != 0)
+			goto out;
+	}
 	r = reg_commit(reg);
  out:
 	reg_release(stmt);
@@ -1347,6 +1361,17 @@ registry_session_expire(struct registry *reg, int64_t now)
 		return r;
 	}
 	return n;
+}
+
+/*
+ * End every pending or active session whose expiry has come, with an
+ * event for each. Returns how many, or an error.
+ */
+int
+registry_session_expire(struct registry *reg, int64_t now)
+{
+	return reg_tx_count(reg, SQL_SESSION_EXPIRE, SQL_SESSION_EXPIRE_EVENTS,
+	    SQL_NSTMTS, now, 0);
 }
 
 /*
@@ -2166,42 +2191,9 @@ static int
 reg_prune_batch(struct registry *reg, enum reg_sql which, enum reg_sql open,
     enum reg_sql close, int64_t before, u_int batch)
 {
-	sqlite3_stmt	*stmt = NULL;
-	int		 r, n = 0;
-
-	if (!reg_check_time(before))
-		return reg_invalid(reg, "time");
 	if (batch == 0 || batch > REGISTRY_PRUNE_BATCH_MAX)
 		return reg_invalid(reg, "batch size");
-	if ((r = reg_begin(reg)) != 0)
-		return r;
-	if (open != SQL_NSTMTS) {
-		if ((r = reg_stmt(reg, open, &stmt)) != 0 ||
-		    (r = reg_bind_int(reg, stmt, 1, before)) != 0 ||
-		    (r = reg_exec(reg, stmt)) != 0)
-			goto out;
-		reg_release(stmt);
-	}
-	if ((r = reg_stmt(reg, which, &stmt)) != 0 ||
-	    (r = reg_bind_int(reg, stmt, 1, before)) != 0 ||
-	    (r = reg_bind_int(reg, stmt, 2, batch)) != 0 ||
-	    (r = reg_exec(reg, stmt)) != 0)
-		goto out;
-	n = sqlite3_changes(reg->db);
-	if (close != SQL_NSTMTS) {
-		reg_release(stmt);
-		if ((r = reg_stmt(reg, close, &stmt)) != 0 ||
-		    (r = reg_exec(reg, stmt)) != 0)
-			goto out;
-	}
-	r = reg_commit(reg);
- out:
-	reg_release(stmt);
-	if (r != 0) {
-		reg_rollback(reg);
-		return r;
-	}
-	return n;
+	return reg_tx_count(reg, which, open, close, before, batch);
 }
 
 /*
