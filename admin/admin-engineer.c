@@ -166,36 +166,23 @@ eng_parse(const char *line, struct eng_line *e)
 static int
 eng_load(const char *path, size_t *len)
 {
-	ssize_t	 n;
-	int	 fd, r;
+	int	 r;
 
-	*len = 0;
-	if ((r = tunl_open_safely(path, O_RDONLY, 0, 0, &fd)) != 0) {
-		if (r == TUNL_ERR_SYSTEM && errno == ENOENT) {
-			eng_file[0] = '\0';
-			return 0;
-		}
+	if ((r = admin_fs_read_root(path, eng_file, ENG_FILE_MAX, len)) == 0)
+		return 0;
+	if (r == TUNL_ERR_SYSTEM && errno == ENOENT) {
+		eng_file[0] = '\0';
+		*len = 0;
+		return 0;
+	}
+	if (r == TUNL_ERR_LENGTH)
+		printf("tunl-admin: %s: larger than %d bytes\n", path,
+		    ENG_FILE_MAX);
+	else
 		printf("tunl-admin: %s: %s\n", path, r == TUNL_ERR_UNSAFE ?
 		    "not a regular file owned by root and writable by root "
 		    "alone" : strerror(errno));
-		return r;
-	}
-	while (*len < ENG_FILE_MAX) {
-		n = read(fd, eng_file + *len, ENG_FILE_MAX - *len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	if (*len >= ENG_FILE_MAX) {
-		printf("tunl-admin: %s: larger than %d bytes\n", path,
-		    ENG_FILE_MAX);
-		return TUNL_ERR_LENGTH;
-	}
-	eng_file[*len] = '\0';
-	return 0;
+	return r;
 }
 
 /* Replace the file: root:root 0644 (the layout table), synced, renamed. */
@@ -203,33 +190,17 @@ static int
 eng_store(const char *path, const char *data, size_t len)
 {
 	const struct admin_layout *it = admin_layout_find(LAYOUT_ENGINEER_KEYS);
-	char	 tmp[PATH_MAX], bad[PATH_MAX];
-	int	 fd, r = TUNL_ERR_SYSTEM;
+	char	 bad[PATH_MAX];
+	int	 r;
 
 	if (admin_fs_check_parents(path, bad, sizeof(bad)) != 0) {
 		printf("tunl-admin: %s: %s is not root's alone; fix that "
 		    "first\n", path, bad);
 		return TUNL_ERR_UNSAFE;
 	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
-		return TUNL_ERR_LENGTH;
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1)
-		goto out;
-	if (fchown(fd, 0, 0) == 0 && fchmod(fd, it->mode) == 0 &&
-	    write(fd, data, len) == (ssize_t)len && fsync(fd) == 0)
-		r = 0;
-	if (close(fd) == -1)
-		r = TUNL_ERR_SYSTEM;
-	if (r == 0 && rename(tmp, path) == -1)
-		r = TUNL_ERR_SYSTEM;
- out:
-	if (r != 0) {
+	if ((r = admin_fs_replace(path, ".new", data, len, it->mode)) != 0)
 		printf("tunl-admin: %s: cannot write: %s\n", path,
-		    strerror(errno));
-		(void)unlink(tmp);
-	}
+		    r == TUNL_ERR_LENGTH ? "path too long" : strerror(errno));
 	return r;
 }
 

@@ -195,3 +195,66 @@ admin_fs_make_parents(const char *path)
 	}
 	return 0;
 }
+
+/*
+ * Read a root-owned regular file (tunl_open_safely) into buf, which holds
+ * max + 1 bytes; the text is terminated. A file of max bytes or more is
+ * TUNL_ERR_LENGTH.
+ */
+int
+admin_fs_read_root(const char *path, char *buf, size_t max, size_t *len)
+{
+	ssize_t	 n;
+	int	 fd, r;
+
+	*len = 0;
+	if ((r = tunl_open_safely(path, O_RDONLY, 0, 0, &fd)) != 0)
+		return r;
+	while (*len < max) {
+		n = read(fd, buf + *len, max - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	close(fd);
+	if (*len >= max)
+		return TUNL_ERR_LENGTH;
+	buf[*len] = '\0';
+	return 0;
+}
+
+/*
+ * Write path anew, root:root mode: a temporary file beside it (path and
+ * suffix), synced, renamed over it. On failure the temporary file is
+ * gone and errno says why.
+ */
+int
+admin_fs_replace(const char *path, const char *suffix, const char *data,
+    size_t len, mode_t mode)
+{
+	char	 tmp[PATH_MAX];
+	int	 fd, r = TUNL_ERR_SYSTEM, saved;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", path, suffix) >=
+	    sizeof(tmp))
+		return TUNL_ERR_LENGTH;
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		return TUNL_ERR_SYSTEM;
+	if (fchown(fd, 0, 0) == 0 && fchmod(fd, mode) == 0 &&
+	    write(fd, data, len) == (ssize_t)len && fsync(fd) == 0)
+		r = 0;
+	if (close(fd) == -1)
+		r = TUNL_ERR_SYSTEM;
+	if (r == 0 && rename(tmp, path) == -1)
+		r = TUNL_ERR_SYSTEM;
+	if (r != 0) {
+		saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+	}
+	return r;
+}

@@ -44,57 +44,6 @@
 static char	 wire_text[PAM_FILE_MAX + 1];
 static char	 wire_out[PAM_FILE_MAX + 64];
 
-/* Read a root-owned file of at most max bytes into buf. */
-static int
-wire_read(const char *path, char *buf, size_t max, size_t *len)
-{
-	ssize_t	 n;
-	int	 fd, r;
-
-	*len = 0;
-	if ((r = tunl_open_safely(path, O_RDONLY, 0, 0, &fd)) != 0)
-		return r;
-	while (*len < max) {
-		n = read(fd, buf + *len, max - *len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	if (*len >= max)
-		return TUNL_ERR_LENGTH;
-	buf[*len] = '\0';
-	return 0;
-}
-
-/* Write path anew: a temporary file beside it, synced, renamed over it. */
-static int
-wire_write(const char *path, const char *data, size_t len, mode_t mode)
-{
-	char	 tmp[PATH_MAX];
-	int	 fd, r = TUNL_ERR_SYSTEM;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", path, WIRE_NEW) >=
-	    sizeof(tmp))
-		return TUNL_ERR_LENGTH;
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1)
-		return TUNL_ERR_SYSTEM;
-	if (fchown(fd, 0, 0) == 0 && fchmod(fd, mode) == 0 &&
-	    write(fd, data, len) == (ssize_t)len && fsync(fd) == 0)
-		r = 0;
-	if (close(fd) == -1)
-		r = TUNL_ERR_SYSTEM;
-	if (r == 0 && rename(tmp, path) == -1)
-		r = TUNL_ERR_SYSTEM;
-	if (r != 0)
-		(void)unlink(tmp);
-	return r;
-}
-
 /* The module must load as sshd would load it, and be a PAM module. */
 static int
 wire_module_loads(const char *pamdir, char *err, size_t errlen)
@@ -139,7 +88,8 @@ wire_copy(const char *from, const char *to)
 	size_t	 len;
 	int	 fd, r;
 
-	if ((r = wire_read(from, wire_text, sizeof(wire_text) - 1, &len)) != 0)
+	if ((r = admin_fs_read_root(from, wire_text, sizeof(wire_text) - 1,
+	    &len)) != 0)
 		return r;
 	if ((fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) == -1)
@@ -402,7 +352,7 @@ wire_dropin_add(const struct doctor_opts *o, const char *dropin)
 	char		 err[2 * PATH_MAX];
 	int		 had, r;
 
-	if ((r = wire_read(o->dropin_src, src, sizeof(src) - 1,
+	if ((r = admin_fs_read_root(o->dropin_src, src, sizeof(src) - 1,
 	    &srclen)) != 0) {
 		printf("refused  %s: cannot read tunl's sshd drop-in: %s; fix: "
 		    "install tunl (make install) or name it with --dropin\n",
@@ -410,12 +360,12 @@ wire_dropin_add(const struct doctor_opts *o, const char *dropin)
 		    tunl_err(r));
 		return r;
 	}
-	had = wire_read(dropin, old, sizeof(old) - 1, &oldlen) == 0;
+	had = admin_fs_read_root(dropin, old, sizeof(old) - 1, &oldlen) == 0;
 	if (had && oldlen == srclen && memcmp(old, src, srclen) == 0) {
 		printf("ok       %s (the sshd drop-in is in place)\n", dropin);
 		return 0;
 	}
-	if ((r = wire_write(dropin, src, srclen, 0644)) != 0) {
+	if ((r = admin_fs_replace(dropin, WIRE_NEW, src, srclen, 0644)) != 0) {
 		printf("error    %s: cannot write: %s\n", dropin,
 		    strerror(errno));
 		return r;
@@ -424,7 +374,7 @@ wire_dropin_add(const struct doctor_opts *o, const char *dropin)
 		printf("refused  %s: sshd -t fails with it: %s\n", dropin,
 		    err[0] ? err : tunl_err(r));
 		if (had)
-			r = wire_write(dropin, old, oldlen, 0644);
+			r = admin_fs_replace(dropin, WIRE_NEW, old, oldlen, 0644);
 		else
 			r = unlink(dropin) == 0 ? 0 : TUNL_ERR_SYSTEM;
 		printf("%s %s\n", r == 0 ? "restored" : "error   ", dropin);
@@ -447,12 +397,13 @@ wire_pam_replace(const char *path, const char *old, size_t oldlen,
 	if (stat(path, &st) == 0)
 		mode = st.st_mode & 0644;
 	if ((size_t)snprintf(bak, sizeof(bak), "%s%s", path, WIRE_BACKUP) >=
-	    sizeof(bak) || wire_write(bak, old, oldlen, mode) != 0) {
+	    sizeof(bak) ||
+	    admin_fs_replace(bak, WIRE_NEW, old, oldlen, mode) != 0) {
 		printf("error    %s: cannot keep a backup: %s\n", bak,
 		    strerror(errno));
 		return TUNL_ERR_SYSTEM;
 	}
-	if (wire_write(path, text, len, mode) != 0) {
+	if (admin_fs_replace(path, WIRE_NEW, text, len, mode) != 0) {
 		printf("error    %s: cannot write: %s\n", path,
 		    strerror(errno));
 		return TUNL_ERR_SYSTEM;
@@ -487,7 +438,8 @@ admin_enable(const struct tunl_cfg *cfg, const struct doctor_opts *o)
 		    "the module's directory with --pamdir\n", err);
 		return 1;
 	}
-	if (wire_read(pamtunl, wire_text, sizeof(wire_text) - 1, &len) != 0 ||
+	if (admin_fs_read_root(pamtunl, wire_text, sizeof(wire_text) - 1,
+	    &len) != 0 ||
 	    admin_pam_scan(wire_text, len, &po) != 0 || po.tunl_line == 0 ||
 	    po.tunl_include) {
 		printf("refused  %s: missing or without a pam_tunl auth line; "
@@ -495,7 +447,7 @@ admin_enable(const struct tunl_cfg *cfg, const struct doctor_opts *o)
 		    pamtunl);
 		return 1;
 	}
-	if ((r = wire_read(pam, old, sizeof(old) - 1, &oldlen)) != 0 ||
+	if ((r = admin_fs_read_root(pam, old, sizeof(old) - 1, &oldlen)) != 0 ||
 	    (r = admin_pam_scan(old, oldlen, &po)) != 0) {
 		printf("refused  %s: cannot read it: %s\n", pam,
 		    r == TUNL_ERR_SYSTEM ? strerror(errno) : tunl_err(r));
@@ -570,7 +522,7 @@ admin_disable(const struct tunl_cfg *cfg, const struct doctor_opts *o)
 		return 1;
 	}
 	/* PAM first: /etc/pam.d/tunl stays until nothing includes it. */
-	if ((r = wire_read(pam, old, sizeof(old) - 1, &oldlen)) != 0) {
+	if ((r = admin_fs_read_root(pam, old, sizeof(old) - 1, &oldlen)) != 0) {
 		printf("refused  %s: cannot read it: %s\n", pam,
 		    r == TUNL_ERR_SYSTEM ? strerror(errno) : tunl_err(r));
 		return 1;

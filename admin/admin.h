@@ -43,6 +43,9 @@ int	 admin_fs_check_file(const char *, uid_t, gid_t, mode_t, mode_t,
 int	 admin_fs_dirname(const char *, char *, size_t);
 int	 admin_fs_make_parents(const char *);
 const char *admin_fs_owner(uid_t, gid_t, char *, size_t);
+int	 admin_fs_read_root(const char *, char *, size_t, size_t *);
+int	 admin_fs_replace(const char *, const char *, const char *, size_t,
+	     mode_t);
 
 /* admin-run.c */
 #ifndef GROUPADD_PATH
