@@ -358,6 +358,7 @@ shell_produce(struct shell *sh)
 	char			 words[PROTO_TEXT_MAX + 1];
 	char			 why[PROTO_TEXT_MAX + 1];
 	int			 r, rc = SHELL_EXIT_REFUSED, brk_open = 1;
+	u_int			 tries;
 	int			 brk_wdead = 0;
 
 	memset(&p, 0, sizeof(p));
@@ -482,7 +483,8 @@ shell_produce(struct shell *sh)
 	 * frames (why it ended the session is among them): make room for a
 	 * bounded time, then read on.
 	 */
-	for (r = 0; r < 4 && !p.ended && buf_len(p.brk.in) > 0; r++) {
+	for (tries = 0; tries < 4 && !p.ended && buf_len(p.brk.in) > 0;
+	    tries++) {
 		shell_live_flush(STDOUT_FILENO, p.to_cust, LIVE_FLUSH_MS);
 		produce_from_broker(&p);
 	}
