@@ -307,16 +307,44 @@ proto_link_lost(struct share *s)
 	proto_gap_say(s, PROTO_GAP_LINK_LOST, PROTO_GAP_AT_LEAST, lost);
 }
 
+/*
+ * The link ended before the relay said a word. A login refused with a
+ * certificate that is still valid means the relay no longer takes this
+ * session: it ended (its end notice lost on the way) or it is locked, and
+ * tunl-principals no longer names it. Said SHARE_REFUSED_MAX times in a
+ * row, that ends tunl-share. A relay that is down or unreachable (nothing
+ * listening, no route, a timeout) is no refusal: reconnecting goes on.
+ */
+static int
+proto_refused(struct share *s)
+{
+	if (s->alive_heard || !share_ssh_refused(s)) {
+		s->refused = 0;
+		return 0;
+	}
+	if (++s->refused < SHARE_REFUSED_MAX) {
+		(void)share_audit_note(s->audit_fd, "the relay refused the "
+		    "session certificate");
+		return 0;
+	}
+	s->relay_gone = 1;
+	s->ending = 1;
+	return 1;
+}
+
 static void
 proto_disconnect(struct share *s, const char *why)
 {
 	share_ssh_stop(s, 0);
 	frame_reader_free(&s->fr);
 	proto_link_lost(s);
-	if (s->relay_fd != -1) {
+	if (s->relay_fd != -1 || proto_refused(s)) {
 		s->ending = 1;
 		return;
 	}
+	/* The relay answered and refused: ask again soon, to know soon. */
+	if (s->refused > 0 && s->backoff > SHARE_REFUSED_RETRY)
+		s->backoff = SHARE_REFUSED_RETRY;
 	s->retry_at = time(NULL) + s->backoff;
 	proto_state(s, "reconnecting in %us (%s)", s->backoff, why);
 	(void)share_audit_note(s->audit_fd, "relay link lost; reconnecting");

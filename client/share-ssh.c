@@ -492,6 +492,7 @@ share_ssh_produce(struct share *s)
 
 	if ((logfd = ssh_log_open(s)) == -1)
 		return TUNL_ERR_SYSTEM;
+	s->produce_log = ssh_log_size(s);
 	r = TUNL_ERR_SYSTEM;
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1)
 		goto out;
@@ -510,6 +511,20 @@ share_ssh_produce(struct share *s)
 	if (out[1] != -1) (void)close(out[1]);
 	(void)close(logfd);
 	return r;
+}
+
+/*
+ * After a produce ssh ended before the relay said a word: 1 when its log
+ * says the login was refused ("Permission denied": sshd took the
+ * connection and refused our key and certificate), 0 for anything else
+ * (nothing listening, no route, a timeout, a hang-up). Call it once ssh
+ * has exited, so that its last line is in the log.
+ */
+int
+share_ssh_refused(struct share *s)
+{
+	ssh_log_diagnose(s, s->produce_log);
+	return s->diag == SHARE_DIAG_DENIED;
 }
 
 /*

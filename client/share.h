@@ -35,6 +35,10 @@
 #define SHARE_CAPTURE_MAX	(FRAME_PAYLOAD_MAX - PROTO_SNAPSHOT_HDR - 64)
 #define SHARE_BACKOFF_MAX	30	/* seconds between reconnects, at most */
 #define SHARE_BYE_MS		3000	/* ssh's time to pass on the end */
+#define SHARE_REFUSED_MAX	3	/* a valid certificate refused that
+					   many times in a row: the relay no
+					   longer takes the session */
+#define SHARE_REFUSED_RETRY	4	/* seconds, at most, after a refusal */
 #define SHARE_SESSION		"tunl"	/* the tmux session's name */
 #define SHARE_ASKPASS_ENV	"TUNL_SHARE_ASKPASS"	/* askpass mode */
 #define SHARE_CHAT_FROM		"customer"	/* our name in chat frames */
@@ -201,6 +205,7 @@ int		 share_ssh_keygen(struct share *);
 int		 share_ssh_sign(struct share *, const char *);
 int		 share_ssh_produce(struct share *);
 int		 share_ssh_cert_expiry(const char *, u_int64_t *);
+int		 share_ssh_refused(struct share *);
 int		 share_askpass_main(const char *, const char *);
 int		 share_askpass_prompt(const char *);
 int		 share_askpass_answer(int, const char *, const char *);
@@ -307,6 +312,8 @@ struct share {
 	u_int		 backoff;		/* seconds to the next try */
 	time_t		 retry_at;
 	u_int64_t	 cert_expiry;		/* valid_before, unix time */
+	off_t		 produce_log;		/* ssh.log's size at produce */
+	u_int		 refused;		/* logins refused in a row */
 	u_int64_t	 dropped_output;	/* bytes skipped: every gap */
 	int		 spool_fd;		/* share-spool.c */
 	off_t		 spool_rd, spool_wr;
@@ -345,6 +352,8 @@ struct share {
 	int		 ending;
 	int		 relay_ended;		/* the relay said it is over */
 	char		 end_words[PROTO_TEXT_MAX + 1];	/* ...and why */
+	int		 relay_gone;		/* the certificate refused
+						   SHARE_REFUSED_MAX times */
 };
 
 #endif /* TUNL_SHARE_H */

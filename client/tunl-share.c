@@ -32,6 +32,16 @@ extern volatile sig_atomic_t share_quit;
 
 static struct share	 S;
 
+/*
+ * Why tunl-share ends when the relay keeps refusing a valid certificate
+ * (share-proto.c, proto_refused): the end notice was lost on the way.
+ */
+#define GONE_N_(n)	#n
+#define GONE_N(n)	GONE_N_(n)
+#define GONE_WORDS	"the relay no longer accepts this session (it has " \
+			"ended, or it is locked): it refused the session " \
+			"certificate " GONE_N(SHARE_REFUSED_MAX) " times in a row"
+
 /* --help: the usage on stdout, exit 0. */
 static int usage_help;
 
@@ -506,7 +516,9 @@ main(int argc, char **argv)
 		(void)snprintf(endnote, sizeof(endnote), "ended by the relay: %s",
 		    s->end_words);
 		(void)share_audit_note(s->audit_fd, endnote);
-	} else
+	} else if (s->relay_gone)
+		(void)share_audit_note(s->audit_fd, "ended: " GONE_WORDS);
+	else
 		(void)share_audit_note(s->audit_fd, "ended by the customer");
 	share_ssh_stop(s, SHARE_BYE_MS);
 	share_tmux_kill(s);
@@ -523,6 +535,9 @@ main(int argc, char **argv)
 	if (s->relay_ended)
 		printf("tunl-share: the relay ended the session: %s\n",
 		    s->end_words);
+	else if (s->relay_gone)
+		printf("tunl-share: " GONE_WORDS ".\n  Ask your support "
+		    "contact for a new session if you still need one.\n");
 	printf("tunl-share: session ended. Key and certificate removed.\n"
 	    "  audit log: %s\n  recording: %s\n", s->audit, s->cast);
 	return 0;

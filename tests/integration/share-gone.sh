@@ -1,0 +1,120 @@
+#!/bin/sh
+# Issue 11: the session ends while the customer's link is cut, so the
+# relay's end notice never reaches tunl-share. Through the real sshd,
+# tmux and tunl-share, with tunl-share's ssh run through a wrapper that
+# cuts the link on demand:
+#
+#  - relay down first (every connection refused: nothing listens on the
+#    port tunl-share is sent to): tunl-share keeps reconnecting, however
+#    many times, and is back in the session once the relay is;
+#  - then the link hangs (every new ssh waits before connecting, as on a
+#    dead network) and an engineer's `kill` ends the session; once the
+#    link is back, sshd refuses the still-valid certificate (tunl-principals
+#    no longer names the session): tunl-share stops after a few refusals,
+#    says in words that the relay no longer accepts the session, removes
+#    its key and certificate, and the shell it was started from goes on.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$(pwd)}"
+
+if [ -n "${TUNL_SANITIZED:-}" ]; then
+	echo "SKIP: share-gone: a sanitizer build's pam_tunl.so cannot load into the stock sshd"
+	exit 77
+fi
+
+. "$top_srcdir/tests/integration/harness.sh"
+harness_init share-gone
+. "$top_srcdir/tests/integration/share-lib.sh"
+share_setup
+
+# ---- the link, cut on demand -------------------------------------------------
+# $H/link holds "up", "down" (ssh is sent to a port where nothing listens:
+# connection refused) or "hang" (ssh waits before it starts).
+REALSSH=$(command -v ssh) || harness_skip "needs ssh"
+DEADPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
+    harness_fail "no free port"
+mkdir -p "$H/cutbin"
+cat >"$H/cutbin/ssh" <<EOF
+#!/bin/sh
+while [ "\$(cat $H/link)" = hang ]; do
+	sleep 0.1
+done
+if [ "\$(cat $H/link)" = down ]; then
+	prev=
+	first=
+	for a do
+		[ -n "\$first" ] || { set --; first=1; }
+		[ "\$prev" = -p ] && a=$DEADPORT
+		set -- "\$@" "\$a"
+		prev=\$a
+	done
+fi
+exec $REALSSH "\$@"
+EOF
+chmod 0755 "$H/cutbin/ssh"
+link() {
+	echo "$1" >"$H/link.tmp" && mv "$H/link.tmp" "$H/link"
+}
+link up
+SHARE_ENV="$SHARE_ENV PATH=$H/cutbin:$PATH"
+
+share_start
+reconnected() {
+	[ "$(audit_count "connected to the relay")" -ge "$1" ]
+}
+harness_wait 120 "tunl-share to connect" reconnected 1
+SPID=$(ps -eo pid=,args= | awk -v s="$SHARE" -v id="$ID" \
+    '$2 == s && index($0, id) { print $1 }')
+[ -n "$SPID" ] || harness_fail "no tunl-share"
+ssh_pid() {
+	pgrep -x -P "$SPID" ssh
+}
+ssh_running() {
+	ssh_pid >/dev/null
+}
+ssh_log_count() {
+	grep -c -- "$1" "$DIR/ssh.log" 2>/dev/null
+}
+ssh_log_more() {
+	[ "$(ssh_log_count "$1")" -gt "$2" ]
+}
+
+# ---- the relay down: refused connections are retried ---------------------------
+link down
+kill -KILL "$(ssh_pid)" || harness_fail "no ssh under tunl-share"
+# More refused connections than the refusals that end tunl-share.
+harness_wait 120 "4 refused connections" ssh_log_more "Connection refused" 3
+harness_alive "$SPID" || harness_fail "tunl-share gave up on a relay that was down"
+grep -qF "no longer accepts" "$DIR/audit.log" &&
+    harness_fail "a relay that was down was taken for a refusal"
+link up
+harness_wait 120 "tunl-share to connect again" reconnected 2
+harness_log "a relay that was down: retried, and back"
+
+# ---- the session ends while the link hangs --------------------------------------
+link hang
+kill -KILL "$(ssh_pid)" || harness_fail "no ssh under tunl-share"
+harness_wait 60 "tunl-share's next ssh to hang" ssh_running
+$SSH -o IdentityFile="$H/client/alice" support@127.0.0.1 kill "$ID" \
+    </dev/null >"$H/kill.out" 2>&1 || harness_fail "kill: $(cat "$H/kill.out")"
+ended() {
+	[ "$(relay_sql "SELECT state FROM sessions WHERE id = '$ID';")" = ended ]
+}
+harness_wait 60 "the session to end" ended
+grep -qF "ended by the relay" "$DIR/audit.log" &&
+    harness_fail "the end notice reached tunl-share: nothing was cut"
+link up
+wait_screen cust "the relay no longer accepts this session (it has ended, or it is locked)"
+wait_screen cust "session ended. Key and certificate removed"
+wait_screen cust "exit=0"
+[ -e "$DIR/key" ] || [ -e "$DIR/key-cert.pub" ] &&
+    harness_fail "key or certificate left behind"
+[ -e "$DIR/tmux.sock" ] && harness_fail "the tmux socket was left behind"
+grep -qF "tunl-share ended: the relay no longer accepts this session" \
+    "$DIR/audit.log" || harness_fail "the audit log does not say why it ended"
+grep -qF "ended by the customer" "$DIR/audit.log" &&
+    harness_fail "the audit log blames the customer"
+[ "$(ssh_log_count "Permission denied")" -ge 3 ] ||
+    harness_fail "ended before 3 refusals: $(cat "$DIR/ssh.log")"
+harness_log "tunl-share stopped once the relay kept refusing its certificate"
+share_finish
