@@ -311,17 +311,20 @@ proto_link_lost(struct share *s)
  * The link ended before the relay said a word. A login refused with a
  * certificate that is still valid means the relay no longer takes this
  * session: it ended (its end notice lost on the way) or it is locked, and
- * tunl-principals no longer names it. Said SHARE_REFUSED_MAX times in a
- * row, that ends tunl-share. A relay that is down or unreachable (nothing
- * listening, no route, a timeout) is no refusal: reconnecting goes on.
+ * tunl-principals no longer names it. Said SHARE_REFUSED_MAX times with
+ * no word from the relay in between, that ends tunl-share. A relay that is
+ * down or unreachable (nothing listening, no route, a timeout) is no
+ * refusal: reconnecting goes on.
  */
 static int
 proto_refused(struct share *s)
 {
-	if (s->alive_heard || !share_ssh_refused(s)) {
+	if (s->alive_heard) {
 		s->refused = 0;
 		return 0;
 	}
+	if (!share_ssh_refused(s))
+		return 0;
 	if (++s->refused < SHARE_REFUSED_MAX) {
 		(void)share_audit_note(s->audit_fd, "the relay refused the "
 		    "session certificate");

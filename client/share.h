@@ -313,7 +313,8 @@ struct share {
 	time_t		 retry_at;
 	u_int64_t	 cert_expiry;		/* valid_before, unix time */
 	off_t		 produce_log;		/* ssh.log's size at produce */
-	u_int		 refused;		/* logins refused in a row */
+	u_int		 refused;		/* logins refused since the
+						   relay last spoke */
 	u_int64_t	 dropped_output;	/* bytes skipped: every gap */
 	int		 spool_fd;		/* share-spool.c */
 	off_t		 spool_rd, spool_wr;

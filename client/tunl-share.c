@@ -40,7 +40,7 @@ static struct share	 S;
 #define GONE_N(n)	GONE_N_(n)
 #define GONE_WORDS	"the relay no longer accepts this session (it has " \
 			"ended, or it is locked): it refused the session " \
-			"certificate " GONE_N(SHARE_REFUSED_MAX) " times in a row"
+			"certificate " GONE_N(SHARE_REFUSED_MAX) " times"
 
 /* --help: the usage on stdout, exit 0. */
 static int usage_help;
@@ -518,6 +518,11 @@ main(int argc, char **argv)
 		(void)share_audit_note(s->audit_fd, endnote);
 	} else if (s->relay_gone)
 		(void)share_audit_note(s->audit_fd, "ended: " GONE_WORDS);
+	else if (s->refused > 0)
+		/* Quit between refusals: the session may be over already. */
+		(void)share_audit_note(s->audit_fd, "ended by the customer, "
+		    "while the relay refused the session certificate (the "
+		    "session may have ended, or be locked)");
 	else
 		(void)share_audit_note(s->audit_fd, "ended by the customer");
 	share_ssh_stop(s, SHARE_BYE_MS);

@@ -117,4 +117,38 @@ grep -qF "ended by the customer" "$DIR/audit.log" &&
 [ "$(ssh_log_count "Permission denied")" -ge 3 ] ||
     harness_fail "ended before 3 refusals: $(cat "$DIR/ssh.log")"
 harness_log "tunl-share stopped once the relay kept refusing its certificate"
+
+# ---- the customer quits between refusals -----------------------------------------
+# Another session, ended the same way; the customer ends it (C-b Q) after
+# the first refusal (the link hangs again meanwhile, so no more come): the
+# audit log must not simply say the customer ended it.
+new
+pane cust2 "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOKENFILE $ID"
+cust_wait_ready 2
+DIR=${CSOCK%/tmux.sock}
+harness_wait 120 "the second tunl-share to connect" reconnected 1
+SPID=$(ps -eo pid=,args= | awk -v s="$SHARE" -v id="$ID" \
+    '$2 == s && index($0, id) { print $1 }')
+[ -n "$SPID" ] || harness_fail "no second tunl-share"
+link hang
+kill -KILL "$(ssh_pid)" || harness_fail "no ssh under tunl-share"
+$SSH -o IdentityFile="$H/client/alice" support@127.0.0.1 kill "$ID" \
+    </dev/null >"$H/kill.out" 2>&1 || harness_fail "kill: $(cat "$H/kill.out")"
+harness_wait 60 "the second session to end" ended
+link up
+refused_once() {
+	grep -qF "the relay refused the session certificate" "$DIR/audit.log"
+}
+harness_wait 120 "a refusal" refused_once
+link hang
+tm send-keys -t e2e:cust2 C-b Q
+wait_screen cust2 "End the tunl session?"
+tm send-keys -t e2e:cust2 y
+wait_screen cust2 "session ended. Key and certificate removed"
+wait_screen cust2 "exit="
+grep -qF "tunl-share ended by the customer, while the relay refused the session certificate" \
+    "$DIR/audit.log" || harness_fail "the audit log does not say the relay refused"
+grep -qF "no longer accepts" "$DIR/audit.log" &&
+    harness_fail "ended by refusals, not by the customer"
+link up
 share_finish
