@@ -5,7 +5,8 @@
  * The relay's broker pings us every 2 seconds; any byte from the relay
  * counts as a sign of life. Heard nothing for SHARE_PING_MS, we ping it
  * ourselves (a broker that does not ping still answers); heard nothing
- * for SHARE_ALIVE_MS once connected (SHARE_CONNECT_MS while ssh logs in
+ * for alive_ms once connected (SHARE_ALIVE_MS unless --silence says
+ * otherwise; SHARE_CONNECT_MS, or alive_ms if longer, while ssh logs in
  * and the broker has not said hello yet), the relay is not answering and
  * the link is dropped and made again, as when it is lost. The pings ride
  * on the frame loop's one-second tick: no wakeup of their own.
@@ -57,7 +58,8 @@ share_alive_check(struct share *s)
 		s->alive_rx_ms = s->alive_ping_ms = now;
 	s->alive_tick_ms = now;
 	quiet = now - s->alive_rx_ms;
-	if (quiet >= (s->alive_heard ? SHARE_ALIVE_MS : SHARE_CONNECT_MS))
+	if (quiet >= (s->alive_heard ? s->alive_ms :
+	    s->alive_ms > SHARE_CONNECT_MS ? s->alive_ms : SHARE_CONNECT_MS))
 		return 1;
 	if (!s->alive_heard || quiet < SHARE_PING_MS ||
 	    now - s->alive_ping_ms < SHARE_PING_MS)

@@ -49,6 +49,7 @@
 #define SHARE_ALIVE_MS		10000	/* ...that long: not answering (the
 					   broker's 6 s runs out first) */
 #define SHARE_CONNECT_MS	30000	/* the same before the relay's hello */
+#define SHARE_SILENCE_MAX	3600	/* --silence: seconds, at most */
 
 struct share;
 
@@ -331,6 +332,7 @@ struct share {
 	int		 gap_open;		/* skipping output now */
 	u_int8_t	 gap_reason;		/* PROTO_GAP_* */
 	u_int64_t	 gap_bytes;		/* skipped since it opened */
+	int64_t		 alive_ms;		/* --silence, ms: not answering */
 	int64_t		 alive_rx_ms;		/* last heard (share-alive.c) */
 	int64_t		 alive_ping_ms;		/* last pinged */
 	int64_t		 alive_tick_ms;		/* last checked */

@@ -52,7 +52,7 @@ usage(void)
 	    "usage: tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY']\n"
 	    "           [--case C] [--restricted] [--known-hosts FILE]\n"
 	    "           [--token-fd N | --token-file PATH] [--ready-file PATH]\n"
-	    "           [--timing] [--spool-max MIB]\n"
+	    "           [--timing] [--spool-max MIB] [--silence SECONDS]\n"
 	    "           SESSION-ID\n");
 	exit(usage_help ? 0 : 2);
 }
@@ -297,6 +297,7 @@ main(int argc, char **argv)
 		{ "ready-file",	required_argument,	NULL, 'Y' },
 		{ "timing",	no_argument,		NULL, 'M' },
 		{ "spool-max",	required_argument,	NULL, 'S' },
+		{ "silence",	required_argument,	NULL, 'L' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -332,6 +333,7 @@ main(int argc, char **argv)
 	s->relay_fd = s->audit_fd = s->chat_fd = s->chat_listen = -1;
 	s->spool_fd = -1;
 	s->spool_max = SHARE_SPOOL_MAX;
+	s->alive_ms = SHARE_ALIVE_MS;
 	s->rin = s->rout = s->ctl_in = s->ctl_out = -1;
 	while ((ch_ = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch_) {
@@ -395,6 +397,13 @@ main(int argc, char **argv)
 				fatal("--spool-max: 1 to %llu (MiB)",
 				    SHARE_SPOOL_MAX >> 20);
 			s->spool_max = (u_int64_t)v << 20;
+			break;
+		case 'L':
+			if (tunl_strtonum(optarg, SHARE_ALIVE_MS / 1000,
+			    SHARE_SILENCE_MAX, &v) != 0)
+				fatal("--silence: %d to %d (seconds)",
+				    SHARE_ALIVE_MS / 1000, SHARE_SILENCE_MAX);
+			s->alive_ms = (int64_t)v * 1000;
 			break;
 		default:
 			usage();

@@ -25,7 +25,10 @@ command -v base64 >/dev/null 2>&1 || harness_skip "needs base64"
 . "$top_srcdir/tests/integration/share-lib.sh"
 share_setup
 
-share_watched --spool-max 1
+# The broker stays stopped until the spool is full, however long a loaded
+# machine takes: tunl-share waits that out (--silence) rather than
+# reconnect, which would mark the gap as a dropped link instead.
+share_watched --spool-max 1 --silence 600
 share_data 6
 
 BPID=$(ps -eo pid=,args= | awk -v id="$ID" \
