@@ -27,50 +27,16 @@ harness_init share-gone
 . "$top_srcdir/tests/integration/share-lib.sh"
 share_setup
 
-# ---- the link, cut on demand -------------------------------------------------
-# $H/link holds "up", "down" (ssh is sent to a port where nothing listens:
-# connection refused) or "hang" (ssh waits before it starts).
-REALSSH=$(command -v ssh) || harness_skip "needs ssh"
-DEADPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
-    harness_fail "no free port"
-mkdir -p "$H/cutbin"
-cat >"$H/cutbin/ssh" <<EOF
-#!/bin/sh
-while [ "\$(cat $H/link)" = hang ]; do
-	sleep 0.1
-done
-if [ "\$(cat $H/link)" = down ]; then
-	prev=
-	first=
-	for a do
-		[ -n "\$first" ] || { set --; first=1; }
-		[ "\$prev" = -p ] && a=$DEADPORT
-		set -- "\$@" "\$a"
-		prev=\$a
-	done
-fi
-exec $REALSSH "\$@"
-EOF
-chmod 0755 "$H/cutbin/ssh"
-link() {
-	echo "$1" >"$H/link.tmp" && mv "$H/link.tmp" "$H/link"
-}
-link up
-SHARE_ENV="$SHARE_ENV PATH=$H/cutbin:$PATH"
-
+share_link_setup
 share_start
 reconnected() {
 	[ "$(audit_count "connected to the relay")" -ge "$1" ]
 }
 harness_wait 120 "tunl-share to connect" reconnected 1
-SPID=$(ps -eo pid=,args= | awk -v s="$SHARE" -v id="$ID" \
-    '$2 == s && index($0, id) { print $1 }')
+SPID=$(share_pid)
 [ -n "$SPID" ] || harness_fail "no tunl-share"
-ssh_pid() {
-	pgrep -x -P "$SPID" ssh
-}
 ssh_running() {
-	ssh_pid >/dev/null
+	share_ssh_pid >/dev/null
 }
 ssh_log_count() {
 	grep -c -- "$1" "$DIR/ssh.log" 2>/dev/null
@@ -81,7 +47,7 @@ ssh_log_more() {
 
 # ---- the relay down: refused connections are retried ---------------------------
 link down
-kill -KILL "$(ssh_pid)" || harness_fail "no ssh under tunl-share"
+kill -KILL "$(share_ssh_pid)" || harness_fail "no ssh under tunl-share"
 # More refused connections than the refusals that end tunl-share.
 harness_wait 120 "4 refused connections" ssh_log_more "Connection refused" 3
 harness_alive "$SPID" || harness_fail "tunl-share gave up on a relay that was down"
@@ -93,7 +59,7 @@ harness_log "a relay that was down: retried, and back"
 
 # ---- the session ends while the link hangs --------------------------------------
 link hang
-kill -KILL "$(ssh_pid)" || harness_fail "no ssh under tunl-share"
+kill -KILL "$(share_ssh_pid)" || harness_fail "no ssh under tunl-share"
 harness_wait 60 "tunl-share's next ssh to hang" ssh_running
 $SSH -o IdentityFile="$H/client/alice" support@127.0.0.1 kill "$ID" \
     </dev/null >"$H/kill.out" 2>&1 || harness_fail "kill: $(cat "$H/kill.out")"
@@ -127,11 +93,9 @@ pane cust2 "$SHARE_ENV $SHARE --relay $RELAY --known-hosts $KH --token-file $TOK
 cust_wait_ready 2
 DIR=${CSOCK%/tmux.sock}
 harness_wait 120 "the second tunl-share to connect" reconnected 1
-SPID=$(ps -eo pid=,args= | awk -v s="$SHARE" -v id="$ID" \
-    '$2 == s && index($0, id) { print $1 }')
-[ -n "$SPID" ] || harness_fail "no second tunl-share"
+[ -n "$(share_pid)" ] || harness_fail "no second tunl-share"
 link hang
-kill -KILL "$(ssh_pid)" || harness_fail "no ssh under tunl-share"
+kill -KILL "$(share_ssh_pid)" || harness_fail "no ssh under tunl-share"
 $SSH -o IdentityFile="$H/client/alice" support@127.0.0.1 kill "$ID" \
     </dev/null >"$H/kill.out" 2>&1 || harness_fail "kill: $(cat "$H/kill.out")"
 harness_wait 60 "the second session to end" ended

@@ -365,3 +365,48 @@ share_finish() {
 	harness_log "passed"
 	exit 0
 }
+
+# share_link_setup: tunl-share's link to the relay, cut on demand. Every
+# ssh tunl-share starts from now on (SHARE_ENV puts a wrapper first on its
+# PATH) looks at $H/link, set with `link STATE`:
+#	up	the relay as it is;
+#	down	ssh is sent to a port where nothing listens (connection
+#		refused: a relay that is down);
+#	hang	ssh waits before it starts, as on a dead network.
+# share_pid, after share_start: tunl-share's pid; share_ssh_pid: its ssh.
+share_link_setup() {
+	_realssh=$(command -v ssh) || harness_skip "needs ssh"
+	_deadport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
+	    harness_fail "no free port"
+	mkdir -p "$H/cutbin"
+	cat >"$H/cutbin/ssh" <<EOF
+#!/bin/sh
+while [ "\$(cat $H/link)" = hang ]; do
+	sleep 0.1
+done
+if [ "\$(cat $H/link)" = down ]; then
+	prev=
+	first=
+	for a do
+		[ -n "\$first" ] || { set --; first=1; }
+		[ "\$prev" = -p ] && a=$_deadport
+		set -- "\$@" "\$a"
+		prev=\$a
+	done
+fi
+exec $_realssh "\$@"
+EOF
+	chmod 0755 "$H/cutbin/ssh"
+	link up
+	SHARE_ENV="$SHARE_ENV PATH=$H/cutbin:$PATH"
+}
+link() {
+	echo "$1" >"$H/link.tmp" && mv "$H/link.tmp" "$H/link"
+}
+share_pid() {
+	ps -eo pid=,args= | awk -v s="$SHARE" -v id="$ID" \
+	    '$2 == s && index($0, id) { print $1 }'
+}
+share_ssh_pid() {
+	pgrep -x -P "$(share_pid)" ssh
+}
