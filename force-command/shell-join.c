@@ -659,6 +659,7 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 	size_t			 put;
 	ssize_t			 n;
 	int			 r, rc = SHELL_EXIT_OK, brk_open = 1, tmo;
+	int			 brk_hup = 0;	/* hung up, unread */
 
 	memset(&j, 0, sizeof(j));
 	j.sh = sh;
@@ -769,12 +770,31 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 			out_stuck = now;
 		tmo = j.notice_until != 0 ?
 		    (int)(j.notice_until - now) + 1 : -1;
+		/*
+		 * The broker hung up with frames we had no room to read, and
+		 * the terminal takes nothing (stopped, ^S): what is still in
+		 * the socket cannot come in until it does. After
+		 * LIVE_FLUSH_MS of that, end: the frames in hand are read
+		 * (a notice among them counts) and the reason is said below,
+		 * instead of waiting on, polling a socket that only says
+		 * "hung up".
+		 */
+		if (brk_hup && out_stuck != 0) {
+			if (now - out_stuck >= LIVE_FLUSH_MS) {
+				brk_open = 0;
+				continue;
+			}
+			if (tmo == -1 ||
+			    out_stuck + LIVE_FLUSH_MS - now + 1 < tmo)
+				tmo = (int)(out_stuck + LIVE_FLUSH_MS - now) + 1;
+		}
 		pfd[0].fd = STDIN_FILENO;
 		pfd[0].events = buf_avail(j.to_broker) >=
 		    FRAME_HEADER_LEN + PROTO_KEYS_MAX + 64 ? POLLIN : 0;
 		pfd[1].fd = buf_len(j.out) > 0 ? STDOUT_FILENO : -1;
 		pfd[1].events = POLLOUT;
-		pfd[2].fd = j.bfd;
+		pfd[2].fd = brk_hup && buf_avail(j.brk.in) == 0 &&
+		    buf_len(j.to_broker) == 0 ? -1 : j.bfd;
 		pfd[2].events = (buf_avail(j.brk.in) > 0 ? POLLIN : 0) |
 		    (buf_len(j.to_broker) > 0 ? POLLOUT : 0);
 		if (poll(pfd, 3, tmo) == -1) {
@@ -818,6 +838,9 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 			if (room > sizeof(chunk))
 				room = sizeof(chunk);
 			n = room == 0 ? 0 : read(j.bfd, chunk, room);
+			if (room == 0 &&
+			    (pfd[2].revents & (POLLHUP | POLLERR)))
+				brk_hup = 1;
 			if (n > 0)
 				(void)frame_reader_feed(&j.brk, chunk,
 				    (size_t)n);
@@ -874,6 +897,14 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 		error("session %s: the terminal's modes were not put back",
 		    cmd->id);
 	shell_live_flush(STDOUT_FILENO, j.out, LIVE_FLUSH_MS);
+	/*
+	 * A terminal that still takes nothing (stopped, ^S) loses the rest of
+	 * the screen's restore, but not the reason: that line is written
+	 * below, blocking, and reaches the engineer once the terminal reads.
+	 */
+	if (buf_len(j.out) > 0)
+		info("engineer %s: join %s: the terminal takes no output; "
+		    "the last words wait for it", sh->who, cmd->id);
 	shell_live_term_restore();
 	{
 		int	 fl = fcntl(STDOUT_FILENO, F_GETFL);

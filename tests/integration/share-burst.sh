@@ -7,7 +7,9 @@
 # - the same with the broker stopped (SIGSTOP) while tunl-share's spool
 #   fills, for 4 s, then let go: every byte again, no gap marker;
 # - an engineer whose terminal stops reading is dropped by the broker and
-#   told why once it reads again (issue 11 item 8). tmux
+#   told why once it reads again, even after the relay closed its
+#   connection and the join gave up writing anything else (issue 11 item
+#   8). tmux
 #   keeps reading a pane while the customer's terminal is attached, so
 #   tunl-share spools what the link cannot take (client/share-spool.c).
 #
@@ -118,6 +120,14 @@ dropped() {
 	grep -q "consumer alice .*dropped: " "$H/syslog.log"
 }
 harness_wait 180 "the broker to drop the stopped viewer" dropped
+# It stays stopped past the broker's linger (the connection closed) and
+# past the join's wait for a terminal that reads, which then writes its
+# last words blocking (issue 11 item 8: they must still arrive).
+words_wait() {
+	grep -q "engineer alice: join $ID: the terminal takes no output; the last words wait for it" \
+	    "$H/syslog.log"
+}
+harness_wait 180 "the join to wait with its last words" words_wait
 kill -CONT "$EPID"
 # The broker's own reason when its notice got through, else the join's.
 wait_raw ro "tunl: disconnected"
