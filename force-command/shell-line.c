@@ -114,6 +114,21 @@ shell_line_format(const struct shell *sh, const char *id,
 	return 0;
 }
 
+/* The SHA-256 fingerprint of a "TYPE BASE64" key, as ssh-keygen -l. */
+static int
+shell_line_fingerprint(const char *key, char *out, size_t outlen)
+{
+	static u_char	 blob[SSHKEY_BLOB_MAX];
+	const char	*b64;
+	size_t		 blen;
+
+	if ((b64 = strchr(key, ' ')) == NULL ||
+	    tunl_b64_decode(b64 + 1, strlen(b64 + 1), blob, sizeof(blob),
+	    &blen) != 0)
+		return TUNL_ERR_INVALID;
+	return sshkey_fingerprint(blob, blen, out, outlen);
+}
+
 /*
  * Print the customer's line for session id, indented, with the options
  * the session needs. Without a readable host key the line is still
@@ -124,6 +139,7 @@ shell_line_print(const struct shell *sh, const char *id,
     const char *case_ref, int restricted)
 {
 	char	 relay[RELAY_ADDR_MAX], key[RELAY_HOSTKEY_MAX];
+	char	 fp[SSHKEY_FP_LEN];
 	int	 have_key, is_ca;
 
 	if (shell_line_relay(sh, relay, sizeof(relay)) != 0)
@@ -141,6 +157,10 @@ shell_line_print(const struct shell *sh, const char *id,
 	if (restricted)
 		printf(" --restricted");
 	printf(" %s\n", id);
+	/* What to read aloud, or compare with tunl-admin host-key. */
+	if (have_key && shell_line_fingerprint(key, fp, sizeof(fp)) == 0)
+		printf("    (relay pinned by its %s, %s)\n",
+		    is_ca ? "host CA" : "host key", fp);
 	if (!have_key)
 		printf("    (the relay's host key could not be read: the "
 		    "customer needs it in known_hosts;\n     ask the relay's "

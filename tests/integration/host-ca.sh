@@ -11,8 +11,8 @@
 #  - a client whose known_hosts holds only the line `host-key` prints
 #    (@cert-authority) connects with StrictHostKeyChecking=yes, and one
 #    with another CA's line is refused;
-#  - `new` puts the CA in the line (--host-ca), `new --json` carries the
-#    pin, and the get tunl-share commands it prints write that pin to a
+#  - `new` puts the CA in the line (--host-ca) with its fingerprint as
+#    ssh-keygen -l prints it, `new --json` carries the pin, and the get tunl-share commands it prints write that pin to a
 #    known_hosts file first, which the customer's own ssh then checks;
 #  - tunl-share with --host-ca shares end to end, and with another CA is
 #    refused.
@@ -70,6 +70,7 @@ pinned "$H/client/key_known_hosts" ||
 harness_ssh_key support alice -- new >"$H/new0.out" 2>&1 ||
     harness_fail "new: $(cat "$H/new0.out")"
 harness_assert_contains "$(cat "$H/new0.out")" "--host-key '$HOSTKEY'"
+harness_assert_contains "$(cat "$H/new0.out")" "(relay pinned by its host key, $(ssh-keygen -lf "$H/etc/ssh_host_ed25519_key.pub" | awk '{print $2}'))"
 harness_assert_contains "$(cat "$H/new0.out")" "echo '$PATTERN $HOSTKEY' > tunl-relay.known"
 
 # ==== init --host-ca, in the harness's paths ===============================
@@ -138,6 +139,7 @@ TOKENFILE=$H/client/token.$ID
 (umask 077 && sed -n 's/^token  *\([^ ]*\).*/\1/p' "$H/new.out" >"$TOKENFILE")
 [ -n "$ID" ] && [ -s "$TOKENFILE" ] || harness_fail "no session made"
 harness_assert_contains "$(cat "$H/new.out")" "--host-ca '$CAKEY'"
+harness_assert_contains "$(cat "$H/new.out")" "(relay pinned by its host CA, $(ssh-keygen -lf "$H/etc/tunl/host_ca.pub" | awk '{print $2}'))"
 PINLINE=$(sed -n "s/^    \(echo '.*' > tunl-relay.known\)$/\1/p" "$H/new.out")
 GET=$(sed -n 's/^    \(ssh .* get tunl-share > tunl-share\)$/\1/p' "$H/new.out")
 harness_assert_eq "echo '@cert-authority $PATTERN $CAKEY' > tunl-relay.known" \
