@@ -103,6 +103,20 @@ OUT=$(relay_in_ns "$TUNL_ADMIN" -f "$RELAY_CONF" init --host-ca \
     --host-name '-O x' 2>&1) && harness_fail "a bad --host-name was taken"
 harness_assert_contains "$OUT" "--host-name: host names or addresses"
 
+# doctor names the CA as the pin, and a CA key others may read is a problem.
+doctor_ca() {
+	OUT=$(relay_in_ns "$TUNL_ADMIN" -f "$RELAY_CONF" doctor \
+	    --libexecdir "$H/libexec" --sshd "$HARNESS_SSHD" \
+	    --sshd-config "$H/etc/sshd_config" --pam-dir "$H/etc/pam.d" \
+	    --fail2ban-dir "$H/no-fail2ban" 2>&1)
+}
+doctor_ca
+harness_assert_contains "$OUT" "$H/etc/tunl/host_ca: host CA (ssh-ed25519), the pin customers get"
+chmod 0640 "$H/etc/tunl/host_ca"
+doctor_ca
+harness_assert_contains "$OUT" "PROBLEM  $H/etc/tunl/host_ca: host CA key:"
+chmod 0600 "$H/etc/tunl/host_ca"
+
 hostkey --hosts "$PATTERN"
 [ "$RC" = 0 ] || harness_fail "host-key with a CA: $OUT"
 CAKEY=$(cut -d' ' -f1,2 "$H/etc/tunl/host_ca.pub")
