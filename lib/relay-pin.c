@@ -17,7 +17,8 @@
  * The pin as "TYPE BASE64" into key, *is_ca set when it is the host CA.
  * A host CA .pub that exists but cannot be read or holds no key is an
  * error, not a reason to fall back: the operator meant it to be the pin.
- * Returns as relay_hostkey_load, with *path the file it read.
+ * Returns as relay_hostkey_load, with *path the file it read (the CA's
+ * path is in a static buffer, valid until the next call).
  */
 int
 relay_pin_load(const struct tunl_cfg *cfg, char *key, size_t keylen,
