@@ -205,31 +205,6 @@ hostca_sign(const struct tunl_cfg *cfg, const char *key, const char *names,
 	return 0;
 }
 
-/* Write text to path through a temporary file, root 0644. */
-static int
-hostca_write(const char *path, const char *text, size_t len)
-{
-	char	 tmp[PATH_MAX];
-	int	 fd, r = TUNL_ERR_SYSTEM;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return TUNL_ERR_LENGTH;
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1)
-		return TUNL_ERR_SYSTEM;
-	if (write(fd, text, len) == (ssize_t)len && fchmod(fd, 0644) == 0 &&
-	    fsync(fd) == 0)
-		r = 0;
-	if (close(fd) != 0)
-		r = TUNL_ERR_SYSTEM;
-	if (r == 0 && rename(tmp, path) != 0)
-		r = TUNL_ERR_SYSTEM;
-	if (r != 0)
-		(void)unlink(tmp);
-	return r;
-}
-
 /* sshd_config.d/tunl-hostcert.conf beside sshd's config. */
 static int
 hostca_dropin_path(const struct doctor_opts *o, char *out, size_t outlen)
@@ -297,7 +272,7 @@ admin_hostca_init(const struct tunl_cfg *cfg, const struct doctor_opts *o)
 			return 1;
 	}
 	if ((r = admin_fs_make_parents(dropin)) != 0 ||
-	    (r = hostca_write(dropin, text, len)) != 0) {
+	    (r = admin_fs_replace(dropin, ".tmp", text, len, 0644)) != 0) {
 		printf("error    %s: cannot write: %s\n", dropin,
 		    r == TUNL_ERR_SYSTEM ? strerror(errno) : tunl_err(r));
 		return 1;
