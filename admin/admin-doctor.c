@@ -732,6 +732,48 @@ doctor_relay_line(struct doctor *d)
 	}
 }
 
+/*
+ * The host CA (init --host-ca), when its .pub says there is one: that .pub
+ * is then the pin in every line, so it must hold a key, and its private
+ * key must be root's alone.
+ */
+static void
+doctor_host_ca(struct doctor *d)
+{
+	char		 key[RELAY_HOSTKEY_MAX], err[PATH_MAX + 64];
+	const char	*why, *path = "";
+	char		*sp;
+	int		 r, is_ca;
+
+	r = relay_pin_load(d->cfg, key, sizeof(key), &is_ca, &path, &why);
+	if (r == 0 && !is_ca)
+		return;		/* no host CA: relay_host_key is the pin */
+	if (r != 0 && path != d->cfg->relay_host_key) {
+		admin_report_problem(&d->rp, path, "host CA public key: %s; "
+		    "every customer line pins it; fix: tunl-admin init "
+		    "--host-ca, or remove it to pin relay_host_key instead",
+		    r == TUNL_ERR_SYSTEM ? strerror(errno) :
+		    why != NULL ? why : tunl_err(r));
+		return;
+	}
+	if (r != 0)
+		return;		/* reported with relay_host_key */
+	r = admin_fs_check_file(d->cfg->host_ca_key, 0, 0, 0400, 0077, err,
+	    sizeof(err));
+	if (r != 0) {
+		admin_report_problem(&d->rp, d->cfg->host_ca_key, "host CA "
+		    "key: %s; fix: chown root:root %s && chmod 0600 %s",
+		    err[0] ? err : tunl_err(r), d->cfg->host_ca_key,
+		    d->cfg->host_ca_key);
+		return;
+	}
+	if ((sp = strchr(key, ' ')) != NULL)
+		*sp = '\0';
+	(void)snprintf(err, sizeof(err), "host CA (%s), the pin customers "
+	    "get (tunl-admin host-key)", key);
+	admin_report_ok(&d->rp, d->cfg->host_ca_key, err);
+}
+
 /* ---- fail2ban -------------------------------------------------------------- */
 
 static void
@@ -794,6 +836,7 @@ admin_doctor(const struct tunl_cfg *cfg, const char *cfgpath,
 	doctor_pam(&d);
 	doctor_state(&d);
 	doctor_relay_line(&d);
+	doctor_host_ca(&d);
 	doctor_fail2ban(&d);
 
 	if (d.rp.fixed > 0)

@@ -194,10 +194,19 @@ struct doctor_opts {
 	const char	*fail2ban_dir;	/* /etc/fail2ban */
 	const char	*dropin_src;	/* tunl's sshd drop-in, for enable */
 	const char	*verb;		/* "doctor" or "status" */
+	int		 host_ca;	/* init --host-ca */
+	const char	*host_names;	/* init --host-name, or NULL */
 };
 
 int	 admin_doctor(const struct tunl_cfg *, const char *,
 	     const struct doctor_opts *);
+
+/* admin-hostca.c */
+#define HOSTCA_NAMES_MAX	1024	/* bytes in --host-name or --hosts */
+
+int	 admin_hostca_names_ok(const char *);
+int	 admin_hostca_init(const struct tunl_cfg *, const struct doctor_opts *);
+int	 admin_host_key(const struct tunl_cfg *, const char *);
 
 /* admin-wire.c */
 int	 admin_enable(const struct tunl_cfg *, const struct doctor_opts *);

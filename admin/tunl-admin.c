@@ -27,8 +27,14 @@ usage(int status)
 	fprintf(f,
 	    "usage: tunl-admin [-q] [-f config] command\n"
 	    "commands:\n"
-	    "  init     create the accounts, database, keys and directories\n"
-	    "           and set the helpers' owners and modes (as root)\n"
+	    "  init [--host-ca [--host-name NAME[,NAME...]]]\n"
+	    "           create the accounts, database, keys and directories\n"
+	    "           and set the helpers' owners and modes (as root);\n"
+	    "           --host-ca: also a host CA (host_ca_key) that signs\n"
+	    "           sshd's host keys for NAMEs (default: relay_address)\n"
+	    "  host-key [--hosts PATTERN]\n"
+	    "           print the known_hosts line customers pin: the host CA\n"
+	    "           (@cert-authority) when there is one, else sshd's key\n"
 	    "  enable   wire tunl into sshd: the drop-in, then \"@include tunl\"\n"
 	    "           in sshd's PAM stack, each checked first (as root)\n"
 	    "  disable  take both out again, PAM first (as root)\n"
@@ -96,6 +102,8 @@ doctor_args(int argc, char **argv, struct doctor_opts *o)
 		{ "pam-dir",		required_argument,	NULL, 'D' },
 		{ "fail2ban-dir",	required_argument,	NULL, 'B' },
 		{ "dropin",		required_argument,	NULL, 'I' },
+		{ "host-ca",		no_argument,		NULL, 'H' },
+		{ "host-name",		required_argument,	NULL, 'N' },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ NULL,			0,			NULL, 0 }
 	};
@@ -133,6 +141,18 @@ doctor_args(int argc, char **argv, struct doctor_opts *o)
 		case 'I':
 			dst = &o->dropin_src;
 			break;
+		case 'H':
+			o->host_ca = 1;
+			break;
+		case 'N':
+			if (!admin_hostca_names_ok(optarg)) {
+				fprintf(stderr, "tunl-admin: --host-name: host "
+				    "names or addresses, separated by "
+				    "commas\n");
+				usage(2);
+			}
+			o->host_names = optarg;
+			break;
 		case 'h':
 			usage(0);
 		default:
@@ -143,6 +163,26 @@ doctor_args(int argc, char **argv, struct doctor_opts *o)
 				usage(2);
 			*dst = optarg;
 		}
+	}
+	if (optind != argc)
+		usage(2);
+}
+
+/* host-key's option, after the command word: --hosts PATTERN. */
+static void
+hostkey_args(int argc, char **argv, const char **hosts)
+{
+	static const struct option longopts[] = {
+		{ "hosts",	required_argument,	NULL, 'H' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	int	 ch;
+
+	optind = 0;		/* glibc: start over, argv[0] is the command */
+	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		if (ch != 'H')
+			usage(2);
+		*hosts = optarg;
 	}
 	if (optind != argc)
 		usage(2);
@@ -189,7 +229,7 @@ main(int argc, char **argv)
 		.dropin_src = DATADIR "/tunl/sshd-tunl.conf",
 		.verb = "doctor",
 	};
-	const char	*path = NULL, *cmd;
+	const char	*path = NULL, *cmd, *hosts = NULL;
 	char		 err[512];
 	int		 ch, r, quiet = 0, flags = 0, once = 0, dflt;
 
@@ -225,10 +265,17 @@ main(int argc, char **argv)
 		doctor_args(argc, argv, &dopt);
 		if (dopt.fix && strcmp(cmd, "doctor") != 0)
 			usage(2);
+		if ((dopt.host_ca || dopt.host_names != NULL) &&
+		    strcmp(cmd, "init") != 0)
+			usage(2);
+		if (dopt.host_names != NULL && !dopt.host_ca)
+			usage(2);
 	} else if (strcmp(cmd, "engineer") == 0) {
 		if (argc < 2)
 			usage(2);
-	} else if (strcmp(cmd, "notify") == 0)
+	} else if (strcmp(cmd, "host-key") == 0)
+		hostkey_args(argc, argv, &hosts);
+	else if (strcmp(cmd, "notify") == 0)
 		notify_args(argc, argv, &once, &path);
 	else if (argc != 1)
 		usage(2);
@@ -245,8 +292,14 @@ main(int argc, char **argv)
 	if (path == NULL)
 		path = CFG_PATH_DEFAULT;
 
-	if (strcmp(cmd, "init") == 0)
-		return admin_init(&cfg, path, dopt.libexecdir, dflt);
+	if (strcmp(cmd, "init") == 0) {
+		if ((r = admin_init(&cfg, path, dopt.libexecdir, dflt)) != 0 ||
+		    !dopt.host_ca)
+			return r;
+		return admin_hostca_init(&cfg, &dopt);
+	}
+	if (strcmp(cmd, "host-key") == 0)
+		return admin_host_key(&cfg, hosts);
 	if (strcmp(cmd, "enable") == 0)
 		return admin_enable(&cfg, &dopt);
 	if (strcmp(cmd, "disable") == 0)

@@ -259,6 +259,7 @@ struct share {
 	char		 case_ref[CAST_CASE_LEN];
 	char		 known_hosts[PATH_MAX];	/* "" for ssh's default */
 	int		 host_key_alias;	/* known_hosts is our pin */
+	int		 host_ca_pin;	/* ... a host CA (--host-ca) */
 	char		 session[ID_LEN_MAX];
 	int		 restricted;		/* never goes back to 0 */
 	int		 relay_fd;		/* tests: frames on this fd */

@@ -2,7 +2,8 @@
  * tunl-share.c: the customer's program: options, the private directory,
  * the session from start to end (man/tunl-share.1).
  *
- *	tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY'] [--case C]
+ *	tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY' |
+ *	    --host-ca 'TYPE KEY'] [--case C]
  *	    [--restricted] [--known-hosts FILE]
  *	    [--token-fd N | --token-file PATH] SESSION-ID
  *
@@ -49,7 +50,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(usage_help ? stdout : stderr,
-	    "usage: tunl-share --relay HOST[:PORT] [--host-key 'TYPE KEY']\n"
+	    "usage: tunl-share --relay HOST[:PORT]\n"
+	    "           [--host-key 'TYPE KEY' | --host-ca 'TYPE KEY']\n"
 	    "           [--case C] [--restricted] [--known-hosts FILE]\n"
 	    "           [--token-fd N | --token-file PATH] [--ready-file PATH]\n"
 	    "           [--timing] [--spool-max MIB] [--silence SECONDS]\n"
@@ -118,11 +120,18 @@ make_dir(struct share *s)
  * file of our own under an alias, and ssh checks the relay against that
  * file only (StrictHostKeyChecking=yes): nothing is ever learnt from the
  * network and trusted.
+ *
+ * --host-ca "TYPE BASE64": the operator's host certificate authority
+ * instead. The file then holds one `@cert-authority *' line: the relay
+ * must show a host certificate that CA signed naming the host given with
+ * --relay (ssh checks the certificate's principals against it, so no
+ * alias here). The file is ours alone, so "*" trusts that CA for this
+ * connection only.
  */
 static void
-write_host_key(struct share *s, const char *key)
+write_host_key(struct share *s, const char *key, int ca)
 {
-	char	 line[RELAY_HOSTKEY_MAX + sizeof(SHARE_HOST_ALIAS) + 2];
+	char	 line[RELAY_HOSTKEY_MAX + sizeof(SHARE_HOST_ALIAS) + 32];
 	int	 fd, n;
 
 	set_path(s->known_hosts, s->dir, "known_hosts");
@@ -130,16 +139,24 @@ write_host_key(struct share *s, const char *key)
 	if (strpbrk(s->known_hosts, " \t\"'\\") != NULL)
 		fatal("%s: the private directory's path holds a blank or a "
 		    "quote", s->known_hosts);
-	n = snprintf(line, sizeof(line), "%s %s\n", SHARE_HOST_ALIAS, key);
+	if (ca)
+		n = snprintf(line, sizeof(line), "@cert-authority * %s\n",
+		    key);
+	else
+		n = snprintf(line, sizeof(line), "%s %s\n", SHARE_HOST_ALIAS,
+		    key);
 	if (n < 0 || (size_t)n >= sizeof(line))
-		fatal("--host-key: too long");
+		fatal("%s: too long", ca ? "--host-ca" : "--host-key");
 	if ((fd = open(s->known_hosts, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		fatal("%s: %s", s->known_hosts, strerror(errno));
 	if (share_write_all(fd, line, (size_t)n) != 0)
 		fatal("%s: cannot write", s->known_hosts);
 	(void)close(fd);
-	s->host_key_alias = 1;
+	if (ca)
+		s->host_ca_pin = 1;
+	else
+		s->host_key_alias = 1;
 }
 
 static void
@@ -206,6 +223,11 @@ sign_failed(struct share *s)
 			    "given with --host-key: the line you were given\n"
 			    "may be wrong or old, or someone is in the way. "
 			    "Check it with your support contact.\n");
+		else if (s->host_ca_pin)
+			fprintf(stderr, "It showed no host certificate of the "
+			    "authority given with --host-ca for\nthat name: "
+			    "the line may be wrong or old, or someone is in "
+			    "the way. Check it\nwith your support contact.\n");
 		else if (s->diag == SHARE_DIAG_HOSTKEY_CHANGED)
 			fprintf(stderr, "It is not the key your known_hosts "
 			    "holds for it: the key changed, or someone\nis "
@@ -289,6 +311,7 @@ main(int argc, char **argv)
 		{ "restricted",	no_argument,		NULL, 'R' },
 		{ "known-hosts", required_argument,	NULL, 'k' },
 		{ "host-key",	required_argument,	NULL, 'K' },
+		{ "host-ca",	required_argument,	NULL, 'A' },
 		{ "token-fd",	required_argument,	NULL, 'f' },
 		{ "token-file",	required_argument,	NULL, 'F' },
 		{ "relay-fd",	required_argument,	NULL, 'T' },
@@ -314,7 +337,7 @@ main(int argc, char **argv)
 	long long		 v;
 	ssize_t			 n;
 	int			 ch_, token_fd = -1, r;
-	int			 relay_host_key_given = 0;
+	int			 relay_host_key_given = 0, host_ca = 0;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
@@ -365,6 +388,14 @@ main(int argc, char **argv)
 			    sizeof(host_key), &why) != 0)
 				fatal("--host-key: %s", relay_host_key_given > 1 ?
 				    "given twice" : why);
+			break;
+		case 'A':
+			host_ca = 1;
+			if (relay_host_key_given++ ||
+			    relay_hostkey_parse(optarg, host_key,
+			    sizeof(host_key), &why) != 0)
+				fatal("--host-ca: %s", relay_host_key_given > 1 ?
+				    "given twice, or with --host-key" : why);
 			break;
 		case 'f':
 			if (tunl_strtonum(optarg, 0, 1024, &v) != 0)
@@ -428,7 +459,8 @@ main(int argc, char **argv)
 		fatal("not a session id: four words, e.g. amber-falcon-river-"
 		    "seven");
 	if (relay_host_key_given && s->known_hosts[0] != '\0')
-		fatal("--host-key and --known-hosts exclude each other");
+		fatal("--%s and --known-hosts exclude each other",
+		    host_ca ? "host-ca" : "host-key");
 	if (s->host[0] == '\0' && s->relay_fd == -1)
 		fatal("--relay HOST is needed");
 	if (token_fd != -1 && token_file != NULL)
@@ -453,7 +485,7 @@ main(int argc, char **argv)
 	if (s->ready[0] != '\0')
 		(void)atexit(ready_at_exit);
 	if (relay_host_key_given)
-		write_host_key(s, host_key);
+		write_host_key(s, host_key, host_ca);
 	if (share_audit_open(s->audit, &s->audit_fd) != 0)
 		fatal("audit log %s: %s", s->audit, strerror(errno));
 	(void)share_audit_note(s->audit_fd, s->restricted ?

@@ -1,8 +1,9 @@
-# Shared by tunl.prerm and tunl.postrm (debian/rules pastes it in at
-# #UNWIRE#): take tunl out of sshd and its PAM stack in the safe order,
-# first the `@include tunl' line of /etc/pam.d/sshd (while /etc/pam.d/tunl
-# and the module are still there), then the sshd drop-in; sshd -t must
-# accept the result, else both are put back and unwire fails.
+# For tunl.postrm (debian/rules pastes it in at #UNWIRE#). prerm ran
+# tunl-admin disable; by postrm tunl-admin is gone, so an include put back
+# by hand meanwhile is taken out here, in the safe order: first the
+# `@include tunl' line of /etc/pam.d/sshd (while /etc/pam.d/tunl is still
+# there), then the sshd drop-in; sshd -t must accept the result, else both
+# are put back and unwire fails.
 
 PAMSSHD=/etc/pam.d/sshd
 DROPIN=/etc/ssh/sshd_config.d/tunl.conf

@@ -190,17 +190,19 @@ shell_authority_answer(struct shell *sh, const char *verb, const char *input,
  * new --json: one JSON object on one line, for scripts: the session's id,
  * its token (null when the relay asks for none), when it expires (epoch
  * seconds, and UTC in ISO 8601), and the customer's line as `new` prints
- * it, with whether sshd's host key is in it.
+ * it, with whether a host key is in it, whether that is a host CA, and
+ * the pin as a known_hosts line for the customer's own ssh (null without
+ * one).
  */
 static void
 shell_engineer_new_json(struct shell *sh, const struct shell_cmd *cmd,
     const char *id, const char *token, int64_t expires)
 {
 	char		 line[RELAY_ADDR_MAX + RELAY_HOSTKEY_MAX + 256];
-	char		 utc[32];
+	char		 utc[32], pin[RELAY_PIN_MAX];
 	struct tm	 tm;
 	time_t		 tt = (time_t)expires;
-	int		 have_key;
+	int		 have_key, is_ca = 0, have_pin;
 
 	if (shell_line_format(sh, id, cmd->case_ref, cmd->restricted, line,
 	    sizeof(line), &have_key) != 0)
@@ -220,7 +222,15 @@ shell_engineer_new_json(struct shell *sh, const struct shell_cmd *cmd,
 	printf(",\"restricted\":%s,\"line\":",
 	    cmd->restricted ? "true" : "false");
 	shell_json_string(line);
-	printf(",\"host_key\":%s}\n", have_key ? "true" : "false");
+	have_pin = shell_line_pin(sh, pin, sizeof(pin), &is_ca) == 0;
+	printf(",\"host_key\":%s,\"host_ca\":%s,\"pin\":",
+	    have_key ? "true" : "false",
+	    have_pin && is_ca ? "true" : "false");
+	if (have_pin)
+		shell_json_string(pin);
+	else
+		printf("null");
+	printf("}\n");
 }
 
 static int

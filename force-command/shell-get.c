@@ -162,8 +162,9 @@ shell_get_hint(const struct shell *sh)
 	struct relay_addr	 a;
 	char			 relay[RELAY_ADDR_MAX], port[16] = "";
 	char			 hex[crypto_hash_sha256_BYTES * 2 + 1];
+	char			 pin[RELAY_PIN_MAX];
 	off_t			 size;
-	int			 fd, r;
+	int			 fd, r, is_ca, have_pin;
 
 	if ((fd = shell_get_open(sh, &size)) == -1)
 		return;
@@ -177,8 +178,19 @@ shell_get_hint(const struct shell *sh)
 	printf("No tunl-share on the customer's machine? This relay gives "
 	    "a static x86_64 one\n(any Linux with OpenSSH 8.4 and tmux 3.2 "
 	    "or later), after the same id and token:\n\n");
-	printf("    ssh %s%s@%s get tunl-share > tunl-share\n", port,
-	    sh->cfg.customer_user, a.host);
+	/*
+	 * The pin first, in a known_hosts file of its own: the first ssh to
+	 * the relay is checked too, not trusted on first use.
+	 */
+	have_pin = shell_line_pin(sh, pin, sizeof(pin), &is_ca) == 0;
+	if (have_pin) {
+		printf("    echo '%s' > tunl-relay.known\n", pin);
+		printf("    ssh -o UserKnownHostsFile=tunl-relay.known "
+		    "-o StrictHostKeyChecking=yes %s%s@%s get tunl-share "
+		    "> tunl-share\n", port, sh->cfg.customer_user, a.host);
+	} else
+		printf("    ssh %s%s@%s get tunl-share > tunl-share\n", port,
+		    sh->cfg.customer_user, a.host);
 	printf("    echo '%s  tunl-share' | sha256sum -c && "
 	    "chmod +x tunl-share\n\n", hex);
 }

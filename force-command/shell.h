@@ -117,7 +117,9 @@ struct registry	*shell_registry(struct shell *);
 
 /* shell-line.c: the line the customer pastes */
 int		 shell_line_relay(const struct shell *, char *, size_t);
-int		 shell_line_host_key(const struct shell *, char *, size_t);
+int		 shell_line_host_key(const struct shell *, char *, size_t,
+		     int *);
+int		 shell_line_pin(const struct shell *, char *, size_t, int *);
 int		 shell_line_format(const struct shell *, const char *,
 		     const char *, int, char *, size_t, int *);
 void		 shell_line_print(const struct shell *, const char *,

@@ -94,6 +94,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_NUM(log_level, CFG_T_LEVEL, TUNL_LOG_ERROR, TUNL_LOG_DEBUG),
 	CFG_STR(relay_address, CFG_T_ADDR),
 	CFG_STR(relay_host_key, CFG_T_PATH),
+	CFG_STR(host_ca_key, CFG_T_PATH),
 	CFG_STR(engineer_keys, CFG_T_PATH),
 };
 #define CFG_NKEYS	TUNL_NITEMS(cfg_keys)
@@ -218,6 +219,8 @@ cfg_defaults(struct tunl_cfg *cfg)
 	/* sshd's own key, wherever tunl was installed. */
 	tunl_strlcpy(cfg->relay_host_key, "/etc/ssh/ssh_host_ed25519_key.pub",
 	    sizeof(cfg->relay_host_key));
+	tunl_strlcpy(cfg->host_ca_key, SYSCONFDIR "/tunl/host_ca",
+	    sizeof(cfg->host_ca_key));
 	tunl_strlcpy(cfg->engineer_keys, SYSCONFDIR "/tunl/engineers.keys",
 	    sizeof(cfg->engineer_keys));
 	tunl_strlcpy(cfg->relay_group, "tunl", sizeof(cfg->relay_group));

@@ -176,6 +176,17 @@ int		 relay_hostkey_parse(const char *, char *, size_t,
 int		 relay_hostkey_load(const char *, char *, size_t,
 		     const char **);
 
+/* ---- relay-pin.c: what a customer pins (host CA, else sshd's key) ------- */
+
+#define RELAY_PIN_MAX	(RELAY_HOSTKEY_MAX + RELAY_ADDR_MAX + 32)
+
+struct tunl_cfg;
+int		 relay_pin_load(const struct tunl_cfg *, char *, size_t, int *,
+		     const char **, const char **);
+int		 relay_pin_host(const struct relay_addr *, char *, size_t);
+int		 relay_pin_line(const char *, int, const char *, char *,
+		     size_t);
+
 /* ---- cfg.c: the configuration file (docs/config.md) -------------------- */
 
 /*
@@ -231,6 +242,7 @@ struct tunl_cfg {
 	enum log_level	 log_level;
 	char		 relay_address[RELAY_ADDR_MAX];	/* "" when unset */
 	char		 relay_host_key[CFG_PATH_MAX];	/* its .pub file */
+	char		 host_ca_key[CFG_PATH_MAX];	/* signs host keys */
 	char		 engineer_keys[CFG_PATH_MAX];	/* AuthorizedKeysFile */
 };
 

@@ -7,10 +7,13 @@
 # Covered: the accounts and groups exist; tunl-authority is root:tunl-auth
 # 2755 and tunl-broker tunl-broker:tunl 4750 by dpkg-statoverride;
 # tunl-admin init ran (keys, database); nothing is wired into sshd or PAM
-# by installing; the root's own sshd then lets another account (alice) log
+# by installing; tunl-prune.timer and its service are in the relay package
+# under /usr/lib/systemd/system and not enabled; the root's own sshd then
+# lets another account (alice) log
 # in, wired (tunl-admin enable, or the README's steps by hand where
 # enable is not there yet) or not; `apt-get remove tunl` takes tunl out of
-# sshd and PAM first and alice still logs in; with the include put back by
+# sshd and PAM first (prerm runs tunl-admin disable) and alice still logs
+# in; with the include put back by
 # hand, `apt-get purge tunl` takes it out before /etc/pam.d/tunl goes, and
 # alice still logs in, sshd -t passes, the overrides, keys and database
 # are gone; and the login check can fail: an include of a missing
@@ -155,6 +158,14 @@ harness_assert_contains "$(in_root dpkg-statoverride --list)" \
     harness_fail "tunl-admin init did not run: $(tail -n 20 "$H/install.log")"
 [ -x "$R/usr/bin/tunl-share" ] && [ -f "$R/usr/share/man/man1/tunl-share.1.gz" ] ||
     harness_fail "tunl-share's package is incomplete"
+# The retention timer: shipped where systemd looks, not enabled.
+for u in tunl-prune.timer tunl-prune.service; do
+	[ -f "$R/usr/lib/systemd/system/$u" ] || harness_fail "no $u in the package"
+done
+in_root dpkg -L tunl | grep -qx /usr/lib/systemd/system/tunl-prune.timer ||
+    harness_fail "the timer is not the relay package's"
+ls "$R"/etc/systemd/system/*.wants/tunl-prune.timer 2>/dev/null &&
+    harness_fail "installing enabled the retention timer"
 not_wired "after install"
 sshd_t_ok "after install"
 alice_ok "after install"
@@ -191,6 +202,10 @@ in_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y tunl \
 	harness_fail "apt-get remove tunl failed"
 }
 harness_assert_contains "$(cat "$H/remove.log")" "taken out of sshd and its PAM stack"
+# prerm did it with the operator's own command.
+if [ "$ENABLE" = yes ]; then
+	harness_assert_contains "$(cat "$H/remove.log")" "tunl-admin disable: done"
+fi
 [ -e "$R/usr/libexec/tunl/tunl-shell" ] && harness_fail "tunl-shell still installed"
 not_wired "after remove"
 sshd_t_ok "after remove"

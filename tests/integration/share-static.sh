@@ -58,7 +58,7 @@ chroot_tmux 3.3a e4fd347843bd0772c4f48d6dde625b0b109b7a380ff15db21e97c11a4dcdf93
 harness_install_libexec "$top_builddir/tunl-share-static"
 SHARE_SHELL_ARGS="--share-static $H/libexec/tunl-share-static"
 . "$top_srcdir/tests/integration/share-lib.sh"
-share_setup
+share_setup "relay_host_key = $H/etc/ssh_host_ed25519_key.pub"
 
 # The root: a private copy; /opt/tunl holds what the customer has.
 R=$H/bullseye
@@ -115,9 +115,12 @@ ID=$(sed -n 's/^session  *//p' "$H/new.out")
     harness_fail "no session made: $(cat "$H/new.out")"
 printf '%s\n' "$ID" >"$R/opt/tunl/answer.id"
 WANT=$(sha256sum "$top_builddir/tunl-share-static" | cut -d' ' -f1)
+PINLINE=$(sed -n "s/^    \(echo '.*' > tunl-relay.known\)$/\1/p" "$H/new.out")
 GET=$(sed -n 's/^    \(ssh .* get tunl-share > tunl-share\)$/\1/p' "$H/new.out")
 CHECK=$(sed -n 's/^    \(echo .* sha256sum -c .*\)$/\1/p' "$H/new.out")
-harness_assert_eq "ssh -p $HARNESS_PORT tunl@127.0.0.1 get tunl-share > tunl-share" \
+harness_assert_eq "echo '[127.0.0.1]:$HARNESS_PORT $(cut -d' ' -f1,2 "$H/etc/ssh_host_ed25519_key.pub")' > tunl-relay.known" \
+    "$PINLINE" "the pin new prints"
+harness_assert_eq "ssh -o UserKnownHostsFile=tunl-relay.known -o StrictHostKeyChecking=yes -p $HARNESS_PORT tunl@127.0.0.1 get tunl-share > tunl-share" \
     "$GET" "the get command new prints"
 harness_assert_contains "$CHECK" "echo '$WANT  tunl-share' | sha256sum -c"
 harness_assert_eq "$WANT  tunl-share" \
@@ -125,11 +128,12 @@ harness_assert_eq "$WANT  tunl-share" \
     "get tunl-share.sha256"
 
 # ---- the customer runs exactly those lines, in the root --------------------
-# The printed ssh line, with only what a test needs added: the relay's
-# host key pinned, and the prompts answered by an askpass.
-SSHOPTS="-F /dev/null -o UserKnownHostsFile=/opt/tunl/known_hosts -o StrictHostKeyChecking=yes -o PreferredAuthentications=keyboard-interactive -o IdentityFile=none"
+# The printed lines, with only what a test needs added: the prompts
+# answered by an askpass. The relay's key is the one the printed pin line
+# wrote: nothing else is trusted.
+SSHOPTS="-F /dev/null -o GlobalKnownHostsFile=/dev/null -o PreferredAuthentications=keyboard-interactive -o IdentityFile=none"
 # ssh takes its options before the destination: put ours in front.
-"$H/bin/in-root" sh -c "cd /opt/tunl && SSH_ASKPASS=/opt/tunl/askpass SSH_ASKPASS_REQUIRE=force ssh $SSHOPTS ${GET#ssh } </dev/null" \
+"$H/bin/in-root" sh -c "cd /opt/tunl && $PINLINE && SSH_ASKPASS=/opt/tunl/askpass SSH_ASKPASS_REQUIRE=force ssh $SSHOPTS ${GET#ssh } </dev/null" \
     >"$H/get.out" 2>&1 || harness_fail "get tunl-share: $(cat "$H/get.out")"
 harness_assert_contains "$(cat "$H/get.out")" "tunl: sha256 $WANT"
 harness_assert_eq "$WANT" "$(sha256sum "$R/opt/tunl/tunl-share" | cut -d' ' -f1)" \
@@ -138,7 +142,7 @@ harness_assert_eq "$WANT" "$(sha256sum "$R/opt/tunl/tunl-share" | cut -d' ' -f1)
     harness_fail "the printed check failed: $(cat "$H/check.out")"
 harness_assert_contains "$(cat "$H/check.out")" "tunl-share: OK"
 # No tty: a program is not written to a terminal.
-out=$("$H/bin/in-root" sh -c "SSH_ASKPASS=/opt/tunl/askpass SSH_ASKPASS_REQUIRE=force ssh $SSHOPTS -p $HARNESS_PORT tunl@127.0.0.1 get /etc/passwd" </dev/null 2>&1) &&
+out=$("$H/bin/in-root" sh -c "SSH_ASKPASS=/opt/tunl/askpass SSH_ASKPASS_REQUIRE=force ssh $SSHOPTS -o UserKnownHostsFile=/opt/tunl/known_hosts -o StrictHostKeyChecking=yes -p $HARNESS_PORT tunl@127.0.0.1 get /etc/passwd" </dev/null 2>&1) &&
     harness_fail "get /etc/passwd was answered"
 harness_assert_contains "$out" "get tunl-share or get tunl-share.sha256"
 

@@ -670,6 +670,7 @@ test_round_trip(void **state)
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n"
 	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n"
+	    "host_ca_key = " SYSCONFDIR "/tunl/host_ca\n"
 	    "engineer_keys = " SYSCONFDIR "/tunl/engineers.keys\n");
 	free(s);
 	buf_free(b);
@@ -897,6 +898,7 @@ test_sample(void **state)
 		"consumer_stuck", "registry_recheck", "recording_retention",
 		"event_retention", "webhook_url",
 		"webhook_key", "log_level", "relay_address", "relay_host_key",
+		"host_ca_key",
 		"engineer_keys",
 	};
 	char		 path[1024], err[512], want[64], *text;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -568,14 +569,18 @@ test_line_relay(void **state)
 {
 	struct shell	 sh;
 	char		 out[RELAY_ADDR_MAX], key[RELAY_HOSTKEY_MAX];
+	char		 pin[RELAY_PIN_MAX], capub[64];
 	char		 path[] = "/tmp/test-shell-line.XXXXXX";
+	char		 cadir[] = "/tmp/test-shell-ca.XXXXXX";
 	const char	*line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYIq6bdib8"
 			    "IStO9iRUev63b1qKqWEEglxiwcygovyh5 root@relay\n";
-	int		 fd;
+	int		 fd, is_ca;
 
 	(void)state;
 	memset(&sh, 0, sizeof(sh));
 	cfg_defaults(&sh.cfg);
+	tunl_strlcpy(sh.cfg.host_ca_key, "/nonexistent/host_ca",
+	    sizeof(sh.cfg.host_ca_key));
 	tunl_strlcpy(sh.relay_host, "192.0.2.7", sizeof(sh.relay_host));
 	tunl_strlcpy(sh.relay_port, "22", sizeof(sh.relay_port));
 	assert_int_equal(shell_line_relay(&sh, out, sizeof(out)), 0);
@@ -606,11 +611,39 @@ test_line_relay(void **state)
 	assert_true(write(fd, line, strlen(line)) == (ssize_t)strlen(line));
 	close(fd);
 	tunl_strlcpy(sh.cfg.relay_host_key, path, sizeof(sh.cfg.relay_host_key));
-	assert_int_equal(shell_line_host_key(&sh, key, sizeof(key)), 0);
+	assert_int_equal(shell_line_host_key(&sh, key, sizeof(key), &is_ca), 0);
 	assert_string_equal(key, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYIq6b"
 	    "dib8IStO9iRUev63b1qKqWEEglxiwcygovyh5");
+	assert_int_equal(is_ca, 0);
+	/* The pin as known_hosts has it: "[host]:port" off port 22. */
+	assert_int_equal(shell_line_pin(&sh, pin, sizeof(pin), &is_ca), 0);
+	assert_string_equal(pin, "[relay.example.com]:2022 ssh-ed25519 "
+	    "AAAAC3NzaC1lZDI1NTE5AAAAINYIq6bdib8IStO9iRUev63b1qKqWEEglxiwcygo"
+	    "vyh5");
+	/* A host CA's .pub, when there is one, is the pin instead. */
+	assert_non_null(mkdtemp(cadir));
+	snprintf(capub, sizeof(capub), "%s/ca.pub", cadir);
+	assert_true((fd = open(capub, O_WRONLY | O_CREAT | O_EXCL, 0644)) !=
+	    -1);
+	assert_true(write(fd, line, strlen(line)) == (ssize_t)strlen(line));
+	close(fd);
+	snprintf(sh.cfg.host_ca_key, sizeof(sh.cfg.host_ca_key), "%s/ca",
+	    cadir);
+	tunl_strlcpy(sh.cfg.relay_address, "relay.example.com",
+	    sizeof(sh.cfg.relay_address));
+	assert_int_equal(shell_line_pin(&sh, pin, sizeof(pin), &is_ca), 0);
+	assert_int_equal(is_ca, 1);
+	assert_string_equal(pin, "@cert-authority relay.example.com "
+	    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINYIq6bdib8IStO9iRUev63b1qKq"
+	    "WEEglxiwcygovyh5");
+	/* One that holds no key is an error, not a fall back. */
+	assert_int_equal(truncate(capub, 0), 0);
+	assert_int_not_equal(shell_line_host_key(&sh, key, sizeof(key),
+	    &is_ca), 0);
+	unlink(capub);
+	rmdir(cadir);
 	unlink(path);
-	assert_int_not_equal(shell_line_host_key(&sh, key, sizeof(key)), 0);
+	assert_int_not_equal(shell_line_host_key(&sh, key, sizeof(key), &is_ca), 0);
 }
 
 int
