@@ -42,9 +42,12 @@
 #define ADMIT_NO_BROKER	3
 #define ADMIT_UNSAFE	4
 
-/* The session this login may act for, once its key is proven. */
-static int
-admit_binding(const struct authority *a, const char *sid,
+/*
+ * 0 if the caller proves the login key of its own connection and that
+ * login is for session sid (also used by the registry verbs).
+ */
+int
+authority_binding(const struct authority *a, const char *sid,
     struct login_info *li)
 {
 	struct group	*gr, *kg;
@@ -176,7 +179,7 @@ authority_admit(struct authority *a, const char *sid)
 		    "output must be a Unix socket");
 		goto out;
 	}
-	r = admit_binding(a, sid, &li);
+	r = authority_binding(a, sid, &li);
 	sodium_memzero(a->login_key, sizeof(a->login_key));
 	if (r != 0) {
 		error_r(r, "admit %s refused: no login key of this connection "

@@ -27,7 +27,8 @@ enum authority_charset {
 enum authority_role {
 	AUTH_ROLE_NONE = 0,
 	AUTH_ROLE_CUSTOMER,
-	AUTH_ROLE_ENGINEER
+	AUTH_ROLE_ENGINEER,
+	AUTH_ROLE_PRINCIPALS	/* principals_user: tunl-principals */
 };
 
 /* What main() established before a verb runs. */
@@ -95,6 +96,21 @@ int		 authority_sign_check_cert(const char *, size_t);
 int		 authority_sign(struct authority *, const char *);
 
 /* authority-admit.c */
+int		 authority_binding(const struct authority *, const char *,
+		     struct login_info *);
 int		 authority_admit(struct authority *, const char *);
+
+/* authority-registry.c */
+const char	*authority_registry_verb(const char *);
+int		 authority_registry(struct authority *, const char *,
+		     const char *);
+
+/* authority-report.c */
+void		 authority_json_string(const char *);
+void		 authority_time(int64_t, char *, size_t);
+int		 authority_report_list(struct registry *, int, int64_t,
+		     u_int *);
+int		 authority_report_show(struct registry *,
+		     const struct session *, int64_t);
 
 #endif /* TUNL_AUTHORITY_H */

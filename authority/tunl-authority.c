@@ -9,6 +9,11 @@
  *	tunl-authority [-f config] token		engineer account only
  *	tunl-authority [-f config] sign <id>	customer account only
  *	tunl-authority [-f config] admit <id>	customer account only
+ *	tunl-authority [-f config] <registry verb> [<id>|--json]
+ *		session, ended, reap, restrict, host, list, show, kill,
+ *		unlock, live: every registry read and write of the relay
+ *		accounts, which cannot open the database themselves
+ *		(authority-registry.c)
  *
  * Being setgid it trusts nothing from its caller but its real uid: the
  * environment is cleared (SSH_CONNECTION and SSH_USER_AUTH, which sshd
@@ -123,6 +128,8 @@ authority_role(const struct tunl_cfg *cfg, uid_t uid)
 		return AUTH_ROLE_CUSTOMER;
 	if ((pw = getpwnam(cfg->engineer_user)) != NULL && pw->pw_uid == uid)
 		return AUTH_ROLE_ENGINEER;
+	if ((pw = getpwnam(cfg->principals_user)) != NULL && pw->pw_uid == uid)
+		return AUTH_ROLE_PRINCIPALS;
 	return AUTH_ROLE_NONE;
 }
 
@@ -135,7 +142,10 @@ usage(void)
 	fprintf(usage_help ? stdout : stderr, "usage: tunl-authority [-f config] mint\n"
 	    "       tunl-authority [-f config] token\n"
 	    "       tunl-authority [-f config] sign id\n"
-	    "       tunl-authority [-f config] admit id\n");
+	    "       tunl-authority [-f config] admit id\n"
+	    "       tunl-authority [-f config] session|ended|reap|restrict|"
+	    "host|show|kill|unlock|live id\n"
+	    "       tunl-authority [-f config] list [--json]\n");
 	exit(usage_help ? 0 : 2);
 }
 
@@ -190,6 +200,9 @@ main(int argc, char **argv)
 	} else if (strcmp(verb, "sign") == 0 || strcmp(verb, "admit") == 0) {
 		if (argc != 3)
 			usage();
+	} else if (authority_registry_verb(verb) != NULL) {
+		if (argc != 3 && !(argc == 2 && strcmp(verb, "list") == 0))
+			usage();
 	} else
 		usage();
 
@@ -210,6 +223,9 @@ main(int argc, char **argv)
 		status = authority_token(&a);
 	else if (strcmp(verb, "admit") == 0)
 		status = authority_admit(&a, argv[2]);
+	else if (authority_registry_verb(verb) != NULL)
+		status = authority_registry(&a, verb, argc == 3 ? argv[2] :
+		    NULL);
 	else
 		status = authority_sign(&a, argv[2]);
 	log_close();

@@ -94,7 +94,7 @@ shell_customer_handoff(struct shell *sh, char *id, size_t idlen)
  */
 static void
 shell_customer_bind(struct shell *sh, const struct shell_cmd *cmd,
-    struct registry *reg, struct session *s)
+    struct session *s)
 {
 	char	 cert_id[ID_LEN_MAX] = "", ho_id[ID_LEN_MAX] = "";
 	int	 has_cert = 0, has_ho = 0, r;
@@ -117,7 +117,8 @@ shell_customer_bind(struct shell *sh, const struct shell_cmd *cmd,
 		    cmd->id);
 		shell_customer_deny("command names another session");
 	}
-	if ((r = registry_session_get(reg, sh->session, s)) != 0) {
+	/* tunl-authority answers only for this login's own session. */
+	if ((r = shell_reg_session(sh, sh->session, s)) != 0) {
 		info("session %s: %s", sh->session, tunl_err(r));
 		shell_customer_deny("session not in the registry");
 	}
@@ -236,21 +237,17 @@ shell_customer_sign(struct shell *sh)
 static void
 shell_customer_restrict(struct shell *sh, struct session *s)
 {
-	struct registry	*reg;
-	int		 r;
+	int	 rc;
 
 	if (s->mode == SESSION_RESTRICTED)
 		return;
-	reg = shell_registry(sh);
-	r = registry_session_restrict(reg, sh->session, "customer", sh->now);
-	if (r != 0) {
-		error("session %s: cannot make it restricted: %s: %s",
-		    sh->session, tunl_err(r), registry_errmsg(reg));
-		registry_close(reg);
+	rc = shell_reg_quiet(sh, "restrict", sh->session, "");
+	if (rc != 0) {
+		error("session %s: cannot make it restricted: tunl-authority "
+		    "exited %d", sh->session, rc);
 		shell_refuse(SHELL_EXIT_REFUSED, "the relay could not make "
 		    "the session restricted; not sharing");
 	}
-	registry_close(reg);
 	s->mode = SESSION_RESTRICTED;
 	info("session %s: restricted by the customer", sh->session);
 }
@@ -262,20 +259,18 @@ shell_customer_restrict(struct shell *sh, struct session *s)
 static void
 shell_customer_host(struct shell *sh, const char *host)
 {
-	struct registry	*reg;
-	int		 r;
+	char	 input[SESSION_HOST_LEN + 2];
+	int	 rc;
 
-	reg = shell_registry(sh);
-	if ((r = registry_session_set_host(reg, sh->session, host)) != 0)
-		error("session %s: cannot record the host: %s: %s",
-		    sh->session, tunl_err(r), registry_errmsg(reg));
-	registry_close(reg);
+	(void)snprintf(input, sizeof(input), "%s\n", host);
+	if ((rc = shell_reg_quiet(sh, "host", sh->session, input)) != 0)
+		error("session %s: cannot record the host: tunl-authority "
+		    "exited %d", sh->session, rc);
 }
 
 int
 shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 {
-	struct registry	*reg;
 	struct session	 s;
 	int		 rc = SHELL_EXIT_OK;
 
@@ -286,9 +281,7 @@ shell_customer(struct shell *sh, const struct shell_cmd *cmd)
 		    "help\n");
 		return SHELL_EXIT_OK;
 	}
-	reg = shell_registry(sh);
-	shell_customer_bind(sh, cmd, reg, &s);
-	registry_close(reg);
+	shell_customer_bind(sh, cmd, &s);
 
 	switch (cmd->verb) {
 	case SHELL_V_STATUS:

@@ -2,8 +2,9 @@
  * shell-engineer.c: the engineer account's verbs. Who the engineer is
  * comes first (shell-identity.c) and is recorded with every event.
  * Creating a session needs the token key, which this program never
- * holds, so `new` asks tunl-authority (docs/auth-design.md); the other
- * verbs read and change the registry directly.
+ * holds, so `new` asks tunl-authority (docs/auth-design.md); so do the
+ * other verbs, because the engineer account cannot open the registry
+ * (shell-registry.c).
  */
 #include "config.h"
 
@@ -16,18 +17,6 @@
 #include "tunl.h"
 #include "shell.h"
 #include "reaper.h"
-
-#define SHELL_TEXT_MAX	(SESSION_HOST_LEN * 4)	/* escaped text */
-
-/* Registry text for a terminal: escaped, "-" when empty. */
-static const char *
-shell_text(const char *s, char *out, size_t outlen)
-{
-	if (s[0] == '\0')
-		return "-";
-	(void)log_escape(out, outlen, s, strlen(s));
-	return out;
-}
 
 /* Registry text as a JSON string, escaped for JSON (and kept ASCII). */
 static void
@@ -45,20 +34,6 @@ shell_json_string(const char *s)
 			putchar(*p);
 	}
 	putchar('"');
-}
-
-static void
-shell_age(int64_t secs, char *out, size_t outlen)
-{
-	if (secs < 0)
-		secs = 0;
-	if (secs < 3600)
-		snprintf(out, outlen, "%lldm", (long long)(secs / 60));
-	else if (secs < 86400)
-		snprintf(out, outlen, "%lldh%02lldm", (long long)(secs / 3600),
-		    (long long)(secs % 3600 / 60));
-	else
-		snprintf(out, outlen, "%lldd", (long long)(secs / 86400));
 }
 
 static void
@@ -302,21 +277,6 @@ shell_tell_broker(struct shell *sh, const char *id)
 	}
 }
 
-/* Sessions whose broker is gone are ended first (lib/reaper.c). */
-static void
-shell_reap(struct shell *sh, struct registry *reg)
-{
-	struct reap_result	 res;
-	int			 r;
-
-	if ((r = reap_sessions(reg, sh->cfg.runtime_dir, NULL, REAP_FILES,
-	    sh->now, &res)) != 0)
-		error("reaper: %s: %s", tunl_err(r), registry_errmsg(reg));
-	if (res.ended > 0)
-		info("reaper: %u sessions whose broker was gone ended",
-		    res.ended);
-}
-
 static int
 shell_engineer_token(struct shell *sh, const struct shell_cmd *cmd)
 {
@@ -350,208 +310,9 @@ shell_engineer_token(struct shell *sh, const struct shell_cmd *cmd)
 	return SHELL_EXIT_OK;
 }
 
-struct shell_list {
-	struct shell	*sh;
-	int		 json;
-	u_int		 n;
-};
-
-static int
-shell_list_one(const struct session *s, void *arg)
-{
-	struct shell_list	*l = arg;
-	char			 host[SHELL_TEXT_MAX], cref[SHELL_TEXT_MAX];
-	char			 age[32];
-	int64_t			 secs = l->sh->now - s->created;
-
-	if (l->json) {
-		printf("%s\n  {\"id\": ", l->n == 0 ? "" : ",");
-		shell_json_string(s->id);
-		printf(", \"state\": \"%s\", \"mode\": \"%s\", \"host\": ",
-		    session_state_name(s->state), session_mode_name(s->mode));
-		shell_json_string(s->host);
-		printf(", \"case\": ");
-		shell_json_string(s->case_ref);
-		printf(", \"customer\": ");
-		shell_json_string(s->customer);
-		printf(", \"engineer\": ");
-		shell_json_string(s->engineer);
-		printf(", \"created\": %lld, \"expires\": %lld, "
-		    "\"age\": %lld, \"viewers\": %u}", (long long)s->created,
-		    (long long)s->expires, (long long)(secs < 0 ? 0 : secs),
-		    s->viewers);
-	} else {
-		shell_age(secs, age, sizeof(age));
-		printf("%-35s %-10s %-10s %-20s %-16s %-6s %u\n", s->id,
-		    session_state_name(s->state), session_mode_name(s->mode),
-		    shell_text(s->host, host, sizeof(host)),
-		    shell_text(s->case_ref, cref, sizeof(cref)), age,
-		    s->viewers);
-	}
-	l->n++;
-	return 0;
-}
-
-static int
-shell_engineer_list(struct shell *sh, struct registry *reg,
-    const struct shell_cmd *cmd)
-{
-	struct shell_list	 l = { sh, cmd->json, 0 };
-	int			 r;
-
-	shell_reap(sh, reg);
-	if (!cmd->json)
-		printf("%-35s %-10s %-10s %-20s %-16s %-6s %s\n", "SESSION ID",
-		    "STATE", "MODE", "HOST", "CASE", "AGE", "VIEWERS");
-	else
-		printf("[");
-	if ((r = registry_session_list(reg, 0, shell_list_one, &l)) != 0) {
-		error("list: %s: %s", tunl_err(r), registry_errmsg(reg));
-		fflush(stdout);
-		shell_refuse(SHELL_EXIT_REFUSED, "cannot list sessions");
-	}
-	if (cmd->json)
-		printf("%s]\n", l.n == 0 ? "" : "\n");
-	info("engineer %s: list (%u sessions)", sh->who, l.n);
-	return SHELL_EXIT_OK;
-}
-
-static int
-shell_show_event(const struct registry_event *e, void *arg)
-{
-	char	 when[64], actor[EVENT_ACTOR_LEN * 4], src[EVENT_SOURCE_LEN * 4];
-	char	 detail[EVENT_DETAIL_LEN * 4];
-
-	(void)arg;
-	shell_time(e->at, when, sizeof(when));
-	printf("  %s  %-10s %-16s %s%s%s\n", when, e->action,
-	    shell_text(e->actor, actor, sizeof(actor)),
-	    shell_text(e->source, src, sizeof(src)),
-	    e->detail[0] ? "  " : "",
-	    e->detail[0] ? shell_text(e->detail, detail, sizeof(detail)) : "");
-	return 0;
-}
-
-/* Get the session an engineer names, or refuse. */
-static void
-shell_engineer_get(struct registry *reg, const char *id, struct session *s)
-{
-	int	 r;
-
-	if ((r = registry_session_get(reg, id, s)) == TUNL_ERR_NOT_FOUND)
-		shell_refuse(SHELL_EXIT_REFUSED, "no session %s", id);
-	if (r != 0) {
-		error("get %s: %s: %s", id, tunl_err(r), registry_errmsg(reg));
-		shell_refuse(SHELL_EXIT_REFUSED, "cannot read session %s", id);
-	}
-}
-
-static int
-shell_engineer_show(struct shell *sh, struct registry *reg, const char *id)
-{
-	struct session	 s;
-	char		 t[SHELL_TEXT_MAX], when[64], age[32];
-	int		 r;
-
-	shell_engineer_get(reg, id, &s);
-	printf("session   %s\n", s.id);
-	printf("state     %s\n", session_state_name(s.state));
-	printf("mode      %s\n", session_mode_name(s.mode));
-	printf("case      %s\n", shell_text(s.case_ref, t, sizeof(t)));
-	printf("customer  %s\n", shell_text(s.customer, t, sizeof(t)));
-	printf("host      %s\n", shell_text(s.host, t, sizeof(t)));
-	printf("engineer  %s\n", shell_text(s.engineer, t, sizeof(t)));
-	shell_time(s.created, when, sizeof(when));
-	shell_age(sh->now - s.created, age, sizeof(age));
-	printf("created   %s (%s ago)\n", when, age);
-	shell_time(s.expires, when, sizeof(when));
-	printf("expires   %s\n", when);
-	if (s.state == SESSION_ENDED) {
-		shell_time(s.ended, when, sizeof(when));
-		printf("ended     %s\n", when);
-	}
-	printf("failures  %u\n", s.failures);
-	printf("viewers   %u\n", s.viewers);
-	printf("events:\n");
-	if ((r = registry_event_list(reg, id, shell_show_event, NULL)) != 0) {
-		error("events %s: %s: %s", id, tunl_err(r),
-		    registry_errmsg(reg));
-		fflush(stdout);
-		shell_refuse(SHELL_EXIT_REFUSED, "cannot read the events of "
-		    "%s", id);
-	}
-	info("engineer %s: show %s", sh->who, id);
-	return SHELL_EXIT_OK;
-}
-
-static int
-shell_engineer_kill(struct shell *sh, struct registry *reg, const char *id)
-{
-	struct session	 s;
-	int		 r;
-
-	shell_engineer_get(reg, id, &s);
-	if (s.state == SESSION_ENDED)
-		shell_refuse(SHELL_EXIT_REFUSED, "session %s has already "
-		    "ended", id);
-	r = registry_session_set_state(reg, id, SESSION_ENDED, sh->who,
-	    "kill", sh->now);
-	if (r != 0) {
-		error("kill %s: %s: %s", id, tunl_err(r), registry_errmsg(reg));
-		shell_refuse(SHELL_EXIT_REFUSED, "cannot end session %s", id);
-	}
-	info("engineer %s: kill %s", sh->who, id);
-	shell_tell_broker(sh, id);
-	printf("session %s ended\n", id);
-	return SHELL_EXIT_OK;
-}
-
-static int
-shell_was_active(const struct registry_event *e, void *arg)
-{
-	if (strcmp(e->action, "activated") == 0)
-		*(int *)arg = 1;
-	return 0;
-}
-
-static int
-shell_engineer_unlock(struct shell *sh, struct registry *reg, const char *id)
-{
-	struct session		 s;
-	enum session_state	 to;
-	int			 active = 0, r;
-
-	shell_engineer_get(reg, id, &s);
-	if (s.state != SESSION_LOCKED)
-		shell_refuse(SHELL_EXIT_REFUSED, "session %s is not locked "
-		    "(it is %s)", id, session_state_name(s.state));
-	/* Back to the state it had: active once a producer connected. */
-	if ((r = registry_event_list(reg, id, shell_was_active,
-	    &active)) != 0) {
-		error("events %s: %s", id, tunl_err(r));
-		shell_refuse(SHELL_EXIT_REFUSED, "cannot unlock %s", id);
-	}
-	to = active ? SESSION_ACTIVE : SESSION_PENDING;
-	r = registry_session_set_state(reg, id, to, sh->who, "unlock",
-	    sh->now);
-	if (r != 0) {
-		error("unlock %s: %s: %s", id, tunl_err(r),
-		    registry_errmsg(reg));
-		shell_refuse(SHELL_EXIT_REFUSED, "cannot unlock %s", id);
-	}
-	info("engineer %s: unlock %s (now %s)", sh->who, id,
-	    session_state_name(to));
-	shell_tell_broker(sh, id);
-	printf("session %s unlocked (%s)\n", id, session_state_name(to));
-	return SHELL_EXIT_OK;
-}
-
 int
 shell_engineer(struct shell *sh, const struct shell_cmd *cmd)
 {
-	struct registry	*reg = NULL;
-	int		 rc = SHELL_EXIT_OK, r;
-
 	shell_identity_engineer(sh);
 
 	switch (cmd->verb) {
@@ -585,26 +346,23 @@ shell_engineer(struct shell *sh, const struct shell_cmd *cmd)
 		break;
 	}
 
-	reg = shell_registry(sh);
-	if ((r = registry_session_expire(reg, sh->now)) < 0)
-		error("expire: %s: %s", tunl_err(r), registry_errmsg(reg));
 	switch (cmd->verb) {
 	case SHELL_V_LIST:
-		rc = shell_engineer_list(sh, reg, cmd);
+		shell_reg_report(sh, "list", cmd->json ? "--json" : NULL);
 		break;
 	case SHELL_V_SHOW:
-		rc = shell_engineer_show(sh, reg, cmd->id);
+		shell_reg_report(sh, "show", cmd->id);
 		break;
 	case SHELL_V_KILL:
-		rc = shell_engineer_kill(sh, reg, cmd->id);
-		break;
 	case SHELL_V_UNLOCK:
-		rc = shell_engineer_unlock(sh, reg, cmd->id);
+		shell_reg_report(sh, cmd->verb == SHELL_V_KILL ? "kill" :
+		    "unlock", cmd->id);
+		info("engineer %s: %s %s", sh->who, cmd->verb == SHELL_V_KILL ?
+		    "kill" : "unlock", cmd->id);
+		shell_tell_broker(sh, cmd->id);
 		break;
 	default:
-		registry_close(reg);
 		shell_refuse(SHELL_EXIT_USAGE, "unknown command; try help");
 	}
-	registry_close(reg);
-	return rc;
+	return SHELL_EXIT_OK;
 }

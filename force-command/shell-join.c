@@ -619,13 +619,10 @@ join_resize(struct join *j)
 static void
 join_check(struct shell *sh, const char *id)
 {
-	struct registry	*reg;
 	struct session	 s;
 	int		 r;
 
-	reg = shell_registry(sh);
-	r = registry_session_get(reg, id, &s);
-	registry_close(reg);
+	r = shell_reg_session(sh, id, &s);
 	if (r == TUNL_ERR_NOT_FOUND)
 		shell_refuse(SHELL_EXIT_REFUSED, "no session %s", id);
 	if (r != 0)

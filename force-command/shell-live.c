@@ -301,22 +301,15 @@ shell_live_start(struct shell *sh, const char *id, int *fdp)
 void
 shell_live_broker_died(struct shell *sh, const char *id, const char *actor)
 {
-	struct registry		*reg = NULL;
-	struct reap_result	 res;
-	int			 r;
+	int	 rc;
 
-	if ((r = registry_open(sh->cfg.database, 0, &reg)) != 0) {
-		error("registry %s: %s", sh->cfg.database, tunl_err(r));
-		return;
-	}
-	if ((r = reap_session(reg, sh->cfg.runtime_dir, id,
-	    (int64_t)time(NULL), &res)) != 0)
-		error("session %s: reaper: %s: %s", id, tunl_err(r),
-		    registry_errmsg(reg));
-	else if (res.ended > 0)
-		info("session %s: the broker died (noticed by %s); session "
-		    "ended", id, actor);
-	registry_close(reg);
+	/* tunl-authority runs the reaper: we cannot open the registry. */
+	if ((rc = shell_reg_quiet(sh, "reap", id, NULL)) != 0)
+		error("session %s: reaper (noticed by %s): tunl-authority "
+		    "exited %d", id, actor, rc);
+	else
+		info("session %s: the broker died (noticed by %s); asked "
+		    "the reaper", id, actor);
 }
 
 /*

@@ -113,7 +113,15 @@ int		 shell_run_admit(struct shell *, const char *, int *, char *,
 		     size_t);
 int		 shell_run_authority(struct shell *, const char *const *,
 		     const char *, struct buf *, char *, size_t);
-struct registry	*shell_registry(struct shell *);
+
+/* shell-registry.c: the registry, through tunl-authority */
+int		 shell_reg_run(struct shell *, const char *, const char *,
+		     const char *, struct buf *, char *, size_t);
+int		 shell_reg_quiet(struct shell *, const char *, const char *,
+		     const char *);
+void		 shell_reg_report(struct shell *, const char *, const char *);
+int		 shell_reg_session(struct shell *, const char *,
+		     struct session *);
 
 /* shell-line.c: the line the customer pastes */
 int		 shell_line_relay(const struct shell *, char *, size_t);
@@ -136,7 +144,7 @@ int		 shell_customer(struct shell *, const struct shell_cmd *);
 int		 shell_engineer(struct shell *, const struct shell_cmd *);
 
 /* shell-endwhy.c */
-int		 shell_end_words(const struct shell *, const char *, char *,
+int		 shell_end_words(struct shell *, const char *, char *,
 		     size_t);
 
 /* shell-live.c: what produce, join and replay share */

@@ -83,22 +83,6 @@ shell_refuse(int status, const char *fmt, ...)
 	exit(status);
 }
 
-/* Open the registry read-write (relay group) or refuse. */
-struct registry *
-shell_registry(struct shell *sh)
-{
-	struct registry	*reg;
-	int		 r;
-
-	if ((r = registry_open(sh->cfg.database, 0, &reg)) != 0) {
-		error("registry %s: %s: %s", sh->cfg.database, tunl_err(r),
-		    registry_errmsg(NULL));
-		shell_refuse(SHELL_EXIT_REFUSED, "the session registry is not "
-		    "available; ask the relay operator");
-	}
-	return reg;
-}
-
 /* Read what the fd gives, into b up to its maximum; drop the rest. */
 static int
 shell_drain(int fd, struct buf *b, int *open)
@@ -273,17 +257,21 @@ shell_run_authority_fd(struct shell *sh, const char *const *argv,
 
 	if ((errb = buf_new(SHELL_CHILD_ERR_MAX)) == NULL)
 		goto out;
+	/* No out: the authority writes to our stdout (list, show). */
 	if (pipe2(in, O_CLOEXEC) == -1 || (fdp != NULL ?
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, po) :
-	    pipe2(po, O_CLOEXEC)) == -1 || pipe2(pe, O_CLOEXEC) == -1) {
+	    out != NULL ? pipe2(po, O_CLOEXEC) : 0) == -1 ||
+	    pipe2(pe, O_CLOEXEC) == -1) {
 		error("pipe: %s", strerror(errno));
 		goto out;
 	}
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		goto out;
 	(void)posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	(void)posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	if (po[1] != -1)
+		(void)posix_spawn_file_actions_adddup2(&fa, po[1], 1);
 	(void)posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	fflush(stdout);
 	r = posix_spawn(&pid, sh->authority, &fa, NULL, av, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0) {
@@ -291,9 +279,12 @@ shell_run_authority_fd(struct shell *sh, const char *const *argv,
 		goto out;
 	}
 	close(in[0]);
-	close(po[1]);
+	if (po[1] != -1)
+		close(po[1]);
 	close(pe[1]);
 	in[0] = po[1] = pe[1] = -1;
+	if (po[0] == -1)
+		oopen = 0;
 
 	/* The input is one short line: write it whole, then close. */
 	inlen = strlen(input);

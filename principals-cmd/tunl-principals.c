@@ -14,17 +14,24 @@
  * the registry. Otherwise it prints nothing and sshd refuses the key.
  *
  * sshd runs it twice on every certificate login and discards its stderr,
- * so it does the least it can (one config read, one id check, one indexed
- * SELECT on a read-only handle) and tells syslog, never stderr, what it
+ * so it does the least it can (one config read, one id check, then asks
+ * tunl-authority beside it, `live <id>`, since principals_user cannot open
+ * the registry) and tells syslog, never stderr, what it
  * decided and why. Everything in argv came from the client's certificate:
  * it is checked before use and escaped before it is logged.
  */
 #include "config.h"
 
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "tunl.h"
 
@@ -98,6 +105,89 @@ pr_log(int accepted, const struct pr_args *a, const char *reason)
 }
 
 /*
+ * The session's state, asked of tunl-authority (`live <id>`), which sits
+ * beside this program: principals_user cannot open the registry
+ * (docs/security.md, "The accounts' powers"). NULL when the session is
+ * live, else the authority's one word (or ours) for the log.
+ */
+static const char *
+pr_ask_authority(const char *id)
+{
+	static const char *const words[] = { "unknown-session", "locked",
+	    "ended", "expired", "registry-error" };
+	posix_spawn_file_actions_t	 fa;
+	char				 self[PATH_MAX], path[PATH_MAX];
+	char				 ans[64], *slash;
+	char				*argv[] = { path, (char *)"live",
+					     (char *)id, NULL };
+	char				*envp[] = { NULL };
+	int				 po[2] = { -1, -1 }, status, r;
+	const char			*why = "registry-error";
+	size_t				 len = 0, i;
+	ssize_t				 n, sl;
+	pid_t				 pid = -1;
+
+	if ((sl = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0 ||
+	    (size_t)sl >= sizeof(self) - 1)
+		return why;
+	self[sl] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return why;
+	*slash = '\0';
+	if ((size_t)snprintf(path, sizeof(path), "%s/tunl-authority", self) >=
+	    sizeof(path) || pipe2(po, O_CLOEXEC) == -1)
+		return why;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		goto out;
+	(void)posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
+	    0);
+	(void)posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	(void)posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+	    0);
+	r = posix_spawn(&pid, path, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0) {
+		error("cannot run %s: %s", path, strerror(r));
+		pid = -1;
+		goto out;
+	}
+	close(po[1]);
+	po[1] = -1;
+	while (len < sizeof(ans) - 1) {
+		n = read(po[0], ans + len, sizeof(ans) - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	ans[len] = '\0';
+ out:
+	for (i = 0; i < 2; i++)
+		if (po[i] != -1)
+			close(po[i]);
+	if (pid == -1)
+		return why;
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			return why;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		error("tunl-authority live %s: exit %d", id,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return why;
+	}
+	if (strcmp(ans, "live\n") == 0)
+		return NULL;
+	for (i = 0; i < TUNL_NITEMS(words); i++) {
+		if (strncmp(ans, words[i], strlen(words[i])) == 0 &&
+		    ans[strlen(words[i])] == '\n')
+			return words[i];
+	}
+	return why;
+}
+
+/*
  * Decide. Returns NULL when the certificate may log in, else the reason
  * for the log.
  */
@@ -105,11 +195,7 @@ static const char *
 pr_decide(const char *cfgpath, int cfgflags, const struct pr_args *a)
 {
 	struct tunl_cfg	 cfg;
-	struct registry	*reg = NULL;
-	struct session	 s;
 	char		 err[512];
-	const char	*why = NULL;
-	int64_t		 now;
 	int		 r;
 
 	if ((r = cfg_load(&cfg, cfgpath, cfgflags, err, sizeof(err))) != 0) {
@@ -126,26 +212,7 @@ pr_decide(const char *cfgpath, int cfgflags, const struct pr_args *a)
 	if (pr_check_fingerprint(a->fingerprint) != 0)
 		return "bad-fingerprint";
 
-	if ((r = registry_open(cfg.database, REGISTRY_READONLY, &reg)) != 0) {
-		error_r(r, "registry %s: %s", cfg.database,
-		    registry_errmsg(NULL));
-		return "registry-error";
-	}
-	now = (int64_t)time(NULL);
-	r = registry_session_get(reg, a->key_id, &s);
-	if (r == TUNL_ERR_NOT_FOUND)
-		why = "unknown-session";
-	else if (r != 0) {
-		error_r(r, "registry: %s", registry_errmsg(reg));
-		why = "registry-error";
-	} else if (s.state == SESSION_LOCKED)
-		why = "locked";
-	else if (s.state != SESSION_PENDING && s.state != SESSION_ACTIVE)
-		why = "ended";
-	else if (s.expires <= now)
-		why = "expired";
-	registry_close(reg);
-	return why;
+	return pr_ask_authority(a->key_id);
 }
 
 int
