@@ -316,12 +316,15 @@ init_ca_key(const struct tunl_cfg *cfg, gid_t key_gid)
 }
 
 /*
- * The database and the WAL files SQLite keeps beside it must all be
- * root:relay 0660: every relay account reads and writes the registry, and
- * a reader that cannot write the -shm file cannot open it at all.
+ * The database and the WAL files SQLite keeps beside it (kept when the
+ * last connection closes) must all be broker_user:key_group 0660 in a
+ * directory of the same owners, 2770: only the broker account, the
+ * set-group-ID tunl-authority and root can reach them; the customer and
+ * engineer accounts and the principals command ask tunl-authority
+ * (docs/security.md, "The accounts' powers").
  */
 static int
-init_database_modes(const char *db, gid_t relay_gid)
+init_database_modes(const char *db, uid_t uid, gid_t gid)
 {
 	static const char *const suffixes[] = { "", "-wal", "-shm" };
 	char		 path[PATH_MAX];
@@ -340,7 +343,7 @@ init_database_modes(const char *db, gid_t relay_gid)
 			return TUNL_ERR_SYSTEM;
 		}
 		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-		    fchown(fd, 0, relay_gid) == -1 ||
+		    fchown(fd, uid, gid) == -1 ||
 		    fchmod(fd, admin_layout_find(LAYOUT_DATABASE)->mode) == -1)
 			r = TUNL_ERR_SYSTEM;
 		close(fd);
@@ -349,19 +352,24 @@ init_database_modes(const char *db, gid_t relay_gid)
 }
 
 static int
-init_database(const struct tunl_cfg *cfg, gid_t relay_gid)
+init_database(const struct tunl_cfg *cfg, const struct admin_ids *ids)
 {
 	struct registry	*reg = NULL;
-	char		 err[PATH_MAX + 64];
+	char		 err[PATH_MAX + 64], own[160];
 	int		 r, exists, version = 0;
 
-	r = admin_fs_check_file(cfg->database, 0, relay_gid, 0600, 0117,
-	    err, sizeof(err));
+	r = admin_fs_check_file(cfg->database, ids->broker_uid, ids->key_gid,
+	    0600, 0117, err, sizeof(err));
+	/* The layout before the registry was taken from the relay group. */
+	if (r == TUNL_ERR_UNSAFE && admin_fs_check_file(cfg->database, 0,
+	    ids->relay_gid, 0600, 0117, err, sizeof(err)) == 0)
+		r = 0;
 	exists = r != TUNL_ERR_NOT_FOUND;
 	if (exists && r != 0) {
-		printf("unsafe   %s: %s; it must be root:%s 0660\n",
+		printf("unsafe   %s: %s; it must be %s 0660\n",
 		    cfg->database, err[0] ? err : tunl_err(r),
-		    cfg->relay_group);
+		    admin_fs_owner(ids->broker_uid, ids->key_gid, own,
+		    sizeof(own)));
 		return r;
 	}
 	if ((r = registry_open(cfg->database, REGISTRY_CREATE, &reg)) != 0) {
@@ -374,12 +382,15 @@ init_database(const struct tunl_cfg *cfg, gid_t relay_gid)
 		    cfg->database, registry_errmsg(reg));
 		goto out;
 	}
-	if ((r = init_database_modes(cfg->database, relay_gid)) != 0) {
+	if ((r = init_database_modes(cfg->database, ids->broker_uid,
+	    ids->key_gid)) != 0) {
 		printf("error    %s: cannot set owner and mode: %s\n",
 		    cfg->database, tunl_err(r));
 		goto out;
 	}
-	snprintf(err, sizeof(err), "(registry, schema version %d)", version);
+	snprintf(err, sizeof(err), "(registry, schema version %d, %s 0660)",
+	    version, admin_fs_owner(ids->broker_uid, ids->key_gid, own,
+	    sizeof(own)));
 	init_say(exists ? "ok" : "created", cfg->database, err);
 	r = 0;
  out:
@@ -519,7 +530,7 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath,
 	if ((r = init_token_key(cfg, ids.key_gid)) != 0 ||
 	    (r = init_ca_key(cfg, ids.key_gid)) != 0 ||
 	    (r = init_webhook_key(cfg)) != 0 ||
-	    (r = init_database(cfg, ids.relay_gid)) != 0)
+	    (r = init_database(cfg, &ids)) != 0)
 		goto fail;
 	for (i = 0; i < admin_layout_count(); i++) {
 		it = admin_layout_item(i);
