@@ -23,8 +23,14 @@
 #
 # Not here: the tunl-broker account's own socket and recordings are its
 # to change by design; a compromised broker is held by its sandbox
-# (seccomp, Landlock), which this test does not attack. The registry is
-# still writable by the relay group (docs/security.md, Known limitations).
+# (seccomp, Landlock), which this test does not attack.
+#
+# The registry: as tunl, support and tunlauth, opening the database or its
+# WAL files (for writing or reading, open(2) or sqlite3) and creating or
+# replacing a file in its directory are refused by the kernel; running a
+# registry verb of tunl-authority without a login is refused by it. Then
+# every engineer verb (list, show, token, unlock, kill) still works through
+# tunl-authority, and the customer is told who ended the session.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
@@ -114,6 +120,66 @@ done
 for u in tunl tunlauth; do
 	refused $u "read the recording" cat "$CAST"
 done
+
+# ---- the registry: no relay account reaches the database --------------------
+# The database and its directory are tunl-broker:tunl-auth (2770, files
+# 0660): the broker account, the set-group-ID tunl-authority and root. The
+# customer, the engineers and the principals command ask tunl-authority.
+DBDIR=${RELAY_DB%/*}
+harness_assert_eq "tunl-broker:tunl-auth 2770" \
+    "$(relay_in_ns stat -c '%U:%G %a' "$DBDIR")" "the database's directory"
+for f in "$RELAY_DB" "$RELAY_DB-wal" "$RELAY_DB-shm"; do
+	harness_assert_eq "tunl-broker:tunl-auth 660" \
+	    "$(relay_in_ns stat -c '%U:%G %a' "$f")" "$f"
+done
+before_db=$(relay_sql "SELECT state, mode, failures FROM sessions WHERE id = '$ID';")
+# open(2) read-write, as any program (sqlite3 or another) must.
+OPEN='import os, sys
+flags = {"rw": os.O_RDWR, "ro": os.O_RDONLY}[sys.argv[2]]
+try:
+    os.open(sys.argv[1], flags)
+except PermissionError as e:
+    print("kernel refused:", e)
+    sys.exit(1)
+sys.exit(0)'
+# kernel_refused USER WHAT CMD...: refused, with EACCES from the kernel.
+kernel_refused() {
+	refused "$@"
+	grep -q "Permission denied\|unable to open\|authorization denied" \
+	    "$H/attack.out" ||
+	    harness_fail "$1: $2: not refused by a permission: $(cat "$H/attack.out")"
+}
+for u in tunl support tunlauth; do
+	for f in "$RELAY_DB" "$RELAY_DB-wal" "$RELAY_DB-shm"; do
+		kernel_refused $u "open ${f##*/} for writing" \
+		    "$PY" -c "$OPEN" "$f" rw
+		kernel_refused $u "open ${f##*/} for reading" \
+		    "$PY" -c "$OPEN" "$f" ro
+	done
+	kernel_refused $u "reset the failure counts with sqlite3" \
+	    sqlite3 -batch -bail "$RELAY_DB" "UPDATE sessions SET failures = 0;"
+	kernel_refused $u "lift restricted mode with sqlite3" \
+	    sqlite3 -batch -bail "$RELAY_DB" "UPDATE sessions SET mode = 'share';"
+	kernel_refused $u "create a file in the database's directory" \
+	    sh -c ": >'$DBDIR/planted'"
+	kernel_refused $u "replace the database" \
+	    sh -c ": >'$DBDIR/new.db' && mv -f '$DBDIR/new.db' '$RELAY_DB'"
+done
+# The registry verbs are tunl-authority's; it checks the caller's account.
+for u in tunl tunlauth; do
+	refused $u "run an engineer's registry verb" \
+	    sh -c "echo engineer=mallory | '$H/libexec/tunl-authority' kill '$ID'"
+done
+# The customer account's verbs need the login key of a login bound to the
+# session: a process of that account without one is refused.
+refused tunl "restrict a session without a login" \
+    env SSH_CONNECTION="127.0.0.1 4000 127.0.0.1 22" \
+    "$H/libexec/tunl-authority" restrict "$ID"
+harness_assert_contains "$(cat "$H/attack.out")" "not authorised for that session"
+harness_assert_eq "$before_db" \
+    "$(relay_sql "SELECT state, mode, failures FROM sessions WHERE id = '$ID';")" \
+    "the session's row after the attacks"
+relay_in_ns test -e "$DBDIR/planted" && harness_fail "a file was planted by the database"
 
 # The broker speaks only to the customer and engineer accounts: anyone
 # else's connection is closed before it is read.
@@ -221,5 +287,37 @@ harness_wait 60 "the recording to go on" grep -qF still-here-42 "$CAST"
 harness_ssh_key support alice -- cast "$ID" </dev/null >"$H/cast.out" 2>"$H/cast.err" ||
     harness_fail "cast after the attacks: $(cat "$H/cast.err")"
 grep -qF still-here-42 "$H/cast.out" || harness_fail "cast lacks the session's output"
+
+# ---- every verb through tunl-authority ----------------------------------------
+# eng VERB...: alice's verb through sshd; its output in $H/eng.out.
+eng() {
+	harness_ssh_key support alice -- "$@" </dev/null >"$H/eng.out" 2>"$H/eng.err" ||
+	    harness_fail "$*: $(cat "$H/eng.err")"
+}
+eng list
+grep -q "^$ID  *active  *share .* 2\$" "$H/eng.out" ||
+    harness_fail "list does not show the session active with 2 viewers: $(cat "$H/eng.out")"
+eng list --json
+grep -qF "\"id\": \"$ID\", \"state\": \"active\"" "$H/eng.out" ||
+    harness_fail "list --json: $(cat "$H/eng.out")"
+eng show "$ID"
+harness_assert_contains "$(cat "$H/eng.out")" "state     active"
+harness_assert_contains "$(cat "$H/eng.out")" "activated"
+eng token "$ID2"
+grep -q "^token  *[0-9]" "$H/eng.out" || harness_fail "token: $(cat "$H/eng.out")"
+# Locked by its failure cap (set here by root), unlocked by alice.
+relay_sql "UPDATE sessions SET state = 'locked' WHERE id = '$ID2';" >/dev/null ||
+    harness_fail "cannot lock $ID2"
+eng unlock "$ID2"
+harness_assert_eq "session $ID2 unlocked (pending)" "$(cat "$H/eng.out")"
+eng show "$ID2"
+grep -q "unlocked  *alice" "$H/eng.out" || harness_fail "show: no unlock by alice: $(cat "$H/eng.out")"
+harness_assert_eq pending "$(relay_sql "SELECT state FROM sessions WHERE id = '$ID2';")"
+# kill: the customer is told who ended it (the authority's `ended`, asked
+# by the customer's own tunl-shell, bound by its login key).
+eng kill "$ID"
+harness_assert_eq "session $ID ended" "$(cat "$H/eng.out")"
+wait_screen cust "the relay ended the session: tunl: session ended by engineer alice (kill)"
+harness_assert_eq ended "$(relay_sql "SELECT state FROM sessions WHERE id = '$ID';")"
 harness_log "every account was refused and the session went on"
 share_finish

@@ -39,11 +39,26 @@ shell_refuse(int status, const char *fmt, ...)
 	abort();
 }
 
-struct registry *
-shell_registry(struct shell *sh)
+/* The registry verbs (tunl-authority) are not reached here. */
+int
+shell_reg_session(struct shell *sh, const char *id, struct session *s)
 {
 	(void)sh;
-	fail_msg("shell_registry called");
+	(void)id;
+	(void)s;
+	fail_msg("shell_reg_session called");
+	abort();
+}
+
+int
+shell_reg_quiet(struct shell *sh, const char *verb, const char *arg,
+    const char *input)
+{
+	(void)sh;
+	(void)verb;
+	(void)arg;
+	(void)input;
+	fail_msg("shell_reg_quiet called");
 	abort();
 }
 
