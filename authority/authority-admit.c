@@ -50,28 +50,39 @@ int
 authority_binding(const struct authority *a, const char *sid,
     struct login_info *li)
 {
-	struct group	*gr, *kg;
+	struct group	*gr;
 	struct handoff	 h;
 	char		 dir[PATH_MAX];
+	gid_t		 relay_gid, key_gid;
 	int		 r;
 
 	if (a->connection[0] == '\0' ||
 	    handoff_check_connection(a->connection) != 0)
 		return TUNL_ERR_DENIED;
-	if ((gr = getgrnam(a->cfg.relay_group)) == NULL ||
-	    (kg = getgrnam(a->cfg.key_group)) == NULL)
+	/* getgrnam's answer lives until the next call: keep the ids. */
+	if ((gr = getgrnam(a->cfg.relay_group)) == NULL)
 		return TUNL_ERR_CONFIG;
+	relay_gid = gr->gr_gid;
+	if ((gr = getgrnam(a->cfg.key_group)) == NULL)
+		return TUNL_ERR_CONFIG;
+	key_gid = gr->gr_gid;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/auth",
 	    a->cfg.runtime_dir) >= sizeof(dir))
 		return TUNL_ERR_LENGTH;
-	if ((r = login_file_verify(dir, a->connection, kg->gr_gid,
-	    a->login_key, li)) != 0)
+	if ((r = login_file_verify(dir, a->connection, key_gid,
+	    a->login_key, li)) != 0) {
+		if (r != TUNL_ERR_NOT_FOUND && r != TUNL_ERR_DENIED)
+			error_r(r, "the login file of this connection");
 		return r == TUNL_ERR_NOT_FOUND ? TUNL_ERR_DENIED : r;
+	}
 	if (li->is_cert)
 		return strcmp(li->session, sid) == 0 ? 0 : TUNL_ERR_DENIED;
-	if ((r = handoff_read(dir, a->connection, gr->gr_gid, a->now,
-	    (int64_t)a->cfg.session_ttl * 60, &h)) != 0)
+	if ((r = handoff_read(dir, a->connection, relay_gid, a->now,
+	    (int64_t)a->cfg.session_ttl * 60, &h)) != 0) {
+		if (r != TUNL_ERR_NOT_FOUND)
+			error_r(r, "the hand-off of this connection");
 		return r == TUNL_ERR_NOT_FOUND ? TUNL_ERR_DENIED : r;
+	}
 	return strcmp(h.session, sid) == 0 ? 0 : TUNL_ERR_DENIED;
 }
 

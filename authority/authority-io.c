@@ -6,7 +6,11 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,6 +154,48 @@ authority_value(enum authority_charset set, const char *s, size_t len,
 	return 0;
 }
 
+/*
+ * SQLite keeps the -wal and -shm files beside the database; tunl-admin
+ * init makes them broker_user:key_group 0660. If something removed them
+ * (the sqlite3 tool, as root, removes both when it closes last), the next
+ * program to open the registry makes them again, as its own user: for us
+ * that is the caller's uid (with our key group, from the directory's
+ * set-group-ID bit), which the broker account could not open. So a WAL
+ * file that belongs to our real uid is opened to all: the directory
+ * (2770, broker_user:key_group) still lets only its owner, the key group
+ * and root reach it, and its owner, our caller, cannot search it.
+ */
+static void
+authority_wal_modes(const char *db)
+{
+	static const char *const suffixes[] = { "-wal", "-shm" };
+	char		 path[PATH_MAX];
+	struct stat	 st;
+	size_t		 i;
+	int		 fd;
+
+	for (i = 0; i < TUNL_NITEMS(suffixes); i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s%s", db,
+		    suffixes[i]) >= sizeof(path))
+			return;
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		    O_NONBLOCK)) == -1)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == getuid() && st.st_uid != 0 &&
+		    (st.st_mode & 07777) != 0666) {
+			if (fchmod(fd, 0666) == -1)
+				error("%s: fchmod: %s", path, strerror(errno));
+			else
+				info("%s was made again by uid %lu: opened to "
+				    "the broker account (run tunl-admin init "
+				    "to give it back to it)", path,
+				    (u_long)st.st_uid);
+		}
+		close(fd);
+	}
+}
+
 /* The registry, or a logged error and the caller told it is unavailable. */
 int
 authority_open_registry(struct authority *a, struct registry **reg)
@@ -160,7 +206,8 @@ authority_open_registry(struct authority *a, struct registry **reg)
 		error_r(r, "registry %s: %s", a->cfg.database,
 		    registry_errmsg(NULL));
 		authority_fail("the registry is unavailable");
-	}
+	} else
+		authority_wal_modes(a->cfg.database);
 	return r;
 }
 

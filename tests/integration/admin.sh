@@ -48,10 +48,10 @@ harness_assert_eq "root:root 755" "$(perm "$H/etc/tunl")" "key directory"
 harness_assert_eq "root:tunl-auth 640" "$(perm "$H/etc/tunl/token.key")" "token key"
 harness_assert_eq "root:tunl-auth 640" "$(perm "$H/etc/tunl/user_ca")" "CA key"
 harness_assert_eq "root:root 644" "$(perm "$H/etc/tunl/user_ca.pub")" "CA public key"
-harness_assert_eq "root:tunl 2770" "$(perm "$H/var/lib/tunl")" "database directory"
-harness_assert_eq "root:tunl 660" "$(perm "$RELAY_DB")" "database"
+harness_assert_eq "tunl-broker:tunl-auth 2770" "$(perm "$H/var/lib/tunl")" "database directory"
+harness_assert_eq "tunl-broker:tunl-auth 660" "$(perm "$RELAY_DB")" "database"
 for f in "$RELAY_DB-wal" "$RELAY_DB-shm"; do
-	[ -e "$f" ] && harness_assert_eq "root:tunl 660" "$(perm "$f")" "$f"
+	harness_assert_eq "tunl-broker:tunl-auth 660" "$(perm "$f")" "$f"
 done
 harness_assert_eq "root:tunl 750" "$(perm /run/tunl)" "runtime directory"
 harness_assert_eq "root:tunl 750" "$(perm /run/tunl/auth)" "hand-off directory"
@@ -70,9 +70,14 @@ harness_assert_eq "$(relay_sql 'PRAGMA user_version;')" \
     "$(relay_sql 'PRAGMA user_version;')" "schema version readable"
 [ "$(relay_sql 'PRAGMA user_version;')" -ge 1 ] ||
     harness_fail "the schema was not created"
-# The relay accounts can open the registry; the keys stay closed to them.
-relay_as tunlauth sqlite3 -readonly "$RELAY_DB" 'SELECT count(*) FROM sessions;' \
-    >/dev/null 2>&1 || harness_fail "the principals account cannot read the registry"
+# No relay account but the broker's opens the registry (the others ask
+# tunl-authority); the keys stay closed to them.
+for u in tunl support tunlauth; do
+	relay_as $u sqlite3 -readonly "$RELAY_DB" 'SELECT count(*) FROM sessions;' \
+	    >/dev/null 2>&1 && harness_fail "$u can read the registry"
+done
+relay_as tunl-broker sqlite3 -readonly "$RELAY_DB" 'SELECT count(*) FROM sessions;' \
+    >/dev/null 2>&1 || harness_fail "the broker account cannot open the registry"
 relay_as tunl cat "$H/etc/tunl/token.key" >/dev/null 2>&1 &&
     harness_fail "the customer account can read the token key"
 relay_as support cat "$H/etc/tunl/user_ca" >/dev/null 2>&1 &&

@@ -16,6 +16,9 @@ set -u
 
 harness_init shell
 dir=$HARNESS_DIR
+# The built-in configuration directory shows $H/etc/tunl in the relay's
+# namespace, for the real tunl-authority (the registry verbs).
+. "$top_srcdir/tests/integration/relay.sh"
 [ "$HARNESS_SAFE_TREE" = yes ] ||
     harness_skip "needs a tree only root can write (set HARNESS_TMPDIR)"
 command -v sqlite3 >/dev/null 2>&1 || harness_skip "needs the sqlite3 tool"
@@ -90,6 +93,11 @@ EOF
 chmod 0755 "$H/libexec/tunl-shell"
 harness_subst "$dir/shell-authority.sh" "$H/libexec/tunl-authority"
 chmod 0755 "$H/libexec/tunl-authority"
+# The real one, for the registry verbs: only it can open the registry.
+harness_install_libexec "$top_builddir/tunl-authority" tunl-authority.real
+chown "0:$HARNESS_GID_TUNL_AUTH" "$H/libexec/tunl-authority.real" &&
+    chmod 2755 "$H/libexec/tunl-authority.real" ||
+    harness_fail "cannot make tunl-authority setgid"
 harness_install_libexec "$dir/shell-principals.sh" tunl-principals
 : >"$H/authority.log"
 chmod 0666 "$H/authority.log"
@@ -261,6 +269,11 @@ done
 harness_nsenter test -e "$pwned" && harness_fail "a command ran in sshd's namespace"
 
 # ---- customers: keyboard-interactive and the hand-off ------------------------
+
+# The rows the stand-in answers the customer's `session` with, read now.
+sql "SELECT id, state, mode, expires FROM sessions;" | tr '|' ' ' \
+    >"$H/stub-sessions" && chmod 0644 "$H/stub-sessions" ||
+    harness_fail "cannot write $H/stub-sessions"
 
 echo "root $A" >"$H/handoff-mode"
 run kbd status </dev/null
