@@ -78,6 +78,44 @@ admin_report_fixed(struct admin_report *rp, const char *what,
 }
 
 /*
+ * One item against the table. A missing item is a problem unless
+ * optional (the WAL files, which SQLite makes when it needs them).
+ */
+static void
+layout_report_one(struct admin_report *rp, const struct admin_layout *it,
+    const char *path, uid_t uid, gid_t gid, int optional)
+{
+	char	 what[256], want[160];
+	int	 r;
+
+	(void)admin_fs_owner(uid, gid, want, sizeof(want));
+	r = admin_layout_check(it, path, uid, gid, what, sizeof(what));
+	if (r == 0) {
+		admin_report_ok(rp, path, it->what);
+		return;
+	}
+	if (r == TUNL_ERR_NOT_FOUND) {
+		if (!optional)
+			admin_report_problem(rp, path, "missing (%s); fix: %s",
+			    it->what, it->kind == LAYOUT_HELPER ? "install it "
+			    "(make install), or name its directory with "
+			    "--libexecdir" : "run tunl-admin init");
+		return;
+	}
+	if (r == TUNL_ERR_UNSAFE && rp->fix &&
+	    strncmp(what, "is not", 6) != 0 &&
+	    admin_layout_set(it, path, uid, gid) == 0) {
+		admin_report_fixed(rp, path, "was %s, now %s %04o (%s)",
+		    what + 3, want, (u_int)it->mode, it->what);
+		return;
+	}
+	admin_report_problem(rp, path, "%s, expected %s %04o (%s); "
+	    "fix: chown %s %s && chmod %04o %s (or tunl-admin doctor "
+	    "--fix)", what, want, (u_int)it->mode, it->what, want,
+	    path, (u_int)it->mode, path);
+}
+
+/*
  * The items of the layout table of one kind: each must have its owner,
  * group and mode. With rp->fix (doctor --fix) an item that is there and
  * of the right kind gets them (never through a link, never below an
@@ -88,12 +126,12 @@ admin_layout_report(const struct tunl_cfg *cfg, const char *libexecdir,
     struct admin_report *rp, const struct admin_ids *ids,
     enum layout_kind kind)
 {
+	static const char *const wal[] = { "-wal", "-shm" };
 	const struct admin_layout *it;
-	char		 path[PATH_MAX], what[256], want[160];
+	char		 path[PATH_MAX], side[PATH_MAX];
 	uid_t		 uid;
 	gid_t		 gid;
-	size_t		 i;
-	int		 r;
+	size_t		 i, k;
 
 	for (i = 0; i < admin_layout_count(); i++) {
 		it = admin_layout_item(i);
@@ -102,30 +140,14 @@ admin_layout_report(const struct tunl_cfg *cfg, const char *libexecdir,
 		    sizeof(path)) != 0 ||
 		    admin_layout_ids(it, ids, &uid, &gid) != 0)
 			continue;
-		(void)admin_fs_owner(uid, gid, want, sizeof(want));
-		r = admin_layout_check(it, path, uid, gid, what, sizeof(what));
-		if (r == 0) {
-			admin_report_ok(rp, path, it->what);
-			continue;
+		layout_report_one(rp, it, path, uid, gid, 0);
+		/* The registry's WAL files: the database's owners and mode. */
+		for (k = 0; it->where == LAYOUT_DATABASE &&
+		    k < TUNL_NITEMS(wal); k++) {
+			if ((size_t)snprintf(side, sizeof(side), "%s%s", path,
+			    wal[k]) < sizeof(side))
+				layout_report_one(rp, it, side, uid, gid, 1);
 		}
-		if (r == TUNL_ERR_NOT_FOUND) {
-			admin_report_problem(rp, path, "missing (%s); fix: %s",
-			    it->what, kind == LAYOUT_HELPER ? "install it "
-			    "(make install), or name its directory with "
-			    "--libexecdir" : "run tunl-admin init");
-			continue;
-		}
-		if (r == TUNL_ERR_UNSAFE && rp->fix &&
-		    strncmp(what, "is not", 6) != 0 &&
-		    admin_layout_set(it, path, uid, gid) == 0) {
-			admin_report_fixed(rp, path, "was %s, now %s %04o (%s)",
-			    what + 3, want, (u_int)it->mode, it->what);
-			continue;
-		}
-		admin_report_problem(rp, path, "%s, expected %s %04o (%s); "
-		    "fix: chown %s %s && chmod %04o %s (or tunl-admin doctor "
-		    "--fix)", what, want, (u_int)it->mode, it->what, want,
-		    path, (u_int)it->mode, path);
 	}
 }
 

@@ -298,6 +298,17 @@ harness_assert_contains "$OUT" "fixed    $H/libexec/tunl-authority: was root:tun
 harness_assert_contains "$OUT" "fixed    $H/libexec/tunl-broker: was root:root"
 harness_assert_eq "tunl-auth 2755" "$(relay_in_ns stat -c '%G %a' "$H/libexec/tunl-authority")" "authority after --fix"
 harness_assert_eq "tunl-broker:tunl 4750" "$(relay_in_ns stat -c '%U:%G %a' "$H/libexec/tunl-broker")" "broker after --fix"
+# The registry as the relay group had it before issue 12: doctor names the
+# owners it must have and the command; --fix gives them back.
+chown root:tunl "$RELAY_DB"
+problem "PROBLEM  $RELAY_DB: is root:tunl 0660, expected tunl-broker:tunl-auth 0660 (registry); fix: chown tunl-broker:tunl-auth $RELAY_DB && chmod 0660 $RELAY_DB"
+chown root:tunl "${RELAY_DB%/*}"
+chmod 2770 "${RELAY_DB%/*}"
+doctor --fix
+harness_assert_eq 0 "$RC" "--fix of the registry's owners: $OUT"
+harness_assert_contains "$OUT" "fixed    $RELAY_DB: was root:tunl 0660, now tunl-broker:tunl-auth 0660"
+harness_assert_contains "$OUT" "fixed    ${RELAY_DB%/*}: was root:tunl 2770, now tunl-broker:tunl-auth 2770"
+healthy "the registry's owners back"
 # ...and the engineers' keys file its mode; a link there is never followed.
 chmod 0666 "$H/keys/support.authorized_keys"
 doctor --fix
