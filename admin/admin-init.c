@@ -342,8 +342,9 @@ init_database_modes(const char *db, uid_t uid, gid_t gid)
 				continue;
 			return TUNL_ERR_SYSTEM;
 		}
+		/* Singly linked: the directory is the broker account's. */
 		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-		    fchown(fd, uid, gid) == -1 ||
+		    st.st_nlink != 1 || fchown(fd, uid, gid) == -1 ||
 		    fchmod(fd, admin_layout_find(LAYOUT_DATABASE)->mode) == -1)
 			r = TUNL_ERR_SYSTEM;
 		close(fd);

@@ -190,10 +190,20 @@ admin_layout_set(const struct admin_layout *it, const char *path, uid_t uid,
     gid_t gid)
 {
 	struct stat	 st;
-	char		 bad[PATH_MAX];
+	char		 bad[PATH_MAX], dir[PATH_MAX];
 	int		 fd, r = TUNL_ERR_SYSTEM;
 
-	if (admin_fs_check_parents(path, bad, sizeof(bad)) != 0)
+	/*
+	 * The registry's files sit in the broker account's directory: the
+	 * directories above that one must be safe, and the file singly
+	 * linked (the broker account could link another file there, never
+	 * make a symbolic link count: O_NOFOLLOW).
+	 */
+	if (it->where == LAYOUT_DATABASE) {
+		if (admin_fs_dirname(path, dir, sizeof(dir)) != 0 ||
+		    admin_fs_check_parents(dir, bad, sizeof(bad)) != 0)
+			return TUNL_ERR_UNSAFE;
+	} else if (admin_fs_check_parents(path, bad, sizeof(bad)) != 0)
 		return TUNL_ERR_UNSAFE;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
 	    (it->kind == LAYOUT_DIR ? O_DIRECTORY : 0));
@@ -203,7 +213,8 @@ admin_layout_set(const struct admin_layout *it, const char *path, uid_t uid,
 		    TUNL_ERR_SYSTEM;
 	if (fstat(fd, &st) == -1)
 		goto out;
-	if (it->kind != LAYOUT_DIR && !S_ISREG(st.st_mode)) {
+	if ((it->kind != LAYOUT_DIR && !S_ISREG(st.st_mode)) ||
+	    (it->where == LAYOUT_DATABASE && st.st_nlink != 1)) {
 		r = TUNL_ERR_UNSAFE;
 		goto out;
 	}
