@@ -69,16 +69,17 @@ authority_registry_verb(const char *name)
 	return NULL;
 }
 
-/* "engineer=<name>" (one line) on stdin. */
-static int
-reg_engineer(char *who, size_t wholen)
+/*
+ * "engineer=<name>" (len bytes, an optional final newline, no NUL): the
+ * name, as for mint, into who. Fuzzed (fuzz-authority.c).
+ */
+int
+authority_registry_engineer_parse(const char *line, size_t len, char *who,
+    size_t wholen)
 {
-	char	 line[AUTH_REQUEST_MAX + 2];
-	size_t	 len;
 	int	 r;
 
-	if ((r = authority_read_stdin(line, sizeof(line), &len)) != 0 ||
-	    (r = authority_line_check(line, &len, AUTH_REQUEST_MAX)) != 0)
+	if ((r = authority_line_check(line, &len, AUTH_REQUEST_MAX)) != 0)
 		return r;
 	if (len < 9 || memcmp(line, "engineer=", 9) != 0)
 		return TUNL_ERR_INVALID;
@@ -86,7 +87,41 @@ reg_engineer(char *who, size_t wholen)
 	    wholen);
 }
 
-/* The customer's host name, one line on stdin (tunl_host_ok). */
+/*
+ * One host name (tunl_host_ok), an optional final newline. Fuzzed
+ * (fuzz-authority.c).
+ */
+int
+authority_registry_host_parse(const char *line, size_t len, char *host,
+    size_t hostlen)
+{
+	int	 r;
+
+	if ((r = authority_line_check(line, &len, SESSION_HOST_LEN - 1)) != 0)
+		return r;
+	if (len == 0 || len >= hostlen)
+		return TUNL_ERR_INVALID;
+	memcpy(host, line, len);
+	host[len] = '\0';
+	if (!tunl_host_ok(host)) {
+		host[0] = '\0';
+		return TUNL_ERR_INVALID;
+	}
+	return 0;
+}
+
+static int
+reg_engineer(char *who, size_t wholen)
+{
+	char	 line[AUTH_REQUEST_MAX + 2];
+	size_t	 len;
+	int	 r;
+
+	if ((r = authority_read_stdin(line, sizeof(line), &len)) != 0)
+		return r;
+	return authority_registry_engineer_parse(line, len, who, wholen);
+}
+
 static int
 reg_host(char *host, size_t hostlen)
 {
@@ -94,14 +129,9 @@ reg_host(char *host, size_t hostlen)
 	size_t	 len;
 	int	 r;
 
-	if ((r = authority_read_stdin(line, sizeof(line), &len)) != 0 ||
-	    (r = authority_line_check(line, &len, SESSION_HOST_LEN - 1)) != 0)
+	if ((r = authority_read_stdin(line, sizeof(line), &len)) != 0)
 		return r;
-	line[len] = '\0';
-	if (len >= hostlen || !tunl_host_ok(line))
-		return TUNL_ERR_INVALID;
-	memcpy(host, line, len + 1);
-	return 0;
+	return authority_registry_host_parse(line, len, host, hostlen);
 }
 
 /* Get sid or say there is none (exit REG_NOT_FOUND) / it cannot be read. */

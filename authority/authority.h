@@ -102,6 +102,10 @@ int		 authority_admit(struct authority *, const char *);
 
 /* authority-registry.c */
 const char	*authority_registry_verb(const char *);
+int		 authority_registry_engineer_parse(const char *, size_t,
+		     char *, size_t);
+int		 authority_registry_host_parse(const char *, size_t, char *,
+		     size_t);
 int		 authority_registry(struct authority *, const char *,
 		     const char *);
 

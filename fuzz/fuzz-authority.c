@@ -1,6 +1,7 @@
 /*
  * fuzz-authority.c: libFuzzer target for tunl-authority's input grammars:
- * the mint and token request lines and the public key line. What parses must be
+ * the mint and token request lines, the public key line, and the
+ * registry verbs' engineer line and host line. What parses must be
  * well-formed: a key re-parses from its canonical line to the same key,
  * and request fields hold only their grammar's characters.
  */
@@ -36,6 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct mint_request	 req;
 	struct token_request	 treq;
 	struct sign_key		 k, k2;
+	char			 who[AUTH_ENGINEER_MAX + 1];
+	char			 host[SESSION_HOST_LEN];
 
 	snprintf(name, sizeof(name), "%s._@-", alnum);
 	snprintf(kase, sizeof(kase), "%s._:#-", alnum);
@@ -52,6 +55,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if (treq.engineer[0] == '\0' || id_check(treq.id) != 0)
 			__builtin_trap();
 		check_field(treq.engineer, name);
+	}
+	if (authority_registry_engineer_parse((const char *)data, len, who,
+	    sizeof(who)) == 0) {
+		if (who[0] == '\0')
+			__builtin_trap();
+		check_field(who, name);
+	}
+	if (authority_registry_host_parse((const char *)data, len, host,
+	    sizeof(host)) == 0) {
+		if (!tunl_host_ok(host) || strlen(host) >= SESSION_HOST_LEN)
+			__builtin_trap();
 	}
 	if (authority_sign_parse_key((const char *)data, len, &k) == 0) {
 		if (authority_sign_parse_key(k.line, strlen(k.line), &k2) != 0 ||
