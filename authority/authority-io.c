@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -172,27 +171,28 @@ authority_wal_modes(const char *db)
 	char		 path[PATH_MAX];
 	struct stat	 st;
 	size_t		 i;
-	int		 fd;
 
+	/*
+	 * By path, never by opening the file: closing any descriptor of it
+	 * would drop the POSIX locks SQLite holds on it for our connection,
+	 * and another process could then truncate the -shm under our map.
+	 * A link here can only lead to a file of our caller's (its uid is
+	 * ours), which it may change itself.
+	 */
 	for (i = 0; i < TUNL_NITEMS(suffixes); i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s%s", db,
 		    suffixes[i]) >= sizeof(path))
 			return;
-		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-		    O_NONBLOCK)) == -1)
+		if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != getuid() || st.st_uid == 0 ||
+		    (st.st_mode & 07777) == 0666)
 			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_uid == getuid() && st.st_uid != 0 &&
-		    (st.st_mode & 07777) != 0666) {
-			if (fchmod(fd, 0666) == -1)
-				error("%s: fchmod: %s", path, strerror(errno));
-			else
-				info("%s was made again by uid %lu: opened to "
-				    "the broker account (run tunl-admin init "
-				    "to give it back to it)", path,
-				    (u_long)st.st_uid);
-		}
-		close(fd);
+		if (chmod(path, 0666) == -1)
+			error("%s: chmod: %s", path, strerror(errno));
+		else
+			info("%s was made again by uid %lu: opened to the "
+			    "broker account (run tunl-admin init to give it "
+			    "back to it)", path, (u_long)st.st_uid);
 	}
 }
 

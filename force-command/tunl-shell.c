@@ -348,6 +348,9 @@ shell_run_authority_fd(struct shell *sh, const char *const *argv,
 	}
 	if (status != -1 && WIFEXITED(status))
 		rc = WEXITSTATUS(status);
+	else if (status != -1 && WIFSIGNALED(status))
+		error("tunl-authority %s was ended by signal %d", argv[1],
+		    WTERMSIG(status));
 	else
 		error("tunl-authority %s did not exit normally", argv[1]);
  out:
