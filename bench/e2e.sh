@@ -26,7 +26,8 @@
 #          and per session for BENCH_IDLE idle sessions (no viewer),
 #          beside as many idle plain ssh -tt shells.
 # Knobs: BENCH_ROUNDS (3), BENCH_MB (50), BENCH_VIEWERS ("1 10 50"),
-# BENCH_KEYS (200), BENCH_IDLE (50).
+# BENCH_KEYS (200), BENCH_IDLE (50), BENCH_PARTS ("start echo bulk idle":
+# which parts run).
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
@@ -35,6 +36,11 @@ MB=${BENCH_MB:-50}
 VIEWERS=${BENCH_VIEWERS:-1 10 50}
 KEYS=${BENCH_KEYS:-200}
 IDLE=${BENCH_IDLE:-50}
+PARTS=${BENCH_PARTS:-start echo bulk idle}
+part() {
+	case " $PARTS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init bench-e2e
 command -v python3 >/dev/null 2>&1 || harness_skip "needs python3"
@@ -118,6 +124,7 @@ echo "tunl end to end on $(uname -n), $(nproc) cpus, load $(cut -d' ' -f1-3 /pro
 
 # ---- start and join, alternated ---------------------------------------------------
 n=0
+part start || n=$ROUNDS
 while [ "$n" -lt "$ROUNDS" ]; do
 	n=$((n + 1))
 	# tunl: start, then join.
@@ -144,6 +151,7 @@ while [ "$n" -lt "$ROUNDS" ]; do
 	gone "a$n"
 	lt kill-session -t "l$n"
 done
+part start && {
 printf '%-34s %10s %16s %16s\n' "" tunl "plain ssh -tt" "local tmux"
 printf '%-34s %10s %16s %16s\n' "start: started -> connected" \
     "$(median start.tunl)" "$(median login.ssh)" "$(median start.tmux)"
@@ -151,8 +159,10 @@ printf '%-34s %10s %16s %16s\n' "join: started -> first screen" \
     "$(median join.tunl)" "$(median login.ssh)" "$(median join.tmux)"
 echo "tunl-share --timing (ms, each round):"
 sed 's/^/    /' "$H/timing"
+}
 
 # ---- echo -----------------------------------------------------------------------------
+if part echo; then
 share_start echo 90
 tmux -S "$CSOCK" send-keys -t tunl:0.0 "exec $ECHO" Enter
 cust_wait_pane echo-ready
@@ -166,7 +176,9 @@ tmux -S "$CSOCK" send-keys -t tunl:0.0 C-d
 wait_screen echo "exit="
 gone echo
 
+fi
 # ---- bulk to 1, 10, 50 viewers ----------------------------------------------------------
+if part bulk; then
 python3 -c "
 import sys
 with open(sys.argv[1], 'w') as f:
@@ -263,7 +275,9 @@ echo "bulk $MB MiB, local tmux attach: $(python3 -c "import time; print('%.3f' %
 gone bl
 lt kill-session -t bulk
 
+fi
 # ---- idle footprint: BENCH_IDLE sessions, no viewer; as many plain shells ----------
+if part idle; then
 i=1
 while [ "$i" -le "$IDLE" ]; do
 	new
@@ -293,5 +307,6 @@ done
 harness_wait 600 "$IDLE plain shells" all_show q "$IDLE" started-42
 python3 "$top_srcdir/bench/e2e-pss.py" "$IDLE idle plain ssh -tt shells" \
     "$HARNESS_SSHD_PID" "$IDLE" ""
+fi
 echo "the machine is shared: figures are noisy (load now $(cut -d' ' -f1-3 /proc/loadavg))"
 exit 0
