@@ -568,14 +568,13 @@ share_proto_cast_flush(struct share *s)
 
 /* The pane's output: to the link, or the spool, in order. */
 static void
-proto_output(struct share *s, const u_char *p, size_t len)
+proto_output_stream(struct share *s, const u_char *p, size_t len)
 {
 	static struct buf	*tmp;
 	size_t			 n;
 
 	if (len == 0)
 		return;
-	proto_cast(s, p, len);
 	if (tmp == NULL &&
 	    (tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) == NULL) {
 		proto_gap_skip(s, PROTO_GAP_SPOOL_FULL, len);
@@ -591,6 +590,16 @@ proto_output(struct share *s, const u_char *p, size_t len)
 		p += n;
 		len -= n;
 	}
+}
+
+/* Output of the shared pane: the customer's recording, then the relay. */
+static void
+proto_output(struct share *s, const u_char *p, size_t len)
+{
+	if (len == 0)
+		return;
+	proto_cast(s, p, len);
+	proto_output_stream(s, p, len);
 }
 
 /* A snapshot taken at once, out of step with the output (a fallback). */
@@ -612,6 +621,38 @@ proto_snapshot_now(struct share *s, u_int32_t id)
  * its way at a time: a request meanwhile is answered by the next one. An
  * answer lost for SHARE_SNAP_WAIT_S is given up.
  */
+/* The output held while a snapshot was on its way goes out now. */
+static void
+proto_snap_flush(struct share *s)
+{
+	s->snap_holding = 0;
+	if (s->snap_hold == NULL || buf_len(s->snap_hold) == 0)
+		return;
+	proto_output_stream(s, buf_ptr(s->snap_hold), buf_len(s->snap_hold));
+	buf_reset(s->snap_hold);
+}
+
+/*
+ * Output of the shared pane while the capture tmux took waits to be sent
+ * (after the capture, before its state line): held, to follow the
+ * snapshot. When the hold is full, or the answer is late, it is sent now
+ * and this snapshot is stale: the request is asked again when it comes.
+ */
+static void
+proto_snap_hold(struct share *s, const u_char *p, size_t len)
+{
+	proto_cast(s, p, len);	/* the customer's recording: as it comes */
+	if (s->snap_hold == NULL)
+		s->snap_hold = buf_new(SHARE_SNAP_HOLD_MAX);
+	if (s->snap_hold != NULL &&
+	    time(NULL) - s->snap_asked_at < SHARE_SNAP_WAIT_S &&
+	    buf_put(s->snap_hold, p, len) == 0)
+		return;
+	proto_snap_flush(s);
+	s->snap_stale = 1;
+	proto_output_stream(s, p, len);
+}
+
 static void
 proto_snapshot_ask(struct share *s, u_int32_t id)
 {
@@ -621,6 +662,8 @@ proto_snapshot_ask(struct share *s, u_int32_t id)
 		s->snap_again_id = id;
 		return;
 	}
+	proto_snap_flush(s);
+	s->snap_stale = 0;
 	s->snap_asked = 0;
 	if (share_tmux_snapshot_ask(s) != 0) {
 		proto_snapshot_now(s, id);
@@ -640,13 +683,30 @@ proto_snapshot_done(struct share *s, const struct ctlmode_msg *m)
 	if (!s->snap_asked)
 		return;
 	s->snap_asked = 0;
-	if (m->kind == CTLMODE_ERROR)
+	if (s->snap_stale) {
+		/* Output it does not show went out before it: again. */
+		s->snap_stale = 0;
+		proto_snap_flush(s);
+		if (!s->snap_again) {
+			s->snap_again = 1;
+			s->snap_again_id = id;
+		}
+	} else if (m->kind == CTLMODE_ERROR) {
+		proto_snap_flush(s);
 		proto_snapshot_now(s, id);
-	else if ((tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) != NULL) {
+	} else if ((tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) != NULL) {
 		if (share_tmux_snapshot_done(s, id, m->data, m->len,
-		    tmp) == 0)
+		    tmp) == 0) {
 			(void)proto_stream(s, tmp, 0);
+			proto_snap_flush(s);
+		} else {
+			proto_snap_flush(s);
+			proto_snapshot_now(s, id);
+		}
 		buf_free(tmp);
+	} else {
+		proto_snap_flush(s);
+		proto_snapshot_now(s, id);
 	}
 	if (s->snap_again) {
 		s->snap_again = 0;
@@ -680,7 +740,11 @@ proto_ctl(struct share *s)
 			break;
 		switch (m.kind) {
 		case CTLMODE_OUTPUT:
-			if (m.pane == s->pane_main_id)
+			if (m.pane != s->pane_main_id)
+				break;
+			if (s->snap_holding)
+				proto_snap_hold(s, m.data, m.len);
+			else
 				proto_output(s, m.data, m.len);
 			break;
 		case CTLMODE_LAYOUT:
@@ -696,21 +760,33 @@ proto_ctl(struct share *s)
 			/* The answer to the oldest line we wrote. */
 			if (!m.ours)
 				break;
-			if (++s->ctl_done == s->snap_seq - 1 &&
+			/*
+			 * The capture's own block ended: tmux now saves it,
+			 * a wait in which the pane's output goes on. That
+			 * output is after the capture: held until the
+			 * snapshot is sent (proto_snapshot_done).
+			 */
+			if (s->snap_asked && m.kind == CTLMODE_END &&
+			    s->ctl_done + SHARE_SNAP_BLOCKS == s->snap_seq)
+				s->snap_holding = 1;
+			if (++s->ctl_done + SHARE_SNAP_BLOCKS > s->snap_seq &&
+			    s->ctl_done < s->snap_seq &&
 			    m.kind == CTLMODE_ERROR) {
-				/* The capture failed: no state block. */
-				s->ctl_done++;
+				/* Capture, save or delete failed: the rest
+				 * of the line, the state's block with it,
+				 * never runs. */
+				s->ctl_done = s->snap_seq;
 				if (s->snap_asked)
 					proto_snapshot_done(s, &m);
-			} else if (s->ctl_done == s->snap_seq ||
-			    s->ctl_done == s->snap_seq - 1) {
+			} else if (s->ctl_done + SHARE_SNAP_BLOCKS > s->snap_seq &&
+			    s->ctl_done <= s->snap_seq) {
 				if (m.kind == CTLMODE_ERROR && s->snap_asked)
 					proto_snapshot_done(s, &m);
 			} else if (m.kind == CTLMODE_ERROR &&
 			    s->ctl_failed++ == 0)
 				(void)share_audit_note(s->audit_fd,
-				    "tmux refused a command: keys or a size "
-				    "(the pane is gone?)");
+				    "tmux refused a command: keys, a size or "
+				    "an option (the pane is gone?)");
 			break;
 		case CTLMODE_EXIT:
 			s->ending = 1;

@@ -714,24 +714,60 @@ share_tmux_snapshot(struct share *s, u_int32_t id, struct buf *frames)
 int
 share_tmux_snapshot_ask(struct share *s)
 {
-	char	 line[512];
+	char	 line[PATH_MAX + 512];
 	int	 n, r;
 
+	if (strchr(s->snapfile, '\'') != NULL)
+		return TUNL_ERR_INVALID;
+	(void)unlink(s->snapfile);
 	n = snprintf(line, sizeof(line), "capture-pane -e -J -b %s -t %s ; "
+	    "save-buffer -b %s '%s' ; delete-buffer -b %s ; "
 	    "display-message -p -t %s '%s %s'\n", TMUX_SNAP_BUFFER,
-	    s->pane_main, s->pane_main, SHARE_SNAP_TAG, TMUX_STATE_FORMAT);
+	    s->pane_main, TMUX_SNAP_BUFFER, s->snapfile, TMUX_SNAP_BUFFER,
+	    s->pane_main, SHARE_SNAP_TAG, TMUX_STATE_FORMAT);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return TUNL_ERR_LENGTH;
 	/*
 	 * Behind any keys queued: one stream of whole lines. tmux answers
-	 * each command of a line with a %begin/%end block of its own: the
-	 * capture's, then the state's; when the capture fails the state is
-	 * never run and its block never comes.
+	 * each command of a line with a %begin/%end block of its own, in
+	 * order: the capture's, the save's, the delete's, then the
+	 * state's (snap_seq); a command that fails ends the line there and
+	 * the blocks after it never come (share-proto.c counts them).
+	 * The save is done before the next command runs, so the file is
+	 * whole when the state line comes: no tmux process to start for it.
 	 */
-	if ((r = tmux_ctl_line(s, 2, "%s", line)) != 0)
+	if ((r = tmux_ctl_line(s, SHARE_SNAP_BLOCKS, "%s", line)) != 0)
 		return r;
 	s->snap_seq = s->ctl_sent;
 	return 0;
+}
+
+/* The capture tmux saved, read and removed: at most max bytes. */
+static int
+tmux_snapfile_read(struct share *s, struct buf *cap)
+{
+	u_char	 chunk[4096];
+	ssize_t	 n;
+	int	 fd, r = 0;
+
+	if ((fd = open(s->snapfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return TUNL_ERR_SYSTEM;
+	(void)unlink(s->snapfile);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			r = TUNL_ERR_SYSTEM;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (r == 0 && buf_put(cap, chunk, (size_t)n) != 0)
+			r = TUNL_ERR_LENGTH;	/* read on, keep what fits */
+	}
+	(void)close(fd);
+	return r;
 }
 
 /* The state line came (without the tag): the snapshot for request id. */
@@ -739,10 +775,6 @@ int
 share_tmux_snapshot_done(struct share *s, u_int32_t id, const u_char *state,
     size_t len, struct buf *frames)
 {
-	const char *const show[] = { "show-buffer", "-b", TMUX_SNAP_BUFFER,
-	    NULL };
-	const char *const del[] = { "delete-buffer", "-b", TMUX_SNAP_BUFFER,
-	    NULL };
 	struct tmux_state	 st;
 	struct buf		*cap;
 	int			 r;
@@ -752,24 +784,64 @@ share_tmux_snapshot_done(struct share *s, u_int32_t id, const u_char *state,
 	if ((cap = buf_new(SHARE_CAPTURE_MAX)) == NULL)
 		return TUNL_ERR_ALLOC;
 	/* A capture too large for a frame is cut (the tail is lost). */
-	if ((r = share_tmux(s, show, cap)) != 0 && r != TUNL_ERR_LENGTH)
+	if ((r = tmux_snapfile_read(s, cap)) != 0 && r != TUNL_ERR_LENGTH)
 		goto out;
 	r = tmux_snapshot_build(id, cap, &st, frames);
  out:
-	(void)share_tmux(s, del, NULL);
 	buf_free(cap);
 	return r;
 }
 
-/* One option; a pane target ("%N") sets a pane option. */
+/*
+ * Append value to b as one single-quoted word of tmux's command language
+ * (a quote inside as '\''): taken as it is, no format, variable or ~
+ * expanded. Printable text only: a control client reads whole lines.
+ */
+static int
+tmux_quoted(struct buf *b, const char *value)
+{
+	const u_char	*p;
+	int		 r;
+
+	for (p = (const u_char *)value; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return TUNL_ERR_INVALID;
+	r = buf_put_u8(b, '\'');
+	for (p = (const u_char *)value; *p != '\0' && r == 0; p++)
+		r = *p == '\'' ? buf_put(b, "'\\''", 4) : buf_put_u8(b, *p);
+	if (r == 0)
+		r = buf_put_u8(b, '\'');
+	return r;
+}
+
+/*
+ * One option; a pane target ("%N") sets a pane option. Once the control
+ * client is there, as a line for it (no process to start: the status and
+ * headers change when engineers join, just when a snapshot is wanted);
+ * before, with a tmux command of its own.
+ */
 int
 share_tmux_set(struct share *s, const char *target, const char *name,
     const char *value)
 {
 	const char *const a[] = { "set-option", target[0] == '%' ? "-p" : "-q",
 	    "-t", target, name, value, NULL };
+	struct buf	*b;
+	int		 r;
 
-	return share_tmux(s, a, NULL);
+	if (s->ctl_in == -1 || s->ctl_q == NULL)
+		return share_tmux(s, a, NULL);
+	if ((b = buf_new(64 + 4 * (strlen(target) + strlen(name) +
+	    strlen(value)))) == NULL)
+		return TUNL_ERR_ALLOC;
+	if ((r = buf_putf(b, "set-option %s -t ", a[1])) == 0 &&
+	    (r = tmux_quoted(b, target)) == 0 && (r = buf_put_u8(b, ' ')) == 0 &&
+	    (r = tmux_quoted(b, name)) == 0 && (r = buf_put_u8(b, ' ')) == 0 &&
+	    (r = tmux_quoted(b, value)) == 0)
+		r = tmux_ctl_line(s, 1, "%.*s\n", (int)buf_len(b),
+		    (const char *)buf_ptr(b));
+	buf_free(b);
+	return r;
 }
 
 void

@@ -62,7 +62,10 @@ int		 share_alive_check(struct share *);
 #define CTLMODE_LINE_MAX	(256 * 1024)	/* bytes in one line */
 /* What starts the state line of a snapshot (share_tmux_snapshot_ask). */
 #define SHARE_SNAP_TAG		"tunl-snapshot-state"
+/* Answers (blocks) to a snapshot's line: capture, save, delete, state. */
+#define SHARE_SNAP_BLOCKS	4
 #define SHARE_SNAP_WAIT_S	5	/* then a lost answer is given up */
+#define SHARE_SNAP_HOLD_MAX	(1024 * 1024)	/* output held for one */
 
 enum ctlmode_kind {
 	CTLMODE_NONE = 0,
@@ -281,6 +284,8 @@ struct share {
 	char		 cast[PATH_MAX];	/* dir/session.cast */
 	char		 chatsock[PATH_MAX];	/* dir/chat.sock */
 	char		 asksock[PATH_MAX];	/* dir/askpass.sock */
+	char		 snapfile[PATH_MAX];	/* dir/snapshot: tmux saves a
+						   capture there */
 	char		 sshlog[PATH_MAX];	/* dir/ssh.log */
 	enum share_diag	 diag;			/* why sign failed */
 	char		 diag_detail[SHARE_DIAG_DETAIL_MAX];
@@ -298,12 +303,21 @@ struct share {
 	u_int64_t	 ctl_failed;		/* our commands tmux refused */
 	u_int64_t	 ctl_sent;		/* command lines queued */
 	u_int64_t	 ctl_done;		/* ...and answered */
-	u_int64_t	 snap_seq;		/* the capture's line */
+	u_int64_t	 snap_seq;		/* the state's answer */
 	int		 snap_asked;		/* a capture on its way */
 	u_int32_t	 snap_asked_id;		/* ...for this request */
 	time_t		 snap_asked_at;
 	int		 snap_again;		/* another request came meanwhile */
 	u_int32_t	 snap_again_id;
+	/*
+	 * Output of the pane that came after the capture and before the
+	 * snapshot could be sent (tmux saves the capture between the two):
+	 * held, and sent after the snapshot, so a waiting engineer misses
+	 * none of it.
+	 */
+	struct buf	*snap_hold;
+	int		 snap_holding;
+	int		 snap_stale;		/* the hold overflowed: ask again */
 
 	/* The relay connection. */
 	pid_t		 ssh_pid;

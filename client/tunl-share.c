@@ -111,6 +111,7 @@ make_dir(struct share *s)
 	set_path(s->cast, s->dir, "session.cast");
 	set_path(s->chatsock, s->dir, "chat.sock");
 	set_path(s->asksock, s->dir, "askpass.sock");
+	set_path(s->snapfile, s->dir, "snapshot");
 	set_path(s->sshlog, s->dir, "ssh.log");
 }
 
@@ -177,6 +178,7 @@ remove_secrets(struct share *s)
 	(void)unlink(s->cert);
 	(void)unlink(s->chatsock);
 	(void)unlink(s->asksock);
+	(void)unlink(s->snapfile);
 	(void)unlink(s->sock);
 }
 
@@ -575,6 +577,7 @@ main(int argc, char **argv)
 		(void)cast_writer_close(s->cw);
 	}
 	buf_free(s->cast_buf);
+	buf_free(s->snap_hold);
 	share_ready_clear(s);
 	remove_secrets(s);
 	(void)close(s->audit_fd);
