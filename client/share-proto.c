@@ -670,10 +670,27 @@ proto_snapshot_ask(struct share *s, u_int32_t id)
 		return;
 	}
 	s->snap_asked = 1;
+	s->snap_have_state = 0;
 	s->snap_asked_id = id;
 	s->snap_asked_at = time(NULL);
 }
 
+/* The state line (cursor, size) taken with the capture: kept. */
+static void
+proto_snapshot_state(struct share *s, const struct ctlmode_msg *m)
+{
+	if (s->snap_state == NULL &&
+	    (s->snap_state = buf_new(CTLMODE_LINE_MAX)) == NULL)
+		return;
+	buf_reset(s->snap_state);
+	s->snap_have_state = buf_put(s->snap_state, m->data, m->len) == 0;
+}
+
+/*
+ * The snapshot's line is answered (m: the last block's end, or the
+ * error that ended the line): send the snapshot, then the output held
+ * since the capture.
+ */
 static void
 proto_snapshot_done(struct share *s, const struct ctlmode_msg *m)
 {
@@ -691,12 +708,12 @@ proto_snapshot_done(struct share *s, const struct ctlmode_msg *m)
 			s->snap_again = 1;
 			s->snap_again_id = id;
 		}
-	} else if (m->kind == CTLMODE_ERROR) {
+	} else if (m->kind == CTLMODE_ERROR || !s->snap_have_state) {
 		proto_snap_flush(s);
 		proto_snapshot_now(s, id);
 	} else if ((tmp = buf_new(FRAME_HEADER_LEN + FRAME_MAX)) != NULL) {
-		if (share_tmux_snapshot_done(s, id, m->data, m->len,
-		    tmp) == 0) {
+		if (share_tmux_snapshot_done(s, id, buf_ptr(s->snap_state),
+		    buf_len(s->snap_state), tmp) == 0) {
 			(void)proto_stream(s, tmp, 0);
 			proto_snap_flush(s);
 		} else {
@@ -751,9 +768,11 @@ proto_ctl(struct share *s)
 			proto_layout(s);
 			break;
 		case CTLMODE_SNAPSTATE:
-			/* Inside the block of the capture's own line only. */
-			if (s->snap_asked && s->ctl_done + 1 == s->snap_seq)
-				proto_snapshot_done(s, &m);
+			/* Inside the state's block of the snapshot's line
+			 * only (its second); kept until the file is whole. */
+			if (s->snap_asked &&
+			    s->ctl_done + SHARE_SNAP_BLOCKS - 1 == s->snap_seq)
+				proto_snapshot_state(s, &m);
 			break;
 		case CTLMODE_END:
 		case CTLMODE_ERROR:
@@ -761,26 +780,23 @@ proto_ctl(struct share *s)
 			if (!m.ours)
 				break;
 			/*
-			 * The capture's own block ended: tmux now saves it,
-			 * a wait in which the pane's output goes on. That
-			 * output is after the capture: held until the
+			 * The capture's own block ended: the pane's output
+			 * from here on is after the capture, held until the
 			 * snapshot is sent (proto_snapshot_done).
 			 */
 			if (s->snap_asked && m.kind == CTLMODE_END &&
 			    s->ctl_done + SHARE_SNAP_BLOCKS == s->snap_seq)
 				s->snap_holding = 1;
 			if (++s->ctl_done + SHARE_SNAP_BLOCKS > s->snap_seq &&
-			    s->ctl_done < s->snap_seq &&
-			    m.kind == CTLMODE_ERROR) {
-				/* Capture, save or delete failed: the rest
-				 * of the line, the state's block with it,
-				 * never runs. */
-				s->ctl_done = s->snap_seq;
-				if (s->snap_asked)
-					proto_snapshot_done(s, &m);
-			} else if (s->ctl_done + SHARE_SNAP_BLOCKS > s->snap_seq &&
 			    s->ctl_done <= s->snap_seq) {
-				if (m.kind == CTLMODE_ERROR && s->snap_asked)
+				/* A block of the snapshot's line. A command
+				 * that fails ends the line: the blocks after
+				 * it never come. The delete's end (the last)
+				 * says the capture's file is whole. */
+				if (m.kind == CTLMODE_ERROR)
+					s->ctl_done = s->snap_seq;
+				if (s->snap_asked &&
+				    s->ctl_done == s->snap_seq)
 					proto_snapshot_done(s, &m);
 			} else if (m.kind == CTLMODE_ERROR &&
 			    s->ctl_failed++ == 0)

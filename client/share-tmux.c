@@ -721,20 +721,25 @@ share_tmux_snapshot_ask(struct share *s)
 		return TUNL_ERR_INVALID;
 	(void)unlink(s->snapfile);
 	n = snprintf(line, sizeof(line), "capture-pane -e -J -b %s -t %s ; "
-	    "save-buffer -b %s '%s' ; delete-buffer -b %s ; "
-	    "display-message -p -t %s '%s %s'\n", TMUX_SNAP_BUFFER,
-	    s->pane_main, TMUX_SNAP_BUFFER, s->snapfile, TMUX_SNAP_BUFFER,
-	    s->pane_main, SHARE_SNAP_TAG, TMUX_STATE_FORMAT);
+	    "display-message -p -t %s '%s %s' ; "
+	    "save-buffer -b %s '%s' ; delete-buffer -b %s\n",
+	    TMUX_SNAP_BUFFER, s->pane_main, s->pane_main, SHARE_SNAP_TAG,
+	    TMUX_STATE_FORMAT, TMUX_SNAP_BUFFER, s->snapfile,
+	    TMUX_SNAP_BUFFER);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return TUNL_ERR_LENGTH;
 	/*
 	 * Behind any keys queued: one stream of whole lines. tmux answers
 	 * each command of a line with a %begin/%end block of its own, in
-	 * order: the capture's, the save's, the delete's, then the
-	 * state's (snap_seq); a command that fails ends the line there and
+	 * order: the capture's, the state's, the save's, then the
+	 * delete's (snap_seq); a command that fails ends the line there and
 	 * the blocks after it never come (share-proto.c counts them).
-	 * The save is done before the next command runs, so the file is
-	 * whole when the state line comes: no tmux process to start for it.
+	 * The capture and the state run one after the other with nothing
+	 * between: the cursor is the capture's. The save waits for its
+	 * write (its block ends before) and the pane's output goes on
+	 * meanwhile: share-proto.c holds that output until the snapshot is
+	 * sent. The delete runs once the file is whole, so its block's end
+	 * says the file can be read: no tmux process to start for it.
 	 */
 	if ((r = tmux_ctl_line(s, SHARE_SNAP_BLOCKS, "%s", line)) != 0)
 		return r;

@@ -62,7 +62,7 @@ int		 share_alive_check(struct share *);
 #define CTLMODE_LINE_MAX	(256 * 1024)	/* bytes in one line */
 /* What starts the state line of a snapshot (share_tmux_snapshot_ask). */
 #define SHARE_SNAP_TAG		"tunl-snapshot-state"
-/* Answers (blocks) to a snapshot's line: capture, save, delete, state. */
+/* Answers (blocks) to a snapshot's line: capture, state, save, delete. */
 #define SHARE_SNAP_BLOCKS	4
 #define SHARE_SNAP_WAIT_S	5	/* then a lost answer is given up */
 #define SHARE_SNAP_HOLD_MAX	(1024 * 1024)	/* output held for one */
@@ -303,7 +303,7 @@ struct share {
 	u_int64_t	 ctl_failed;		/* our commands tmux refused */
 	u_int64_t	 ctl_sent;		/* command lines queued */
 	u_int64_t	 ctl_done;		/* ...and answered */
-	u_int64_t	 snap_seq;		/* the state's answer */
+	u_int64_t	 snap_seq;		/* the snapshot line's last answer */
 	int		 snap_asked;		/* a capture on its way */
 	u_int32_t	 snap_asked_id;		/* ...for this request */
 	time_t		 snap_asked_at;
@@ -318,6 +318,9 @@ struct share {
 	struct buf	*snap_hold;
 	int		 snap_holding;
 	int		 snap_stale;		/* the hold overflowed: ask again */
+	struct buf	*snap_state;		/* the state line, until the
+						   capture's file is whole */
+	int		 snap_have_state;
 
 	/* The relay connection. */
 	pid_t		 ssh_pid;

@@ -578,6 +578,7 @@ main(int argc, char **argv)
 	}
 	buf_free(s->cast_buf);
 	buf_free(s->snap_hold);
+	buf_free(s->snap_state);
 	share_ready_clear(s);
 	remove_secrets(s);
 	(void)close(s->audit_fd);
