@@ -17,6 +17,13 @@
  * current login of that session gets no connection a broker would take
  * as a producer.
  *
+ * An engineer's login joins the same way (tunl-authority admit <id>
+ * ro|rw <cols> <rows>): the login file pam_tunl's session stage wrote
+ * names the engineer sshd authenticated, and this program sends the
+ * consumer's hello with that name before it passes the connection on.
+ * The broker takes a consumer only on a connection from the key group,
+ * so the name it records is never one the engineer account wrote.
+ *
  * Exit 0: passed on; 1: refused (one line on stderr); 3: no broker
  * listens (tunl-shell starts one and asks again); 4: the socket is not
  * the broker account's (refused, never replaced).
@@ -37,6 +44,7 @@
 #include <sodium.h>
 
 #include "tunl.h"
+#include "frame.h"
 #include "authority.h"
 
 #define ADMIT_NO_BROKER	3
@@ -75,6 +83,11 @@ authority_binding(const struct authority *a, const char *sid,
 			error_r(r, "the login file of this connection");
 		return r == TUNL_ERR_NOT_FOUND ? TUNL_ERR_DENIED : r;
 	}
+	/* An engineer's login may join any live session; nothing else. */
+	if (a->role == AUTH_ROLE_ENGINEER)
+		return li->is_engineer ? 0 : TUNL_ERR_DENIED;
+	if (li->is_engineer)
+		return TUNL_ERR_DENIED;
 	if (li->is_cert)
 		return strcmp(li->session, sid) == 0 ? 0 : TUNL_ERR_DENIED;
 	if ((r = handoff_read(dir, a->connection, relay_gid, a->now,
@@ -122,11 +135,53 @@ admit_connect(const struct authority *a, const char *sid, int *fdp)
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
 	    len != sizeof(cred) || cred.uid != pw->pw_uid) {
+		if (len == sizeof(cred))
+			error("%s: served by uid %lu (pid %ld), not by the "
+			    "broker account", sun.sun_path, (u_long)cred.uid,
+			    (long)cred.pid);
 		close(fd);
 		return TUNL_ERR_UNSAFE;
 	}
 	*fdp = fd;
 	return 0;
+}
+
+/*
+ * The consumer's hello, with the name from the login file (never one the
+ * caller gave), written whole before the connection is passed on.
+ */
+static int
+admit_consumer_hello(int fd, const char *sid, const struct admit_join *j,
+    const char *name)
+{
+	struct proto_hello	 h;
+	struct buf		*b;
+	size_t			 put;
+	int			 r;
+
+	memset(&h, 0, sizeof(h));
+	h.version = TUNL_PROTO_VERSION;
+	h.role = PROTO_ROLE_CONSUMER;
+	tunl_strlcpy(h.session, sid, sizeof(h.session));
+	tunl_strlcpy(h.engineer, name, sizeof(h.engineer));
+	h.mode = j->read_only ? PROTO_MODE_RO : PROTO_MODE_RW;
+	h.cols = (u_int16_t)j->cols;
+	h.rows = (u_int16_t)j->rows;
+	if ((b = buf_new(FRAME_HEADER_LEN + 256)) == NULL)
+		return TUNL_ERR_ALLOC;
+	if ((r = proto_put_hello(b, &h)) != 0)
+		goto out;
+	while (buf_len(b) > 0) {
+		if ((r = buf_write_fd(b, fd, &put)) != 0)
+			goto out;
+		if (put == 0) {
+			r = TUNL_ERR_SYSTEM;
+			goto out;
+		}
+	}
+ out:
+	buf_free(b);
+	return r;
 }
 
 /* One byte on stdout carrying fd. */
@@ -162,8 +217,31 @@ admit_pass(int fd)
 	return n == 1 ? 0 : TUNL_ERR_SYSTEM;
 }
 
+/* ro|rw <cols> <rows>, an engineer's join (tunl-shell join). */
 int
-authority_admit(struct authority *a, const char *sid)
+authority_admit_join(char *const *av, int ac, struct admit_join *j)
+{
+	long long	 n;
+
+	memset(j, 0, sizeof(*j));
+	if (ac != 3)
+		return TUNL_ERR_INVALID;
+	if (strcmp(av[0], "ro") == 0)
+		j->read_only = 1;
+	else if (strcmp(av[0], "rw") != 0)
+		return TUNL_ERR_INVALID;
+	if (tunl_strtonum(av[1], 1, PROTO_COLS_MAX, &n) != 0)
+		return TUNL_ERR_RANGE;
+	j->cols = (u_int)n;
+	if (tunl_strtonum(av[2], 1, PROTO_ROWS_MAX, &n) != 0)
+		return TUNL_ERR_RANGE;
+	j->rows = (u_int)n;
+	return 0;
+}
+
+int
+authority_admit(struct authority *a, const char *sid,
+    const struct admit_join *join)
 {
 	struct registry		*reg = NULL;
 	struct login_info	 li;
@@ -174,10 +252,14 @@ authority_admit(struct authority *a, const char *sid)
 
 	memset(&li, 0, sizeof(li));
 	(void)log_escape(esc, sizeof(esc), sid, strnlen(sid, ID_LEN_MAX));
-	if (a->role != AUTH_ROLE_CUSTOMER) {
-		error("admit %s refused: uid %lu is not the customer account",
-		    esc, (u_long)a->uid);
-		authority_fail("admit is for the customer account only");
+	if (!(a->role == AUTH_ROLE_CUSTOMER && join == NULL) &&
+	    !(a->role == AUTH_ROLE_ENGINEER && join != NULL)) {
+		error("admit %s refused: uid %lu is not the %s account",
+		    esc, (u_long)a->uid, join == NULL ? "customer" :
+		    "engineer");
+		authority_fail(join == NULL ? "admit is for the customer "
+		    "account only" : "admit to join is for the engineer "
+		    "account only");
 		goto out;
 	}
 	if (id_check(sid) != 0) {
@@ -202,7 +284,7 @@ authority_admit(struct authority *a, const char *sid)
 		goto out;
 	if (authority_session_live(a, reg, "admit", sid, &s) != 0)
 		goto out;
-	if ((r = registry_login_current(reg, sid, &li)) != 0) {
+	if (join == NULL && (r = registry_login_current(reg, sid, &li)) != 0) {
 		error("admit %s refused: %s", sid, r == TUNL_ERR_DENIED ?
 		    "a newer token superseded this login" :
 		    registry_errmsg(reg));
@@ -225,13 +307,23 @@ authority_admit(struct authority *a, const char *sid)
 			status = ADMIT_UNSAFE;
 		goto out;
 	}
+	if (join != NULL && (r = admit_consumer_hello(fd, sid, join,
+	    li.engineer)) != 0) {
+		error_r(r, "admit %s: the hello for %s", sid, li.engineer);
+		authority_fail("cannot reach the session's broker");
+		goto out;
+	}
 	if ((r = admit_pass(fd)) != 0) {
 		error("admit %s: cannot pass the connection: %s", sid,
 		    strerror(errno));
 		goto out;
 	}
-	info("admitted the %s login of session %s as its producer",
-	    li.is_cert ? "certificate" : "keyboard-interactive", sid);
+	if (join != NULL)
+		info("admitted engineer %s to session %s (%s)", li.engineer,
+		    sid, join->read_only ? "read-only" : "read-write");
+	else
+		info("admitted the %s login of session %s as its producer",
+		    li.is_cert ? "certificate" : "keyboard-interactive", sid);
 	status = 0;
  out:
 	if (fd != -1)

@@ -11,7 +11,8 @@
  *  - the key on stdin must be exactly one ssh-ed25519 public key;
  *  - ssh-keygen signs it with the CA key (readable through our setgid
  *    group only): key id <id>, principal tunl-<id>, valid from a minute
- *    ago for cert_ttl minutes, serial = now, no permissions but a
+ *    ago for cert_ttl minutes, serial = the id of the token it consumes
+ *    (0 without one), no permissions but a
  *    force-command of tunl-shell;
  *  - the session's token is consumed, and only then is the certificate
  *    printed. A token yields one certificate: a later `sign` needs a new
@@ -205,7 +206,7 @@ sign_read_cert(int dfd, char *out, size_t outlen, size_t *lenp)
  */
 static int
 sign_run_keygen(const struct authority *a, const char *sid,
-    const char *keypath)
+    const char *keypath, int64_t gen)
 {
 	char		 principal[sizeof("tunl-") + ID_LEN_MAX];
 	char		 validity[32], serial[32], force[PATH_MAX + 32];
@@ -228,7 +229,7 @@ sign_run_keygen(const struct authority *a, const char *sid,
 		return TUNL_ERR_LENGTH;
 	snprintf(principal, sizeof(principal), "tunl-%s", sid);
 	snprintf(validity, sizeof(validity), "-1m:+%um", a->cfg.cert_ttl);
-	snprintf(serial, sizeof(serial), "%lld", (long long)a->now);
+	snprintf(serial, sizeof(serial), "%lld", (long long)gen);
 	if ((size_t)snprintf(force, sizeof(force),
 	    "force-command=%s/tunl/tunl-shell", LIBEXECDIR) >= sizeof(force))
 		return TUNL_ERR_LENGTH;
@@ -264,7 +265,7 @@ sign_run_keygen(const struct authority *a, const char *sid,
  * certificate line is left in cert.
  */
 static int
-sign_certificate(const struct authority *a, const char *sid,
+sign_certificate(const struct authority *a, const char *sid, int64_t gen,
     const struct sign_key *k, char *cert, size_t certlen, size_t *lenp)
 {
 	char	 dir[] = SIGN_TMPDIR "/tunl-authority.XXXXXX";
@@ -284,7 +285,7 @@ sign_certificate(const struct authority *a, const char *sid,
 	snprintf(keyline, sizeof(keyline), "%s\n", k->line);
 	if ((r = sign_write_file(dfd, SIGN_KEYFILE, keyline,
 	    strlen(keyline))) != 0 ||
-	    (r = sign_run_keygen(a, sid, keypath)) != 0 ||
+	    (r = sign_run_keygen(a, sid, keypath, gen)) != 0 ||
 	    (r = sign_read_cert(dfd, cert, certlen, lenp)) != 0)
 		goto out;
 	r = authority_sign_check_cert(cert, *lenp);
@@ -425,7 +426,14 @@ authority_sign(struct authority *a, const char *sid)
 			authority_fail("the registry is unavailable");
 		goto out;
 	}
-	if ((r = sign_certificate(a, sid, &k, cert, sizeof(cert),
+	/*
+	 * The serial is the id of the token this sign consumes: the newest
+	 * (a live token is always the newest, `token <id>` ending the older
+	 * ones; if a newer one comes meanwhile the consume below fails).
+	 * Ids only grow, so admit can tell this certificate from any signed
+	 * with an older token, even in the same second.
+	 */
+	if ((r = sign_certificate(a, sid, s.token_gen, &k, cert, sizeof(cert),
 	    &certlen)) != 0) {
 		error_r(r, "sign %s: ssh-keygen failed", sid);
 		authority_fail("cannot sign the key");
@@ -456,13 +464,14 @@ authority_sign(struct authority *a, const char *sid)
 			authority_fail("the registry is unavailable");
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "serial=%lld", (long long)a->now);
+	snprintf(detail, sizeof(detail), "serial=%lld",
+	    (long long)s.token_gen);
 	if ((r = registry_event_add(reg, sid, "customer", "sign",
 	    h.rhost[0] ? h.rhost : NULL, detail, a->now)) != 0)
 		error_r(r, "sign %s: event not recorded: %s", sid,
 		    registry_errmsg(reg));
 	info("signed a certificate for session %s serial %lld from %s", sid,
-	    (long long)a->now, h.rhost[0] ? h.rhost : "-");
+	    (long long)s.token_gen, h.rhost[0] ? h.rhost : "-");
 	if (authority_write_stdout(cert, certlen) != 0) {
 		error("sign %s: cannot write the certificate", sid);
 		goto out;

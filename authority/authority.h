@@ -98,7 +98,14 @@ int		 authority_sign(struct authority *, const char *);
 /* authority-admit.c */
 int		 authority_binding(const struct authority *, const char *,
 		     struct login_info *);
-int		 authority_admit(struct authority *, const char *);
+/* An engineer's join, from admit's arguments. */
+struct admit_join {
+	int			 read_only;
+	u_int			 cols, rows;
+};
+int		 authority_admit_join(char *const *, int, struct admit_join *);
+int		 authority_admit(struct authority *, const char *,
+		     const struct admit_join *);
 
 /* authority-registry.c */
 const char	*authority_registry_verb(const char *);

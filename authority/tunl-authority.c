@@ -9,6 +9,8 @@
  *	tunl-authority [-f config] token		engineer account only
  *	tunl-authority [-f config] sign <id>	customer account only
  *	tunl-authority [-f config] admit <id>	customer account only
+ *	tunl-authority [-f config] admit <id> ro|rw <cols> <rows>
+ *						engineer account only (join)
  *	tunl-authority [-f config] <registry verb> [<id>|--json]
  *		session, ended, reap, restrict, host, list, show, kill,
  *		unlock, live: every registry read and write of the relay
@@ -142,7 +144,7 @@ usage(void)
 	fprintf(usage_help ? stdout : stderr, "usage: tunl-authority [-f config] mint\n"
 	    "       tunl-authority [-f config] token\n"
 	    "       tunl-authority [-f config] sign id\n"
-	    "       tunl-authority [-f config] admit id\n"
+	    "       tunl-authority [-f config] admit id [ro|rw cols rows]\n"
 	    "       tunl-authority [-f config] session|ended|reap|restrict|"
 	    "host|show|kill|unlock|live id\n"
 	    "       tunl-authority [-f config] list [--json]\n");
@@ -153,6 +155,7 @@ int
 main(int argc, char **argv)
 {
 	struct authority	 a;
+	struct admit_join	 join;
 	const char		*cfgpath = NULL, *verb;
 	char			 err[512];
 	int			 r, status;
@@ -197,8 +200,12 @@ main(int argc, char **argv)
 	if (strcmp(verb, "mint") == 0 || strcmp(verb, "token") == 0) {
 		if (argc != 2)
 			usage();
-	} else if (strcmp(verb, "sign") == 0 || strcmp(verb, "admit") == 0) {
+	} else if (strcmp(verb, "sign") == 0) {
 		if (argc != 3)
+			usage();
+	} else if (strcmp(verb, "admit") == 0) {
+		if (argc != 3 && authority_admit_join(argv + 3, argc - 3,
+		    &join) != 0)
 			usage();
 	} else if (authority_registry_verb(verb) != NULL) {
 		if (argc != 3 && !(argc == 2 && strcmp(verb, "list") == 0))
@@ -222,7 +229,8 @@ main(int argc, char **argv)
 	else if (strcmp(verb, "token") == 0)
 		status = authority_token(&a);
 	else if (strcmp(verb, "admit") == 0)
-		status = authority_admit(&a, argv[2]);
+		status = authority_admit(&a, argv[2], argc == 3 ? NULL :
+		    &join);
 	else if (authority_registry_verb(verb) != NULL)
 		status = authority_registry(&a, verb, argc == 3 ? argv[2] :
 		    NULL);

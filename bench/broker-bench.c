@@ -139,16 +139,25 @@ set_blocking(int fd, int on)
 		die("fcntl: %s", strerror(errno));
 }
 
-/* Become an account, with its groups, for good. */
+/*
+ * Become an account, with its groups, for good. The group is the key
+ * group (tunl-auth) where there is one: the broker takes producers and
+ * consumers only on connections tunl-authority admit opened, and this
+ * stands in for it, as the tests' peers do (tests/integration/
+ * broker-lib.sh).
+ */
 static void
 become(const char *user)
 {
 	struct passwd	*pw;
+	struct group	*gr;
+	gid_t		 gid;
 
 	if ((pw = getpwnam(user)) == NULL)
 		die("no account %s", user);
+	gid = (gr = getgrnam("tunl-auth")) != NULL ? gr->gr_gid : pw->pw_gid;
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresgid(gid, gid, gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
 		die("become %s: %s", user, strerror(errno));
 }

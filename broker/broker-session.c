@@ -323,6 +323,38 @@ session_restrict(struct broker *b)
 }
 
 /*
+ * A newer token ends what older ones opened (docs/security.md): admit let
+ * the producer in only while its login's token was the session's newest,
+ * so once a newer one exists (`token <id>`, which tells the broker) its
+ * login is superseded and the connection goes; the customer comes back
+ * with the new token.
+ */
+static void
+session_superseded(struct broker *b, const struct session *s)
+{
+	struct peer	*p = b->producer;
+	char		 detail[64];
+
+	if (p == NULL || p->dead || p->closing)
+		return;
+	if (b->producer_gen < 0) {
+		/* Admitted while the registry could not answer. */
+		b->producer_gen = s != NULL ? s->token_gen : -1;
+		return;
+	}
+	if (s->token_gen <= b->producer_gen)
+		return;
+	info("producer #%u dropped: its login's token was superseded "
+	    "(token %lld, now %lld)", p->serial, (long long)b->producer_gen,
+	    (long long)s->token_gen);
+	peer_send_error(p, PROTO_ERR_DENIED, "this login's token was "
+	    "superseded by a newer one; log in with the new token");
+	snprintf(detail, sizeof(detail), "pid=%ld", (long)p->pid);
+	session_event(b, "broker", "producer-superseded", detail);
+	peer_close_after(p);
+}
+
+/*
  * The session's row, as a child read it: end the session when it was
  * ended, locked, removed or has expired; follow a change of mode to
  * restricted (never back). Returns 1 when the session ended. A failed
@@ -352,6 +384,7 @@ session_registry_check(struct broker *b, int r, const struct session *s,
 		b->sess.expires = s->expires;
 		if (s->mode == SESSION_RESTRICTED)
 			session_restrict(b);
+		session_superseded(b, s);
 		return 0;
 	}
 	return 1;
@@ -457,6 +490,7 @@ session_producer_accept(struct broker *b, struct peer *p, int r,
 	p->role = PEER_PRODUCER;
 	b->nnew--;
 	b->producer = p;
+	b->producer_gen = s != NULL ? s->token_gen : -1;
 	b->producer_gone_ms = 0;
 	b->snap_pending = 0;
 	vtfilter_init(&b->vf, VTFILTER_OUTPUT);
@@ -513,6 +547,21 @@ session_consumer_hello(struct broker *b, struct peer *p,
 		peer_send_error(p, PROTO_ERR_DENIED,
 		    "this account may not join");
 		info("%s refused: not the engineer account", peer_label(p));
+		peer_close_after(p);
+		return;
+	}
+	/*
+	 * The name in the hello is believed only from tunl-authority admit
+	 * (the key group), which took it from the login file pam_tunl wrote
+	 * from what sshd authenticated; any other process of the engineer
+	 * account could name anyone.
+	 */
+	if (p->gid != b->key_gid) {
+		peer_send_error(p, PROTO_ERR_DENIED, "an engineer must be "
+		    "admitted by tunl-authority (log in as an engineer)");
+		info("%s refused: a consumer not opened by tunl-authority "
+		    "admit (gid %ld) named \"%s\"", peer_label(p),
+		    (long)p->gid, h->engineer);
 		peer_close_after(p);
 		return;
 	}
@@ -705,6 +754,29 @@ session_hello(struct broker *b, struct peer *p, struct frame *f)
 /* ---- producer frames ------------------------------------------------------------- */
 
 /*
+ * recording_max: output the recording cannot hold is shown to no one
+ * (nothing reaches an engineer unrecorded), and output paused for good
+ * would hang the customer's programs, so the session ends here, with a
+ * marker in the recording and the reason to the customer and every
+ * engineer (docs/recording.md, "A cap on a recording's size").
+ */
+static int
+session_recording_full(struct broker *b, size_t len)
+{
+	char	 why[160];
+
+	if (b->cfg.recording_max == 0 || b->rec == NULL ||
+	    b->out_bytes + len <= b->cfg.recording_max)
+		return 0;
+	snprintf(why, sizeof(why), "the recording reached its size limit "
+	    "(recording_max, %zu bytes of output)", b->cfg.recording_max);
+	record_marker(b, why);
+	session_event(b, "broker", "recording-full", NULL);
+	session_end(b, "broker", why, 1);
+	return 1;
+}
+
+/*
  * One OUTPUT frame of filtered bytes for every live consumer: framed once
  * into the shared queue. A consumer it would take past its bound has
  * fallen behind and does not get it.
@@ -716,6 +788,8 @@ session_fanout(struct broker *b, const u_char *data, size_t len)
 	int		 r;
 
 	if (len == 0)
+		return;
+	if (session_recording_full(b, len))
 		return;
 	b->out_bytes += len;
 	record_output(b, data, len);

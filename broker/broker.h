@@ -210,6 +210,7 @@ struct broker {
 	uid_t			 customer_uid;
 	uid_t			 engineer_uid;
 	gid_t			 key_gid;	/* tunl-authority admit's */
+	int64_t			 producer_gen;	/* token_gen at its admission */
 	uid_t			 broker_uid;	/* our own account */
 	gid_t			 relay_gid;
 	gid_t			 recording_gid;

@@ -646,11 +646,11 @@ int
 shell_join(struct shell *sh, const struct shell_cmd *cmd)
 {
 	struct join		 j;
-	struct proto_hello	 h;
 	struct sigaction	 sa;
 	struct pollfd		 pfd[3];
 	struct frame		 f;
 	u_char			 keys[PROTO_KEYS_MAX];
+	char			 why[256];
 	int64_t			 now;
 	int64_t			 out_stuck = 0, stuck_ms = 0, stuck_max = 0;
 	size_t			 put;
@@ -667,35 +667,32 @@ shell_join(struct shell *sh, const struct shell_cmd *cmd)
 		shell_refuse(SHELL_EXIT_REFUSED, "join needs a terminal: use "
 		    "ssh -t");
 	join_check(sh, cmd->id);
-	if ((r = shell_live_connect(sh, cmd->id, &j.bfd)) == TUNL_ERR_UNSAFE)
+	join_size(&j);
+	/*
+	 * tunl-authority admit connects, checks that the broker account
+	 * serves the socket, and sends the hello under the name pam_tunl
+	 * recorded for this login (the broker takes no other).
+	 */
+	r = shell_run_admit(sh, cmd->id, cmd->read_only ? "ro" : "rw",
+	    j.cols, j.rows - 1, &j.bfd, why, sizeof(why));
+	if (r == SHELL_ADMIT_UNSAFE)
 		shell_refuse(SHELL_EXIT_REFUSED, "session %s: its socket is not "
 		    "served by the relay's broker account; refused before "
 		    "sending anything", cmd->id);
-	if (r != 0)
+	if (r == SHELL_ADMIT_NO_BROKER)
 		shell_refuse(SHELL_EXIT_REFUSED, "session %s is not live",
 		    cmd->id);
+	if (r != 0)
+		shell_refuse(SHELL_EXIT_REFUSED, "cannot join session %s%s%s",
+		    cmd->id, why[0] != '\0' ? ": " : "", why);
+	shell_live_nonblock(j.bfd);
 	if (frame_reader_init(&j.brk) != 0 ||
 	    (j.to_broker = buf_new(LIVE_QUEUE_MAX)) == NULL ||
 	    (j.out = buf_new(JOIN_OUT_MAX)) == NULL ||
 	    (j.mid = buf_new(VTFILTER_OUT_MAX(FRAME_PAYLOAD_MAX))) == NULL)
 		shell_refuse(SHELL_EXIT_REFUSED, "out of memory");
 	vtfilter_init(&j.vf, VTFILTER_OUTPUT);
-	join_size(&j);
 	vtscreen_init(&j.vs, j.rows - 1);
-
-	memset(&h, 0, sizeof(h));
-	h.version = TUNL_PROTO_VERSION;
-	h.role = PROTO_ROLE_CONSUMER;
-	tunl_strlcpy(h.session, cmd->id, sizeof(h.session));
-	tunl_strlcpy(h.engineer, sh->who, sizeof(h.engineer));
-	h.mode = cmd->read_only ? PROTO_MODE_RO : PROTO_MODE_RW;
-	h.cols = (u_int16_t)j.cols;
-	h.rows = (u_int16_t)(j.rows - 1);
-	if ((r = proto_put_hello(j.to_broker, &h)) != 0) {
-		error_r(r, "consumer hello");
-		shell_refuse(SHELL_EXIT_REFUSED, "cannot join session %s",
-		    cmd->id);
-	}
 	info("engineer %s from %s: join %s (%s, %ux%u)", sh->who, sh->rhost,
 	    cmd->id, cmd->read_only ? "read-only" : "read-write", j.cols,
 	    j.rows);

@@ -310,28 +310,26 @@ produce_hello(struct produce *p)
  * 0, TUNL_ERR_DENIED (why says it), TUNL_ERR_UNSAFE (a socket not the
  * broker's) or another error.
  */
-#define PRODUCE_ADMIT_NO_BROKER	3
-#define PRODUCE_ADMIT_UNSAFE	4
-
 static int
 produce_admit(struct produce *p, char *why, size_t whylen)
 {
 	int	 rc, fd = -1, r;
 
-	rc = shell_run_admit(p->sh, p->sh->session, &p->bfd, why, whylen);
-	if (rc == PRODUCE_ADMIT_NO_BROKER) {
+	rc = shell_run_admit(p->sh, p->sh->session, NULL, 0, 0, &p->bfd, why,
+	    whylen);
+	if (rc == SHELL_ADMIT_NO_BROKER) {
 		/* The connection shell_live_start makes is not used. */
 		if ((r = shell_live_start(p->sh, p->sh->session, &fd)) != 0)
 			return r;
 		close(fd);
-		rc = shell_run_admit(p->sh, p->sh->session, &p->bfd, why,
-		    whylen);
+		rc = shell_run_admit(p->sh, p->sh->session, NULL, 0, 0,
+		    &p->bfd, why, whylen);
 	}
 	if (rc == 0) {
 		shell_live_nonblock(p->bfd);
 		return 0;
 	}
-	if (rc == PRODUCE_ADMIT_UNSAFE)
+	if (rc == SHELL_ADMIT_UNSAFE)
 		return TUNL_ERR_UNSAFE;
 	if (rc == 1)
 		return TUNL_ERR_DENIED;

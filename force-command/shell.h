@@ -109,8 +109,11 @@ int		 shell_args_speed(const char *, u_int *);
 /* tunl-shell.c */
 void		 shell_refuse(int, const char *, ...)
 		     TUNL_PRINTF(2, 3) TUNL_NORETURN;
-int		 shell_run_admit(struct shell *, const char *, int *, char *,
-		     size_t);
+/* tunl-authority admit's exits besides 0 and 1 (refused). */
+#define SHELL_ADMIT_NO_BROKER	3	/* nobody listens */
+#define SHELL_ADMIT_UNSAFE	4	/* the socket is not the broker's */
+int		 shell_run_admit(struct shell *, const char *, const char *,
+		     u_int, u_int, int *, char *, size_t);
 int		 shell_run_authority(struct shell *, const char *const *,
 		     const char *, struct buf *, char *, size_t);
 
@@ -205,8 +208,6 @@ int		 shell_cast(struct shell *, const struct shell_cmd *);
 
 /* shell-identity.c */
 int		 shell_identity_engineer(struct shell *);
-int		 shell_identity_keyline(const char *, size_t, const u_char *,
-		     size_t, char *, size_t);
 
 /* shell-login.c */
 void		 shell_login_take(struct shell *);

@@ -177,16 +177,23 @@ shell_run_authority(struct shell *sh, const char *const *argv,
 }
 
 /*
- * tunl-authority admit <id>: on success *fdp is a connection to the
- * session's broker that the authority opened for this login.
+ * tunl-authority admit <id> [ro|rw cols rows]: on success *fdp is a
+ * connection to the session's broker that the authority opened for this
+ * login (for an engineer's join, with the hello already sent under the
+ * name pam_tunl recorded; join is then "ro" or "rw").
  */
 int
-shell_run_admit(struct shell *sh, const char *id, int *fdp, char *why,
-    size_t whylen)
+shell_run_admit(struct shell *sh, const char *id, const char *join,
+    u_int cols, u_int rows, int *fdp, char *why, size_t whylen)
 {
-	const char	*argv[] = { "tunl-authority", "admit", id, NULL };
+	char		 c[16], r[16];
+	const char	*argv[] = { "tunl-authority", "admit", id, join, c, r,
+			    NULL };
 	struct buf	*out;
 	int		 rc;
+
+	snprintf(c, sizeof(c), "%u", cols);
+	snprintf(r, sizeof(r), "%u", rows);
 
 	*fdp = -1;
 	if ((out = buf_new(SHELL_CHILD_OUT_MAX)) == NULL)

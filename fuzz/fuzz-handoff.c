@@ -32,7 +32,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	/* The login file's text (login-key.c), never more than its bound. */
 	if (len <= 256 && login_file_parse((const char *)data, len, verifier,
-	    &li) == 0 && li.is_cert && id_check(li.session) != 0)
+	    &li) == 0 && ((li.is_cert && id_check(li.session) != 0) ||
+	    (li.is_engineer && proto_name_check(li.engineer) != 0) ||
+	    li.is_cert + li.is_engineer + li.has_token > 1))
 		__builtin_trap();
 	if ((s = malloc(len + 1)) == NULL)
 		return 0;

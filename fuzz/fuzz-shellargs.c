@@ -60,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	check(SHELL_CUSTOMER, data, len);
 	check(SHELL_ENGINEER, data, len);
-	if (shell_identity_keyline((const char *)data, len, blob,
+	if (engineer_keyline((const char *)data, len, blob,
 	    sizeof(blob), name, sizeof(name)) == 0 &&
 	    !shell_args_engineer_ok(name))
 		__builtin_trap();

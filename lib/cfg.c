@@ -87,6 +87,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_NUM(consumer_stuck, CFG_T_UINT, 2, 600),
 	CFG_NUM(registry_recheck, CFG_T_UINT, 5, 86400),
 	CFG_NUM(recording_retention, CFG_T_UINT, 0, 36500),
+	CFG_NUM(recording_max, CFG_T_SIZE, 0, 1024 * 1024 * CFG_SIZE_M),
 	CFG_NUM(event_retention, CFG_T_UINT, 0, 36500),
 	{ "webhook_url", CFG_T_URL, offsetof(struct tunl_cfg, webhook_url),
 	    CFG_URL_MAX, 0, CFG_WEBHOOKS_MAX },

@@ -98,7 +98,8 @@ login_file_path(const char *dir, const char *connection, char *out,
 /*
  * Format: "version=1\nlogin=<64 hex>\ntoken=<64 hex or ->\n", and for a
  * login by session certificate (token -) one more line,
- * "cert=<serial> <session id>\n".
+ * "cert=<serial> <session id>\n"; for an engineer's login (token -)
+ * instead "engineer=<name>\n", the name sshd's authentication gave.
  */
 int
 login_file_parse(const char *text, size_t len, u_char verifier[LOGIN_KEY_LEN],
@@ -126,6 +127,20 @@ login_file_parse(const char *text, size_t len, u_char verifier[LOGIN_KEY_LEN],
 		len -= 8;
 		if (len == 0)
 			return 0;
+		if (len > 9 && memcmp(p, "engineer=", 9) == 0) {
+			n = len - 9 - 1;
+			if (p[len - 1] != '\n' || n == 0 ||
+			    n >= sizeof(li->engineer) ||
+			    memchr(p + 9, '\n', n) != NULL ||
+			    memchr(p + 9, '\0', n) != NULL)
+				return TUNL_ERR_INVALID;
+			memcpy(li->engineer, p + 9, n);
+			li->engineer[n] = '\0';
+			if (proto_name_check(li->engineer) != 0)
+				return TUNL_ERR_INVALID;
+			li->is_engineer = 1;
+			return 0;
+		}
 		/* cert=<serial> <id>\n */
 		if (len < 6 || memcmp(p, "cert=", 5) != 0 ||
 		    p[len - 1] != '\n')
@@ -172,7 +187,8 @@ login_file_parse(const char *text, size_t len, u_char verifier[LOGIN_KEY_LEN],
 static int
 login_file_store(const char *dir, const char *connection,
     const u_char key[LOGIN_KEY_LEN], const u_char *token_hash,
-    const char *cert_sid, int64_t cert_serial, gid_t gid)
+    const char *cert_sid, int64_t cert_serial, const char *engineer,
+    gid_t gid)
 {
 	char		 path[PATH_MAX], text[LOGIN_FILE_MAX];
 	char		 vhex[LOGIN_KEY_HEX + 1], thex[TOKEN_HASH_LEN * 2 + 1];
@@ -189,7 +205,10 @@ login_file_store(const char *dir, const char *connection,
 		sodium_bin2hex(thex, sizeof(thex), token_hash, TOKEN_HASH_LEN);
 	else
 		tunl_strlcpy(thex, "-", sizeof(thex));
-	if (cert_sid != NULL)
+	if (engineer != NULL)
+		len = snprintf(text, sizeof(text), "version=1\nlogin=%s\n"
+		    "token=-\nengineer=%s\n", vhex, engineer);
+	else if (cert_sid != NULL)
 		len = snprintf(text, sizeof(text), "version=1\nlogin=%s\n"
 		    "token=-\ncert=%lld %s\n", vhex, (long long)cert_serial,
 		    cert_sid);
@@ -229,7 +248,7 @@ login_file_write(const char *dir, const char *connection,
 	(void)now;
 	(void)ttl;
 	return login_file_store(dir, connection, key, token_hash, NULL, 0,
-	    gid);
+	    NULL, gid);
 }
 
 /*
@@ -244,7 +263,24 @@ login_file_write_cert(const char *dir, const char *connection,
 {
 	if (sid == NULL || id_check(sid) != 0 || serial < 0)
 		return TUNL_ERR_INVALID;
-	return login_file_store(dir, connection, key, NULL, sid, serial, gid);
+	return login_file_store(dir, connection, key, NULL, sid, serial, NULL,
+	    gid);
+}
+
+/*
+ * The login file of an engineer's login (pam_tunl's session stage): the
+ * name sshd's authentication gave (a certificate's key id, or the keys
+ * file's line for the key). tunl-authority admit joins under this name
+ * and no other.
+ */
+int
+login_file_write_engineer(const char *dir, const char *connection,
+    const u_char key[LOGIN_KEY_LEN], const char *name, gid_t gid)
+{
+	if (name == NULL || proto_name_check(name) != 0)
+		return TUNL_ERR_INVALID;
+	return login_file_store(dir, connection, key, NULL, NULL, 0, name,
+	    gid);
 }
 
 /*
@@ -336,7 +372,7 @@ login_file_check(const char *dir, const char *connection, gid_t gid,
 	*has_token = 0;
 	if ((r = login_file_verify(dir, connection, gid, keyhex, &li)) != 0)
 		return r;
-	if (li.is_cert)
+	if (li.is_cert || li.is_engineer)
 		r = TUNL_ERR_DENIED;
 	else if (li.has_token) {
 		memcpy(token, li.token, TOKEN_HASH_LEN);

@@ -88,6 +88,9 @@ enum reg_sql {
 #define SESSION_COLUMNS \
 	"id, state, mode, case_ref, customer, host, engineer, " \
 	"created, expires, ended, failures, viewers"
+/* Read only: the newest token's id, which only grows (tokens.id). */
+#define SESSION_TOKEN_GEN \
+	", (SELECT max(t.id) FROM tokens t WHERE t.session_id = sessions.id)"
 #define EVENT_COLUMNS \
 	"id, session_id, at, actor, action, source, detail"
 #define LIVE_STATES	"('pending', 'active')"
@@ -104,12 +107,14 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "INSERT INTO tokens (session_id, hash, expires) "
 	    "VALUES (?1, ?2, ?3)",
 	[SQL_SESSION_GET] =
-	    "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
+	    "SELECT " SESSION_COLUMNS SESSION_TOKEN_GEN " FROM sessions "
+	    "WHERE id = ?1",
 	[SQL_SESSION_LIST] =
-	    "SELECT " SESSION_COLUMNS " FROM sessions "
+	    "SELECT " SESSION_COLUMNS SESSION_TOKEN_GEN " FROM sessions "
 	    "WHERE state != 'ended' ORDER BY created, id",
 	[SQL_SESSION_LIST_ALL] =
-	    "SELECT " SESSION_COLUMNS " FROM sessions ORDER BY created, id",
+	    "SELECT " SESSION_COLUMNS SESSION_TOKEN_GEN " FROM sessions "
+	    "ORDER BY created, id",
 	[SQL_SESSION_STATE] =
 	    "SELECT state, failures FROM sessions WHERE id = ?1",
 	[SQL_SESSION_SET_STATE] =
@@ -145,7 +150,7 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "AND EXISTS (SELECT 1 FROM sessions WHERE id = ?1 "
 	    "AND expires > ?2 AND state IN " LIVE_STATES ")",
 	[SQL_TOKEN_NEWEST] =
-	    "SELECT hash, consumed_at FROM tokens WHERE session_id = ?1 "
+	    "SELECT hash, consumed_at, id FROM tokens WHERE session_id = ?1 "
 	    "ORDER BY id DESC LIMIT 1",
 	[SQL_TOKEN_REVOKE] =
 	    "UPDATE tokens SET consumed_at = ?2 "
@@ -687,6 +692,7 @@ reg_row_session(struct registry *reg, sqlite3_stmt *stmt, struct session *s)
 	viewers = sqlite3_column_int64(stmt, 11);
 	s->viewers = viewers < 0 ? 0 : viewers > UINT_MAX ? UINT_MAX :
 	    (u_int)viewers;
+	s->token_gen = sqlite3_column_int64(stmt, 12);	/* NULL: 0 */
 	return 0;
 }
 
@@ -1597,8 +1603,10 @@ registry_token_consume(struct registry *reg, const char *sid,
  * Is a login of session sid still current (login-key.c, struct
  * login_info)? A newer token ends what older ones opened: a login by
  * token is current while its token is the session's newest; a login by
- * certificate while the session's newest token has been consumed, at or
- * before the certificate's serial (the sign time), so by that sign. A
+ * certificate while the session's newest token has been consumed and is
+ * the one whose id is the certificate's serial (sign puts the token's id
+ * there: ids only grow, so a certificate from an older token never
+ * passes, whatever second it was signed in). A
  * session that never had a token has nothing to supersede. 0 when
  * current, TUNL_ERR_DENIED when superseded.
  */
@@ -1608,7 +1616,7 @@ registry_login_current(struct registry *reg, const char *sid,
 {
 	sqlite3_stmt	*stmt;
 	const void	*stored;
-	int64_t		 consumed;
+	int64_t		 newest;
 	int		 r, used;
 
 	if (!reg_check_id(sid))
@@ -1632,11 +1640,11 @@ registry_login_current(struct registry *reg, const char *sid,
 		goto out;
 	}
 	used = sqlite3_column_type(stmt, 1) != SQLITE_NULL;
-	consumed = used ? sqlite3_column_int64(stmt, 1) : 0;
+	newest = sqlite3_column_int64(stmt, 2);
 	if (li->has_token)
 		r = token_equal(stored, li->token) ? 0 : TUNL_ERR_DENIED;
 	else if (li->is_cert)
-		r = used && consumed <= li->serial ? 0 : TUNL_ERR_DENIED;
+		r = used && newest == li->serial ? 0 : TUNL_ERR_DENIED;
 	else
 		r = 0;
 	if (r != 0)

@@ -235,6 +235,8 @@ struct tunl_cfg {
 	u_int		 consumer_stuck;	/* seconds unread, then dropped */
 	u_int		 registry_recheck;	/* seconds: broker's safety net */
 	u_int		 recording_retention;	/* days; 0 keeps them */
+	size_t		 recording_max;	/* output bytes a recording holds;
+					   0: no cap */
 	u_int		 event_retention;	/* days; 0 keeps them */
 	u_int		 nwebhooks;
 	char		 webhook_url[CFG_WEBHOOKS_MAX][CFG_URL_MAX];
@@ -340,6 +342,7 @@ struct session {
 	int64_t			 ended;		/* 0 while not ended */
 	u_int			 failures;
 	u_int			 viewers;	/* engineers joined now */
+	int64_t			 token_gen;	/* newest token's id; 0: none */
 };
 
 struct registry_event {
@@ -431,14 +434,19 @@ int		 login_file_check(const char *, const char *, gid_t,
 		     const char *, u_char [TOKEN_HASH_LEN], int *);
 int		 login_file_write_cert(const char *, const char *,
 		     const u_char [LOGIN_KEY_LEN], const char *, int64_t, gid_t);
+int		 login_file_write_engineer(const char *, const char *,
+		     const u_char [LOGIN_KEY_LEN], const char *, gid_t);
 
 /* What a login used, from its login file. */
+#define ENGINEER_NAME_LEN	33	/* [a-z_][a-z0-9_.-]{0,31}, NUL */
 struct login_info {
 	int		 has_token;	/* token: its keyed hash */
 	u_char		 token[TOKEN_HASH_LEN];
 	int		 is_cert;	/* session certificate: */
 	char		 session[ID_LEN_MAX];	/* its key id */
 	int64_t		 serial;	/* its serial (the sign time) */
+	int		 is_engineer;	/* an engineer's login: */
+	char		 engineer[ENGINEER_NAME_LEN]; /* the name sshd gave */
 };
 int		 login_file_verify(const char *, const char *, gid_t,
 		     const char *, struct login_info *);
@@ -448,6 +456,12 @@ int		 login_file_parse(const char *, size_t, u_char [LOGIN_KEY_LEN],
 int		 registry_login_current(struct registry *, const char *,
 		     const struct login_info *);
 int		 login_file_remove(const char *, const char *);
+
+/* engineer-keys.c: the engineer a plain key belongs to */
+int		 engineer_keyline(const char *, size_t, const u_char *, size_t,
+		     char *, size_t);		/* fuzzed */
+int		 engineer_keys_name(const char *, const u_char *, size_t, char *,
+		     size_t);
 
 /* source-prefix.c: IPv6 sources are counted by /64 */
 int		 source_limit_key(const char *, char [EVENT_SOURCE_LEN]);
@@ -753,7 +767,7 @@ int		 vtscreen_leave(const struct vtscreen *, u_int, struct buf *);
 #define PROTO_SESSION_SHARE	0	/* broker reply: session mode */
 #define PROTO_SESSION_RESTRICTED 1
 
-#define PROTO_NAME_LEN		33	/* [a-z_][a-z0-9_.-]{0,31}, NUL */
+#define PROTO_NAME_LEN		ENGINEER_NAME_LEN	/* login-key.c */
 #define PROTO_TEXT_MAX		200	/* error, status, notice bytes */
 #define PROTO_CHAT_MAX		1024	/* chat text bytes */
 #define PROTO_KEYS_MAX		4096	/* keys bytes in one frame */

@@ -72,13 +72,16 @@ sql "INSERT INTO sessions (id, state, mode, case_ref, customer, host,
     'acme', 'customer.example', 'alice', $now, $((now + 3600)));"
 sql "INSERT INTO tokens (session_id, hash, expires, consumed_at)
     VALUES ('$S', randomblob(32), $((now + 3600)), $signed1);"
+# sign puts the id of the token it consumed in the serial.
+gen1=$(relay_sql "SELECT max(id) FROM tokens WHERE session_id = '$S'") ||
+    harness_fail "the token's id"
 (umask 077 && cp "$H/etc/tunl/user_ca" "$H/ca-copy") || harness_fail "cp CA"
 # cert KEY SERIAL: the relay's certificate for S, as sign makes it.
 cert() {
 	ssh-keygen -q -s "$H/ca-copy" -I "$S" -n "tunl-$S" -V -1m:+30m \
 	    -z "$2" "$H/client/$1.pub" </dev/null || harness_fail "signing $1"
 }
-cert cust "$signed1"
+cert cust "$gen1"
 
 SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$H/client/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none -o UpdateHostKeys=no"
 
@@ -126,7 +129,7 @@ produce 1 cust
 wait_grep "$H/prod1.log" "snapreq"
 # The login key came from pam_tunl's session stage: the login file names
 # the certificate, and the key is in no file of the relay.
-grep -l "^cert=$signed1 $S\$" "$H/run/tunl/auth/"*.login >/dev/null 2>&1 ||
+grep -l "^cert=$gen1 $S\$" "$H/run/tunl/auth/"*.login >/dev/null 2>&1 ||
     harness_fail "no login file for the certificate login"
 
 # ---- the customer goes away: the broker waits (the reconnect grace) ---------
@@ -175,14 +178,16 @@ grep -q "snapreq" "$H/prod2.log" &&
 harness_wait 60 "the refused producer to end" gone "$PRODN"
 
 # ---- a certificate signed with the new token produces ------------------------
-# (As sign does it: the newest token consumed, the serial its time.
+# (As sign does it: the newest token consumed, the serial its id.
 # share-renew.sh runs the real sign with tunl-share.)
 signed2=$(date +%s)
 sql "UPDATE tokens SET consumed_at = $signed2 WHERE id =
     (SELECT max(id) FROM tokens WHERE session_id = '$S');"
 cp "$H/client/cust" "$H/client/cust2" && cp "$H/client/cust.pub" "$H/client/cust2.pub" ||
     harness_fail "cp key"
-cert cust2 "$signed2"
+gen2=$(relay_sql "SELECT max(id) FROM tokens WHERE session_id = '$S'") ||
+    harness_fail "the new token's id"
+cert cust2 "$gen2"
 produce 3 cust2
 wait_grep "$H/prod3.log" "snapreq"
 # The old certificate still is not: one producer, and never the old one.

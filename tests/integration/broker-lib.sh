@@ -11,6 +11,8 @@
 #                                   (as if tunl-authority admit opened it)
 #   unadmitted_producer USER SID... the same without the key group
 #   consumer USER SID NAME ARGS...  test-consumer in the background: $!
+#                                   (admitted, as for producer)
+#   unadmitted_consumer USER SID NAME ARGS... the same without the key group
 #   wait_grep FILE TEXT [SECS]      until FILE holds TEXT (fixed string)
 #   wait_gone PID [SECS]            until PID has exited
 #   registry_changed SID [USER]     tell SID's broker its row changed, as
@@ -79,10 +81,11 @@ _broker_listening() {
 	harness_fail "broker for $1 exited during setup"
 }
 
-# A producer as the customer account stands in for a connection that
-# tunl-authority admit opened: its effective group is the key group
-# (tunl-auth), which the broker requires of a producer. unadmitted_producer
-# is any other process of the account, which the broker refuses.
+# A producer as the customer account (a consumer as the engineer account)
+# stands in for a connection that tunl-authority admit opened: its
+# effective group is the key group (tunl-auth), which the broker requires
+# of both. unadmitted_producer and unadmitted_consumer are any other
+# process of the account, which the broker refuses.
 bg_as_admitted() {
 	_bu=$1
 	shift
@@ -109,6 +112,16 @@ unadmitted_producer() {
 }
 
 consumer() {
+	_cu=$1
+	_cs=$2
+	_cn=$3
+	shift 3
+	bg_as_admitted "$_cu" "$TCONS" -S "$(sock_of "$_cs")" -s "$_cs" -u "$_cn" "$@" \
+	    2>>"$H/consumer-$_cn.err"
+	harness_track $!
+}
+
+unadmitted_consumer() {
 	_cu=$1
 	_cs=$2
 	_cn=$3

@@ -131,6 +131,15 @@ wait_grep "$T/fakeprod.log" "error 5 this account may not produce"
 unadmitted_producer tunl "$S" -l "$T/unadmitted.log"
 wait_grep "$T/unadmitted.log" "error 5 a producer must be admitted by tunl-authority"
 wait_grep "$BLOG" "refused: not opened by tunl-authority admit"
+# Nor is the engineer account's uid: the name in a consumer's hello is
+# believed only from tunl-authority admit, which took it from what sshd
+# authenticated. A process of the account naming "mallory" is refused and
+# leaves no trace of that name in the registry.
+unadmitted_consumer support "$S" mallory -l "$T/mallory-eng.log"
+wait_grep "$T/mallory-eng.log" "error 5 an engineer must be admitted by tunl-authority"
+wait_grep "$BLOG" 'refused: a consumer not opened by tunl-authority admit'
+relay_sql "SELECT actor FROM events WHERE session_id = '$S'" |
+    grep -q mallory && harness_fail "the registry recorded a name the engineer account claimed"
 # The broker closes such a connection at once: the consumer leaves at the
 # end of the stream (-w only bounds a broken build), and only then is
 # its log checked for a hello.

@@ -151,6 +151,7 @@ static const char every_key[] =
     "producer_grace = 0\n"
     "registry_recheck = 5\n"
     "recording_retention = 0\n"
+    "recording_max = 2M\n"
     "event_retention = 36500\n"
     "webhook_url = https://hooks.example.com/a?x=1&y=2#frag\n"
     "webhook_url = http://10.0.0.1:8080/b\n"
@@ -196,6 +197,7 @@ test_every_key(void **state)
 	assert_int_equal(cfg.producer_grace, 0);
 	assert_int_equal(cfg.registry_recheck, 5);
 	assert_int_equal(cfg.recording_retention, 0);
+	assert_true(cfg.recording_max == 2 * 1024 * 1024);
 	assert_int_equal(cfg.event_retention, 36500);
 	assert_int_equal(cfg.nwebhooks, 4);
 	assert_string_equal(cfg.webhook_url[0],
@@ -666,6 +668,7 @@ test_round_trip(void **state)
 	    "consumer_stuck = 10\n"
 	    "registry_recheck = 600\n"
 	    "recording_retention = 90\n"
+	    "recording_max = 0\n"
 	    "event_retention = 365\n"
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n"
@@ -896,6 +899,7 @@ test_sample(void **state)
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
 		"consumer_stuck", "registry_recheck", "recording_retention",
+		"recording_max",
 		"event_retention", "webhook_url",
 		"webhook_key", "log_level", "relay_address", "relay_host_key",
 		"host_ca_key",

@@ -282,6 +282,30 @@ test_login_file(void **state)
 		    &has), TUNL_ERR_DENIED);
 		assert_int_equal(has, 0);
 	}
+	/*
+	 * An engineer's login: the name comes back; it neither signs nor
+	 * passes for a customer's login; a name outside the grammar is
+	 * never written.
+	 */
+	{
+		struct login_info	 li;
+
+		assert_int_equal(login_file_write_engineer(dir, CONN, key,
+		    "Mallory!", 4242), TUNL_ERR_INVALID);
+		assert_int_equal(login_file_write_engineer(dir, CONN, key,
+		    "alice", 4242), 0);
+		assert_int_equal(login_file_verify(dir, CONN, 4242, hex, &li),
+		    0);
+		assert_int_equal(li.is_engineer, 1);
+		assert_int_equal(li.is_cert, 0);
+		assert_int_equal(li.has_token, 0);
+		assert_string_equal(li.engineer, "alice");
+		assert_int_equal(login_file_verify(dir, CONN, 4242, other,
+		    &li), TUNL_ERR_DENIED);
+		assert_int_equal(li.is_engineer, 0);
+		assert_int_equal(login_file_check(dir, CONN, 4242, hex, got,
+		    &has), TUNL_ERR_DENIED);
+	}
 	/* A stale one goes with the stale hand-offs. */
 	{
 		struct timespec	 t[2];

@@ -1698,7 +1698,7 @@ static void
 test_login_current(void **state)
 {
 	struct fixture		*f = *state;
-	struct session		 a, b;
+	struct session		 a, b, got;
 	struct login_info	 tok1, tok2, cert1, cert2, none;
 	u_char			 h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
 
@@ -1713,12 +1713,13 @@ test_login_current(void **state)
 	memcpy(tok2.token, h2, sizeof(h2));
 	memset(&cert1, 0, sizeof(cert1));
 	cert1.is_cert = 1;
-	cert1.serial = T0 + 10;
-	cert2 = cert1;
-	cert2.serial = T0 + 30;
 	memset(&none, 0, sizeof(none));
 
 	assert_int_equal(registry_session_create(f->reg, &a, h1, T0 + 600), 0);
+	/* sign puts the consumed token's id in the serial. */
+	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
+	assert_true(got.token_gen > 0);
+	cert1.serial = got.token_gen;
 	/* Token 1 unused: its login is current, no certificate is. */
 	assert_int_equal(registry_login_current(f->reg, a.id, &tok1), 0);
 	assert_int_equal(registry_login_current(f->reg, a.id, &tok2),
@@ -1730,17 +1731,24 @@ test_login_current(void **state)
 	    T0 + 10), 0);
 	assert_int_equal(registry_login_current(f->reg, a.id, &tok1), 0);
 	assert_int_equal(registry_login_current(f->reg, a.id, &cert1), 0);
-	/* token <id> at T0 + 20: every older login is superseded. */
+	/*
+	 * token <id>, in the very second of that sign: every older login is
+	 * superseded all the same (the serial is no time).
+	 */
 	assert_int_equal(registry_token_reissue(f->reg, a.id, h2, T0 + 900,
-	    "bob", T0 + 20), 0);
+	    "bob", T0 + 10), 0);
+	assert_int_equal(registry_session_get(f->reg, a.id, &got), 0);
+	assert_true(got.token_gen > cert1.serial);
+	cert2 = cert1;
+	cert2.serial = got.token_gen;
 	assert_int_equal(registry_login_current(f->reg, a.id, &tok1),
 	    TUNL_ERR_DENIED);
 	assert_int_equal(registry_login_current(f->reg, a.id, &cert1),
 	    TUNL_ERR_DENIED);
 	assert_int_equal(registry_login_current(f->reg, a.id, &tok2), 0);
-	/* Signed with the new one at T0 + 30: only the new certificate. */
+	/* Signed with the new one, same second: only the new certificate. */
 	assert_int_equal(registry_token_consume(f->reg, a.id, h2,
-	    T0 + 30), 0);
+	    T0 + 10), 0);
 	assert_int_equal(registry_login_current(f->reg, a.id, &cert2), 0);
 	assert_int_equal(registry_login_current(f->reg, a.id, &cert1),
 	    TUNL_ERR_DENIED);

@@ -496,7 +496,7 @@ ed25519_blob(u_char fill, u_char *blob, char *b64, size_t b64len)
 static int
 keyline(const char *line, const u_char *blob, char *name)
 {
-	return shell_identity_keyline(line, strlen(line), blob, 51, name,
+	return engineer_keyline(line, strlen(line), blob, 51, name,
 	    SHELL_ENGINEER_MAX);
 }
 
@@ -559,7 +559,7 @@ test_keyline(void **state)
 	assert_int_not_equal(keyline(line, mine, name), 0);
 	assert_int_not_equal(keyline("ssh-ed25519", mine, name), 0);
 	assert_int_not_equal(keyline("x y z", mine, name), 0);
-	assert_int_not_equal(shell_identity_keyline("a\0b", 3, mine, 51, name,
+	assert_int_not_equal(engineer_keyline("a\0b", 3, mine, 51, name,
 	    sizeof(name)), 0);
 }
 

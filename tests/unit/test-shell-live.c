@@ -62,6 +62,22 @@ shell_reg_quiet(struct shell *sh, const char *verb, const char *arg,
 	abort();
 }
 
+int
+shell_run_admit(struct shell *sh, const char *id, const char *join,
+    u_int cols, u_int rows, int *fdp, char *why, size_t whylen)
+{
+	(void)sh;
+	(void)id;
+	(void)join;
+	(void)cols;
+	(void)rows;
+	(void)fdp;
+	(void)why;
+	(void)whylen;
+	fail_msg("shell_run_admit called");
+	abort();
+}
+
 static void
 shell_setup(struct shell *sh)
 {

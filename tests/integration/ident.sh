@@ -1,0 +1,233 @@
+#!/bin/sh
+# Who is who, and a newer token ends what older ones opened (issue 12),
+# through a real sshd with the shipped drop-in and pam.d lines:
+#
+# - an engineer's join is recorded under the name sshd authenticated
+#   (the engineers' keys file's line for the key), which pam_tunl's
+#   session stage put in the login's file and tunl-authority admit sent
+#   in the hello; a process of the engineer account that connects to the
+#   session's socket itself naming "mallory" is refused, and so is a
+#   forged `tunl-authority admit` without a login's key; "mallory" is in
+#   no event;
+# - a producer admitted before the engineer's `token <id>` is dropped
+#   when the broker hears of the new token, with the reason.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$top_srcdir/tests/integration/harness.sh"
+
+harness_init ident
+[ -z "${TUNL_SANITIZED:-}" ] ||
+    harness_skip "the customer's login goes through pam_tunl, and a sanitizer build's pam_tunl.so cannot load into the stock sshd (test-pam covers it under ASan)"
+for c in setpriv sqlite3 python3 ssh-keygen; do
+	command -v $c >/dev/null 2>&1 || harness_skip "needs $c"
+done
+[ "$HARNESS_SAFE_TREE" = yes ] ||
+    harness_skip "needs a tree only root can write (set HARNESS_TMPDIR)"
+. "$top_srcdir/tests/integration/relay.sh"
+BROKER=$top_builddir/tunl-broker
+TPROD=$top_builddir/tests/helpers/test-producer
+TCONS=$top_builddir/tests/helpers/test-consumer
+SOCKEXEC=$top_builddir/tests/helpers/sock-exec
+[ -x "$BROKER" ] && [ -x "$TPROD" ] && [ -x "$TCONS" ] && [ -x "$SOCKEXEC" ] &&
+    [ -x "$top_builddir/tunl-shell" ] || harness_fail "programs not built"
+
+relay_config "producer_grace = 600" "log_level = debug"
+relay_init
+relay_install
+harness_install_libexec "$BROKER"
+chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
+    chmod 4750 "$H/libexec/tunl-broker" ||
+    harness_fail "cannot make tunl-broker setuid"
+harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
+cat >"$H/libexec/tunl-shell" <<EOF
+#!/bin/sh
+exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --authority $H/libexec/tunl-authority --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
+EOF
+chmod 0755 "$H/libexec/tunl-shell"
+
+HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
+HARNESS_SUBST_CUSTOMER_USER=tunl
+HARNESS_SUBST_ENGINEER_USER=support
+HARNESS_SUBST_PRINCIPALS_USER=tunlauth
+export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
+    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
+harness_keygen alice
+harness_authorize support alice 'environment="TUNL_ENGINEER=alice"'
+harness_keygen cust
+relay_pam_stack
+harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
+harness_start_sshd
+harness_syslog_start
+
+sql() {
+	relay_sql "$1" || harness_fail "sql: $1"
+}
+
+# ---- a session whose first token was used to sign the first certificate ----
+S=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
+now=$(date +%s)
+signed1=$((now - 100))
+sql "INSERT INTO sessions (id, state, mode, case_ref, customer, host,
+    engineer, created, expires) VALUES ('$S', 'pending', 'share', 'CS-12',
+    'acme', 'customer.example', 'alice', $now, $((now + 3600)));"
+sql "INSERT INTO tokens (session_id, hash, expires, consumed_at)
+    VALUES ('$S', randomblob(32), $((now + 3600)), $signed1);"
+# sign puts the id of the token it consumed in the serial.
+gen1=$(relay_sql "SELECT max(id) FROM tokens WHERE session_id = '$S'") ||
+    harness_fail "the token's id"
+(umask 077 && cp "$H/etc/tunl/user_ca" "$H/ca-copy") || harness_fail "cp CA"
+# cert KEY SERIAL: the relay's certificate for S, as sign makes it.
+cert() {
+	ssh-keygen -q -s "$H/ca-copy" -I "$S" -n "tunl-$S" -V -1m:+30m \
+	    -z "$2" "$H/client/$1.pub" </dev/null || harness_fail "signing $1"
+}
+cert cust "$gen1"
+
+SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$H/client/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none -o UpdateHostKeys=no"
+
+# Files written as the customer account.
+T=$H/t
+mkdir -p "$T" && chmod 1777 "$T" || harness_fail "mkdir $T"
+
+# produce N KEY: a test-producer through `ssh tunl@relay produce` with
+# KEY's certificate; its log in $H/prodN.log; $PRODN and $SSHN.
+produce() {
+	rm -f "$H/bridge$1.sock"
+	"$SOCKEXEC" "$H/bridge$1.sock" $SSH -o IdentityFile="$H/client/$2" \
+	    -T tunl@127.0.0.1 produce 2>"$H/prod$1.err" &
+	SSHN=$!
+	harness_track $SSHN
+	harness_wait 30 "bridge $1 to listen" test -S "$H/bridge$1.sock"
+	# Its output comes from a fifo opened read-write, so it never ends
+	# by itself: the producer stays until the test stops it.
+	rm -f "$H/feed$1"
+	mkfifo "$H/feed$1" || harness_fail "mkfifo"
+	"$TPROD" -S "$H/bridge$1.sock" -s "$S" -l "$H/prod$1.log" -i \
+	    <>"$H/feed$1" &
+	PRODN=$!
+	harness_track $PRODN
+}
+
+wait_grep() {
+	_wt=$(( ${3:-60} * 20 ))
+	while [ $_wt -gt 0 ]; do
+		[ -f "$1" ] && grep -qF -- "$2" "$1" && return 0
+		sleep 0.05
+		_wt=$((_wt - 1))
+	done
+	echo "---- $1 ----" >&2
+	cat "$1" "$H/prod"*.err >&2 2>/dev/null
+	harness_fail "no '$2' in $1 after ${3:-60} s"
+}
+
+gone() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# tunl-authority admit run with a socket as its stdout.
+cat >"$H/admit.py" <<'EOF'
+import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.run(sys.argv[1:], stdout=b, stderr=subprocess.PIPE)
+b.close()
+a.settimeout(5)
+try:
+    got = a.recv(16)
+except OSError:
+    got = b""
+sys.stdout.write("rc=%d bytes=%d %s" % (p.returncode, len(got),
+    p.stderr.decode(errors="replace")))
+EOF
+
+# A command on a terminal (join needs one), its output in a file.
+cat >"$H/ptyrun.py" <<'EOF'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+with open(sys.argv[1], "ab") as log:
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        log.write(data)
+        log.flush()
+os.waitpid(pid, 0)
+EOF
+
+events() {
+	relay_sql "SELECT actor || ' ' || action FROM events WHERE session_id = '$S' ORDER BY id"
+}
+has_event() {
+	events | grep -qF -- "$1"
+}
+
+# ---- the customer's certificate login produces -----------------------------
+produce 1 cust
+wait_grep "$H/prod1.log" "snapreq"
+PROD1=$PRODN
+SSH1=$SSHN
+
+# ---- alice joins through sshd: her name is the keys file's ------------------
+python3 "$H/ptyrun.py" "$H/join-alice.log" $SSH -o IdentityFile="$H/client/alice" \
+    -tt support@127.0.0.1 join "$S" </dev/null &
+JOIN=$!
+harness_track $JOIN
+harness_wait 60 "alice's join in the event log" has_event "alice engineer-joined"
+grep -l "^engineer=alice\$" "$H/run/tunl/auth/"*.login >/dev/null 2>&1 ||
+    harness_fail "no login file naming alice for her login"
+harness_wait 30 "tunl-authority to log alice's admission" \
+    grep -q "admitted engineer alice to session $S (read-write)" "$H/syslog.log"
+
+# ---- the engineer account claims another name -------------------------------
+# A process of the engineer account (a compromised ForceCommand) connects
+# to the session's socket and names "mallory": refused before anything.
+relay_as support "$TCONS" -S "/run/tunl/sessions/$S.sock" -s "$S" -u mallory \
+    -l "$T/mallory.log" -w 60 </dev/null >/dev/null 2>&1
+wait_grep "$T/mallory.log" "error 5 an engineer must be admitted by tunl-authority"
+grep -q "snap" "$T/mallory.log" &&
+    harness_fail "the broker served a consumer it did not admit"
+# It asks tunl-authority admit, with a made-up login key: refused, no
+# connection passed; and without one.
+out=$(relay_as support env SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 $HARNESS_PORT" \
+    TUNL_LOGIN_KEY=$(printf '%064d' 7) python3 "$H/admit.py" \
+    "$H/libexec/tunl-authority" admit "$S" rw 80 24 2>&1)
+harness_assert_contains "$out" "rc=1 bytes=0 tunl-authority: not authorised for that session" \
+    "a forged admit to join"
+out=$(relay_as support env SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 $HARNESS_PORT" \
+    python3 "$H/admit.py" "$H/libexec/tunl-authority" admit "$S" rw 80 24 2>&1)
+harness_assert_contains "$out" "rc=1 bytes=0 tunl-authority: not authorised for that session" \
+    "an admit to join without a login key"
+# Joining is for the engineer account only.
+out=$(relay_as tunl env SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 $HARNESS_PORT" \
+    python3 "$H/admit.py" "$H/libexec/tunl-authority" admit "$S" rw 80 24 2>&1)
+harness_assert_contains "$out" "rc=1 bytes=0 tunl-authority: admit to join is for the engineer account only" \
+    "the customer account asking to join"
+events | grep -q mallory &&
+    harness_fail "the registry recorded a name the engineer account claimed: $(events)"
+# The real join still runs.
+kill -0 "$JOIN" 2>/dev/null ||
+    harness_fail "alice's join ended: $(cat "$H/join-alice.log")"
+
+# ---- a newer token drops the producer it supersedes -------------------------
+harness_ssh_key support alice token "$S" </dev/null >"$H/token.out" \
+    2>"$H/token.err" || harness_fail "token: $(cat "$H/token.err")"
+grep -q '^token *[0-9]' "$H/token.out" || harness_fail "no new token: $(cat "$H/token.out")"
+wait_grep "$H/prod1.log" "superseded by a newer one"
+harness_wait 60 "the superseded producer to end" gone "$PROD1"
+harness_wait 60 "its ssh to end" gone "$SSH1"
+harness_wait 60 "the event that says why" has_event "broker producer-superseded"
+# Its certificate does not bring it back (admit.sh shows the rest).
+produce 2 cust
+wait_grep "$H/prod2.log" "superseded by a newer one"
+
+kill "$JOIN" 2>/dev/null
+harness_wait 60 "alice's join to end" gone "$JOIN"
+kill "$SSHN" 2>/dev/null
+harness_stop
+harness_host_unchanged
+harness_log "passed"
+exit 0
