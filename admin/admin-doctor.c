@@ -369,6 +369,21 @@ doctor_pam_module(struct doctor *d, const char *path, const char *module,
 		    "line %u to %s", line, module, want, line, want);
 }
 
+/*
+ * pam_tunl's session stage names the engineer of each engineer login (and
+ * gives certificate logins their key): without it join and every engineer
+ * verb of tunl-authority refuse.
+ */
+static void
+doctor_pam_session(struct doctor *d, const char *path, u_int session_line)
+{
+	if (session_line == 0)
+		admin_report_problem(&d->rp, path, "pam_tunl has no session "
+		    "line, so engineer logins get no name and join, new, "
+		    "token, list, show, kill and unlock are refused; fix: add "
+		    "the two session lines of tunl's pam.d/tunl");
+}
+
 static void
 doctor_pam(struct doctor *d)
 {
@@ -437,8 +452,11 @@ doctor_pam(struct doctor *d)
 			return;
 		}
 		doctor_pam_module(d, tpath, inc.module, inc.tunl_line);
-	} else
+		doctor_pam_session(d, tpath, inc.session_line);
+	} else {
 		doctor_pam_module(d, path, po.module, po.tunl_line);
+		doctor_pam_session(d, path, po.session_line);
+	}
 	if (d->rp.problems == before)
 		admin_report_ok(&d->rp, path, "pam_tunl decides before the "
 		    "usual auth stack");

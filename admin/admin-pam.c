@@ -6,7 +6,8 @@
  * lines pasted in) have to come before `@include common-auth' and before
  * any other module's auth line. This scanner reads a PAM service file
  * (pam.conf(5) syntax without the service column) and records the line
- * numbers doctor needs. It only reads: lines it cannot make sense of are
+ * numbers doctor needs (and whether pam_tunl has a session line, which
+ * engineer logins need for their name). It only reads: lines it cannot make sense of are
  * passed over, as they do not change where pam_tunl stands.
  */
 #include "config.h"
@@ -117,6 +118,13 @@ pam_scan_line(struct pam_order *po, u_int lineno, const char *line,
 	if (tlen > 0 && type[0] == '-') {
 		type++;
 		tlen--;
+	}
+	if (pam_tok_is(type, tlen, "session")) {
+		pam_basename(tok[2], toklen[2], &base, &blen);
+		if (pam_tok_is(base, blen, "pam_tunl.so") &&
+		    po->session_line == 0)
+			po->session_line = lineno;
+		return 0;
 	}
 	if (!pam_tok_is(type, tlen, "auth"))
 		return 0;

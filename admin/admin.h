@@ -174,6 +174,7 @@ struct pam_order {
 	u_int	 other_line;	/* first auth line of any other module */
 	char	 other_module[128];
 	char	 module[1024];	/* module path on the pam_tunl auth line */
+	u_int	 session_line;	/* first session line with pam_tunl.so */
 };
 
 int	 admin_pam_scan(const char *, size_t, struct pam_order *);

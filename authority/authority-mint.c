@@ -169,6 +169,9 @@ authority_mint(struct authority *a)
 		authority_fail("bad request");
 		goto out;
 	}
+	if (authority_engineer(a, "mint", req.engineer, req.engineer,
+	    sizeof(req.engineer)) != 0)
+		goto out;
 	if (req.ttl > a->cfg.session_ttl) {
 		authority_fail("ttl is longer than the relay allows (%u "
 		    "minutes)", a->cfg.session_ttl);

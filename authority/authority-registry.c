@@ -18,8 +18,11 @@
  *	live <id>	may its certificate log in	principals_user
  *
  * customer*: only for the session the caller's login is bound to, proved
- * by the login key as for admit (authority_binding). The engineer's name,
- * for the log and the events, is one line "engineer=<name>" on stdin.
+ * by the login key as for admit (authority_binding). For the engineer,
+ * the caller proves its login key too and the name in the log and the
+ * events is the one pam_tunl recorded for that login (authority-
+ * engineer.c); an "engineer=<name>" line on stdin, if sent, must be the
+ * same name.
  *
  * Exit 0: done (answer on stdout); 1: refused (one line on stderr); 3:
  * no such session, or (ended) nobody but the broker or the customer ended
@@ -110,6 +113,10 @@ authority_registry_host_parse(const char *line, size_t len, char *host,
 	return 0;
 }
 
+/*
+ * The name tunl-shell sent on stdin, if any ("" for none): only compared
+ * with the login's (authority_engineer), never recorded.
+ */
 static int
 reg_engineer(char *who, size_t wholen)
 {
@@ -117,8 +124,11 @@ reg_engineer(char *who, size_t wholen)
 	size_t	 len;
 	int	 r;
 
+	who[0] = '\0';
 	if ((r = authority_read_stdin(line, sizeof(line), &len)) != 0)
 		return r;
+	if (len == 0)
+		return 0;
 	return authority_registry_engineer_parse(line, len, who, wholen);
 }
 
@@ -381,11 +391,11 @@ reg_allowed(struct authority *a, const struct reg_verb *v, const char *sid,
 		if (!v->engineer)
 			break;
 		if (reg_engineer(who, wholen) != 0) {
-			authority_fail("%s: send one line \"engineer=<name>\" "
-			    "on standard input", v->name);
+			authority_fail("%s: standard input holds nothing or "
+			    "one line \"engineer=<name>\"", v->name);
 			return -1;
 		}
-		return 0;
+		return authority_engineer(a, v->name, who, who, wholen);
 	case AUTH_ROLE_PRINCIPALS:
 		if (!v->principals)
 			break;

@@ -120,6 +120,9 @@ authority_token(struct authority *a)
 		authority_fail("bad request");
 		goto out;
 	}
+	if (authority_engineer(a, "token", req.engineer, req.engineer,
+	    sizeof(req.engineer)) != 0)
+		goto out;
 	if (!a->cfg.token_required) {
 		authority_fail("this relay does not use tokens "
 		    "(token_required = no): the session id is enough");

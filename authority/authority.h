@@ -107,6 +107,10 @@ int		 authority_admit_join(char *const *, int, struct admit_join *);
 int		 authority_admit(struct authority *, const char *,
 		     const struct admit_join *);
 
+/* authority-engineer.c */
+int		 authority_engineer(struct authority *, const char *,
+		     const char *, char *, size_t);
+
 /* authority-registry.c */
 const char	*authority_registry_verb(const char *);
 int		 authority_registry_engineer_parse(const char *, size_t,

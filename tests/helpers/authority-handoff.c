@@ -11,6 +11,12 @@
  * form also writes the login file as pam_tunl does (group KEY-GROUP; the
  * token's keyed hash under TOKEN-KEY-FILE, or none for "-") and prints
  * the login key, which the test gives tunl-authority as TUNL_LOGIN_KEY.
+ *
+ *	authority-handoff -e DIR KEY-GROUP ENGINEER "SSH_CONNECTION"
+ *
+ * writes only the login file of an engineer's login as pam_tunl's session
+ * stage does (the name sshd authenticated: ENGINEER) and prints its login
+ * key, for the engineer verbs (mint, token, kill, ...).
  */
 #include "config.h"
 
@@ -20,6 +26,29 @@
 #include <time.h>
 
 #include "tunl.h"
+
+static int
+engineer_login(char **argv)
+{
+	struct group	*kg;
+	u_char		 key[LOGIN_KEY_LEN];
+	char		 hex[LOGIN_KEY_HEX + 1];
+	int		 r;
+
+	if ((kg = getgrnam(argv[1])) == NULL) {
+		fprintf(stderr, "authority-handoff: no group %s\n", argv[1]);
+		return 1;
+	}
+	login_key_new(key, hex);
+	if ((r = login_file_write_engineer(argv[0], argv[3], key, argv[2],
+	    kg->gr_gid)) != 0) {
+		fprintf(stderr, "authority-handoff: login file: %s\n",
+		    tunl_err(r));
+		return 1;
+	}
+	printf("%s\n", hex);
+	return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -34,6 +63,8 @@ main(int argc, char **argv)
 	char		 src[HANDOFF_SOURCE_MAX], *sp;
 	int		 r;
 
+	if (argc == 6 && strcmp(argv[1], "-e") == 0)
+		return engineer_login(argv + 2);
 	if (argc != 5 && argc != 6 && argc != 9) {
 		fprintf(stderr, "usage: authority-handoff dir group id "
 		    "connection [age]\n");

@@ -30,10 +30,31 @@ field() {
 	printf '%s\n' "$2" | sed -n "s/^$1=//p" | head -n 1
 }
 
-# mint USER REQUEST: run mint as USER; stdout in $out, stderr in $err,
-# status in $rc.
+# eng_login NAME PORT: the login file pam_tunl's session stage writes for
+# engineer NAME logged in from PORT; ECONN_<NAME> and EKEY_<NAME> are that
+# login's SSH_CONNECTION and TUNL_LOGIN_KEY, for the engineer verbs.
+eng_login() {
+	_k=$(relay_in_ns "$HANDOFF" -e /run/tunl/auth tunl-auth "$1" \
+	    "127.0.0.1 $2 127.0.0.1 22") ||
+	    harness_fail "cannot write the login file of engineer $1"
+	eval "ECONN_$1='127.0.0.1 $2 127.0.0.1 22' EKEY_$1=$_k"
+}
+
+# as_eng NAME USER CMD...: run CMD as USER in engineer NAME's login.
+as_eng() {
+	_n=$1
+	shift
+	eval "_c=\${ECONN_$_n:-} _k=\${EKEY_$_n:-}"
+	_u=$1
+	shift
+	relay_as "$_u" env SSH_CONNECTION="$_c" TUNL_LOGIN_KEY="$_k" "$@"
+}
+
+# mint USER REQUEST: run mint as USER in the login of the engineer the
+# request names; stdout in $out, stderr in $err, status in $rc.
 mint() {
-	out=$(printf '%s\n' "$2" | relay_as "$1" "$AUTH" mint 2>"$H/err")
+	_m=$(printf '%s\n' "$2" | sed -n 's/^engineer=\([a-z]*\) .*/\1/p')
+	out=$(printf '%s\n' "$2" | as_eng "$_m" "$1" "$AUTH" mint 2>"$H/err")
 	rc=$?
 	err=$(cat "$H/err")
 }
@@ -81,6 +102,10 @@ for f in token.key user_ca; do
 		fi
 	done
 done
+
+eng_login alice 41001
+eng_login bob 41002
+eng_login carol 41003
 
 # ---- mint --------------------------------------------------------------------
 
@@ -163,6 +188,28 @@ out=$(printf 'engineer=alice case=- customer=- ttl=5 mode=share\n' |
 rc=$?
 err=$(cat "$H/err")
 expect_fail "mint as root" "mint is for the engineer account only"
+# The engineer's name is the one pam_tunl recorded for the login: without
+# an engineer login the verbs refuse and say what to fix; a request naming
+# another engineer than the login's is refused.
+out=$(printf 'engineer=alice case=- customer=- ttl=5 mode=share\n' |
+    relay_as support "$AUTH" mint 2>"$H/err")
+rc=$?
+err=$(cat "$H/err")
+expect_fail "mint without an engineer login" \
+    "the relay's PAM session stage must run pam_tunl for the engineer account"
+out=$(printf 'engineer=alice case=- customer=- ttl=5 mode=share\n' |
+    relay_as support env SSH_CONNECTION="127.0.0.1 41009 127.0.0.1 22" \
+    TUNL_LOGIN_KEY="$EKEY_alice" "$AUTH" mint 2>"$H/err")
+rc=$?
+err=$(cat "$H/err")
+expect_fail "mint with alice's key on a connection without a login" \
+    "no engineer login recorded by pam_tunl"
+out=$(printf 'engineer=alice case=- customer=- ttl=5 mode=share\n' |
+    as_eng bob support "$AUTH" mint 2>"$H/err")
+rc=$?
+err=$(cat "$H/err")
+expect_fail "mint in bob's login naming alice" \
+    "the request names another engineer than this login's"
 # A closed stdout: refused before anything is read or written.
 relay_as support "$AUTH" mint </dev/null >&- 2>/dev/null &&
     harness_fail "mint ran with stdout closed"
@@ -188,7 +235,8 @@ LK_A=$(relay_in_ns "$HANDOFF" /run/tunl/auth tunl "$A" "$CONN_A" 0 \
 KA=TUNL_LOGIN_KEY=$LK_A
 # The login file is for root and the key group only.
 harness_assert_eq "0:$HARNESS_GID_TUNL_AUTH 640" \
-    "$(relay_in_ns sh -c 'stat -c "%u:%g %a" /run/tunl/auth/*.login')" \
+    "$(relay_in_ns sh -c 'stat -c "%u:%g %a" /run/tunl/auth/*.login' |
+    sort -u)" \
     "the login file's owner and mode"
 if relay_as tunl sh -c 'cat /run/tunl/auth/*.login' >/dev/null 2>&1; then
 	harness_fail "the customer account read a login file"
@@ -370,7 +418,7 @@ expect_fail "sign for D with A's login key" "not authorised for that session"
 sign tunl "$CONN_A" "$D" "$H/client/other.pub" TUNL_LOGIN_KEY="$LK_D"
 expect_fail "sign for D on A's connection with D's key" \
     "not authorised for that session"
-out=$(printf 'engineer=carol id=%s\n' "$D" | relay_as support "$AUTH" token \
+out=$(printf 'engineer=carol id=%s\n' "$D" | as_eng carol support "$AUTH" token \
     2>"$H/err") || harness_fail "token for $D: $(cat "$H/err")"
 TD2=$(field token "$out")
 [ -n "$TD2" ] && [ "$TD2" != "$TD" ] || harness_fail "no new token for $D"

@@ -189,6 +189,12 @@ relay_pam_stack
     cat "$H/pam.tmp" >"$H/etc/pam.d/sshd"
 L=$(grep -n '^auth.*pam_tunl.so' "$H/etc/pam.d/sshd" | head -n 1 | cut -d: -f1)
 problem "PROBLEM  $H/etc/pam.d/sshd: pam_tunl (line $L) comes after the auth line of pam_env.so (line 1); fix: move line $L above line 1"
+# Without pam_tunl's session lines engineer logins get no name: the
+# engineer verbs would refuse.
+relay_pam_stack
+grep -v '^session.*pam_tunl.so' "$H/etc/pam.d/sshd" >"$H/pam.tmp" &&
+    cat "$H/pam.tmp" >"$H/etc/pam.d/sshd"
+problem "PROBLEM  $H/etc/pam.d/sshd: pam_tunl has no session line, so engineer logins get no name and join, new, token, list, show, kill and unlock are refused; fix: add the two session lines of tunl's pam.d/tunl"
 relay_pam_stack
 healthy "the relay's PAM stack back"
 

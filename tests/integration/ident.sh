@@ -7,8 +7,11 @@
 #   session stage put in the login's file and tunl-authority admit sent
 #   in the hello; a process of the engineer account that connects to the
 #   session's socket itself naming "mallory" is refused, and so is a
-#   forged `tunl-authority admit` without a login's key; "mallory" is in
-#   no event;
+#   forged `tunl-authority admit` without a login's key; so is every
+#   engineer verb (mint, token, kill, unlock, show, list) that a
+#   compromised ForceCommand of alice's own login runs itself naming
+#   "mallory", and one outside any engineer login; "mallory" is in no
+#   event, and new, token, unlock and kill through sshd record alice;
 # - a producer admitted before the engineer's `token <id>` is dropped
 #   when the broker hears of the new token, with the reason.
 set -u
@@ -39,8 +42,29 @@ chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
     chmod 4750 "$H/libexec/tunl-broker" ||
     harness_fail "cannot make tunl-broker setuid"
 harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
+# The ForceCommand, plus what a compromised one could do: "forge VERB
+# [ID]" runs tunl-authority itself in the login's own environment (its
+# SSH_CONNECTION and the TUNL_LOGIN_KEY pam_tunl gave it) with a request
+# naming "mallory"; "forge-noname VERB [ID]" sends no name at all.
 cat >"$H/libexec/tunl-shell" <<EOF
 #!/bin/sh
+case "\${SSH_ORIGINAL_COMMAND:-}" in
+forge\ *|forge-noname\ *)
+	set -- \$SSH_ORIGINAL_COMMAND
+	case "\$1 \$2" in
+	"forge mint") line="engineer=mallory case=- customer=- ttl=5 mode=share" ;;
+	"forge token") line="engineer=mallory id=\$3" ;;
+	forge\ *) line="engineer=mallory" ;;
+	*) line= ;;
+	esac
+	shift
+	# token takes its session from the request line.
+	[ "\$1" = token ] && set -- token
+	printf '%s' "\${line:+\$line
+}" | $H/libexec/tunl-authority "\$@"
+	exit \$?
+	;;
+esac
 exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --authority $H/libexec/tunl-authority --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
 EOF
 chmod 0755 "$H/libexec/tunl-shell"
@@ -206,6 +230,51 @@ out=$(relay_as tunl env SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 $HARNESS_PORT"
     python3 "$H/admit.py" "$H/libexec/tunl-authority" admit "$S" rw 80 24 2>&1)
 harness_assert_contains "$out" "rc=1 bytes=0 tunl-authority: admit to join is for the engineer account only" \
     "the customer account asking to join"
+# A compromised ForceCommand of alice's own login (through sshd, with the
+# login key pam_tunl gave it) asks the engineer verbs directly, naming
+# "mallory": each is refused, and nothing changes.
+before=$(relay_sql "SELECT state || ' ' || (SELECT count(*) FROM tokens
+    WHERE session_id = '$S') FROM sessions WHERE id = '$S'")
+nsess=$(relay_sql "SELECT count(*) FROM sessions")
+for v in "mint" "token $S" "kill $S" "unlock $S" "show $S" "list"; do
+	harness_ssh_key support alice forge $v </dev/null >"$H/forge.out" \
+	    2>"$H/forge.err" &&
+	    harness_fail "forged $v naming mallory ran: $(cat "$H/forge.out")"
+	harness_assert_contains "$(cat "$H/forge.err")" \
+	    "the request names another engineer than this login's" \
+	    "forged $v naming mallory"
+done
+harness_assert_eq "$before" "$(relay_sql "SELECT state || ' ' ||
+    (SELECT count(*) FROM tokens WHERE session_id = '$S') FROM sessions
+    WHERE id = '$S'")" "the session after the forged verbs"
+harness_assert_eq "$nsess" "$(relay_sql "SELECT count(*) FROM sessions")" \
+    "sessions after the forged mint"
+# Without a name the verb runs, under the login's name: show is read-only,
+# and the authority logs it as alice's.
+harness_ssh_key support alice forge-noname show "$S" </dev/null \
+    >"$H/forge.out" 2>"$H/forge.err" ||
+    harness_fail "show without a name: $(cat "$H/forge.err")"
+harness_assert_contains "$(cat "$H/forge.out")" "engineer  alice" \
+    "show in alice's login"
+harness_wait 30 "the authority to log alice's show" \
+    grep -q "engineer alice: show $S" "$H/syslog.log"
+# The same verbs run outside any engineer login (no login file for the
+# connection, or no login key at all) are refused with the fix.
+out=$(printf 'engineer=alice\n' | relay_as support \
+    env SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 $HARNESS_PORT" \
+    TUNL_LOGIN_KEY=$(printf '%064d' 7) "$H/libexec/tunl-authority" kill "$S" 2>&1) &&
+    harness_fail "kill without a login ran: $out"
+harness_assert_contains "$out" "no engineer login recorded by pam_tunl" \
+    "kill without a login file"
+out=$(printf 'engineer=alice\n' | relay_as support \
+    env SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 $HARNESS_PORT" \
+    "$H/libexec/tunl-authority" kill "$S" 2>&1) &&
+    harness_fail "kill without a login key ran: $out"
+harness_assert_contains "$out" \
+    "the relay's PAM session stage must run pam_tunl for the engineer account" \
+    "kill without a login key"
+grep -q "mallory" "$H/syslog.log" ||
+    harness_fail "the refusals of mallory's requests were not logged"
 events | grep -q mallory &&
     harness_fail "the registry recorded a name the engineer account claimed: $(events)"
 # The real join still runs.
@@ -227,6 +296,29 @@ wait_grep "$H/prod2.log" "superseded by a newer one"
 kill "$JOIN" 2>/dev/null
 harness_wait 60 "alice's join to end" gone "$JOIN"
 kill "$SSHN" 2>/dev/null
+
+# ---- new, token, unlock and kill through sshd record alice ------------------
+harness_ssh_key support alice new --ttl 10 </dev/null >"$H/new.out" \
+    2>"$H/new.err" || harness_fail "new: $(cat "$H/new.err")"
+N=$(sed -n 's/^session  *//p' "$H/new.out")
+[ -n "$N" ] || harness_fail "new printed no session: $(cat "$H/new.out")"
+harness_assert_eq "alice" "$(relay_sql "SELECT engineer FROM sessions
+    WHERE id = '$N'")" "the new session's engineer"
+harness_assert_eq "alice" "$(relay_sql "SELECT actor FROM events
+    WHERE session_id = '$N' AND action = 'created'")" "who created $N"
+sql "UPDATE sessions SET state = 'locked' WHERE id = '$N'"
+harness_ssh_key support alice unlock "$N" </dev/null >"$H/unlock.out" \
+    2>"$H/unlock.err" || harness_fail "unlock: $(cat "$H/unlock.err")"
+harness_ssh_key support alice kill "$N" </dev/null >"$H/kill.out" \
+    2>"$H/kill.err" || harness_fail "kill: $(cat "$H/kill.err")"
+harness_assert_eq "alice|unlocked
+alice|ended" "$(relay_sql "SELECT actor, action FROM events
+    WHERE session_id = '$N' AND action IN ('unlocked', 'ended')
+    ORDER BY id")" "who unlocked and ended $N"
+harness_assert_eq "alice" "$(relay_sql "SELECT group_concat(DISTINCT actor)
+    FROM events WHERE action = 'token-issued'")" "who issued tokens"
+relay_sql "SELECT actor FROM events" | grep -q mallory &&
+    harness_fail "mallory is in an event: $(relay_sql "SELECT * FROM events")"
 harness_stop
 harness_host_unchanged
 harness_log "passed"

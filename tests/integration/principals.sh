@@ -108,14 +108,22 @@ field() {
 	printf '%s\n' "$2" | sed -n "s/^$1=//p" | head -n 1
 }
 
+# Engineer pat's login, as pam_tunl's session stage records it: mint
+# takes the name from it.
+PAT_CONN="127.0.0.1 41001 127.0.0.1 22"
+PAT_KEY=$(relay_in_ns "$HANDOFF" -e /run/tunl/auth tunl-auth pat \
+    "$PAT_CONN") || harness_fail "cannot write pat's login file"
+
 mint() {
 	printf 'engineer=pat case=- customer=- ttl=%s mode=share\n' "$1" |
-	    relay_as support "$AUTH" mint | sed -n 's/^id=//p'
+	    relay_as support env SSH_CONNECTION="$PAT_CONN" \
+	    TUNL_LOGIN_KEY="$PAT_KEY" "$AUTH" mint | sed -n 's/^id=//p'
 }
 
 # A's token too: its certificate is signed the real way below.
 A_OUT=$(printf 'engineer=pat case=- customer=- ttl=30 mode=share\n' |
-    relay_as support "$AUTH" mint)
+    relay_as support env SSH_CONNECTION="$PAT_CONN" \
+    TUNL_LOGIN_KEY="$PAT_KEY" "$AUTH" mint)
 A=$(field id "$A_OUT")
 TOKEN_A=$(field token "$A_OUT")
 L=$(mint 30)

@@ -1,10 +1,11 @@
 #!/bin/sh
 # tunl-shell through a real sshd with the shipped sshd_config.d/tunl.conf.
 #
-# Stand-ins (this branch has neither pam_tunl nor tunl-authority nor
-# tunl-principals): the PAM stack accepts a fixed answer and a root helper
-# writes the hand-off for the connection (shell-pam.conf,
-# shell-handoff.sh, tests/helpers/handoff-tool); tunl-authority is a
+# Stand-ins: the customer's PAM auth accepts a fixed answer and a root
+# helper writes the hand-off for the connection (shell-pam.conf,
+# shell-handoff.sh, tests/helpers/handoff-tool), while the engineer's
+# login goes through pam_tunl's real session stage (the name the
+# engineer verbs record); tunl-authority is a
 # script that records what it is given (shell-authority.sh); the
 # principals command accepts tunl-<key id> (shell-principals.sh). The
 # ForceCommand line of the shipped file runs $H/libexec/tunl-shell, a
@@ -15,6 +16,8 @@ set -u
 . "$top_srcdir/tests/integration/harness.sh"
 
 harness_init shell
+[ -z "${TUNL_SANITIZED:-}" ] ||
+    harness_skip "the engineer's login goes through pam_tunl's session stage, and a sanitizer build's pam_tunl.so cannot load into the stock sshd (test-pam covers it under ASan)"
 dir=$HARNESS_DIR
 # The built-in configuration directory shows $H/etc/tunl in the relay's
 # namespace, for the real tunl-authority (the registry verbs).
@@ -58,9 +61,11 @@ HARNESS_SUBST_CUSTOMER_USER=tunl
 HARNESS_SUBST_ENGINEER_USER=support
 HARNESS_SUBST_PRINCIPALS_USER=tunlauth
 HARNESS_SUBST_TUNL_CONF=$conf
+# pam_tunl's session stage names the engineer for the engineer verbs.
+HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
 export HARNESS_SUBST_USER_CA HARNESS_SUBST_CUSTOMER_USER \
     HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER \
-    HARNESS_SUBST_TUNL_CONF
+    HARNESS_SUBST_TUNL_CONF HARNESS_SUBST_PAM_MODULE
 
 sql() {
 	sqlite3 -batch -bail "$db" "$1" || harness_fail "sql: $1"

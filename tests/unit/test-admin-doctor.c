@@ -203,6 +203,20 @@ test_pam_scan_good(void **state)
 	assert_int_equal(po.other_line, 3);
 	assert_string_equal(po.other_module, "pam_unix.so");
 	assert_int_equal(po.common_line, 0);
+	assert_int_equal(po.session_line, 0);
+
+	/* pam.d/tunl's session lines: the guard is not the module's line. */
+	assert_int_equal(SCAN(
+	    "auth [success=done default=die] pam_tunl.so\n"
+	    "session [success=ignore default=1] pam_succeed_if.so quiet user in tunl:support\n"
+	    "session optional /lib/security/pam_tunl.so config=/etc/tunl/tunl.conf\n"
+	    "#session optional pam_tunl.so\n"
+	    "-session optional pam_tunl.so\n"), 0);
+	assert_int_equal(po.session_line, 3);
+	assert_int_equal(po.tunl_line, 1);
+	assert_int_equal(SCAN("session optional pam_tunl_other.so\n"
+	    "account required pam_tunl.so\n"), 0);
+	assert_int_equal(po.session_line, 0);
 
 	/* After common-auth; Red Hat's include syntax; "-auth". */
 	assert_int_equal(SCAN(
