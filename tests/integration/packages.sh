@@ -360,8 +360,10 @@ cust_tmux_up() {
 	done
 	[ -n "${CSOCK:-}" ] && ctmux has-session -t tunl 2>/dev/null
 }
+# cust_pane_has TEXT [PANE]: TEXT on the customer's shell pane (0), or on
+# PANE (1: the chat pane).
 cust_pane_has() {
-	ctmux capture-pane -p -t tunl:0.0 2>/dev/null | grep -qF -- "$1"
+	ctmux capture-pane -p -t "tunl:0.${2:-0}" 2>/dev/null | grep -qF -- "$1"
 }
 CSOCK=
 pane cust "$H/bin/in-root sh /root/customer/share.sh"
@@ -372,7 +374,10 @@ harness_wait 120 "tunl-share to start the root's tmux" cust_tmux_up
 ctmux send-keys -t tunl:0.0 'echo ready-$((2*21))' Enter
 harness_wait 120 "the customer's shell" cust_pane_has ready-42
 pane rw "$SSH -t support@127.0.0.1 join $ID"
-wait_screen rw "alice"
+# Joined: tunl-share's chat pane says so (the engineer's pane already
+# shows her name in the command line typed into it).
+harness_wait 120 "the customer to hear that alice joined" \
+    cust_pane_has "alice joined (read-write)" 1
 ctmux send-keys -t tunl:0.0 'echo customer-$((20+3)) $(cat /etc/debian_version)' Enter
 wait_screen rw "customer-23 12."
 harness_log "alice's join shows the customer's shell (root: $(chroot "$R" sh -c 'tmux -V; ssh -V 2>&1'| tr '\n' ' '))"
