@@ -19,6 +19,8 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/integration/harness.sh"
 harness_init notify-scope
+[ -z "${TUNL_SANITIZED:-}" ] ||
+    harness_skip "new goes through pam_tunl's session stage, and a sanitizer build's pam_tunl.so cannot load into the stock sshd"
 . "$top_srcdir/tests/integration/share-lib.sh"
 command -v ss >/dev/null 2>&1 || harness_skip "needs ss (iproute2)"
 TPROD=$top_builddir/tests/helpers/test-producer
