@@ -141,6 +141,8 @@ static const char *const sandbox_calls[] = {
 	"lseek", "pread64", "pwrite64", "fsync", "fdatasync", "ftruncate",
 	"access", "faccessat", "faccessat2", "getcwd", "readlink",
 	"fchown", "fchmod", "unlink", "unlinkat",
+	/* registry_open's umask around SQLite's opening (lib/registry.c). */
+	"umask",
 	/* The spool of registry writes (lib/spool.c): its lock, its rewrite. */
 	"flock", "rename", "renameat", "renameat2",
 	/* syslog(3) reconnects if its socket goes away. */

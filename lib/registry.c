@@ -475,6 +475,18 @@ reg_fail(struct registry *reg, int rc)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return TUNL_ERR_BUSY;
+	case SQLITE_READONLY:
+		/*
+		 * On a connection opened to write, read-only means a -wal or
+		 * -shm file another account had just made and not yet opened
+		 * to us (registry_open's reg_side_files, tunl-authority's
+		 * widening), or SQLite's own passing states (recovery, a
+		 * -shm not yet set up): all over in a moment, so a busy
+		 * registry, which callers try again.
+		 */
+		if (!reg->readonly)
+			return TUNL_ERR_BUSY;
+		return TUNL_ERR_DB;
 	case SQLITE_NOMEM:
 		return TUNL_ERR_ALLOC;
 	default:
@@ -894,6 +906,48 @@ reg_configure(struct registry *reg)
 }
 
 /*
+ * SQLite makes a missing -wal or -shm file itself, with the database's
+ * mode under its caller's umask, and only then widens it to that mode
+ * (and, as root, gives it the database's owner). Another account that
+ * opens it in between finds it unwritable, falls back to read-only and
+ * fails its writes ("attempt to write a readonly database"). So
+ * registry_open runs SQLite's opening under a umask that keeps no bit of
+ * the database's mode away, and root, for a database it does not own,
+ * makes a missing one here whole under a temporary name, at the
+ * database's mode and owner, and links it into place: it appears ready
+ * or not at all. Failures are left to SQLite's own path.
+ */
+static void
+reg_side_files(const char *path, const struct stat *db)
+{
+	static const char *const suffixes[] = { "-wal", "-shm" };
+	char		 side[PATH_MAX], tmp[PATH_MAX];
+	struct stat	 st;
+	size_t		 i;
+	int		 fd, ok;
+
+	for (i = 0; i < TUNL_NITEMS(suffixes); i++) {
+		if ((size_t)snprintf(side, sizeof(side), "%s%s", path,
+		    suffixes[i]) >= sizeof(side) ||
+		    (size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", side) >=
+		    sizeof(tmp))
+			return;
+		if (lstat(side, &st) == 0 || errno != ENOENT)
+			continue;
+		if ((fd = mkstemp(tmp)) == -1)
+			return;
+		ok = fchown(fd, db->st_uid, db->st_gid) == 0 &&
+		    fchmod(fd, db->st_mode & 0660) == 0;
+		close(fd);
+		if (ok && link(tmp, side) == -1 && errno != EEXIST)
+			ok = 0;
+		(void)unlink(tmp);
+		if (!ok)
+			return;
+	}
+}
+
+/*
  * Open (and with REGISTRY_CREATE create, mode 0640) the registry at the
  * absolute path, never through a symbolic link, and apply any missing
  * migrations. On failure *regp is NULL and registry_errmsg(NULL) says why.
@@ -903,6 +957,7 @@ registry_open(const char *path, int flags, struct registry **regp)
 {
 	struct registry	*reg = NULL;
 	struct stat	 st;
+	mode_t		 mask;
 	int		 oflags, fd, rc, r;
 
 	reg_open_errmsg[0] = '\0';
@@ -954,14 +1009,20 @@ registry_open(const char *path, int flags, struct registry **regp)
 		goto out;
 	}
 
+	/* The side files appear at their final mode (reg_side_files). */
+	if (!reg->readonly && geteuid() == 0 && st.st_uid != 0)
+		reg_side_files(path, &st);
+	mask = umask(S_IXUSR | S_IXGRP | S_IRWXO);
+
 	/* NOFOLLOW again: the path may have changed since lstat. */
 	oflags = SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_PRIVATECACHE |
 	    (reg->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
-	if ((rc = sqlite3_open_v2(path, &reg->db, oflags, NULL)) != SQLITE_OK) {
+	if ((rc = sqlite3_open_v2(path, &reg->db, oflags, NULL)) != SQLITE_OK)
 		r = reg_fail(reg, rc);
-		goto out;
-	}
-	if ((r = reg_configure(reg)) != 0 || (r = reg_migrate(reg)) != 0)
+	else
+		r = reg_configure(reg);
+	umask(mask);
+	if (r != 0 || (r = reg_migrate(reg)) != 0)
 		goto out;
 	*regp = reg;
 	reg = NULL;

@@ -33,6 +33,9 @@ wait_gone "$PROD" || harness_fail "the producer was not closed"
 wait_gone "$ALICE" || harness_fail "the engineer was not closed"
 wait_grep "$H/broker-$S.log" "session ending: the recording reached"
 
+# The broker queues its registry calls and makes them before it exits:
+# the state is read once it has gone, never raced against the log line.
+harness_wait 60 "the broker to exit" sh -c "! kill -0 $BPID 2>/dev/null"
 state=$(relay_sql "SELECT state FROM sessions WHERE id = '$S'")
 harness_assert_eq ended "$state" "the session's state"
 relay_sql "SELECT action FROM events WHERE session_id = '$S'" |
@@ -54,7 +57,6 @@ for line in lines[1:]:
 print(out)
 print(marks[-1] if marks else "")
 PY
-harness_wait 60 "the broker to exit" sh -c "! kill -0 $BPID 2>/dev/null"
 res=$(python3 "$T/cast.py" "$REC") || harness_fail "cannot read $REC"
 bytes=$(echo "$res" | sed -n 1p)
 mark=$(echo "$res" | sed -n 2p)

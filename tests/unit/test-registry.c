@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1167,6 +1168,119 @@ test_persist_wal(void **state)
 	registry_close(reg);
 }
 
+/* No half-made side file is left under a temporary name in dir. */
+static int
+side_temps(const char *dir)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, "-wal.") != NULL ||
+		    strstr(de->d_name, "-shm.") != NULL)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * The -wal and -shm files, when something removed them, are made again
+ * at the database's mode whatever the opener's umask, and as root with
+ * the database's owner, with nothing left under a temporary name; the
+ * owner, not in the group, then opens and writes once the group member's
+ * files are widened as tunl-authority widens them.
+ */
+static void
+test_side_files(void **state)
+{
+	struct fixture	*f = *state;
+	struct registry	*reg;
+	struct session	 a;
+	struct stat	 st;
+	char		 wal[160], shm[160];
+	pid_t		 pid;
+	int		 status;
+	const uid_t	 owner = 64991, other = 64992;
+	const gid_t	 group = 64993;
+
+	if (geteuid() != 0)
+		skip();
+	make_session(&a, T0);
+	assert_int_equal(registry_session_create(f->reg, &a, NULL, 0), 0);
+	registry_close(f->reg);
+	f->reg = NULL;
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	snprintf(shm, sizeof(shm), "%s-shm", f->path);
+
+	/* As root, for a database of another owner. */
+	assert_int_equal(chown(f->path, owner, group), 0);
+	assert_int_equal(chmod(f->path, 0660), 0);
+	assert_int_equal(unlink(wal), 0);
+	assert_int_equal(unlink(shm), 0);
+	assert_int_equal(registry_open(f->path, 0, &reg), 0);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_uid == owner && st.st_gid == group);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(stat(shm, &st), 0);
+	assert_true(st.st_uid == owner && st.st_gid == group);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	registry_close(reg);
+	assert_int_equal(side_temps(f->dir), 0);
+
+	/* As a member of the group, under a umask that keeps all out. */
+	assert_int_equal(chown(f->dir, owner, group), 0);
+	assert_int_equal(chmod(f->dir, 0770), 0);
+	assert_int_equal(unlink(wal), 0);
+	assert_int_equal(unlink(shm), 0);
+	if ((pid = fork()) == 0) {
+		umask(077);
+		if (setgroups(0, NULL) == -1 || setresgid(group, group,
+		    group) == -1 || setresuid(other, other, other) == -1)
+			_exit(10);
+		if (registry_open(f->path, 0, &reg) != 0)
+			_exit(11);
+		if (registry_session_get(reg, a.id, &a) != 0)
+			_exit(12);
+		registry_close(reg);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_uid == other && st.st_gid == group);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(stat(shm, &st), 0);
+	assert_true(st.st_uid == other && st.st_gid == group);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(side_temps(f->dir), 0);
+	assert_int_equal(chmod(wal, 0666), 0);
+	assert_int_equal(chmod(shm, 0666), 0);
+
+	/* The owner, not in the group, opens and writes through them. */
+	if ((pid = fork()) == 0) {
+		if (setgroups(0, NULL) == -1 || setresgid(owner, owner,
+		    owner) == -1 || setresuid(owner, owner, owner) == -1)
+			_exit(10);
+		if (registry_open(f->path, 0, &reg) != 0)
+			_exit(11);
+		if (registry_event_add(reg, a.id, "owner", "note", NULL, NULL,
+		    T0) != 0)
+			_exit(12);
+		registry_close(reg);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(chown(f->dir, 0, 0), 0);
+}
+
 /* One writer process: its own connection, opened after the fork. */
 static int
 child_work(const char *path, const char *sid, u_int k, int gate)
@@ -1901,6 +2015,7 @@ main(void)
 		T(test_symlink),
 		T(test_hostile_file),
 		T(test_persist_wal),
+		T(test_side_files),
 		T(test_concurrency),
 		T(test_busy),
 		T(test_viewers),
