@@ -118,19 +118,37 @@ ssh_log_size(struct share *s)
 	return st.st_size;
 }
 
+/*
+ * Start ssh-keygen making the key; *pid is waited for with
+ * share_ssh_keygen_wait. It runs while the sign's ssh logs in.
+ */
 int
-share_ssh_keygen(struct share *s)
+share_ssh_keygen_start(struct share *s, pid_t *pid)
 {
 	const char *const argv[] = { "ssh-keygen", "-t", "ed25519", "-N", "",
 	    "-q", "-C", "tunl-share", "-f", s->key, NULL };
+
+	*pid = -1;
+	return share_spawn(argv, -1, -1, STDERR_FILENO, pid);
+}
+
+int
+share_ssh_keygen_wait(pid_t pid)
+{
+	if (pid <= 0 || share_wait(pid) != 0)
+		return TUNL_ERR_SYSTEM;
+	return 0;
+}
+
+int
+share_ssh_keygen(struct share *s)
+{
 	pid_t	 pid;
 	int	 r;
 
-	if ((r = share_spawn(argv, -1, -1, STDERR_FILENO, &pid)) != 0)
+	if ((r = share_ssh_keygen_start(s, &pid)) != 0)
 		return r;
-	if (share_wait(pid) != 0)
-		return TUNL_ERR_SYSTEM;
-	return 0;
+	return share_ssh_keygen_wait(pid);
 }
 
 /* ---- certificates: just enough to learn valid_before --------------------- */
@@ -326,35 +344,29 @@ cert_line_ok(const u_char *p, size_t len)
 }
 
 /*
- * Get a certificate for our key with the token, in two halves: begin
- * starts ssh (its key exchange and login go on by themselves); end
- * answers its askpass prompts with the id and token, waits for the
- * certificate and writes it. Between them the caller may do what does not
- * need the certificate (start tmux): ssh's first prompt waits for end.
- * end returns 0 on success; TUNL_ERR_UNSAFE when the relay's host key
- * could not be verified; TUNL_ERR_DENIED when the relay refused. Every
- * begin that returned 0 is followed by end or abort.
+ * Get a certificate for our key with the token, in three steps: begin
+ * starts ssh (its key exchange and login go on by themselves); key gives
+ * it the public key, once made, on its standard input, which it sends
+ * only after the login; end answers its askpass prompts with the id and
+ * token, waits for the certificate and writes it. Between them the caller
+ * may do what does not need the certificate (make the key, start tmux):
+ * ssh's first prompt waits for end. end returns 0 on success;
+ * TUNL_ERR_UNSAFE when the relay's host key could not be verified;
+ * TUNL_ERR_DENIED when the relay refused. Every begin that returned 0 is
+ * followed by end or abort.
  */
 int
 share_ssh_sign_begin(struct share *s, struct share_sign *sg)
 {
 	const char	*argv[SSH_ARGS_MAX];
 	char		 khf[PATH_MAX + 32], dest[SHARE_HOST_MAX + 8];
-	char		 pub[1024];
 	size_t		 n;
 	int		 in[2] = { -1, -1 }, out[2] = { -1, -1 }, r;
 
 	sg->pid = -1;
-	sg->lfd = sg->out = sg->logfd = -1;
+	sg->lfd = sg->in = sg->out = sg->logfd = -1;
 	sg->logpos = 0;
 	sg->cert = NULL;
-	{
-		char	 pubpath[PATH_MAX + 8];
-
-		(void)snprintf(pubpath, sizeof(pubpath), "%s.pub", s->key);
-		if ((r = read_file(pubpath, pub, sizeof(pub))) != 0)
-			return r;
-	}
 	n = ssh_common(s, argv, khf, sizeof(khf));
 	argv[n++] = "-o"; argv[n++] = "BatchMode=no";
 	argv[n++] = "-o"; argv[n++] = "IdentityFile=none";
@@ -388,10 +400,9 @@ share_ssh_sign_begin(struct share *s, struct share_sign *sg)
 	(void)unsetenv(SHARE_ASKPASS_ENV);
 	if (r != 0)
 		goto out;
-	/* The public key is one short line: it fits in the pipe at once. */
-	(void)share_write_all(in[1], pub, strlen(pub));
+	sg->in = in[1];
 	sg->out = out[0];
-	out[0] = -1;
+	in[1] = out[0] = -1;
 	r = 0;
  out:
 	if (in[0] != -1) (void)close(in[0]);
@@ -403,10 +414,32 @@ share_ssh_sign_begin(struct share *s, struct share_sign *sg)
 	return r;
 }
 
+/* The public key, made meanwhile, to the sign's ssh; its input ends. */
+int
+share_ssh_sign_key(struct share *s, struct share_sign *sg)
+{
+	char	 pub[1024], pubpath[PATH_MAX + 8];
+	int	 r;
+
+	if (sg->in == -1)
+		return TUNL_ERR_INVALID;
+	(void)snprintf(pubpath, sizeof(pubpath), "%s.pub", s->key);
+	if ((r = read_file(pubpath, pub, sizeof(pub))) == 0)
+		/* One short line: it fits in the pipe at once. */
+		r = share_write_all(sg->in, pub, strlen(pub));
+	(void)close(sg->in);
+	sg->in = -1;
+	return r;
+}
+
 /* A sign begun and not finished (the program is giving up). */
 void
 share_ssh_sign_abort(struct share *s, struct share_sign *sg)
 {
+	if (sg->in != -1) {
+		(void)close(sg->in);
+		sg->in = -1;
+	}
 	if (sg->pid > 0) {
 		(void)kill(sg->pid, SIGTERM);
 		(void)share_wait(sg->pid);
@@ -498,6 +531,10 @@ share_ssh_sign(struct share *s, const char *token)
 
 	if ((r = share_ssh_sign_begin(s, &sg)) != 0)
 		return r;
+	if ((r = share_ssh_sign_key(s, &sg)) != 0) {
+		share_ssh_sign_abort(s, &sg);
+		return r;
+	}
 	return share_ssh_sign_end(s, &sg, token);
 }
 

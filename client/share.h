@@ -206,9 +206,12 @@ void		 share_tmux_kill(struct share *);
 /* ---- share-ssh.c: ssh-keygen and ssh ------------------------------------- */
 
 int		 share_ssh_keygen(struct share *);
+int		 share_ssh_keygen_start(struct share *, pid_t *);
+int		 share_ssh_keygen_wait(pid_t);
 struct share_sign;
 int		 share_ssh_sign(struct share *, const char *);
 int		 share_ssh_sign_begin(struct share *, struct share_sign *);
+int		 share_ssh_sign_key(struct share *, struct share_sign *);
 int		 share_ssh_sign_end(struct share *, struct share_sign *,
 		     const char *);
 void		 share_ssh_sign_abort(struct share *, struct share_sign *);
@@ -264,6 +267,7 @@ void		 share_timing_done(struct share *);
 struct share_sign {
 	pid_t		 pid;
 	int		 lfd;			/* askpass's socket */
+	int		 in;			/* ssh's input: the public key */
 	int		 out;			/* ssh's output: the certificate */
 	int		 logfd;
 	off_t		 logpos;
