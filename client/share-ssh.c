@@ -424,9 +424,13 @@ share_ssh_sign_key(struct share *s, struct share_sign *sg)
 	if (sg->in == -1)
 		return TUNL_ERR_INVALID;
 	(void)snprintf(pubpath, sizeof(pubpath), "%s.pub", s->key);
+	/*
+	 * One short line: it fits in the pipe at once. If ssh has already
+	 * gone (a host key it could not verify, a refusal), the write fails
+	 * and end says why from ssh's log: not a failure of the key.
+	 */
 	if ((r = read_file(pubpath, pub, sizeof(pub))) == 0)
-		/* One short line: it fits in the pipe at once. */
-		r = share_write_all(sg->in, pub, strlen(pub));
+		(void)share_write_all(sg->in, pub, strlen(pub));
 	(void)close(sg->in);
 	sg->in = -1;
 	return r;
