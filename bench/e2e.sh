@@ -27,7 +27,8 @@
 #          beside as many idle plain ssh -tt shells.
 # Knobs: BENCH_ROUNDS (3), BENCH_MB (50), BENCH_VIEWERS ("1 10 50"),
 # BENCH_KEYS (200), BENCH_IDLE (50), BENCH_PARTS ("start echo bulk idle":
-# which parts run).
+# which parts run), BENCH_SHARE_OLD (another tunl-share binary, e.g. an
+# older build: start and join measured with it too, in the same rounds).
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$(pwd)}"
@@ -37,6 +38,7 @@ VIEWERS=${BENCH_VIEWERS:-1 10 50}
 KEYS=${BENCH_KEYS:-200}
 IDLE=${BENCH_IDLE:-50}
 PARTS=${BENCH_PARTS:-start echo bulk idle}
+OLD=${BENCH_SHARE_OLD:-}
 part() {
 	case " $PARTS " in *" $1 "*) return 0 ;; esac
 	return 1
@@ -104,7 +106,7 @@ launch() {
 share_start() {
 	new
 	rm -f "$XDG/ready"
-	launch "$1" "$SHARE_ENV $SHARE --timing --relay $RELAY --known-hosts $KH --token-file $TOKENFILE --ready-file $XDG/ready $ID"
+	launch "$1" "$SHARE_ENV ${SHARE_BIN:-$SHARE} --timing --relay $RELAY --known-hosts $KH --token-file $TOKENFILE --ready-file $XDG/ready $ID"
 	$WAIT "$T0" "$XDG/ready" "" >"$H/last" || harness_fail "no ready file"
 	cust_wait_ready "$2"
 	AUDIT=${CSOCK%/tmux.sock}/audit.log
@@ -127,16 +129,21 @@ n=0
 part start || n=$ROUNDS
 while [ "$n" -lt "$ROUNDS" ]; do
 	n=$((n + 1))
-	# tunl: start, then join.
-	share_start "s$n" "$n"
-	fig start.tunl "$(cat "$H/last")"
-	grep -F 'timing ms:' "$AUDIT" | sed 's/.*timing ms: //' >>"$H/timing"
-	cprint "echo mark-\$(( $n * 1000 + 7 ))"
-	cust_wait_pane "mark-$((n * 1000 + 7))"
-	launch "j$n" "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID --read-only"
-	fig join.tunl "$($WAIT "$T0" "$H/raw-j$n.log" "mark-$((n * 1000 + 7))")"
-	share_end "s$n"
-	gone "j$n"
+	# tunl: start, then join; then the same with the other binary.
+	for which in tunl ${OLD:+old}; do
+		SHARE_BIN=$SHARE
+		[ "$which" = old ] && SHARE_BIN=$OLD
+		share_start "s$n$which" "$n"
+		fig "start.$which" "$(cat "$H/last")"
+		grep -F 'timing ms:' "$AUDIT" | sed "s/.*timing ms: /$which: /" >>"$H/timing"
+		cprint "echo mark-\$(( $n * 1000 + 7 ))"
+		cust_wait_pane "mark-$((n * 1000 + 7))"
+		launch "j$n$which" "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID --read-only"
+		fig "join.$which" "$($WAIT "$T0" "$H/raw-j$n$which.log" "mark-$((n * 1000 + 7))")"
+		share_end "s$n$which"
+		gone "j$n$which"
+	done
+	SHARE_BIN=$SHARE
 	# plain ssh -tt to a shell: its first output (start and join alike).
 	launch "p$n" "$PLAIN $MARK"
 	fig login.ssh "$($WAIT "$T0" "$H/raw-p$n.log" started-42)"
@@ -157,6 +164,8 @@ printf '%-34s %10s %16s %16s\n' "start: started -> connected" \
     "$(median start.tunl)" "$(median login.ssh)" "$(median start.tmux)"
 printf '%-34s %10s %16s %16s\n' "join: started -> first screen" \
     "$(median join.tunl)" "$(median login.ssh)" "$(median join.tmux)"
+[ -n "$OLD" ] && printf '%-34s %10s %10s   (%s)\n' "start, join with BENCH_SHARE_OLD" \
+    "$(median start.old)" "$(median join.old)" "$OLD"
 echo "tunl-share --timing (ms, each round):"
 sed 's/^/    /' "$H/timing"
 }
@@ -226,9 +235,16 @@ all_show() {
 for v in $VIEWERS; do
 	share_start "b$v" "$((200 + v))"
 	bare "v${v}_1" "$SSH -o IdentityFile=$H/client/alice -t support@127.0.0.1 join $ID"
+	# In batches of 8, each batch in before the next starts: sshd's
+	# MaxStartups (10:30:100 by default) refuses some of more
+	# logins than 10 under way at once.
 	i=2
 	while [ "$i" -le "$v" ]; do
 		bare "v${v}_$i" "$SSH -o IdentityFile=$H/client/bob -t support@127.0.0.1 join $ID --read-only"
+		if [ $((i % 8)) = 0 ] || [ "$i" = "$v" ]; then
+			harness_wait 300 "$i viewers to see the customer" \
+			    all_show "v${v}_" "$i" "ready-$((2 * (200 + v)))"
+		fi
 		i=$((i + 1))
 	done
 	harness_wait 300 "$v viewers to see the customer" all_show "v${v}_" "$v" "ready-$((2 * (200 + v)))"

@@ -369,8 +369,11 @@ proto_connect(struct share *s)
 		}
 		return;
 	}
-	if ((r = share_ssh_produce(s)) != 0 ||
-	    (r = frame_reader_init(&s->fr)) != 0) {
+	/* The first connection's ssh was started at once after signing
+	 * (tunl-share.c): its login went on while tmux started. */
+	r = s->early && s->rin != -1 ? 0 : share_ssh_produce(s);
+	s->early = 0;
+	if (r != 0 || (r = frame_reader_init(&s->fr)) != 0) {
 		share_ssh_stop(s, 0);
 		s->retry_at = now + s->backoff;
 		return;

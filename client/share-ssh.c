@@ -118,19 +118,37 @@ ssh_log_size(struct share *s)
 	return st.st_size;
 }
 
+/*
+ * Start ssh-keygen making the key; *pid is waited for with
+ * share_ssh_keygen_wait. It runs while the sign's ssh logs in.
+ */
 int
-share_ssh_keygen(struct share *s)
+share_ssh_keygen_start(struct share *s, pid_t *pid)
 {
 	const char *const argv[] = { "ssh-keygen", "-t", "ed25519", "-N", "",
 	    "-q", "-C", "tunl-share", "-f", s->key, NULL };
+
+	*pid = -1;
+	return share_spawn(argv, -1, -1, STDERR_FILENO, pid);
+}
+
+int
+share_ssh_keygen_wait(pid_t pid)
+{
+	if (pid <= 0 || share_wait(pid) != 0)
+		return TUNL_ERR_SYSTEM;
+	return 0;
+}
+
+int
+share_ssh_keygen(struct share *s)
+{
 	pid_t	 pid;
 	int	 r;
 
-	if ((r = share_spawn(argv, -1, -1, STDERR_FILENO, &pid)) != 0)
+	if ((r = share_ssh_keygen_start(s, &pid)) != 0)
 		return r;
-	if (share_wait(pid) != 0)
-		return TUNL_ERR_SYSTEM;
-	return 0;
+	return share_ssh_keygen_wait(pid);
 }
 
 /* ---- certificates: just enough to learn valid_before --------------------- */
@@ -326,33 +344,29 @@ cert_line_ok(const u_char *p, size_t len)
 }
 
 /*
- * Get a certificate for our key with the token. 0 on success;
+ * Get a certificate for our key with the token, in three steps: begin
+ * starts ssh (its key exchange and login go on by themselves); key gives
+ * it the public key, once made, on its standard input, which it sends
+ * only after the login; end answers its askpass prompts with the id and
+ * token, waits for the certificate and writes it. Between them the caller
+ * may do what does not need the certificate (make the key, start tmux):
+ * ssh's first prompt waits for end. end returns 0 on success;
  * TUNL_ERR_UNSAFE when the relay's host key could not be verified;
- * TUNL_ERR_DENIED when the relay refused.
+ * TUNL_ERR_DENIED when the relay refused. Every begin that returned 0 is
+ * followed by end or abort.
  */
 int
-share_ssh_sign(struct share *s, const char *token)
+share_ssh_sign_begin(struct share *s, struct share_sign *sg)
 {
 	const char	*argv[SSH_ARGS_MAX];
 	char		 khf[PATH_MAX + 32], dest[SHARE_HOST_MAX + 8];
-	char		 pub[1024], chunk[1024];
-	struct pollfd	 pfd[2];
-	struct buf	*cert = NULL;
-	time_t		 deadline;
-	off_t		 logpos;
 	size_t		 n;
-	ssize_t		 got;
-	pid_t		 pid = -1;
-	int		 in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	int		 lfd = -1, logfd = -1, fd, r, st, open_out = 1;
+	int		 in[2] = { -1, -1 }, out[2] = { -1, -1 }, r;
 
-	{
-		char	 pubpath[PATH_MAX + 8];
-
-		(void)snprintf(pubpath, sizeof(pubpath), "%s.pub", s->key);
-		if ((r = read_file(pubpath, pub, sizeof(pub))) != 0)
-			return r;
-	}
+	sg->pid = -1;
+	sg->lfd = sg->in = sg->out = sg->logfd = -1;
+	sg->logpos = 0;
+	sg->cert = NULL;
 	n = ssh_common(s, argv, khf, sizeof(khf));
 	argv[n++] = "-o"; argv[n++] = "BatchMode=no";
 	argv[n++] = "-o"; argv[n++] = "IdentityFile=none";
@@ -367,61 +381,128 @@ share_ssh_sign(struct share *s, const char *token)
 	argv[n++] = s->session;
 	argv[n] = NULL;
 
-	if ((cert = buf_new(SSH_CERT_MAX)) == NULL)
+	if ((sg->cert = buf_new(SSH_CERT_MAX)) == NULL)
 		return TUNL_ERR_ALLOC;
-	if ((r = share_sock_listen(s->asksock, &lfd)) != 0)
+	if ((r = share_sock_listen(s->asksock, &sg->lfd)) != 0)
 		goto out;
 	r = TUNL_ERR_SYSTEM;
-	if ((logfd = ssh_log_open(s)) == -1 || pipe2(in, O_CLOEXEC) == -1 ||
+	if ((sg->logfd = ssh_log_open(s)) == -1 || pipe2(in, O_CLOEXEC) == -1 ||
 	    pipe2(out, O_CLOEXEC) == -1)
 		goto out;
-	logpos = ssh_log_size(s);
+	sg->logpos = ssh_log_size(s);
 	if (setenv("SSH_ASKPASS", s->self, 1) == -1 ||
 	    setenv("SSH_ASKPASS_REQUIRE", "force", 1) == -1 ||
 	    setenv(SHARE_ASKPASS_ENV, s->asksock, 1) == -1)
 		goto out;
-	r = share_spawn(argv, in[0], out[1], logfd, &pid);
+	r = share_spawn(argv, in[0], out[1], sg->logfd, &sg->pid);
 	(void)unsetenv("SSH_ASKPASS");
 	(void)unsetenv("SSH_ASKPASS_REQUIRE");
 	(void)unsetenv(SHARE_ASKPASS_ENV);
 	if (r != 0)
 		goto out;
-	(void)close(in[0]);
-	(void)close(out[1]);
-	in[0] = out[1] = -1;
-	/* The public key is one short line: it fits in the pipe at once. */
-	(void)share_write_all(in[1], pub, strlen(pub));
-	(void)close(in[1]);
-	in[1] = -1;
+	sg->in = in[1];
+	sg->out = out[0];
+	in[1] = out[0] = -1;
+	r = 0;
+ out:
+	if (in[0] != -1) (void)close(in[0]);
+	if (in[1] != -1) (void)close(in[1]);
+	if (out[0] != -1) (void)close(out[0]);
+	if (out[1] != -1) (void)close(out[1]);
+	if (r != 0)
+		share_ssh_sign_abort(s, sg);
+	return r;
+}
+
+/* The public key, made meanwhile, to the sign's ssh; its input ends. */
+int
+share_ssh_sign_key(struct share *s, struct share_sign *sg)
+{
+	char	 pub[1024], pubpath[PATH_MAX + 8];
+	int	 r;
+
+	if (sg->in == -1)
+		return TUNL_ERR_INVALID;
+	(void)snprintf(pubpath, sizeof(pubpath), "%s.pub", s->key);
+	/*
+	 * One short line: it fits in the pipe at once. If ssh has already
+	 * gone (a host key it could not verify, a refusal), the write fails
+	 * and end says why from ssh's log: not a failure of the key.
+	 */
+	if ((r = read_file(pubpath, pub, sizeof(pub))) == 0)
+		(void)share_write_all(sg->in, pub, strlen(pub));
+	(void)close(sg->in);
+	sg->in = -1;
+	return r;
+}
+
+/* A sign begun and not finished (the program is giving up). */
+void
+share_ssh_sign_abort(struct share *s, struct share_sign *sg)
+{
+	if (sg->in != -1) {
+		(void)close(sg->in);
+		sg->in = -1;
+	}
+	if (sg->pid > 0) {
+		(void)kill(sg->pid, SIGTERM);
+		(void)share_wait(sg->pid);
+		sg->pid = -1;
+	}
+	if (sg->lfd != -1) {
+		(void)close(sg->lfd);
+		(void)unlink(s->asksock);
+		sg->lfd = -1;
+	}
+	if (sg->out != -1) {
+		(void)close(sg->out);
+		sg->out = -1;
+	}
+	if (sg->logfd != -1) {
+		(void)close(sg->logfd);
+		sg->logfd = -1;
+	}
+	buf_free(sg->cert);
+	sg->cert = NULL;
+}
+
+int
+share_ssh_sign_end(struct share *s, struct share_sign *sg, const char *token)
+{
+	char		 chunk[1024];
+	struct pollfd	 pfd[2];
+	time_t		 deadline;
+	ssize_t		 got;
+	int		 fd, r, st, open_out = 1;
 
 	deadline = time(NULL) + SSH_SIGN_TIMEOUT;
 	while (open_out) {
 		if (time(NULL) > deadline) {
-			(void)kill(pid, SIGTERM);
+			(void)kill(sg->pid, SIGTERM);
 			break;
 		}
-		pfd[0].fd = lfd;
+		pfd[0].fd = sg->lfd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = out[0];
+		pfd[1].fd = sg->out;
 		pfd[1].events = POLLIN;
 		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN)
-			(void)share_askpass_answer(lfd, s->session, token);
+			(void)share_askpass_answer(sg->lfd, s->session, token);
 		if (pfd[1].revents & (POLLIN | POLLHUP)) {
-			got = read(out[0], chunk, sizeof(chunk));
+			got = read(sg->out, chunk, sizeof(chunk));
 			if (got == -1 && errno == EINTR)
 				continue;
 			if (got <= 0)
 				open_out = 0;
-			else if (buf_put(cert, chunk, (size_t)got) != 0)
+			else if (buf_put(sg->cert, chunk, (size_t)got) != 0)
 				open_out = 0;	/* too long: refused below */
 		}
 	}
-	st = share_wait(pid);
-	pid = -1;
-	if (st != 0 || !cert_line_ok(buf_ptr(cert), buf_len(cert))) {
-		ssh_log_diagnose(s, logpos);
+	st = share_wait(sg->pid);
+	sg->pid = -1;
+	if (st != 0 || !cert_line_ok(buf_ptr(sg->cert), buf_len(sg->cert))) {
+		ssh_log_diagnose(s, sg->logpos);
 		r = s->diag == SHARE_DIAG_HOSTKEY_CHANGED ||
 		    s->diag == SHARE_DIAG_HOSTKEY_UNKNOWN ? TUNL_ERR_UNSAFE :
 		    TUNL_ERR_DENIED;
@@ -433,27 +514,32 @@ share_ssh_sign(struct share *s, const char *token)
 		r = TUNL_ERR_SYSTEM;
 		goto out;
 	}
-	r = share_write_all(fd, buf_ptr(cert), buf_len(cert));
+	r = share_write_all(fd, buf_ptr(sg->cert), buf_len(sg->cert));
 	(void)close(fd);
 	if (r == 0 && (r = share_ssh_cert_expiry(s->cert, &s->cert_expiry)) != 0)
 		r = TUNL_ERR_DENIED;
  out:
-	if (pid > 0) {
-		(void)kill(pid, SIGTERM);
-		(void)share_wait(pid);
-	}
-	if (lfd != -1) {
-		(void)close(lfd);
-		(void)unlink(s->asksock);
-	}
-	if (in[0] != -1) (void)close(in[0]);
-	if (in[1] != -1) (void)close(in[1]);
-	if (out[0] != -1) (void)close(out[0]);
-	if (out[1] != -1) (void)close(out[1]);
-	if (logfd != -1)
-		(void)close(logfd);
-	buf_free(cert);
+	share_ssh_sign_abort(s, sg);
 	return r;
+}
+
+/*
+ * Both halves at once: for a new token given in the chat pane, when
+ * nothing else is waiting to run meanwhile.
+ */
+int
+share_ssh_sign(struct share *s, const char *token)
+{
+	struct share_sign	 sg;
+	int			 r;
+
+	if ((r = share_ssh_sign_begin(s, &sg)) != 0)
+		return r;
+	if ((r = share_ssh_sign_key(s, &sg)) != 0) {
+		share_ssh_sign_abort(s, &sg);
+		return r;
+	}
+	return share_ssh_sign_end(s, &sg, token);
 }
 
 /* ---- produce ---------------------------------------------------------------- */

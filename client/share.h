@@ -206,7 +206,15 @@ void		 share_tmux_kill(struct share *);
 /* ---- share-ssh.c: ssh-keygen and ssh ------------------------------------- */
 
 int		 share_ssh_keygen(struct share *);
+int		 share_ssh_keygen_start(struct share *, pid_t *);
+int		 share_ssh_keygen_wait(pid_t);
+struct share_sign;
 int		 share_ssh_sign(struct share *, const char *);
+int		 share_ssh_sign_begin(struct share *, struct share_sign *);
+int		 share_ssh_sign_key(struct share *, struct share_sign *);
+int		 share_ssh_sign_end(struct share *, struct share_sign *,
+		     const char *);
+void		 share_ssh_sign_abort(struct share *, struct share_sign *);
 int		 share_ssh_produce(struct share *);
 int		 share_ssh_cert_expiry(const char *, u_int64_t *);
 int		 share_ssh_refused(struct share *);
@@ -254,6 +262,17 @@ void		 share_timing_mark(struct share *, const char *);
 void		 share_timing_done(struct share *);
 
 /* ---- tunl-share.c: the whole session's state -------------------------------- */
+
+/* A sign under way (share_ssh_sign_begin). */
+struct share_sign {
+	pid_t		 pid;
+	int		 lfd;			/* askpass's socket */
+	int		 in;			/* ssh's input: the public key */
+	int		 out;			/* ssh's output: the certificate */
+	int		 logfd;
+	off_t		 logpos;
+	struct buf	*cert;
+};
 
 struct share {
 	/* From the command line. */
@@ -328,6 +347,7 @@ struct share {
 	struct frame_reader fr;
 	struct buf	*out;			/* frames not yet written */
 	int		 connected;
+	int		 early;			/* ssh started before the loop */
 	u_int		 backoff;		/* seconds to the next try */
 	time_t		 retry_at;
 	u_int64_t	 cert_expiry;		/* valid_before, unix time */

@@ -280,10 +280,12 @@ sign_failed(struct share *s)
 	fprintf(stderr, "ssh's messages are in %s\n", s->sshlog);
 }
 
+/* The sign's second half; tmux, if it was started meanwhile, goes too. */
 static void
-sign_or_die(struct share *s, const char *token)
+sign_or_die(struct share *s, struct share_sign *sg, const char *token)
 {
-	if (share_ssh_sign(s, token) != 0) {
+	if (share_ssh_sign_end(s, sg, token) != 0) {
+		share_tmux_kill(s);
 		sign_failed(s);
 		remove_secrets(s);
 		exit(1);
@@ -328,6 +330,9 @@ main(int argc, char **argv)
 	};
 	struct share		*s = &S;
 	struct cast_header	 ch;
+	struct share_sign	 sg = { .pid = -1, .lfd = -1, .in = -1,
+				     .out = -1, .logfd = -1 };
+	pid_t			 keygen_pid = -1;
 	char			 endnote[PROTO_TEXT_MAX + 32];
 	struct sigaction	 sa;
 	char			 token[SHARE_TOKEN_MAX + 1];
@@ -495,19 +500,62 @@ main(int argc, char **argv)
 	if (s->relay_fd == -1) {
 		get_token(s, token_fd, token_file, token, sizeof(token));
 		share_timing_mark(s, "setup");
-		if (share_ssh_keygen(s) != 0)
-			fatal("ssh-keygen failed");
-		share_timing_mark(s, "keygen");
-		sign_or_die(s, token);
-		tunl_memzero(token, sizeof(token));
-		share_timing_mark(s, "sign");
+		/*
+		 * The sign's ssh starts first: its key exchange and login
+		 * are the longest wait, and need neither the key (it goes on
+		 * ssh's input, read after the login) nor tmux.
+		 */
+		if (share_ssh_sign_begin(s, &sg) != 0) {
+			sign_failed(s);
+			remove_secrets(s);
+			exit(1);
+		}
+		if (share_ssh_keygen_start(s, &keygen_pid) != 0) {
+			share_ssh_sign_abort(s, &sg);
+			fatal("cannot run ssh-keygen");
+		}
+		share_timing_mark(s, "ssh-sign");
 	}
 
-	if (ctlmode_init(&s->ctl) != 0 || share_ui_init(s) != 0)
-		fatal("out of memory or cannot make %s", s->chatsock);
-	if ((r = share_tmux_start(s)) != 0)
-		fatal_r(r, "cannot start tmux on %s", s->sock);
+	/*
+	 * tmux needs no certificate: it starts while ssh makes its key
+	 * exchange and login for the sign. Its prompt waits for us.
+	 */
+	r = TUNL_ERR_ALLOC;
+	if (ctlmode_init(&s->ctl) != 0 || share_ui_init(s) != 0 ||
+	    (r = share_tmux_start(s)) != 0) {
+		if (s->relay_fd == -1) {
+			(void)share_ssh_keygen_wait(keygen_pid);
+			share_ssh_sign_abort(s, &sg);
+			remove_secrets(s);
+		}
+		fatal_r(r, "cannot start tmux on %s (or make %s)", s->sock,
+		    s->chatsock);
+	}
 	share_timing_mark(s, "tmux");
+	if (s->relay_fd == -1) {
+		if (share_ssh_keygen_wait(keygen_pid) != 0 ||
+		    share_ssh_sign_key(s, &sg) != 0) {
+			share_ssh_sign_abort(s, &sg);
+			share_tmux_kill(s);
+			remove_secrets(s);
+			fatal("ssh-keygen failed");
+		}
+		share_timing_mark(s, "keygen");
+		sign_or_die(s, &sg, token);
+		tunl_memzero(token, sizeof(token));
+		share_timing_mark(s, "sign");
+		/*
+		 * The relay's login takes longer than anything tmux does: it
+		 * starts now and goes on while the control client attaches;
+		 * what the relay says waits in the pipe until the frame loop
+		 * reads it. If this fails the loop tries again as after a
+		 * lost link.
+		 */
+		if (share_ssh_produce(s) == 0)
+			s->early = 1;
+		share_timing_mark(s, "ssh");
+	}
 	share_ui_header(s);
 	share_ui_status(s);
 	if ((r = share_tmux_control(s)) != 0)
