@@ -108,6 +108,10 @@ new
 D=$ID
 harness_assert_eq "" "$(port_of "$D")" "a port beyond the range"
 
+# show names it.
+out=$(harness_ssh_key support alice -- show "$A" </dev/null 2>&1) ||
+    harness_fail "show $A: $out"
+harness_assert_contains "$out" "tunnel    port $PA"
 sign_cert "$A" "$TA" certa
 harness_assert_contains "$(cat "$H/certa.cert.txt")" "permit-port-forwarding"
 sign_cert "$B" "$TB" certb
@@ -194,6 +198,9 @@ grep -q "refused user=tunl-tunnel key_id=$B .*reason=restricted" \
 harness_ssh_key support alice -- kill "$A" >/dev/null 2>&1 ||
     harness_fail "kill $A"
 refused certa tunl-tunnel "127.0.0.1:$PA"
+out=$(harness_ssh_key support alice -- show "$A" </dev/null 2>&1) ||
+    harness_fail "show $A: $out"
+harness_assert_not_contains "$out" "tunnel "
 # A's port is free again for the next session.
 new
 harness_assert_eq "$PA" "$(port_of "$ID")" "the ended session's port, again"
