@@ -38,6 +38,7 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
     int report)
 {
 	struct group	*gr;
+	uid_t		 tunnel_uid;
 
 	ids->missing = 0;
 	ids->relay_gid = ids->key_gid = ids->recording_gid = (gid_t)-1;
@@ -87,6 +88,11 @@ admin_accounts_resolve(const struct tunl_cfg *cfg, struct admin_ids *ids,
 	ids->missing += admin_accounts_user(cfg->principals_user,
 	    cfg->relay_group, "sshd runs tunl-principals as it",
 	    &ids->principals_uid, report);
+	/* Only a relay with tunnel ports needs the tunnel account. */
+	if (cfg->tunnel_port_min != 0)
+		ids->missing += admin_accounts_user(cfg->tunnel_user,
+		    cfg->tunnel_user, "session certificates listen for "
+		    "tunnels as it; its own group", &tunnel_uid, report);
 }
 
 static int
@@ -173,6 +179,15 @@ admin_accounts_create(const struct tunl_cfg *cfg)
 	    (r = accounts_group(cfg->recording_group)) != 0 ||
 	    (r = accounts_member(cfg->recording_group,
 	    cfg->engineer_user)) != 0)
+		return r;
+	/*
+	 * The tunnel account, with tunnel ports only: a group of its own
+	 * (not relay_group, which reaches the hand-offs and the sockets),
+	 * no shell; sshd lets it only listen (the drop-in).
+	 */
+	if (cfg->tunnel_port_min != 0 &&
+	    ((r = accounts_group(cfg->tunnel_user)) != 0 ||
+	    (r = accounts_user(cfg->tunnel_user, cfg->tunnel_user, 0)) != 0))
 		return r;
 	return 0;
 }

@@ -154,6 +154,7 @@ authority_mint(struct authority *a)
 	u_char			 key[TOKEN_KEY_LEN];
 	size_t			 len;
 	int64_t			 token_expires = 0;
+	u_int			 port = 0;
 	int			 r, status = 1, have_key = 0;
 
 	memset(token, 0, sizeof(token));
@@ -194,6 +195,18 @@ authority_mint(struct authority *a)
 		authority_fail("cannot create a session");
 		goto out;
 	}
+	/*
+	 * Its tunnel port, when the relay has a range, held for the
+	 * session's life. A relay whose range is all taken still shares
+	 * screens; only the tunnel is unavailable for this session.
+	 */
+	if (a->cfg.tunnel_port_min != 0 && s.mode != SESSION_RESTRICTED &&
+	    (r = registry_tunnel_assign(reg, s.id, a->cfg.tunnel_port_min,
+	    a->cfg.tunnel_port_max, &port)) != 0)
+		error_r(r, "mint: session %s has no tunnel port: %s", s.id,
+		    registry_errmsg(reg));
+	else if (port != 0)
+		info("session %s: tunnel port %u", s.id, port);
 	/* registry_session_create logged "created" with the engineer. */
 	info("minted session %s for engineer %s (%s, expires %lld)", s.id,
 	    s.engineer, session_mode_name(s.mode), (long long)s.expires);

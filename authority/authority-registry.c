@@ -16,6 +16,7 @@
  *	kill <id>	end it				engineer
  *	unlock <id>	lift a lock			engineer
  *	live <id>	may its certificate log in	principals_user
+ *	listen <id>	its tunnel port, if it may listen	principals_user
  *
  * customer*: only for the session the caller's login is bound to, proved
  * by the login key as for admit (authority_binding). For the engineer,
@@ -59,6 +60,7 @@ static const struct reg_verb reg_verbs[] = {
 	{ "kill",	0, 1, 0 },
 	{ "unlock",	0, 1, 0 },
 	{ "live",	0, 0, 1 },
+	{ "listen",	0, 0, 1 },
 };
 
 const char *
@@ -349,6 +351,51 @@ reg_live(struct authority *a, struct registry *reg, const char *sid)
 	return 0;
 }
 
+/*
+ * listen: for a login as tunnel_user, "port <n>" when the session is
+ * live, not restricted and holds a tunnel port, else one word saying why
+ * not (as live, or "restricted", "no-port").
+ */
+static int
+reg_listen(struct authority *a, struct registry *reg, const char *sid)
+{
+	struct session	 s;
+	const char	*why = NULL;
+	u_int		 port = 0;
+	int		 r;
+
+	r = registry_session_get(reg, sid, &s);
+	if (r == TUNL_ERR_NOT_FOUND)
+		why = "unknown-session";
+	else if (r != 0) {
+		error("registry: %s: %s", tunl_err(r), registry_errmsg(reg));
+		why = "registry-error";
+	} else if (s.state == SESSION_LOCKED)
+		why = "locked";
+	else if (s.state != SESSION_PENDING && s.state != SESSION_ACTIVE)
+		why = "ended";
+	else if (s.expires <= a->now)
+		why = "expired";
+	else if (s.mode == SESSION_RESTRICTED)
+		why = "restricted";
+	else if (a->cfg.tunnel_port_min == 0)
+		why = "no-port";
+	else if ((r = registry_tunnel_port(reg, sid, &port)) ==
+	    TUNL_ERR_NOT_FOUND)
+		why = "no-port";
+	else if (r != 0) {
+		error("registry: %s: %s", tunl_err(r), registry_errmsg(reg));
+		why = "registry-error";
+	} else if (port < a->cfg.tunnel_port_min ||
+	    port > a->cfg.tunnel_port_max)
+		why = "no-port";	/* the range changed since */
+	if (why != NULL)
+		printf("%s\n", why);
+	else
+		printf("port %u\n", port);
+	return 0;
+}
+
 static int
 reg_session(struct registry *reg, const char *sid)
 {
@@ -467,6 +514,8 @@ authority_registry(struct authority *a, const char *name, const char *arg)
 		status = reg_reap_one(a, reg, sid, who);
 	else if (strcmp(name, "live") == 0)
 		status = reg_live(a, reg, sid);
+	else if (strcmp(name, "listen") == 0)
+		status = reg_listen(a, reg, sid);
 	else if (strcmp(name, "restrict") == 0) {
 		if ((r = registry_session_restrict(reg, sid, "customer",
 		    a->now)) != 0) {

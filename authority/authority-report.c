@@ -153,6 +153,7 @@ authority_report_show(struct registry *reg, const struct session *s,
     int64_t now)
 {
 	char	 t[REPORT_TEXT_MAX], when[64], age[32];
+	u_int	 port;
 
 	printf("session   %s\n", s->id);
 	printf("state     %s\n", session_state_name(s->state));
@@ -172,6 +173,10 @@ authority_report_show(struct registry *reg, const struct session *s,
 	}
 	printf("failures  %u\n", s->failures);
 	printf("viewers   %u\n", s->viewers);
+	/* The relay port held for the tunnel upgrade, while it is held. */
+	if (s->state != SESSION_ENDED &&
+	    registry_tunnel_port(reg, s->id, &port) == 0)
+		printf("tunnel    port %u\n", port);
 	printf("events:\n");
 	return registry_event_list(reg, s->id, report_event, NULL);
 }

@@ -12,8 +12,10 @@
  *  - ssh-keygen signs it with the CA key (readable through our setgid
  *    group only): key id <id>, principal tunl-<id>, valid from a minute
  *    ago for cert_ttl minutes, serial = the id of the token it consumes
- *    (0 without one), no permissions but a
- *    force-command of tunl-shell;
+ *    (0 without one), a force-command of tunl-shell and no permission,
+ *    but port forwarding when the relay has tunnel ports and the session
+ *    is not restricted (only tunnel_user's login may use it, and only to
+ *    listen on the session's port: the drop-in and tunl-principals);
  *  - the session's token is consumed, and only then is the certificate
  *    printed. A token yields one certificate: a later `sign` needs a new
  *    keyboard-interactive login, which needs a live token, so once the
@@ -206,7 +208,7 @@ sign_read_cert(int dfd, char *out, size_t outlen, size_t *lenp)
  */
 static int
 sign_run_keygen(const struct authority *a, const char *sid,
-    const char *keypath, int64_t gen)
+    const char *keypath, int64_t gen, int forward)
 {
 	char		 principal[sizeof("tunl-") + ID_LEN_MAX];
 	char		 validity[32], serial[32], force[PATH_MAX + 32];
@@ -220,8 +222,9 @@ sign_run_keygen(const struct authority *a, const char *sid,
 		(char *)"-I", id, (char *)"-n", principal,
 		(char *)"-V", validity, (char *)"-z", serial,
 		(char *)"-O", (char *)"clear", (char *)"-O", force,
-		kp, NULL
+		NULL, NULL, NULL, NULL
 	};
+	size_t		 n = 16;	/* the first free slot above */
 
 	tunl_strlcpy(ca, a->cfg.ca_key, sizeof(ca));
 	tunl_strlcpy(id, sid, sizeof(id));
@@ -233,6 +236,17 @@ sign_run_keygen(const struct authority *a, const char *sid,
 	if ((size_t)snprintf(force, sizeof(force),
 	    "force-command=%s/tunl/tunl-shell", LIBEXECDIR) >= sizeof(force))
 		return TUNL_ERR_LENGTH;
+	/*
+	 * The tunnel upgrade: port forwarding, which sshd narrows to a
+	 * listen on the session's own relay port, and only when logged in
+	 * as tunnel_user (the drop-in, tunl-principals' permitlisten). The
+	 * customer account keeps DisableForwarding.
+	 */
+	if (forward) {
+		argv[n++] = (char *)"-O";
+		argv[n++] = (char *)"permit-port-forwarding";
+	}
+	argv[n] = kp;
 
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return TUNL_ERR_SYSTEM;
@@ -266,7 +280,8 @@ sign_run_keygen(const struct authority *a, const char *sid,
  */
 static int
 sign_certificate(const struct authority *a, const char *sid, int64_t gen,
-    const struct sign_key *k, char *cert, size_t certlen, size_t *lenp)
+    int forward, const struct sign_key *k, char *cert, size_t certlen,
+    size_t *lenp)
 {
 	char	 dir[] = SIGN_TMPDIR "/tunl-authority.XXXXXX";
 	char	 keypath[sizeof(dir) + sizeof(SIGN_KEYFILE) + 1];
@@ -285,7 +300,7 @@ sign_certificate(const struct authority *a, const char *sid, int64_t gen,
 	snprintf(keyline, sizeof(keyline), "%s\n", k->line);
 	if ((r = sign_write_file(dfd, SIGN_KEYFILE, keyline,
 	    strlen(keyline))) != 0 ||
-	    (r = sign_run_keygen(a, sid, keypath, gen)) != 0 ||
+	    (r = sign_run_keygen(a, sid, keypath, gen, forward)) != 0 ||
 	    (r = sign_read_cert(dfd, cert, certlen, lenp)) != 0)
 		goto out;
 	r = authority_sign_check_cert(cert, *lenp);
@@ -433,8 +448,9 @@ authority_sign(struct authority *a, const char *sid)
 	 * Ids only grow, so admit can tell this certificate from any signed
 	 * with an older token, even in the same second.
 	 */
-	if ((r = sign_certificate(a, sid, s.token_gen, &k, cert, sizeof(cert),
-	    &certlen)) != 0) {
+	if ((r = sign_certificate(a, sid, s.token_gen,
+	    a->cfg.tunnel_port_min != 0 && s.mode != SESSION_RESTRICTED, &k,
+	    cert, sizeof(cert), &certlen)) != 0) {
 		error_r(r, "sign %s: ssh-keygen failed", sid);
 		authority_fail("cannot sign the key");
 		goto out;

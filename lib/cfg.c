@@ -70,6 +70,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_STR(principals_user, CFG_T_NAME),
 	CFG_STR(key_group, CFG_T_NAME),
 	CFG_STR(recording_group, CFG_T_NAME),
+	CFG_STR(tunnel_user, CFG_T_NAME),
 	CFG_NUM(token_required, CFG_T_BOOL, 0, 1),
 	CFG_NUM(token_length, CFG_T_UINT, TOKEN_DIGITS_MIN, TOKEN_DIGITS_MAX),
 	CFG_NUM(session_ttl, CFG_T_UINT, 1, 10080),
@@ -89,6 +90,8 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_NUM(recording_retention, CFG_T_UINT, 0, 36500),
 	CFG_NUM(recording_max, CFG_T_SIZE, 0, 1024 * 1024 * CFG_SIZE_M),
 	CFG_NUM(event_retention, CFG_T_UINT, 0, 36500),
+	CFG_NUM(tunnel_port_min, CFG_T_UINT, 0, 65535),
+	CFG_NUM(tunnel_port_max, CFG_T_UINT, 0, 65535),
 	{ "webhook_url", CFG_T_URL, offsetof(struct tunl_cfg, webhook_url),
 	    CFG_URL_MAX, 0, CFG_WEBHOOKS_MAX },
 	CFG_STR(webhook_key, CFG_T_PATH),
@@ -235,6 +238,8 @@ cfg_defaults(struct tunl_cfg *cfg)
 	tunl_strlcpy(cfg->key_group, "tunl-auth", sizeof(cfg->key_group));
 	tunl_strlcpy(cfg->recording_group, "tunl-rec",
 	    sizeof(cfg->recording_group));
+	tunl_strlcpy(cfg->tunnel_user, "tunl-tunnel",
+	    sizeof(cfg->tunnel_user));
 	cfg->token_required = 1;
 	cfg->token_length = TOKEN_DIGITS_DEFAULT;
 	cfg->session_ttl = 240;
@@ -608,6 +613,39 @@ cfg_check_order(struct cfg_parser *p, const struct tunl_cfg *cfg,
 }
 
 /*
+ * The tunnel port range: both 0 (no tunnels, the default), or both set,
+ * from 1024 up, and tunnel_port_min not above tunnel_port_max.
+ */
+static int
+cfg_check_tunnel(struct cfg_parser *p, const struct tunl_cfg *cfg)
+{
+	const struct cfg_key	*kl = cfg_find("tunnel_port_min");
+	const struct cfg_key	*kh = cfg_find("tunnel_port_max");
+	u_int			 ll, lh;
+
+	if (kl == NULL || kh == NULL)
+		return TUNL_ERR_INTERNAL;
+	if (cfg->tunnel_port_min == 0 && cfg->tunnel_port_max == 0)
+		return 0;
+	ll = p->seen[kl - cfg_keys];
+	lh = p->seen[kh - cfg_keys];
+	p->lineno = ll > lh ? ll : lh;
+	if (cfg->tunnel_port_min == 0 || cfg->tunnel_port_max == 0) {
+		cfg_error(p, "tunnel_port_min and tunnel_port_max: set both "
+		    "(a range of relay ports) or neither (no tunnels)");
+		return TUNL_ERR_CONFIG;
+	}
+	if (cfg->tunnel_port_min < 1024) {
+		p->lineno = ll;
+		cfg_error(p, "tunnel_port_min: %u is below 1024",
+		    cfg->tunnel_port_min);
+		return TUNL_ERR_CONFIG;
+	}
+	return cfg_check_order(p, cfg, "tunnel_port_min", "tunnel_port_max",
+	    "more than", "less than");
+}
+
+/*
  * Parse a whole configuration text of len bytes (it need not end in NUL
  * or a newline); name is the file name used in messages. cfg starts from
  * the defaults. On success *cfg holds the result; on failure *cfg is left
@@ -668,7 +706,8 @@ cfg_parse(struct tunl_cfg *cfg, const char *text, size_t len,
 	if ((r = cfg_check_order(&p, &tmp, "token_ttl", "session_ttl",
 	    "longer than", "shorter than")) != 0 ||
 	    (r = cfg_check_order(&p, &tmp, "max_consumers",
-	    "max_consumers_total", "more than", "less than")) != 0)
+	    "max_consumers_total", "more than", "less than")) != 0 ||
+	    (r = cfg_check_tunnel(&p, &tmp)) != 0)
 		goto out;
 	*cfg = tmp;
 	r = 0;

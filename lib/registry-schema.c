@@ -141,6 +141,20 @@ static const char *const registry_migrations[] = {
 	"  WHEN OLD.at >= coalesce((SELECT before FROM events_prune"
 	"    WHERE one = 1), 0)"
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+
+	/*
+	 * 5: the tunnel upgrade's relay ports. When tunnel_port_min/max
+	 * are set, each session that is not restricted gets one port of
+	 * that range as it is made; the port is free again once its
+	 * session has ended (a row stays until prune removes the session).
+	 */
+	"CREATE TABLE tunnels ("
+	"  session_id TEXT PRIMARY KEY NOT NULL"
+	"    REFERENCES sessions (id) ON DELETE CASCADE,"
+	"  port INTEGER NOT NULL"
+	"    CHECK (typeof(port) = 'integer' AND port BETWEEN 1024 AND 65535)"
+	");"
+	"CREATE INDEX tunnels_port ON tunnels (port);",
 };
 
 /* The list and the version the code claims must agree. */

@@ -82,6 +82,9 @@ enum reg_sql {
 	SQL_PRUNE_EVENTS,
 	SQL_PRUNE_CLOSE,
 	SQL_PRUNE_SESSIONS,
+	SQL_TUNNEL_GET,
+	SQL_TUNNEL_FREE,
+	SQL_TUNNEL_INSERT,
 	SQL_NSTMTS
 };
 
@@ -225,6 +228,17 @@ static const char *const reg_sql_text[SQL_NSTMTS] = {
 	    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions "
 	    "WHERE state = 'ended' AND ended < ?1 ORDER BY ended, id "
 	    "LIMIT ?2)",
+	[SQL_TUNNEL_GET] =
+	    "SELECT port FROM tunnels WHERE session_id = ?1",
+	/* The lowest port of [?1, ?2] no session that has not ended holds. */
+	[SQL_TUNNEL_FREE] =
+	    "WITH RECURSIVE p(n) AS (SELECT ?1 UNION ALL "
+	    "SELECT n + 1 FROM p WHERE n < ?2) "
+	    "SELECT n FROM p WHERE n NOT IN (SELECT t.port FROM tunnels t "
+	    "JOIN sessions s ON s.id = t.session_id "
+	    "WHERE s.state != 'ended') LIMIT 1",
+	[SQL_TUNNEL_INSERT] =
+	    "INSERT INTO tunnels (session_id, port) VALUES (?1, ?2)",
 };
 
 struct registry {
@@ -2289,4 +2303,101 @@ registry_prune_sessions(struct registry *reg, int64_t before, u_int batch)
 {
 	return reg_prune_batch(reg, SQL_PRUNE_SESSIONS, SQL_NSTMTS,
 	    SQL_NSTMTS, before, batch);
+}
+
+/* ---- tunnels: one relay port per session --------------------------------- */
+
+static int
+reg_tunnel_read(struct registry *reg, const char *sid, u_int *port)
+{
+	sqlite3_stmt	*stmt;
+	int64_t		 n;
+	int		 r;
+
+	*port = 0;
+	if ((r = reg_stmt(reg, SQL_TUNNEL_GET, &stmt)) != 0)
+		return r;
+	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0)
+		goto out;
+	if ((r = reg_step(reg, stmt)) == 0) {
+		r = TUNL_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	n = sqlite3_column_int64(stmt, 0);
+	if (n < 1024 || n > 65535) {
+		r = reg_invalid(reg, "tunnel port");
+		goto out;
+	}
+	*port = (u_int)n;
+	r = 0;
+ out:
+	reg_release(stmt);
+	return r;
+}
+
+/*
+ * Give session sid a tunnel port: the one it has, or the lowest port of
+ * [lo, hi] that no session still not ended holds. TUNL_ERR_FULL when
+ * every port is taken, TUNL_ERR_NOT_FOUND when there is no such session.
+ */
+int
+registry_tunnel_assign(struct registry *reg, const char *sid, u_int lo,
+    u_int hi, u_int *port)
+{
+	sqlite3_stmt	*stmt = NULL;
+	int64_t		 n;
+	int		 r;
+
+	*port = 0;
+	if (!reg_check_id(sid))
+		return reg_invalid(reg, "session id");
+	if (lo < 1024 || hi > 65535 || lo > hi)
+		return reg_invalid(reg, "tunnel port range");
+	if ((r = reg_begin(reg)) != 0)
+		return r;
+	if ((r = reg_tunnel_read(reg, sid, port)) == 0)
+		goto commit;
+	if (r != TUNL_ERR_NOT_FOUND)
+		goto fail;
+	if ((r = reg_stmt(reg, SQL_TUNNEL_FREE, &stmt)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 1, lo)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 2, hi)) != 0)
+		goto fail;
+	if ((r = reg_step(reg, stmt)) < 0)
+		goto fail;
+	if (r == 0) {
+		reg_set_err(reg, "every tunnel port is taken");
+		r = TUNL_ERR_FULL;
+		goto fail;
+	}
+	n = sqlite3_column_int64(stmt, 0);
+	reg_release(stmt);
+	stmt = NULL;
+	if ((r = reg_stmt(reg, SQL_TUNNEL_INSERT, &stmt)) != 0 ||
+	    (r = reg_bind_text(reg, stmt, 1, sid)) != 0 ||
+	    (r = reg_bind_int(reg, stmt, 2, n)) != 0 ||
+	    (r = reg_exec(reg, stmt)) != 0)
+		goto fail;
+	*port = (u_int)n;
+ commit:
+	if ((r = reg_commit(reg)) == 0)
+		goto out;
+ fail:
+	*port = 0;
+	reg_rollback(reg);
+ out:
+	reg_release(stmt);
+	return r;
+}
+
+/* Session sid's tunnel port; TUNL_ERR_NOT_FOUND when it has none. */
+int
+registry_tunnel_port(struct registry *reg, const char *sid, u_int *port)
+{
+	*port = 0;
+	if (!reg_check_id(sid))
+		return reg_invalid(reg, "session id");
+	return reg_tunnel_read(reg, sid, port);
 }

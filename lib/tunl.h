@@ -219,6 +219,7 @@ struct tunl_cfg {
 	char		 principals_user[CFG_NAME_MAX];
 	char		 key_group[CFG_NAME_MAX];
 	char		 recording_group[CFG_NAME_MAX];
+	char		 tunnel_user[CFG_NAME_MAX];	/* listens for tunnels */
 	int		 token_required;	/* 0 or 1 */
 	u_int		 token_length;		/* digits */
 	u_int		 session_ttl;		/* minutes */
@@ -238,6 +239,8 @@ struct tunl_cfg {
 	size_t		 recording_max;	/* output bytes a recording holds;
 					   0: no cap */
 	u_int		 event_retention;	/* days; 0 keeps them */
+	u_int		 tunnel_port_min;	/* relay ports for tunnels; */
+	u_int		 tunnel_port_max;	/* both 0: no tunnels */
 	u_int		 nwebhooks;
 	char		 webhook_url[CFG_WEBHOOKS_MAX][CFG_URL_MAX];
 	char		 webhook_key[CFG_PATH_MAX];	/* signs deliveries */
@@ -297,7 +300,7 @@ int		 token_key_load(const char *, uid_t, u_char *);
  * migrations (docs/registry.md). Every string argument is checked before
  * any SQL runs; times are unix seconds passed in by the caller.
  */
-#define REGISTRY_SCHEMA_VERSION		4
+#define REGISTRY_SCHEMA_VERSION		5
 #define REGISTRY_VIEWERS_MAX		65535	/* per session */
 
 #define REGISTRY_CREATE			0x1	/* create the file (0640) */
@@ -413,6 +416,9 @@ int		 registry_webhook_advance(struct registry *, const char *,
 #define REGISTRY_PRUNE_BATCH_MAX	10000	/* rows in one transaction */
 int		 registry_prune_events(struct registry *, int64_t, u_int);
 int		 registry_prune_sessions(struct registry *, int64_t, u_int);
+int		 registry_tunnel_assign(struct registry *, const char *, u_int,
+		     u_int, u_int *);
+int		 registry_tunnel_port(struct registry *, const char *, u_int *);
 
 /* registry-schema.c */
 const char	*registry_migration(int);

@@ -13,6 +13,16 @@
  * what sshd passes, and the session is pending or active and unexpired in
  * the registry. Otherwise it prints nothing and sshd refuses the key.
  *
+ * For tunnel_user (the tunnel upgrade, only when the relay has tunnel
+ * ports) it prints
+ *
+ *	permitlisten="127.0.0.1:<port>" tunl-<id>
+ *
+ * when the session is also not restricted and holds a tunnel port, so
+ * that login may listen on that one loopback port and nowhere else (the
+ * drop-in allows tunnel_user nothing but remote forwards on 127.0.0.1,
+ * and sshd requires both to allow a listen).
+ *
  * sshd runs it twice on every certificate login and discards its stderr,
  * so it does the least it can (one config read, one id check, then asks
  * tunl-authority beside it, `live <id>`, since principals_user cannot open
@@ -86,12 +96,18 @@ pr_check_fingerprint(const char *s)
  * as well would only double every backslash).
  */
 static void
-pr_log(int accepted, const struct pr_args *a, const char *reason)
+pr_log(int accepted, const struct pr_args *a, const char *reason, u_int port)
 {
 	int	 w = PR_LOG_FIELD;
 
 #define PR_ARG(s)	w, (s) == NULL ? "-" : (s)
-	if (accepted)
+	if (accepted && port != 0)
+		info("accepted user=%.*s key_id=%.*s serial=%.*s "
+		    "fingerprint=%.*s principal=tunl-%.*s permitlisten="
+		    "127.0.0.1:%u", PR_ARG(a->user), PR_ARG(a->key_id),
+		    PR_ARG(a->serial), PR_ARG(a->fingerprint),
+		    PR_ARG(a->key_id), port);
+	else if (accepted)
 		info("accepted user=%.*s key_id=%.*s serial=%.*s "
 		    "fingerprint=%.*s principal=tunl-%.*s", PR_ARG(a->user),
 		    PR_ARG(a->key_id), PR_ARG(a->serial),
@@ -105,20 +121,22 @@ pr_log(int accepted, const struct pr_args *a, const char *reason)
 }
 
 /*
- * The session's state, asked of tunl-authority (`live <id>`), which sits
- * beside this program: principals_user cannot open the registry
- * (docs/security.md, "The accounts' powers"). NULL when the session is
- * live, else the authority's one word (or ours) for the log.
+ * The session's state, asked of tunl-authority (`live <id>`, or `listen
+ * <id>` for tunnel_user), which sits beside this program: principals_user
+ * cannot open the registry (docs/security.md, "The accounts' powers").
+ * NULL when the session is live (and, for listen, *port is its tunnel
+ * port), else the authority's one word (or ours) for the log.
  */
 static const char *
-pr_ask_authority(const char *id)
+pr_ask_authority(const char *verb, const char *id, u_int *port)
 {
 	static const char *const words[] = { "unknown-session", "locked",
-	    "ended", "expired", "registry-error" };
+	    "ended", "expired", "registry-error", "restricted", "no-port" };
 	posix_spawn_file_actions_t	 fa;
 	char				 self[PATH_MAX], path[PATH_MAX];
-	char				 ans[64], *slash;
-	char				*argv[] = { path, (char *)"live",
+	char				 ans[64], *slash, *nl;
+	long long			 v;
+	char				*argv[] = { path, (char *)verb,
 					     (char *)id, NULL };
 	char				*envp[] = { NULL };
 	int				 po[2] = { -1, -1 }, status, r;
@@ -177,8 +195,16 @@ pr_ask_authority(const char *id)
 		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		return why;
 	}
-	if (strcmp(ans, "live\n") == 0)
+	if (strcmp(verb, "live") == 0 && strcmp(ans, "live\n") == 0)
 		return NULL;
+	if (strcmp(verb, "listen") == 0 && strncmp(ans, "port ", 5) == 0 &&
+	    (nl = strchr(ans, '\n')) != NULL && nl[1] == '\0') {
+		*nl = '\0';
+		if (tunl_strtonum(ans + 5, 1024, 65535, &v) != 0)
+			return why;
+		*port = (u_int)v;
+		return NULL;
+	}
 	for (i = 0; i < TUNL_NITEMS(words); i++) {
 		if (strncmp(ans, words[i], strlen(words[i])) == 0 &&
 		    ans[strlen(words[i])] == '\n')
@@ -192,18 +218,26 @@ pr_ask_authority(const char *id)
  * for the log.
  */
 static const char *
-pr_decide(const char *cfgpath, int cfgflags, const struct pr_args *a)
+pr_decide(const char *cfgpath, int cfgflags, const struct pr_args *a,
+    u_int *port)
 {
 	struct tunl_cfg	 cfg;
 	char		 err[512];
-	int		 r;
+	int		 r, tunnel;
 
+	*port = 0;
 	if ((r = cfg_load(&cfg, cfgpath, cfgflags, err, sizeof(err))) != 0) {
 		error("configuration: %s", err);
 		return "bad-config";
 	}
-	if (strnlen(a->user, PR_USER_MAX + 1) > PR_USER_MAX ||
-	    strcmp(a->user, cfg.customer_user) != 0)
+	if (strnlen(a->user, PR_USER_MAX + 1) > PR_USER_MAX)
+		return "wrong-user";
+	if (strcmp(a->user, cfg.customer_user) == 0)
+		tunnel = 0;
+	else if (strcmp(a->user, cfg.tunnel_user) == 0 &&
+	    cfg.tunnel_port_min != 0)
+		tunnel = 1;
+	else
 		return "wrong-user";
 	if (id_check(a->key_id) != 0)
 		return "bad-key-id";
@@ -212,7 +246,7 @@ pr_decide(const char *cfgpath, int cfgflags, const struct pr_args *a)
 	if (pr_check_fingerprint(a->fingerprint) != 0)
 		return "bad-fingerprint";
 
-	return pr_ask_authority(a->key_id);
+	return pr_ask_authority(tunnel ? "listen" : "live", a->key_id, port);
 }
 
 int
@@ -220,6 +254,7 @@ main(int argc, char **argv)
 {
 	struct pr_args	 a = { NULL, NULL, NULL, NULL };
 	const char	*cfgpath = CFG_PATH_DEFAULT, *why;
+	u_int		 port = 0;
 	int		 cfgflags = CFG_DEFAULT_OK;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
@@ -239,7 +274,7 @@ main(int argc, char **argv)
 		argv += 2;
 	}
 	if (argc != 5) {
-		pr_log(0, &a, "bad-arguments");
+		pr_log(0, &a, "bad-arguments", 0);
 		return 0;
 	}
 	a.user = argv[1];
@@ -247,9 +282,15 @@ main(int argc, char **argv)
 	a.serial = argv[3];
 	a.fingerprint = argv[4];
 
-	why = pr_decide(cfgpath, cfgflags, &a);
-	pr_log(why == NULL, &a, why);
+	why = pr_decide(cfgpath, cfgflags, &a, &port);
+	pr_log(why == NULL, &a, why, port);
 	if (why == NULL) {
+		/*
+		 * tunnel_user's login may listen on its session's port and
+		 * nowhere else; the customer account forwards nothing.
+		 */
+		if (port != 0)
+			printf("permitlisten=\"127.0.0.1:%u\" ", port);
 		printf("tunl-%s\n", a.key_id);
 		if (fflush(stdout) != 0)
 			error("cannot write the principal");

@@ -369,6 +369,10 @@ harness_init() {
 	# The engineers' keys file the drop-in names (tunl.conf engineer_keys).
 	HARNESS_SUBST_ENGINEER_KEYS=$H/keys/support.authorized_keys
 	export HARNESS_SUBST_ENGINEER_KEYS
+	# The account that listens for the tunnel upgrade (tunl.conf
+	# tunnel_user), in the drop-in.
+	HARNESS_SUBST_TUNNEL_USER=tunl-tunnel
+	export HARNESS_SUBST_TUNNEL_USER
 	export HARNESS_SUBST_H HARNESS_SUBST_TOP_SRCDIR HARNESS_SUBST_TOP_BUILDDIR \
 	    HARNESS_SUBST_INTEGRATION_DIR HARNESS_SUBST_LIBEXECDIR \
 	    HARNESS_SUBST_USER_CA
@@ -383,10 +387,10 @@ _harness_users() {
 	    FILENAME == "/etc/group" { used[$3] = 1 }
 	    END {
 		n = 0
-		for (i = 61000; i < 65000 && n < 6; i++)
+		for (i = 61000; i < 65000 && n < 7; i++)
 			if (!(i in used)) { printf "%d ", i; n++ }
 	    }' /etc/passwd /etc/group)
-	[ $# -eq 6 ] || harness_fail "no six free ids from 61000 up"
+	[ $# -eq 7 ] || harness_fail "no seven free ids from 61000 up"
 	HARNESS_UID_TUNL=$1
 	HARNESS_UID_SUPPORT=$2
 	HARNESS_UID_TUNLAUTH=$3
@@ -396,11 +400,13 @@ _harness_users() {
 	HARNESS_GID_TUNL_AUTH=$5
 	# tunl-rec: may read recordings; the engineer account alone is in it.
 	HARNESS_GID_TUNL_REC=$6
+	# tunl-tunnel: listens for the tunnel upgrade; its own group only.
+	HARNESS_UID_TUNNEL=$7
 	export HARNESS_UID_TUNL HARNESS_UID_SUPPORT HARNESS_UID_TUNLAUTH \
 	    HARNESS_UID_BROKER HARNESS_GID_TUNL HARNESS_GID_TUNL_AUTH \
-	    HARNESS_GID_TUNL_REC
+	    HARNESS_GID_TUNL_REC HARNESS_UID_TUNNEL
 
-	_hmine='$1 != "tunl" && $1 != "support" && $1 != "tunlauth" && $1 != "tunl-broker" && $1 != "tunl-auth" && $1 != "tunl-rec"'
+	_hmine='$1 != "tunl" && $1 != "support" && $1 != "tunlauth" && $1 != "tunl-broker" && $1 != "tunl-auth" && $1 != "tunl-rec" && $1 != "tunl-tunnel"'
 	{
 		awk -F: "$_hmine" /etc/passwd
 		# No "x": these accounts have no shadow entry (pam_unix account
@@ -409,6 +415,7 @@ _harness_users() {
 		echo "support:*:$2:$2:tunl test engineer:$H/home/support:/bin/sh"
 		echo "tunlauth:*:$3:$3:tunl principals:$H/home/tunlauth:/bin/sh"
 		echo "tunl-broker:*:$4:$4:tunl broker:$H/home/tunl-broker:/bin/sh"
+		echo "tunl-tunnel:*:$7:$7:tunl tunnel:$H/home/tunl-tunnel:/usr/sbin/nologin"
 	} >"$H/etc/passwd"
 	{
 		awk -F: "$_hmine" /etc/group
@@ -418,10 +425,12 @@ _harness_users() {
 		echo "tunl-broker:x:$4:"
 		echo "tunl-auth:x:$5:"
 		echo "tunl-rec:x:$6:support"
+		echo "tunl-tunnel:x:$7:"
 	} >"$H/etc/group"
 	chmod 0644 "$H/etc/passwd" "$H/etc/group"
 
-	for _hu in tunl:$1 support:$2 tunlauth:$3 tunl-broker:$4; do
+	for _hu in tunl:$1 support:$2 tunlauth:$3 tunl-broker:$4 \
+	    tunl-tunnel:$7; do
 		mkdir "$H/home/${_hu%%:*}" &&
 		    chown "${_hu#*:}:${_hu#*:}" "$H/home/${_hu%%:*}" &&
 		    chmod 0755 "$H/home/${_hu%%:*}" ||

@@ -464,6 +464,20 @@ test_errors(void **state)
 	    NAME ":1: max_consumers_total: 4 is less than max_consumers (8)");
 	expect_error("max_consumers_total = 4\nmax_consumers = 5\n",
 	    NAME ":2: max_consumers: 5 is more than max_consumers_total (4)");
+	/* The tunnel range: both or neither, from 1024, in order. */
+	expect_error("tunnel_port_min = 41000\n",
+	    NAME ":1: tunnel_port_min and tunnel_port_max: set both (a range "
+	    "of relay ports) or neither (no tunnels)");
+	expect_error("\ntunnel_port_max = 41000\n",
+	    NAME ":2: tunnel_port_min and tunnel_port_max: set both (a range "
+	    "of relay ports) or neither (no tunnels)");
+	expect_error("tunnel_port_min = 80\ntunnel_port_max = 41000\n",
+	    NAME ":1: tunnel_port_min: 80 is below 1024");
+	expect_error("tunnel_port_min = 41001\ntunnel_port_max = 41000\n",
+	    NAME ":2: tunnel_port_max: 41000 is less than tunnel_port_min "
+	    "(41001)");
+	expect_error("tunnel_port_min = 41000\ntunnel_port_max = 65536\n",
+	    NAME ":2: tunnel_port_max: 65536 is out of range (0-65535)");
 
 	/* NUL bytes, also inside a comment. */
 	expect_error_len("log_level = info\nlog\0level = info\n", 34,
@@ -652,6 +666,7 @@ test_round_trip(void **state)
 	    "principals_user = tunlauth\n"
 	    "key_group = tunl-auth\n"
 	    "recording_group = tunl-rec\n"
+	    "tunnel_user = tunl-tunnel\n"
 	    "token_required = yes\n"
 	    "token_length = 8\n"
 	    "session_ttl = 240\n"
@@ -670,6 +685,8 @@ test_round_trip(void **state)
 	    "recording_retention = 90\n"
 	    "recording_max = 0\n"
 	    "event_retention = 365\n"
+	    "tunnel_port_min = 0\n"
+	    "tunnel_port_max = 0\n"
 	    "webhook_key = " SYSCONFDIR "/tunl/webhook.key\n"
 	    "log_level = info\n"
 	    "relay_host_key = /etc/ssh/ssh_host_ed25519_key.pub\n"
@@ -705,7 +722,11 @@ test_round_trip(void **state)
 	memcpy(cfg.broker_user, s, CFG_NAME_MAX);
 	memcpy(cfg.principals_user, s, CFG_NAME_MAX);
 	memcpy(cfg.key_group, s, CFG_NAME_MAX);
+	memcpy(cfg.recording_group, s, CFG_NAME_MAX);
+	memcpy(cfg.tunnel_user, s, CFG_NAME_MAX);
 	free(s);
+	cfg.tunnel_port_min = 65535;
+	cfg.tunnel_port_max = 65535;
 	s = repeat('w', CFG_URL_MAX - 1);
 	for (i = 0; i < CFG_WEBHOOKS_MAX; i++) {
 		memcpy(cfg.webhook_url[i], s, CFG_URL_MAX);
@@ -894,13 +915,14 @@ test_sample(void **state)
 	const char	*keys[] = {
 		"database", "runtime_dir", "recording_dir", "token_key",
 		"ca_key", "relay_group", "customer_user", "engineer_user",
-		"broker_user", "principals_user", "key_group", "recording_group", "token_required", "token_length", "session_ttl",
+		"broker_user", "principals_user", "key_group", "recording_group", "tunnel_user", "token_required", "token_length", "session_ttl",
 		"token_ttl", "cert_ttl", "failure_cap", "rate_limit",
 		"rate_window", "sign_cooldown", "max_consumers",
 		"max_consumers_total", "consumer_backlog", "producer_grace",
 		"consumer_stuck", "registry_recheck", "recording_retention",
 		"recording_max",
-		"event_retention", "webhook_url",
+		"event_retention", "tunnel_port_min", "tunnel_port_max",
+		"webhook_url",
 		"webhook_key", "log_level", "relay_address", "relay_host_key",
 		"host_ca_key",
 		"engineer_keys",

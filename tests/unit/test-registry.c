@@ -1582,7 +1582,7 @@ test_migrate_from_v2(void **state)
 	assert_int_equal(registry_open(path, 0, &reg), 0);
 	assert_int_equal(registry_schema_version(reg, &v), 0);
 	assert_int_equal(v, REGISTRY_SCHEMA_VERSION);
-	assert_int_equal(v, 4);
+	assert_int_equal(v, 5);
 	assert_int_equal(registry_events_after(reg, 0, ev, 4, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(ev[1].action, "note2");
@@ -1991,6 +1991,66 @@ test_prune(void **state)
 	sqlite3_close(db);
 }
 
+/*
+ * Tunnel ports: the lowest free one of the range, the same one asked
+ * again, none when the range is used up, free again when its session
+ * has ended (a locked session keeps its port).
+ */
+static void
+test_tunnel_ports(void **state)
+{
+	struct fixture	*f = *state;
+	struct session	 a, b, c, d;
+	u_int		 port;
+
+	make_session(&a, T0);
+	make_session(&b, T0);
+	make_session(&c, T0);
+	make_session(&d, T0);
+	assert_int_equal(registry_session_create(f->reg, &a, NULL, T0), 0);
+	assert_int_equal(registry_session_create(f->reg, &b, NULL, T0), 0);
+	assert_int_equal(registry_session_create(f->reg, &c, NULL, T0), 0);
+	assert_int_equal(registry_session_create(f->reg, &d, NULL, T0), 0);
+	assert_int_equal(registry_tunnel_port(f->reg, a.id, &port),
+	    TUNL_ERR_NOT_FOUND);
+	assert_int_equal(port, 0);
+	assert_int_equal(registry_tunnel_assign(f->reg, a.id, 41000, 41001,
+	    &port), 0);
+	assert_int_equal(port, 41000);
+	assert_int_equal(registry_tunnel_assign(f->reg, a.id, 41000, 41001,
+	    &port), 0);
+	assert_int_equal(port, 41000);
+	assert_int_equal(registry_tunnel_assign(f->reg, b.id, 41000, 41001,
+	    &port), 0);
+	assert_int_equal(port, 41001);
+	assert_int_equal(registry_tunnel_assign(f->reg, c.id, 41000, 41001,
+	    &port), TUNL_ERR_FULL);
+	assert_int_equal(port, 0);
+	assert_int_equal(registry_tunnel_port(f->reg, c.id, &port),
+	    TUNL_ERR_NOT_FOUND);
+	assert_int_equal(registry_tunnel_port(f->reg, b.id, &port), 0);
+	assert_int_equal(port, 41001);
+	/* Locked keeps it; ended frees it for the next session. */
+	assert_int_equal(registry_session_set_state(f->reg, a.id,
+	    SESSION_LOCKED, "registry", NULL, T0 + 1), 0);
+	assert_int_equal(registry_tunnel_assign(f->reg, c.id, 41000, 41001,
+	    &port), TUNL_ERR_FULL);
+	assert_int_equal(registry_session_set_state(f->reg, a.id,
+	    SESSION_ENDED, "alice", NULL, T0 + 2), 0);
+	assert_int_equal(registry_tunnel_assign(f->reg, c.id, 41000, 41001,
+	    &port), 0);
+	assert_int_equal(port, 41000);
+	/* Bad arguments before any SQL. */
+	assert_int_equal(registry_tunnel_assign(f->reg, d.id, 80, 41001,
+	    &port), TUNL_ERR_INVALID);
+	assert_int_equal(registry_tunnel_assign(f->reg, d.id, 41001, 41000,
+	    &port), TUNL_ERR_INVALID);
+	assert_int_equal(registry_tunnel_assign(f->reg, "not an id", 41000,
+	    41001, &port), TUNL_ERR_INVALID);
+	assert_int_equal(registry_tunnel_assign(f->reg,
+	    "amber-falcon-river-seven", 41000, 41001, &port) < 0, 1);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -2023,6 +2083,7 @@ main(void)
 		T(test_migrate_from_v2),
 		T(test_webhook_cursors),
 		T(test_prune),
+		T(test_tunnel_ports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
