@@ -49,6 +49,7 @@
 
 #define ADMIT_NO_BROKER	3
 #define ADMIT_UNSAFE	4
+#define ADMIT_SUPERSEDED 5	/* a newer token: this login no longer produces */
 
 /*
  * 0 if the caller proves the login key of its own connection and that
@@ -288,9 +289,10 @@ authority_admit(struct authority *a, const char *sid,
 		error("admit %s refused: %s", sid, r == TUNL_ERR_DENIED ?
 		    "a newer token superseded this login" :
 		    registry_errmsg(reg));
-		authority_fail(r == TUNL_ERR_DENIED ? "this login's token "
-		    "was superseded by a newer one; log in with the new "
-		    "token" : "the relay is busy; try again");
+		authority_fail(r == TUNL_ERR_DENIED ? PROTO_SUPERSEDED_WORDS :
+		    "the relay is busy; try again");
+		if (r == TUNL_ERR_DENIED)
+			status = ADMIT_SUPERSEDED;
 		goto out;
 	}
 	registry_close(reg);

@@ -40,6 +40,18 @@ NOTIFY=$top_builddir/tests/helpers/registry-changed
 
 # The relay-wide cap on engineers (256 by default) would be the first limit.
 share_setup "max_consumers_total = 4096" "log_level = info"
+# While $H/verb-cpu.on exists (only around a measured `new` or `list`),
+# sshd's ForceCommand runs tunl-shell under bench/verb-cpu.py, which logs
+# the CPU of tunl-shell and the tunl-authority it ran: the part of a
+# `new` that is tunl's own, apart from sshd's and PAM's.
+install -m 0755 "$top_srcdir/bench/verb-cpu.py" "$H/libexec/verb-cpu.py" ||
+    harness_fail "cannot install verb-cpu.py"
+: >"$H/verb-cpu.log" && chmod 0666 "$H/verb-cpu.log" ||
+    harness_fail "cannot make verb-cpu.log"
+_shellcmd=$(sed -n 's/^exec //p' "$H/libexec/tunl-shell")
+printf '#!/bin/sh\nif [ -e %s ]; then\n\texec python3 %s %s %s\nfi\nexec %s\n' \
+    "$H/verb-cpu.on" "$H/libexec/verb-cpu.py" "$H/verb-cpu.log" "$_shellcmd" \
+    "$_shellcmd" >"$H/libexec/tunl-shell"
 NS=$(readlink "/proc/$HARNESS_SSHD_PID/ns/mnt")
 PIDFILE=$H/client-pids
 : >"$PIDFILE"
@@ -60,9 +72,21 @@ bench_wait() {
 	done
 }
 
-new_cost() {	# one `new`, through ssh: "cpu_ms wall_ms rc"
-	$MEASURE new "$NS" "$PIDFILE" -- $SSH -o IdentityFile="$H/client/alice" \
-	    support@127.0.0.1 new --case BENCH-NEW
+# verb_cpu CMD...: CMD's output, then the CPU ms tunl-shell and its
+# tunl-authority took during it (verb-cpu.py's log), or "?".
+verb_cpu() {
+	: >"$H/verb-cpu.log"
+	: >"$H/verb-cpu.on"
+	"$@"
+	rm -f "$H/verb-cpu.on"
+	awk '{ s += $2; n++ } END { if (n) printf " %.1f\n", s; else print " ?" }' \
+	    "$H/verb-cpu.log"
+}
+new_cost() {	# one `new`, through ssh: "cpu_ms wall_ms rc ... shell_ms"
+	verb_cpu $MEASURE new "$NS" "$PIDFILE" -- $SSH \
+	    -o IdentityFile="$H/client/alice" support@127.0.0.1 \
+	    new --case BENCH-NEW | tr -d '\n'
+	echo
 }
 
 # ---- baseline: no session ------------------------------------------------------
@@ -106,6 +130,7 @@ measure() {
 	fig "$1" newwall "$(field "$_n1" 2)"
 	fig "$1" newclient "$(field "$_n1" 4)"
 	fig "$1" newrelay "$(field "$_n1" 5)"
+	fig "$1" newshell "$(field "$_n1" 7), $(field "$_n2" 7)"
 	fig "$1" newbrokers "$(field "$_n1" 6), $(field "$_n2" 6)"
 	fig "$1" list "$(field "$_l1" 1)"
 	fig "$1" listnet "$(net "$_l1" "$_ims")"
@@ -129,8 +154,19 @@ measure() {
 	fi
 	echo "  measured at $2 sessions"
 }
+# bench_sql SQL: relay_sql as the database's owner (tunl-broker,
+# tunl-auth, umask 007). Run as root, the sqlite3 tool makes the -wal and
+# -shm files root's whenever it finds them gone (it removes them when it
+# closes last), and until it closes no broker's registry call can open the
+# database ("unable to open database file"): the bench polls it every
+# half second, so that alone lost viewer counts.
+bench_sql() {
+	(umask 007 && setpriv --reuid="$HARNESS_UID_BROKER" \
+	    --regid="$HARNESS_GID_TUNL_AUTH" --clear-groups -- \
+	    sqlite3 -batch -bail -cmd '.timeout 5000' "$RELAY_DB" "$1")
+}
 joined() {	# how many sessions show their one engineer
-	relay_sql "SELECT count(*) FROM sessions WHERE viewers = 1;"
+	bench_sql "SELECT count(*) FROM sessions WHERE viewers = 1;"
 }
 measure 0 0
 
@@ -146,6 +182,27 @@ mkdir -p "$H/ids"
 one_new() {
 	harness_ssh_key support alice -- new --case "B-$1" >"$H/ids/$1.out" 2>&1 &&
 	    sed -n 's/^session  *//p' "$H/ids/$1.out" >"$H/ids/$1"
+}
+# engineers_alive: every engineer's ssh started so far still runs.
+# engineers_dead: which did not, each with its exit status (wait gives
+# it: they are this shell's children), the load, its ssh log's last lines
+# and the relay's log lines for its session.
+: >"$H/e/pids"
+engineers_alive() {
+	while read -r _ep _ei _eid; do
+		kill -0 "$_ep" 2>/dev/null || return 1
+	done <"$H/e/pids"
+	return 0
+}
+engineers_dead() {
+	while read -r _ep _ei _eid; do
+		kill -0 "$_ep" 2>/dev/null && continue
+		wait "$_ep"
+		printf 'engineer %s (session %s): ssh exit status %s at load %s; ' \
+		    "$_ei" "$_eid" "$?" "$(cut -d' ' -f1 /proc/loadavg)"
+		printf 'ssh: %s; ' "$(tail -n 3 "$H/e/$_ei.log" "$H/e/$_ei.out" 2>/dev/null | tr '\n' ' ')"
+		printf 'relay: %s\n' "$(grep -F "$_eid" "$H/syslog.log" 2>/dev/null | tail -n 4 | tr '\n' ' ')"
+	done <"$H/e/pids"
 }
 IDS=
 made=0
@@ -200,17 +257,26 @@ for step in $STEPS; do
 	echo "  $started brokers and producers up ($(( $(date +%s) - t0 )) s)"
 	i=$first
 	for id in $newids; do
-		$SSH -tt -o IdentityFile="$H/client/bob" support@127.0.0.1 join "$id" \
+		# ssh's own log (-E, VERBOSE) says why one ended, if one does.
+		$SSH -tt -E "$H/e/$i.log" -o LogLevel=VERBOSE \
+		    -o IdentityFile="$H/client/bob" support@127.0.0.1 join "$id" \
 		    --read-only <"$H/never" >"$H/e/$i.out" 2>&1 &
 		echo $! >>"$PIDFILE"
+		echo "$! $i $id" >>"$H/e/pids"
 		harness_track $!
 		if [ $((i % PAR)) -eq 0 ]; then
 			want=$i
+			# An engineer gone ends the wait: it is the limit.
 			all_in() {
+				engineers_alive || return 0
 				[ "$(joined)" -ge "$want" ]
 			}
 			if ! bench_wait 300 all_in; then
 				limit="engineers: only $(joined) of $want joined"
+				break
+			fi
+			if ! engineers_alive; then
+				limit="engineers: $(engineers_dead)"
 				break
 			fi
 		fi
@@ -218,10 +284,12 @@ for step in $STEPS; do
 	done
 	want=$started
 	all_in() {
+		engineers_alive || return 0
 		[ "$(joined)" -ge "$want" ]
 	}
 	bench_wait 300 all_in ||
 	    limit="engineers: only $(joined) of $started joined"
+	engineers_alive || limit="engineers: $(engineers_dead)"
 	echo "sessions started: $started of $step, $(joined) with their engineer, in $(( $(date +%s) - t0 )) s; limit: $limit"
 	measure "$started" "$started"
 	njoined=$(joined)
@@ -245,7 +313,7 @@ for p in $(cat "$PIDFILE"); do
 done
 # As many engineers leave as joined (a failed join is the first limit).
 left_all() {
-	[ "$(relay_sql "SELECT count(*) FROM events WHERE action = 'engineer-left';")" -ge "${njoined:-0}" ]
+	[ "$(bench_sql "SELECT count(*) FROM events WHERE action = 'engineer-left';")" -ge "${njoined:-0}" ]
 }
 bench_wait 300 left_all ||
     echo "not every engineer-left event came within 300 s"
@@ -269,7 +337,7 @@ reaper=$(grep "reaper" "$H/status.out" | head -n 1)
 lost=0
 for a in engineer-joined engineer-left producer-connected \
     producer-disconnected broker-exit; do
-	got=$(relay_sql "SELECT count(*) FROM events WHERE action = '$a';")
+	got=$(bench_sql "SELECT count(*) FROM events WHERE action = '$a';")
 	case $a in
 	engineer-*) want=${njoined:-0} ;;
 	*) want=$started ;;
@@ -279,7 +347,7 @@ for a in engineer-joined engineer-left producer-connected \
 		lost=$((lost + 1))
 	}
 done
-stale=$(relay_sql "SELECT count(*) FROM sessions WHERE state IN ('active')
+stale=$(bench_sql "SELECT count(*) FROM sessions WHERE state IN ('active')
     OR (state = 'pending' AND case_ref LIKE 'B-%');")
 files=$(ls "$H/run/tunl/sessions" | grep -c '\.\(sock\|lock\|spool\)$')
 
@@ -304,6 +372,7 @@ row "  minus idle CPU over its window (ms)" newnet
 row "  wall (ms)" newwall
 row "  the ssh client (ms)" newclient
 row "  sshd, PAM, tunl-shell, authority (ms)" newrelay
+row "    of which tunl-shell and authority (ms)" newshell
 row "  all the brokers together (ms)" newbrokers
 row "one \`list --json\`: CPU, all processes (ms)" list
 row "  minus idle CPU over its window (ms)" listnet

@@ -18,7 +18,9 @@
  * A write (event, viewers, state) the registry refuses for being locked,
  * or whose child died, is made again, first in the queue, after a pause
  * that doubles up to BROKER_REG_RETRY_MAX_MS, for as long as the broker
- * runs. What is still queued when the broker ends, or what would not fit
+ * runs. One whose registry would not open or answer (a -wal or -shm file
+ * another account made and still holds, a database being replaced) is
+ * made again the same way BROKER_REG_DB_TRIES times in all, then spooled. What is still queued when the broker ends, or what would not fit
  * in the queue, goes to the session's spool file (lib/spool.c), which the
  * next broker or the reaper replays: nothing is dropped for a lock.
  */
@@ -439,21 +441,31 @@ regq_idle(const struct broker *b)
  * otherwise), or a write the registry was too busy for, is made again,
  * first in the queue: a read up to BROKER_REG_TRIES times in all, a write
  * until it lands (or the broker ends and spools it), each time after a
- * longer pause.
+ * longer pause. A write the registry failed otherwise (TUNL_ERR_DB, or
+ * TUNL_ERR_SYSTEM: it would not open) is made again up to
+ * BROKER_REG_DB_TRIES times, then spooled (the viewer count is not:
+ * the next write of it, the reaper or the next broker sets it).
  */
 static int
 regq_again(struct broker *b, struct regq_job *j)
 {
 	int	 died = b->reg_got != sizeof(b->reg_res);
+	int	 failed = !died && regq_writes(j->op) &&
+		    (b->reg_res.r == TUNL_ERR_DB ||
+		    b->reg_res.r == TUNL_ERR_SYSTEM);
 	int64_t	 pause;
 
-	if (!died && b->reg_res.r != TUNL_ERR_BUSY)
+	if (!died && b->reg_res.r != TUNL_ERR_BUSY && !failed)
 		return 0;
 	if (!regq_writes(j->op) && !died)
 		return 0;
 	j->tries++;
 	if (!regq_writes(j->op) && j->tries >= BROKER_REG_TRIES)
 		return 0;
+	if (failed && j->tries >= BROKER_REG_DB_TRIES) {
+		regq_spool(b, j);
+		return 0;
+	}
 	pause = BROKER_REG_RETRY_MS;
 	while (pause < BROKER_REG_RETRY_MAX_MS && (int64_t)j->tries > 1 &&
 	    pause < ((int64_t)BROKER_REG_RETRY_MS << (j->tries - 1)))

@@ -347,8 +347,7 @@ session_superseded(struct broker *b, const struct session *s)
 	info("producer #%u dropped: its login's token was superseded "
 	    "(token %lld, now %lld)", p->serial, (long long)b->producer_gen,
 	    (long long)s->token_gen);
-	peer_send_error(p, PROTO_ERR_DENIED, "this login's token was "
-	    "superseded by a newer one; log in with the new token");
+	peer_send_error(p, PROTO_ERR_SUPERSEDED, PROTO_SUPERSEDED_WORDS);
 	snprintf(detail, sizeof(detail), "pid=%ld", (long)p->pid);
 	session_event(b, "broker", "producer-superseded", detail);
 	peer_close_after(p);

@@ -68,6 +68,8 @@
 #define BROKER_REG_RETRY_MAX_MS	4000	/* doubling up to this */
 #define BROKER_REG_CHILD_S	5	/* a registry call's child dies then */
 #define BROKER_REG_TRIES	3	/* a call whose child died, at most */
+#define BROKER_REG_DB_TRIES	8	/* a write the registry failed (not
+					   busy), at most: about 20 s */
 #define BROKER_TICK_MS		1000	/* the loop's tick while busy */
 #define BROKER_IDLE_WAKE_MS	60000	/* idle: at least this often */
 #define BROKER_PING_MS		2000	/* the producer is pinged this often */

@@ -465,6 +465,11 @@ proto_frame(struct share *s, struct frame *f, struct proto_viewers *was)
 			s->ending = s->relay_ended = 1;
 			(void)tunl_strlcpy(s->end_words, q.err.message,
 			    sizeof(s->end_words));
+		} else if (q.err.code == PROTO_ERR_SUPERSEDED) {
+			/* A newer token has the session: its tunl-share
+			 * produces now, and this one stops (never says bye:
+			 * that would end the session under the new one). */
+			s->ending = s->superseded = 1;
 		}
 		break;
 	case ALLOW_PING:

@@ -395,6 +395,8 @@ struct share {
 	char		 end_words[PROTO_TEXT_MAX + 1];	/* ...and why */
 	int		 relay_gone;		/* the certificate refused
 						   SHARE_REFUSED_MAX times */
+	int		 superseded;		/* the relay said a newer token
+						   has the session */
 };
 
 #endif /* TUNL_SHARE_H */

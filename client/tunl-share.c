@@ -43,6 +43,15 @@ static struct share	 S;
 			"ended, or it is locked): it refused the session " \
 			"certificate " GONE_N(SHARE_REFUSED_MAX) " times"
 
+/*
+ * Why tunl-share ends when the relay says a newer token has the session
+ * (PROTO_ERR_SUPERSEDED): an engineer's `token <id>` made one, for a new
+ * tunl-share; this one's certificate no longer produces.
+ */
+#define SUPERSEDED_WORDS "this session was handed to a newer tunl-share: " \
+			"an engineer made a new token for it, and this " \
+			"tunl-share's certificate is no longer accepted"
+
 /* --help: the usage on stdout, exit 0. */
 static int usage_help;
 
@@ -333,7 +342,7 @@ main(int argc, char **argv)
 	struct share_sign	 sg = { .pid = -1, .lfd = -1, .in = -1,
 				     .out = -1, .logfd = -1 };
 	pid_t			 keygen_pid = -1;
-	char			 endnote[PROTO_TEXT_MAX + 32];
+	char			 endnote[PROTO_TEXT_MAX + 64];
 	struct sigaction	 sa;
 	char			 token[SHARE_TOKEN_MAX + 1];
 	char			 note[160];
@@ -601,13 +610,16 @@ main(int argc, char **argv)
 		(void)share_audit_note(s->audit_fd, note);
 	}
 
-	if (!s->relay_ended)
+	/* Superseded: a bye would end the session under the newer one. */
+	if (!s->relay_ended && !s->superseded)
 		share_proto_bye(s);
 	if (s->relay_ended) {
 		(void)snprintf(endnote, sizeof(endnote), "ended by the relay: %s",
 		    s->end_words);
 		(void)share_audit_note(s->audit_fd, endnote);
-	} else if (s->relay_gone)
+	} else if (s->superseded)
+		(void)share_audit_note(s->audit_fd, "ended: " SUPERSEDED_WORDS);
+	else if (s->relay_gone)
 		(void)share_audit_note(s->audit_fd, "ended: " GONE_WORDS);
 	else if (s->refused > 0)
 		/* Quit between refusals: the session may be over already. */
@@ -633,6 +645,10 @@ main(int argc, char **argv)
 	if (s->relay_ended)
 		printf("tunl-share: the relay ended the session: %s\n",
 		    s->end_words);
+	else if (s->superseded)
+		printf("tunl-share: " SUPERSEDED_WORDS ".\n  Nothing was "
+		    "ended: the session goes on with the tunl-share started "
+		    "with the new token.\n");
 	else if (s->relay_gone)
 		printf("tunl-share: " GONE_WORDS ".\n  Ask your support "
 		    "contact for a new session if you still need one.\n");

@@ -307,8 +307,9 @@ produce_hello(struct produce *p)
 
 /*
  * The broker connection, opened by tunl-authority admit for this login.
- * 0, TUNL_ERR_DENIED (why says it), TUNL_ERR_UNSAFE (a socket not the
- * broker's) or another error.
+ * 0, TUNL_ERR_DENIED (why says it), TUNL_ERR_STATE (a newer token has
+ * the session: this login no longer produces), TUNL_ERR_UNSAFE (a socket
+ * not the broker's) or another error.
  */
 static int
 produce_admit(struct produce *p, char *why, size_t whylen)
@@ -331,6 +332,8 @@ produce_admit(struct produce *p, char *why, size_t whylen)
 	}
 	if (rc == SHELL_ADMIT_UNSAFE)
 		return TUNL_ERR_UNSAFE;
+	if (rc == SHELL_ADMIT_SUPERSEDED)
+		return TUNL_ERR_STATE;
 	if (rc == 1)
 		return TUNL_ERR_DENIED;
 	return TUNL_ERR_SYSTEM;
@@ -389,6 +392,11 @@ shell_produce(struct shell *sh)
 	 * only from it. With no broker yet, one is started and asked again.
 	 */
 	r = produce_admit(&p, why, sizeof(why));
+	if (r == TUNL_ERR_STATE) {
+		produce_error(&p, PROTO_ERR_SUPERSEDED, "%s",
+		    PROTO_SUPERSEDED_WORDS);
+		goto out;
+	}
 	if (r == TUNL_ERR_DENIED) {
 		produce_error(&p, PROTO_ERR_DENIED, "%s", why[0] != '\0' ?
 		    why : "not authorised for that session");

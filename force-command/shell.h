@@ -112,6 +112,7 @@ void		 shell_refuse(int, const char *, ...)
 /* tunl-authority admit's exits besides 0 and 1 (refused). */
 #define SHELL_ADMIT_NO_BROKER	3	/* nobody listens */
 #define SHELL_ADMIT_UNSAFE	4	/* the socket is not the broker's */
+#define SHELL_ADMIT_SUPERSEDED	5	/* a newer token has the session */
 int		 shell_run_admit(struct shell *, const char *, const char *,
 		     u_int, u_int, int *, char *, size_t);
 int		 shell_run_authority(struct shell *, const char *const *,

@@ -785,6 +785,15 @@ int		 vtscreen_leave(const struct vtscreen *, u_int, struct buf *);
 #define PROTO_NOTICE_RESTRICTED	\
 	"tunl: the session is now restricted: watch and chat only"
 
+/*
+ * Why the relay refuses a producer whose login's token is no longer the
+ * session's newest (`token <id>` made another): the broker's error frame
+ * and tunl-authority admit's refusal both say it, with PROTO_ERR_SUPERSEDED,
+ * from which tunl-share knows that the session went to a newer tunl-share.
+ */
+#define PROTO_SUPERSEDED_WORDS	"this login's token was superseded by a " \
+				"newer one; log in with the new token"
+
 /* Codes carried by FRAME_ERROR. */
 #define PROTO_ERR_VERSION	1	/* protocol version differs */
 #define PROTO_ERR_MALFORMED	2	/* payload does not parse */
@@ -796,6 +805,7 @@ int		 vtscreen_leave(const struct vtscreen *, u_int, struct buf *);
 #define PROTO_ERR_TIMEOUT	8	/* no HELLO in time */
 #define PROTO_ERR_ENDED		9	/* the session is over */
 #define PROTO_ERR_INTERNAL	10
+#define PROTO_ERR_SUPERSEDED	11	/* a newer token has the session */
 
 struct proto_hello {
 	u_int16_t	 version;
