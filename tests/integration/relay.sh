@@ -246,8 +246,9 @@ relay_pam_stack() {
 # file: tunl-admin init, tunl-broker installed as docs/broker.md says
 # (tunl-broker:tunl 4750), tunl-shell as the ForceCommand, the pam.d
 # stack and the shipped drop-in, sshd started. $RELAY_SHELL_PRELUDE, if
-# set, is shell text the ForceCommand runs before tunl-shell. Keys:
-# $H/client/ENGINEER and $H/client/cust. Sets $SSH (everything the
+# set, is shell text the ForceCommand runs before tunl-shell;
+# $RELAY_SHELL_ARGS, more options for tunl-shell. Engineers' keys:
+# $H/client/ENGINEER (relay_cert makes the customer's). Sets $SSH (everything the
 # harness's ssh would give, for commands run by others) and sql() (SQL
 # that must succeed).
 relay_customer_login() {
@@ -266,7 +267,8 @@ relay_customer_login() {
 		echo "exec $H/libexec/tunl-shell.bin -f $RELAY_CONF" \
 		    "--authority $H/libexec/tunl-authority" \
 		    "--broker $H/libexec/tunl-broker" \
-		    "--engineer-keys $H/keys/support.authorized_keys"
+		    "--engineer-keys $H/keys/support.authorized_keys" \
+		    "${RELAY_SHELL_ARGS:-}"
 	} >"$H/libexec/tunl-shell" && chmod 0755 "$H/libexec/tunl-shell" ||
 	    harness_fail "cannot write the ForceCommand"
 
@@ -281,7 +283,6 @@ relay_customer_login() {
 		harness_authorize support "$_rce" \
 		    "environment=\"TUNL_ENGINEER=$_rce\""
 	done
-	harness_keygen cust
 	relay_pam_stack
 	harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
 	harness_start_sshd
@@ -293,9 +294,11 @@ relay_customer_login() {
 }
 
 # relay_cert KEY [SERIAL]: the relay's certificate for session $S on
-# $H/client/KEY.pub, as sign makes it (sign puts the id of the token it
-# consumed in the serial), signed with a copy of the user CA.
+# $H/client/KEY.pub (made first if there is none), as sign makes it (sign
+# puts the id of the token it consumed in the serial), signed with a
+# copy of the user CA.
 relay_cert() {
+	[ -f "$H/client/$1.pub" ] || harness_keygen "$1"
 	[ -f "$H/ca-copy" ] ||
 	    (umask 077 && cp "$H/etc/tunl/user_ca" "$H/ca-copy") ||
 	    harness_fail "cp CA"
