@@ -320,38 +320,24 @@ static int
 doctor_pam_read(struct doctor *d, const char *path, char *buf, size_t max,
     size_t *len, const char *missing_fix)
 {
-	ssize_t	 n;
-	int	 fd, r;
+	int	 r;
 
-	*len = 0;
-	if ((r = tunl_open_safely(path, O_RDONLY, 0, 0, &fd)) != 0) {
-		if (r == TUNL_ERR_SYSTEM && errno == ENOENT)
-			admin_report_problem(&d->rp, path, "missing; fix: %s",
-			    missing_fix);
-		else if (r == TUNL_ERR_UNSAFE)
-			admin_report_problem(&d->rp, path, "not a regular file "
-			    "owned by root and writable by root alone; fix: "
-			    "chown root:root %s && chmod 0644 %s", path, path);
-		else
-			admin_report_problem(&d->rp, path, "cannot read: %s; "
-			    "fix: make it readable by root", strerror(errno));
-		return -1;
-	}
-	while (*len < max) {
-		n = read(fd, buf + *len, max - *len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	if (*len >= max) {
+	if ((r = admin_fs_read_root(path, buf, max, len)) == 0)
+		return 0;
+	if (r == TUNL_ERR_LENGTH)
 		admin_report_problem(&d->rp, path, "larger than %d bytes; fix: "
 		    "shorten it", PAM_FILE_MAX);
-		return -1;
-	}
-	return 0;
+	else if (r == TUNL_ERR_SYSTEM && errno == ENOENT)
+		admin_report_problem(&d->rp, path, "missing; fix: %s",
+		    missing_fix);
+	else if (r == TUNL_ERR_UNSAFE)
+		admin_report_problem(&d->rp, path, "not a regular file "
+		    "owned by root and writable by root alone; fix: "
+		    "chown root:root %s && chmod 0644 %s", path, path);
+	else
+		admin_report_problem(&d->rp, path, "cannot read: %s; "
+		    "fix: make it readable by root", strerror(errno));
+	return -1;
 }
 
 static void

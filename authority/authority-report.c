@@ -26,23 +26,6 @@ report_text(const char *s, char *out, size_t outlen)
 	return out;
 }
 
-void
-authority_json_string(const char *s)
-{
-	const u_char	*p;
-
-	putchar('"');
-	for (p = (const u_char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 static void
 report_age(int64_t secs, char *out, size_t outlen)
 {
@@ -84,16 +67,16 @@ report_list_one(const struct session *s, void *arg)
 
 	if (l->json) {
 		printf("%s\n  {\"id\": ", l->n == 0 ? "" : ",");
-		authority_json_string(s->id);
+		(void)json_string_print(stdout, s->id);
 		printf(", \"state\": \"%s\", \"mode\": \"%s\", \"host\": ",
 		    session_state_name(s->state), session_mode_name(s->mode));
-		authority_json_string(s->host);
+		(void)json_string_print(stdout, s->host);
 		printf(", \"case\": ");
-		authority_json_string(s->case_ref);
+		(void)json_string_print(stdout, s->case_ref);
 		printf(", \"customer\": ");
-		authority_json_string(s->customer);
+		(void)json_string_print(stdout, s->customer);
 		printf(", \"engineer\": ");
-		authority_json_string(s->engineer);
+		(void)json_string_print(stdout, s->engineer);
 		printf(", \"created\": %lld, \"expires\": %lld, "
 		    "\"age\": %lld, \"viewers\": %u}", (long long)s->created,
 		    (long long)s->expires, (long long)(secs < 0 ? 0 : secs),

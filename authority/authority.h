@@ -121,7 +121,6 @@ int		 authority_registry(struct authority *, const char *,
 		     const char *);
 
 /* authority-report.c */
-void		 authority_json_string(const char *);
 void		 authority_time(int64_t, char *, size_t);
 int		 authority_report_list(struct registry *, int, int64_t,
 		     u_int *);

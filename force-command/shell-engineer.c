@@ -18,24 +18,6 @@
 #include "shell.h"
 #include "reaper.h"
 
-/* Registry text as a JSON string, escaped for JSON (and kept ASCII). */
-static void
-shell_json_string(const char *s)
-{
-	const u_char	*p;
-
-	putchar('"');
-	for (p = (const u_char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 static void
 shell_time(int64_t t, char *out, size_t outlen)
 {
@@ -186,23 +168,23 @@ shell_engineer_new_json(struct shell *sh, const struct shell_cmd *cmd,
 	    strftime(utc, sizeof(utc), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		utc[0] = '\0';
 	printf("{\"id\":");
-	shell_json_string(id);
+	(void)json_string_print(stdout, id);
 	printf(",\"token\":");
 	if (strcmp(token, "-") != 0)
-		shell_json_string(token);
+		(void)json_string_print(stdout, token);
 	else
 		printf("null");
 	printf(",\"expires\":%lld,\"expires_utc\":", (long long)expires);
-	shell_json_string(utc);
+	(void)json_string_print(stdout, utc);
 	printf(",\"restricted\":%s,\"line\":",
 	    cmd->restricted ? "true" : "false");
-	shell_json_string(line);
+	(void)json_string_print(stdout, line);
 	have_pin = shell_line_pin(sh, pin, sizeof(pin), &is_ca) == 0;
 	printf(",\"host_key\":%s,\"host_ca\":%s,\"pin\":",
 	    have_key ? "true" : "false",
 	    have_pin && is_ca ? "true" : "false");
 	if (have_pin)
-		shell_json_string(pin);
+		(void)json_string_print(stdout, pin);
 	else
 		printf("null");
 	printf("}\n");

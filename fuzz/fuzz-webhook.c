@@ -121,11 +121,11 @@ check_string(const uint8_t *data, size_t len)
 	    (b2 = buf_new(len * 6 + 2)) == NULL ||
 	    (dec = malloc(len * 4 + 1)) == NULL)
 		goto out;
-	if (webhook_json_string(b, (const char *)data, len) != 0)
+	if (json_string_put(b, (const char *)data, len) != 0)
 		__builtin_trap();
 	check_ascii(b);
 	n = unescape(buf_ptr(b), buf_len(b), dec);
-	if (webhook_json_string(b2, (const char *)dec, n) != 0 ||
+	if (json_string_put(b2, (const char *)dec, n) != 0 ||
 	    buf_len(b2) != buf_len(b) ||
 	    memcmp(buf_ptr(b2), buf_ptr(b), buf_len(b)) != 0)
 		__builtin_trap();

@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #if defined(__GNUC__)
@@ -472,6 +473,10 @@ int		 engineer_keys_name(const char *, const u_char *, size_t, char *,
 /* source-prefix.c: IPv6 sources are counted by /64 */
 int		 source_limit_key(const char *, char [EVENT_SOURCE_LEN]);
 
+/* json-string.c: text as a JSON string, ASCII whatever the input */
+int		 json_string_put(struct buf *, const char *, size_t);
+int		 json_string_print(FILE *, const char *);
+
 /* ---- webhook.c: webhook bodies and signatures (docs/webhooks.md) ------- */
 
 #define WEBHOOK_BATCH_MAX	50	/* events in one delivery */
@@ -484,7 +489,6 @@ int		 source_limit_key(const char *, char [EVENT_SOURCE_LEN]);
  */
 #define WEBHOOK_BODY_MAX	(256 * 1024)
 
-int		 webhook_json_string(struct buf *, const char *, size_t);
 int		 webhook_body(struct buf *, const char *, int64_t,
 		     const struct registry_event *, size_t);
 int		 webhook_sign(const u_char *, const void *, size_t,

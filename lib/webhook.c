@@ -2,10 +2,8 @@
  * webhook.c: what a webhook delivery carries (docs/webhooks.md): the JSON
  * body built from registry events, and its HMAC-SHA256 signature.
  *
- * The body is plain ASCII whatever the input: every string is escaped
- * strictly (quotes, backslashes, controls, DEL and every non-ASCII code
- * point as \u escapes), and a byte that is not part of valid UTF-8 becomes
- * U+FFFD. Registry text is already checked when it is written; this code
+ * The body is plain ASCII whatever the input: every string goes through
+ * json_string_put() (lib/json-string.c). Registry text is already checked when it is written; this code
  * does not rely on that. Sending is tunl-admin notify's job (libcurl); no
  * network code lives here.
  */
@@ -24,97 +22,6 @@ _Static_assert(WEBHOOK_KEY_LEN == TOKEN_KEY_LEN,
 _Static_assert(WEBHOOK_KEY_LEN == crypto_auth_hmacsha256_KEYBYTES,
     "HMAC-SHA256 takes a 32-byte key");
 
-/*
- * The code point of the UTF-8 sequence at s (len bytes left), and how
- * many bytes it takes; 0 if the bytes there are not valid UTF-8 (overlong
- * forms, surrogates and values past U+10FFFF included).
- */
-static size_t
-webhook_utf8(const u_char *s, size_t len, u_int32_t *cp)
-{
-	u_int32_t	 c, min;
-	size_t		 n, k;
-
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		c = s[0] & 0x1f;
-		min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		c = s[0] & 0x0f;
-		min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		c = s[0] & 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (len < n)
-		return 0;
-	for (k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[k] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-static int
-webhook_put_u(struct buf *b, u_int32_t v)
-{
-	return buf_putf(b, "\\u%04x", (u_int)v);
-}
-
-/*
- * Append len bytes of s as a JSON string, quotes included. On failure
- * (TUNL_ERR_LENGTH when b is full) b may hold part of it.
- */
-int
-webhook_json_string(struct buf *b, const char *s, size_t len)
-{
-	const u_char	*p = (const u_char *)s;
-	u_int32_t	 cp;
-	size_t		 i = 0, n;
-	char		 c;
-	int		 r;
-
-	if (b == NULL || (s == NULL && len != 0))
-		return TUNL_ERR_INVALID;
-	if ((r = buf_put(b, "\"", 1)) != 0)
-		return r;
-	while (i < len) {
-		if (p[i] < 0x80) {
-			c = (char)p[i++];
-			if (c == '"' || c == '\\') {
-				if ((r = buf_put(b, "\\", 1)) != 0 ||
-				    (r = buf_put(b, &c, 1)) != 0)
-					return r;
-			} else if ((u_char)c < 0x20 || c == 0x7f) {
-				if ((r = webhook_put_u(b, (u_char)c)) != 0)
-					return r;
-			} else if ((r = buf_put(b, &c, 1)) != 0)
-				return r;
-			continue;
-		}
-		if ((n = webhook_utf8(p + i, len - i, &cp)) == 0) {
-			cp = 0xfffd;	/* one byte that is not UTF-8 */
-			n = 1;
-		}
-		i += n;
-		if (cp >= 0x10000) {
-			cp -= 0x10000;
-			if ((r = webhook_put_u(b, 0xd800 | (cp >> 10))) != 0 ||
-			    (r = webhook_put_u(b, 0xdc00 | (cp & 0x3ff))) != 0)
-				return r;
-		} else if ((r = webhook_put_u(b, cp)) != 0)
-			return r;
-	}
-	return buf_put(b, "\"", 1);
-}
-
 /* A fixed-size field as a JSON string: up to its first NUL or its end. */
 static int
 webhook_field(struct buf *b, const char *name, const char *s, size_t size)
@@ -123,7 +30,7 @@ webhook_field(struct buf *b, const char *name, const char *s, size_t size)
 
 	if ((r = buf_putf(b, "\"%s\":", name)) != 0)
 		return r;
-	return webhook_json_string(b, s, strnlen(s, size));
+	return json_string_put(b, s, strnlen(s, size));
 }
 
 static int
@@ -136,7 +43,7 @@ webhook_event(struct buf *b, const struct registry_event *ev)
 	if (ev->session_id[0] == '\0')
 		r = buf_put(b, "null", 4);
 	else
-		r = webhook_json_string(b, ev->session_id,
+		r = json_string_put(b, ev->session_id,
 		    strnlen(ev->session_id, sizeof(ev->session_id)));
 	if (r != 0 ||
 	    (r = buf_putf(b, ",\"at\":%" PRId64 ",", ev->at)) != 0 ||
@@ -179,7 +86,7 @@ webhook_body(struct buf *b, const char *relay, int64_t sent,
 	if ((rlen = strnlen(relay, WEBHOOK_RELAY_MAX)) >= WEBHOOK_RELAY_MAX)
 		return TUNL_ERR_LENGTH;
 	if ((r = buf_put(b, "{\"relay\":", 9)) != 0 ||
-	    (r = webhook_json_string(b, relay, rlen)) != 0 ||
+	    (r = json_string_put(b, relay, rlen)) != 0 ||
 	    (r = buf_putf(b, ",\"sent\":%" PRId64 ",\"events\":[",
 	    sent)) != 0)
 		goto out;

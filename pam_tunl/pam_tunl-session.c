@@ -42,21 +42,42 @@
 
 #define SESSION_AUTH_INFO	"SSH_AUTH_INFO_0"
 
+/*
+ * What sshd authenticated, parsed from SSH_AUTH_INFO_0 into a fresh *sap
+ * (session_auth_free() it, also on failure). TUNL_ERR_NOT_FOUND: sshd
+ * gave none.
+ */
+static int
+session_auth_info(pam_handle_t *pamh, struct sshauth **sap)
+{
+	const char	*info;
+
+	*sap = NULL;
+	if ((info = pam_getenv(pamh, SESSION_AUTH_INFO)) == NULL)
+		return TUNL_ERR_NOT_FOUND;
+	if ((*sap = calloc(1, sizeof(**sap))) == NULL)
+		return TUNL_ERR_ALLOC;
+	return sshauth_parse(info, strnlen(info, SSHAUTH_FILE_MAX + 1), *sap);
+}
+
+static void
+session_auth_free(struct sshauth *sa)
+{
+	if (sa == NULL)
+		return;
+	sodium_memzero(sa, sizeof(*sa));
+	free(sa);
+}
+
 /* The session certificate sshd accepted, from SSH_AUTH_INFO_0. */
 static int
 session_cert(pam_handle_t *pamh, struct sshcert *c)
 {
 	struct sshauth	*sa = NULL;
-	const char	*info;
 	u_int		 i, found = 0;
-	int		 r = TUNL_ERR_NOT_FOUND;
+	int		 r;
 
-	if ((info = pam_getenv(pamh, SESSION_AUTH_INFO)) == NULL)
-		return TUNL_ERR_NOT_FOUND;
-	if ((sa = calloc(1, sizeof(*sa))) == NULL)
-		return TUNL_ERR_ALLOC;
-	if ((r = sshauth_parse(info, strnlen(info, SSHAUTH_FILE_MAX + 1),
-	    sa)) != 0)
+	if ((r = session_auth_info(pamh, &sa)) != 0)
 		goto out;
 	r = TUNL_ERR_NOT_FOUND;
 	for (i = 0; i < sa->nkeys; i++) {
@@ -76,10 +97,7 @@ session_cert(pam_handle_t *pamh, struct sshcert *c)
 		}
 	}
  out:
-	if (sa != NULL) {
-		sodium_memzero(sa, sizeof(*sa));
-		free(sa);
-	}
+	session_auth_free(sa);
 	return r;
 }
 
@@ -95,16 +113,10 @@ session_engineer_name(pam_handle_t *pamh, const struct tunl_cfg *cfg,
 	struct sshauth		*sa = NULL;
 	struct sshauth_key	*k;
 	struct sshcert		 c;
-	const char		*info;
 	int			 r;
 
 	name[0] = '\0';
-	if ((info = pam_getenv(pamh, SESSION_AUTH_INFO)) == NULL)
-		return TUNL_ERR_NOT_FOUND;
-	if ((sa = calloc(1, sizeof(*sa))) == NULL)
-		return TUNL_ERR_ALLOC;
-	if ((r = sshauth_parse(info, strnlen(info, SSHAUTH_FILE_MAX + 1),
-	    sa)) != 0)
+	if ((r = session_auth_info(pamh, &sa)) != 0)
 		goto out;
 	if (sa->nkeys != 1) {
 		r = sa->nkeys == 0 ? TUNL_ERR_NOT_FOUND : TUNL_ERR_INVALID;
@@ -126,10 +138,7 @@ session_engineer_name(pam_handle_t *pamh, const struct tunl_cfg *cfg,
 	r = engineer_keys_name(cfg->engineer_keys, k->blob, k->len, name,
 	    ENGINEER_NAME_LEN);
  out:
-	if (sa != NULL) {
-		sodium_memzero(sa, sizeof(*sa));
-		free(sa);
-	}
+	session_auth_free(sa);
 	return r;
 }
 

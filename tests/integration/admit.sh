@@ -32,36 +32,8 @@ SOCKEXEC=$top_builddir/tests/helpers/sock-exec
     [ -x "$top_builddir/tunl-shell" ] || harness_fail "programs not built"
 
 relay_config "producer_grace = 600" "log_level = debug"
-relay_init
-relay_install
-harness_install_libexec "$BROKER"
-chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
-    chmod 4750 "$H/libexec/tunl-broker" ||
-    harness_fail "cannot make tunl-broker setuid"
-harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
-cat >"$H/libexec/tunl-shell" <<EOF
-#!/bin/sh
-exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --authority $H/libexec/tunl-authority --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
-EOF
-chmod 0755 "$H/libexec/tunl-shell"
-
-HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
-HARNESS_SUBST_CUSTOMER_USER=tunl
-HARNESS_SUBST_ENGINEER_USER=support
-HARNESS_SUBST_PRINCIPALS_USER=tunlauth
-export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
-    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
-harness_keygen alice
-harness_authorize support alice 'environment="TUNL_ENGINEER=alice"'
-harness_keygen cust
-relay_pam_stack
-harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
-harness_start_sshd
+relay_customer_login alice
 harness_syslog_start
-
-sql() {
-	relay_sql "$1" || harness_fail "sql: $1"
-}
 
 # ---- a session whose first token was used to sign the first certificate ----
 S=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
@@ -75,58 +47,19 @@ sql "INSERT INTO tokens (session_id, hash, expires, consumed_at)
 # sign puts the id of the token it consumed in the serial.
 gen1=$(relay_sql "SELECT max(id) FROM tokens WHERE session_id = '$S'") ||
     harness_fail "the token's id"
-(umask 077 && cp "$H/etc/tunl/user_ca" "$H/ca-copy") || harness_fail "cp CA"
-# cert KEY SERIAL: the relay's certificate for S, as sign makes it.
-cert() {
-	ssh-keygen -q -s "$H/ca-copy" -I "$S" -n "tunl-$S" -V -1m:+30m \
-	    -z "$2" "$H/client/$1.pub" </dev/null || harness_fail "signing $1"
-}
-cert cust "$gen1"
-
-SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$H/client/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none -o UpdateHostKeys=no"
+relay_cert cust "$gen1"
 
 # Files written as the customer account.
 T=$H/t
 mkdir -p "$T" && chmod 1777 "$T" || harness_fail "mkdir $T"
-
-# produce N KEY: a test-producer through `ssh tunl@relay produce` with
-# KEY's certificate; its log in $H/prodN.log; $PRODN and $SSHN.
-produce() {
-	rm -f "$H/bridge$1.sock"
-	"$SOCKEXEC" "$H/bridge$1.sock" $SSH -o IdentityFile="$H/client/$2" \
-	    -T tunl@127.0.0.1 produce 2>"$H/prod$1.err" &
-	SSHN=$!
-	harness_track $SSHN
-	harness_wait 30 "bridge $1 to listen" test -S "$H/bridge$1.sock"
-	# Its output comes from a fifo opened read-write, so it never ends
-	# by itself: the producer stays until the test stops it.
-	rm -f "$H/feed$1"
-	mkfifo "$H/feed$1" || harness_fail "mkfifo"
-	"$TPROD" -S "$H/bridge$1.sock" -s "$S" -l "$H/prod$1.log" -i \
-	    <>"$H/feed$1" &
-	PRODN=$!
-	harness_track $PRODN
-}
-
-wait_grep() {
-	_wt=$(( ${3:-60} * 20 ))
-	while [ $_wt -gt 0 ]; do
-		[ -f "$1" ] && grep -qF -- "$2" "$1" && return 0
-		sleep 0.05
-		_wt=$((_wt - 1))
-	done
-	echo "---- $1 ----" >&2
-	cat "$1" "$H/prod"*.err >&2 2>/dev/null
-	harness_fail "no '$2' in $1 after ${3:-60} s"
-}
 
 gone() {
 	! kill -0 "$1" 2>/dev/null
 }
 
 # ---- the customer's certificate login produces -----------------------------
-produce 1 cust
-wait_grep "$H/prod1.log" "snapreq"
+relay_produce 1 cust - -i
+relay_wait_grep "$H/prod1.log" "snapreq"
 # The login key came from pam_tunl's session stage: the login file names
 # the certificate, and the key is in no file of the relay.
 grep -l "^cert=$gen1 $S\$" "$H/run/tunl/auth/"*.login >/dev/null 2>&1 ||
@@ -142,7 +75,7 @@ harness_wait 60 "the login file to go with its connection" \
 # the session's socket as its producer: refused.
 relay_as tunl "$TPROD" -S "/run/tunl/sessions/$S.sock" -s "$S" \
     -l "$T/attack.log" -w 60 </dev/null >/dev/null 2>&1
-wait_grep "$T/attack.log" "error 5 a producer must be admitted by tunl-authority"
+relay_wait_grep "$T/attack.log" "error 5 a producer must be admitted by tunl-authority"
 grep -q "snapreq" "$T/attack.log" &&
     harness_fail "the broker answered an unadmitted producer's hello"
 
@@ -171,8 +104,8 @@ harness_assert_contains "$out" "rc=1 bytes=0 tunl-authority: not authorised for 
 harness_ssh_key support alice token "$S" </dev/null >"$H/token.out" \
     2>"$H/token.err" || harness_fail "token: $(cat "$H/token.err")"
 grep -q '^token *[0-9]' "$H/token.out" || harness_fail "no new token: $(cat "$H/token.out")"
-produce 2 cust
-wait_grep "$H/prod2.log" "superseded by a newer one"
+relay_produce 2 cust - -i
+relay_wait_grep "$H/prod2.log" "superseded by a newer one"
 grep -q "snapreq" "$H/prod2.log" &&
     harness_fail "a superseded certificate's login became the producer"
 harness_wait 60 "the refused producer to end" gone "$PRODN"
@@ -187,12 +120,12 @@ cp "$H/client/cust" "$H/client/cust2" && cp "$H/client/cust.pub" "$H/client/cust
     harness_fail "cp key"
 gen2=$(relay_sql "SELECT max(id) FROM tokens WHERE session_id = '$S'") ||
     harness_fail "the new token's id"
-cert cust2 "$gen2"
-produce 3 cust2
-wait_grep "$H/prod3.log" "snapreq"
+relay_cert cust2 "$gen2"
+relay_produce 3 cust2 - -i
+relay_wait_grep "$H/prod3.log" "snapreq"
 # The old certificate still is not: one producer, and never the old one.
-produce 4 cust
-wait_grep "$H/prod4.log" "superseded by a newer one"
+relay_produce 4 cust - -i
+relay_wait_grep "$H/prod4.log" "superseded by a newer one"
 kill "$SSHN" 2>/dev/null
 harness_stop
 harness_host_unchanged

@@ -35,19 +35,11 @@ SOCKEXEC=$top_builddir/tests/helpers/sock-exec
     [ -x "$top_builddir/tunl-shell" ] || harness_fail "programs not built"
 
 relay_config "producer_grace = 600" "log_level = debug"
-relay_init
-relay_install
-harness_install_libexec "$BROKER"
-chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
-    chmod 4750 "$H/libexec/tunl-broker" ||
-    harness_fail "cannot make tunl-broker setuid"
-harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
 # The ForceCommand, plus what a compromised one could do: "forge VERB
 # [ID]" runs tunl-authority itself in the login's own environment (its
 # SSH_CONNECTION and the TUNL_LOGIN_KEY pam_tunl gave it) with a request
 # naming "mallory"; "forge-noname VERB [ID]" sends no name at all.
-cat >"$H/libexec/tunl-shell" <<EOF
-#!/bin/sh
+RELAY_SHELL_PRELUDE=$(cat <<EOF
 case "\${SSH_ORIGINAL_COMMAND:-}" in
 forge\ *|forge-noname\ *)
 	set -- \$SSH_ORIGINAL_COMMAND
@@ -65,27 +57,10 @@ forge\ *|forge-noname\ *)
 	exit \$?
 	;;
 esac
-exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --authority $H/libexec/tunl-authority --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
 EOF
-chmod 0755 "$H/libexec/tunl-shell"
-
-HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
-HARNESS_SUBST_CUSTOMER_USER=tunl
-HARNESS_SUBST_ENGINEER_USER=support
-HARNESS_SUBST_PRINCIPALS_USER=tunlauth
-export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
-    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
-harness_keygen alice
-harness_authorize support alice 'environment="TUNL_ENGINEER=alice"'
-harness_keygen cust
-relay_pam_stack
-harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
-harness_start_sshd
+)
+relay_customer_login alice
 harness_syslog_start
-
-sql() {
-	relay_sql "$1" || harness_fail "sql: $1"
-}
 
 # ---- a session whose first token was used to sign the first certificate ----
 S=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
@@ -99,50 +74,11 @@ sql "INSERT INTO tokens (session_id, hash, expires, consumed_at)
 # sign puts the id of the token it consumed in the serial.
 gen1=$(relay_sql "SELECT max(id) FROM tokens WHERE session_id = '$S'") ||
     harness_fail "the token's id"
-(umask 077 && cp "$H/etc/tunl/user_ca" "$H/ca-copy") || harness_fail "cp CA"
-# cert KEY SERIAL: the relay's certificate for S, as sign makes it.
-cert() {
-	ssh-keygen -q -s "$H/ca-copy" -I "$S" -n "tunl-$S" -V -1m:+30m \
-	    -z "$2" "$H/client/$1.pub" </dev/null || harness_fail "signing $1"
-}
-cert cust "$gen1"
-
-SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$H/client/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none -o UpdateHostKeys=no"
+relay_cert cust "$gen1"
 
 # Files written as the customer account.
 T=$H/t
 mkdir -p "$T" && chmod 1777 "$T" || harness_fail "mkdir $T"
-
-# produce N KEY: a test-producer through `ssh tunl@relay produce` with
-# KEY's certificate; its log in $H/prodN.log; $PRODN and $SSHN.
-produce() {
-	rm -f "$H/bridge$1.sock"
-	"$SOCKEXEC" "$H/bridge$1.sock" $SSH -o IdentityFile="$H/client/$2" \
-	    -T tunl@127.0.0.1 produce 2>"$H/prod$1.err" &
-	SSHN=$!
-	harness_track $SSHN
-	harness_wait 30 "bridge $1 to listen" test -S "$H/bridge$1.sock"
-	# Its output comes from a fifo opened read-write, so it never ends
-	# by itself: the producer stays until the test stops it.
-	rm -f "$H/feed$1"
-	mkfifo "$H/feed$1" || harness_fail "mkfifo"
-	"$TPROD" -S "$H/bridge$1.sock" -s "$S" -l "$H/prod$1.log" -i \
-	    <>"$H/feed$1" &
-	PRODN=$!
-	harness_track $PRODN
-}
-
-wait_grep() {
-	_wt=$(( ${3:-60} * 20 ))
-	while [ $_wt -gt 0 ]; do
-		[ -f "$1" ] && grep -qF -- "$2" "$1" && return 0
-		sleep 0.05
-		_wt=$((_wt - 1))
-	done
-	echo "---- $1 ----" >&2
-	cat "$1" "$H/prod"*.err >&2 2>/dev/null
-	harness_fail "no '$2' in $1 after ${3:-60} s"
-}
 
 gone() {
 	! kill -0 "$1" 2>/dev/null
@@ -190,8 +126,8 @@ has_event() {
 }
 
 # ---- the customer's certificate login produces -----------------------------
-produce 1 cust
-wait_grep "$H/prod1.log" "snapreq"
+relay_produce 1 cust - -i
+relay_wait_grep "$H/prod1.log" "snapreq"
 PROD1=$PRODN
 SSH1=$SSHN
 
@@ -211,7 +147,7 @@ harness_wait 30 "tunl-authority to log alice's admission" \
 # to the session's socket and names "mallory": refused before anything.
 relay_as support "$TCONS" -S "/run/tunl/sessions/$S.sock" -s "$S" -u mallory \
     -l "$T/mallory.log" -w 60 </dev/null >/dev/null 2>&1
-wait_grep "$T/mallory.log" "error 5 an engineer must be admitted by tunl-authority"
+relay_wait_grep "$T/mallory.log" "error 5 an engineer must be admitted by tunl-authority"
 grep -q "snap" "$T/mallory.log" &&
     harness_fail "the broker served a consumer it did not admit"
 # It asks tunl-authority admit, with a made-up login key: refused, no
@@ -285,13 +221,13 @@ kill -0 "$JOIN" 2>/dev/null ||
 harness_ssh_key support alice token "$S" </dev/null >"$H/token.out" \
     2>"$H/token.err" || harness_fail "token: $(cat "$H/token.err")"
 grep -q '^token *[0-9]' "$H/token.out" || harness_fail "no new token: $(cat "$H/token.out")"
-wait_grep "$H/prod1.log" "superseded by a newer one"
+relay_wait_grep "$H/prod1.log" "superseded by a newer one"
 harness_wait 60 "the superseded producer to end" gone "$PROD1"
 harness_wait 60 "its ssh to end" gone "$SSH1"
 harness_wait 60 "the event that says why" has_event "broker producer-superseded"
 # Its certificate does not bring it back (admit.sh shows the rest).
-produce 2 cust
-wait_grep "$H/prod2.log" "superseded by a newer one"
+relay_produce 2 cust - -i
+relay_wait_grep "$H/prod2.log" "superseded by a newer one"
 
 kill "$JOIN" 2>/dev/null
 harness_wait 60 "alice's join to end" gone "$JOIN"

@@ -40,35 +40,9 @@ SOCKEXEC=$top_builddir/tests/helpers/sock-exec
 
 relay_config "producer_grace = 60" "log_level = debug" \
     "consumer_backlog = 4M"
-relay_init
-relay_install
-harness_install_libexec "$BROKER"
-chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
-    chmod 4750 "$H/libexec/tunl-broker" ||
-    harness_fail "cannot make tunl-broker setuid"
-harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
-cat >"$H/libexec/tunl-shell" <<EOF
-#!/bin/sh
-exec $H/libexec/tunl-shell.bin -f $RELAY_CONF --authority $H/libexec/tunl-authority --broker $H/libexec/tunl-broker --engineer-keys $H/keys/support.authorized_keys
-EOF
-chmod 0755 "$H/libexec/tunl-shell"
-
 # pam_tunl's session stage gives the certificate login its login key,
 # which tunl-authority admit needs before the broker takes a producer.
-HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
-HARNESS_SUBST_CUSTOMER_USER=tunl
-HARNESS_SUBST_ENGINEER_USER=support
-HARNESS_SUBST_PRINCIPALS_USER=tunlauth
-export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
-    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
-for e in alice bob carol dave; do
-	harness_keygen "$e"
-	harness_authorize support "$e" "environment=\"TUNL_ENGINEER=$e\""
-done
-harness_keygen cust
-relay_pam_stack
-harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
-harness_start_sshd
+relay_customer_login alice bob carol dave
 
 # ---- the session and the customer's certificate -----------------------------
 S=$("$top_builddir/tests/helpers/handoff-tool" id) || harness_fail "an id"
@@ -77,51 +51,8 @@ relay_sql "INSERT INTO sessions (id, state, mode, case_ref, customer, host,
     engineer, created, expires) VALUES ('$S', 'pending', 'share', 'CS-9',
     'acme', 'customer.example', 'alice', $now, $((now + 3600)));" ||
     harness_fail "insert the session"
-(umask 077 && cp "$H/etc/tunl/user_ca" "$H/ca-copy") || harness_fail "cp CA"
-ssh-keygen -q -s "$H/ca-copy" -I "$S" -n "tunl-$S" -V -1m:+30m \
-    "$H/client/cust.pub" </dev/null || harness_fail "signing"
+relay_cert cust
 REC=$H/var/log/tunl/$S.cast
-
-sql() {
-	relay_sql "$1" || harness_fail "sql: $1"
-}
-
-# Everything the harness's ssh would give, for commands run by others.
-SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$H/client/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none -o UpdateHostKeys=no"
-
-# produce N INPUT ARGS...: a test-producer as customer N through ssh,
-# reading INPUT (an asynchronous command's stdin would be /dev/null);
-# its log in $H/prodN.log, its ssh's stderr in $H/prodN.err; $PRODN and
-# $SSHN.
-produce() {
-	_n=$1
-	_in=$2
-	shift 2
-	rm -f "$H/bridge$_n.sock"
-	"$SOCKEXEC" "$H/bridge$_n.sock" $SSH -o IdentityFile="$H/client/cust" \
-	    -T tunl@127.0.0.1 produce 2>"$H/prod$_n.err" &
-	SSHN=$!
-	harness_track $SSHN
-	harness_wait 30 "bridge $_n to listen" test -S "$H/bridge$_n.sock"
-	"$TPROD" -S "$H/bridge$_n.sock" -s "$S" -l "$H/prod$_n.log" "$@" \
-	    <"$_in" &
-	PRODN=$!
-	harness_track $PRODN
-}
-
-# wait_grep FILE TEXT [SECS]: the limits only bound a failure (a loaded
-# machine is slow), so they are generous.
-wait_grep() {
-	_wt=$(( ${3:-60} * 20 ))
-	while [ $_wt -gt 0 ]; do
-		[ -f "$1" ] && grep -qF -- "$2" "$1" && return 0
-		sleep 0.05
-		_wt=$((_wt - 1))
-	done
-	echo "---- $1 ----" >&2
-	cat "$1" >&2 2>/dev/null
-	harness_fail "no '$2' in $1 after ${3:-60} s"
-}
 
 # ---- engineers in tmux ---------------------------------------------------------
 TMUX_SOCK=tunl-live-$$
@@ -208,10 +139,10 @@ harness_assert_contains "$out" "tunl: session $S is not live"
 # ---- the producer comes; two engineers join ----------------------------------
 mkfifo "$H/feed"
 exec 7<>"$H/feed"
-produce 1 "$H/feed" -i -e
+relay_produce 1 cust "$H/feed" -i -e
 P1=$PRODN
 S1=$SSHN
-wait_grep "$H/prod1.log" "snapreq"
+relay_wait_grep "$H/prod1.log" "snapreq"
 pane rw alice join "$S"
 # Bob joins once alice is in: the list is in the order of joining.
 wait_screen rw "watching: alice"
@@ -227,12 +158,12 @@ wait_screen ro hello-from-customer-1
 
 # ---- keys: only the read-write engineer's reach the customer ----------------
 tm send-keys -t live:rw -l 'typed-by-alice'
-wait_grep "$H/prod1.log" "keys pane=0 from=alice data=typed-by-alice"
+relay_wait_grep "$H/prod1.log" "keys pane=0 from=alice data=typed-by-alice"
 # The producer echoes keys as output: both see alice's, nobody bob's.
 wait_screen ro typed-by-alice
 tm send-keys -t live:ro -l 'typed-by-bob'
 # A notice stays 5 s: the raw log keeps it for a slow look.
-wait_grep "$H/raw-ro.log" "your keys are not sent"
+relay_wait_grep "$H/raw-ro.log" "your keys are not sent"
 # Anything bob's join sent went to the broker before its answer to his
 # resize; anything the broker passed on went to the producer before
 # alice's next keys: once those are in, bob's would be too.
@@ -274,7 +205,7 @@ for p in rw ro late; do
 	raw=$H/raw-$p.log
 	# tmux copies what a pane was sent to its log a moment after it is
 	# shown: everything up to the marker is there once the marker is.
-	wait_grep "$raw" after-hostile
+	relay_wait_grep "$raw" after-hostile
 	for bad in '\]52;' '\]0;' '\]2;' '\]8;' '\]1337' 'P\+q' '\[c' '\[6n' \
 	    '\[>c' '\[21t' '\]10;\?' '\[\?1000h' '\[\?2004h' '_G'; do
 		if LC_ALL=C grep -aq "$(printf '\033')$bad" "$raw"; then
@@ -300,20 +231,20 @@ exec 7>&-
 wait "$P1" 2>/dev/null
 # The broker tells the engineers it waits for the customer; a join that
 # ended with the producer would have ended by then.
-wait_grep "$H/raw-rw.log" "tunl: customer reconnecting"
+relay_wait_grep "$H/raw-rw.log" "tunl: customer reconnecting"
 screen rw | grep -q "exit=" && harness_fail "alice's join ended with the producer"
 mkfifo "$H/feed2"
 exec 7<>"$H/feed2"
-produce 2 "$H/feed2" -i -e -X 300000 -x 00000005220064001e0000000299ff00000001210000000110
+relay_produce 2 cust "$H/feed2" -i -e -X 300000 -x 00000005220064001e0000000299ff00000001210000000110
 P2=$PRODN
 S2=$SSHN
-wait_grep "$H/prod2.log" "error 3 frame type 0x99"
+relay_wait_grep "$H/prod2.log" "error 3 frame type 0x99"
 # Errors come back in order: none for the resize before the 0x99 frame.
 grep -q 'frame type 0x22' "$H/prod2.log" &&
     harness_fail "the customer's own resize was refused"
-wait_grep "$H/prod2.log" "error 3 frame type 0x21"
-wait_grep "$H/prod2.log" "error 2 malformed"
-wait_grep "$H/prod2.log" "error 4 frame of 300001 bytes, over 262144, skipped"
+relay_wait_grep "$H/prod2.log" "error 3 frame type 0x21"
+relay_wait_grep "$H/prod2.log" "error 2 malformed"
+relay_wait_grep "$H/prod2.log" "error 4 frame of 300001 bytes, over 262144, skipped"
 printf 'second-producer-here\r\n' >&7
 wait_screen rw second-producer-here
 wait_screen ro second-producer-here
@@ -419,7 +350,7 @@ LC_ALL=C grep -aq "$(printf '\033')]52;" "$H/replay.out" &&
 # At 16 times the speed it may be over before a capture: the pane's raw
 # log holds what was drawn.
 pane rep alice replay "$S" --speed 16
-wait_grep "$H/raw-rep.log" hello-from-customer-1
+relay_wait_grep "$H/raw-rep.log" hello-from-customer-1
 wait_screen rep "tunl: replayed $S.cast" 60
 
 # ---- the broker is killed: the session ends cleanly --------------------------
@@ -450,7 +381,7 @@ harness_assert_eq broker "$(sql "SELECT actor FROM events WHERE session_id = '$S
     "who ended the session"
 harness_assert_eq 1 "$(sql "SELECT count(*) FROM events WHERE session_id = '$S' AND action = 'broker-died';")" \
     "the broker-died event"
-wait_grep "$H/prod2.log" "broker stopped"
+relay_wait_grep "$H/prod2.log" "broker stopped"
 python3 - "$REC" <<'EOF' || harness_fail "the recording does not parse after the kill"
 import json, sys
 data = open(sys.argv[1], "rb").read().decode("utf-8")

@@ -20,6 +20,11 @@
 #   relay_login ID TOKEN [CMD]  keyboard-interactive login as tunl answering
 #                            pam_tunl's prompts by their text (never argv);
 #                            output in $H/out, errors in $H/err
+#   relay_customer_login [ENGINEER...]  after relay_config: the whole relay
+#                            for certificate logins through pam_tunl (below)
+#   relay_cert KEY [SERIAL]  a session certificate for $H/client/KEY.pub
+#   relay_produce N KEY INPUT [ARGS...]  a test-producer as the customer
+#   relay_wait_grep FILE TEXT [SECS]  wait for TEXT in FILE, else fail
 
 : "${top_builddir:?}"
 TUNL_ADMIN=$top_builddir/tunl-admin
@@ -232,4 +237,122 @@ relay_pam_stack() {
 		echo "session required pam_unix.so"
 	} >"$H/pam-stack.in"
 	harness_pam_stack "$H/pam-stack.in"
+}
+
+# relay_customer_login [ENGINEER...]: after relay_config, a relay where a
+# customer's certificate login goes through pam_tunl (whose session stage
+# gives it the login key tunl-authority admit needs before the broker
+# takes a producer) and each ENGINEER has a key in the engineers' keys
+# file: tunl-admin init, tunl-broker installed as docs/broker.md says
+# (tunl-broker:tunl 4750), tunl-shell as the ForceCommand, the pam.d
+# stack and the shipped drop-in, sshd started. $RELAY_SHELL_PRELUDE, if
+# set, is shell text the ForceCommand runs before tunl-shell;
+# $RELAY_SHELL_ARGS, more options for tunl-shell. Engineers' keys:
+# $H/client/ENGINEER (relay_cert makes the customer's). Sets $SSH (everything the
+# harness's ssh would give, for commands run by others) and sql() (SQL
+# that must succeed).
+relay_customer_login() {
+	relay_init
+	relay_install
+	harness_install_libexec "$top_builddir/tunl-broker"
+	chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" \
+	    "$H/libexec/tunl-broker" &&
+	    chmod 4750 "$H/libexec/tunl-broker" ||
+	    harness_fail "cannot make tunl-broker setuid"
+	harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
+	{
+		echo "#!/bin/sh"
+		[ -z "${RELAY_SHELL_PRELUDE:-}" ] ||
+		    printf '%s\n' "$RELAY_SHELL_PRELUDE"
+		echo "exec $H/libexec/tunl-shell.bin -f $RELAY_CONF" \
+		    "--authority $H/libexec/tunl-authority" \
+		    "--broker $H/libexec/tunl-broker" \
+		    "--engineer-keys $H/keys/support.authorized_keys" \
+		    "${RELAY_SHELL_ARGS:-}"
+	} >"$H/libexec/tunl-shell" && chmod 0755 "$H/libexec/tunl-shell" ||
+	    harness_fail "cannot write the ForceCommand"
+
+	HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
+	HARNESS_SUBST_CUSTOMER_USER=tunl
+	HARNESS_SUBST_ENGINEER_USER=support
+	HARNESS_SUBST_PRINCIPALS_USER=tunlauth
+	export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
+	    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
+	for _rce in "$@"; do
+		harness_keygen "$_rce"
+		harness_authorize support "$_rce" \
+		    "environment=\"TUNL_ENGINEER=$_rce\""
+	done
+	relay_pam_stack
+	harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
+	harness_start_sshd
+
+	SSH="ssh -F /dev/null -p $HARNESS_PORT -o UserKnownHostsFile=$H/client/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentityAgent=none -o IdentitiesOnly=yes -o BatchMode=yes -o PreferredAuthentications=publickey -o ControlPath=none -o UpdateHostKeys=no"
+	sql() {
+		relay_sql "$1" || harness_fail "sql: $1"
+	}
+}
+
+# relay_cert KEY [SERIAL]: the relay's certificate for session $S on
+# $H/client/KEY.pub (made first if there is none), as sign makes it (sign
+# puts the id of the token it consumed in the serial), signed with a
+# copy of the user CA.
+relay_cert() {
+	[ -f "$H/client/$1.pub" ] || harness_keygen "$1"
+	[ -f "$H/ca-copy" ] ||
+	    (umask 077 && cp "$H/etc/tunl/user_ca" "$H/ca-copy") ||
+	    harness_fail "cp CA"
+	ssh-keygen -q -s "$H/ca-copy" -I "$S" -n "tunl-$S" -V -1m:+30m \
+	    ${2:+-z "$2"} "$H/client/$1.pub" </dev/null ||
+	    harness_fail "signing $1"
+}
+
+# relay_produce N KEY INPUT [ARGS...]: tests/helpers/test-producer (with
+# ARGS) for session $S through `ssh tunl@relay produce` with the key
+# $H/client/KEY (and its certificate), reading INPUT; INPUT "-" is a fresh
+# fifo $H/feedN opened read-write, so it never ends by itself and the
+# producer stays until the test stops it (an asynchronous command's stdin
+# would be /dev/null). Its log in $H/prodN.log, its ssh's stderr in
+# $H/prodN.err; sets $PRODN and $SSHN.
+relay_produce() {
+	_rpn=$1
+	_rpk=$2
+	_rpi=$3
+	shift 3
+	rm -f "$H/bridge$_rpn.sock"
+	"$top_builddir/tests/helpers/sock-exec" "$H/bridge$_rpn.sock" $SSH \
+	    -o IdentityFile="$H/client/$_rpk" -T tunl@127.0.0.1 produce \
+	    2>"$H/prod$_rpn.err" &
+	SSHN=$!
+	harness_track $SSHN
+	harness_wait 30 "bridge $_rpn to listen" test -S "$H/bridge$_rpn.sock"
+	if [ "$_rpi" = - ]; then
+		_rpi=$H/feed$_rpn
+		rm -f "$_rpi"
+		mkfifo "$_rpi" || harness_fail "mkfifo"
+		"$top_builddir/tests/helpers/test-producer" \
+		    -S "$H/bridge$_rpn.sock" -s "$S" -l "$H/prod$_rpn.log" \
+		    "$@" <>"$_rpi" &
+	else
+		"$top_builddir/tests/helpers/test-producer" \
+		    -S "$H/bridge$_rpn.sock" -s "$S" -l "$H/prod$_rpn.log" \
+		    "$@" <"$_rpi" &
+	fi
+	PRODN=$!
+	harness_track $PRODN
+}
+
+# relay_wait_grep FILE TEXT [SECS]: the limit only bounds a failure (a
+# loaded machine is slow), so it is generous. On failure FILE and the
+# producers' ssh errors are shown.
+relay_wait_grep() {
+	_rwt=$(( ${3:-60} * 20 ))
+	while [ $_rwt -gt 0 ]; do
+		[ -f "$1" ] && grep -qF -- "$2" "$1" && return 0
+		sleep 0.05
+		_rwt=$((_rwt - 1))
+	done
+	echo "---- $1 ----" >&2
+	cat "$1" "$H/prod"*.err >&2 2>/dev/null
+	harness_fail "no '$2' in $1 after ${3:-60} s"
 }

@@ -25,32 +25,9 @@ share_setup() {
 
 	SHARE=$top_builddir/tunl-share
 	relay_config "producer_grace = 120" "$@"
-	relay_init
-	relay_install
-	harness_install_libexec "$top_builddir/tunl-broker"
-	chown "$HARNESS_UID_BROKER:$HARNESS_GID_TUNL" "$H/libexec/tunl-broker" &&
-	    chmod 4750 "$H/libexec/tunl-broker" ||
-	    harness_fail "cannot make tunl-broker setuid"
-	harness_install_libexec "$top_builddir/tunl-shell" tunl-shell.bin
 	# SHARE_SHELL_ARGS: more options for tunl-shell (share-static.sh).
-	printf '#!/bin/sh\nexec %s -f %s --authority %s --broker %s --engineer-keys %s %s\n' \
-	    "$H/libexec/tunl-shell.bin" "$RELAY_CONF" "$H/libexec/tunl-authority" \
-	    "$H/libexec/tunl-broker" "$H/keys/support.authorized_keys" \
-	    "${SHARE_SHELL_ARGS:-}" >"$H/libexec/tunl-shell"
-	chmod 0755 "$H/libexec/tunl-shell"
-	HARNESS_SUBST_PAM_MODULE=$top_builddir/.libs/pam_tunl.so
-	HARNESS_SUBST_CUSTOMER_USER=tunl
-	HARNESS_SUBST_ENGINEER_USER=support
-	HARNESS_SUBST_PRINCIPALS_USER=tunlauth
-	export HARNESS_SUBST_PAM_MODULE HARNESS_SUBST_CUSTOMER_USER \
-	    HARNESS_SUBST_ENGINEER_USER HARNESS_SUBST_PRINCIPALS_USER
-	for e in alice bob carol; do
-		harness_keygen "$e"
-		harness_authorize support "$e" "environment=\"TUNL_ENGINEER=$e\""
-	done
-	relay_pam_stack
-	harness_sshd_config "$top_srcdir/sshd_config.d/tunl.conf.in"
-	harness_start_sshd
+	RELAY_SHELL_ARGS=${SHARE_SHELL_ARGS:-}
+	relay_customer_login alice bob carol
 	harness_syslog_start
 	KH=$H/client/known_hosts
 	RELAY=127.0.0.1:$HARNESS_PORT
