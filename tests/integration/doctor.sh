@@ -195,6 +195,18 @@ relay_pam_stack
 grep -v '^session.*pam_tunl.so' "$H/etc/pam.d/sshd" >"$H/pam.tmp" &&
     cat "$H/pam.tmp" >"$H/etc/pam.d/sshd"
 problem "PROBLEM  $H/etc/pam.d/sshd: pam_tunl has no session line, so engineer logins get no name and join, new, token, list, show, kill and unlock are refused; fix: add the two session lines of tunl's pam.d/tunl"
+# A guard of the session line that leaves out the engineer account (as
+# pam.d/tunl had it before engineers' logins needed the session stage),
+# then one that leaves out the customer: each named with the exact line.
+relay_pam_stack
+sed 's/^\(session.*pam_succeed_if.so quiet user\) in tunl:support$/\1 = tunl/' \
+    "$H/etc/pam.d/sshd" >"$H/pam.tmp" && cat "$H/pam.tmp" >"$H/etc/pam.d/sshd"
+G=$(grep -n '^session.*pam_succeed_if.so quiet user = tunl$' "$H/etc/pam.d/sshd" | cut -d: -f1)
+[ -n "$G" ] || harness_fail "no guard line to change: $(cat "$H/etc/pam.d/sshd")"
+problem "PROBLEM  $H/etc/pam.d/sshd: line $G, the guard of pam_tunl's session line $((G + 1)) (\"quiet user = tunl\"), does not let the engineer account support through, so engineer logins get no name and join, new, token, list, show, kill and unlock are refused; fix: make line $G \"session [success=ignore default=1] pam_succeed_if.so quiet user in tunl:support\""
+sed 's/^\(session.*pam_succeed_if.so quiet user\) = tunl$/\1 in support:alice/' \
+    "$H/etc/pam.d/sshd" >"$H/pam.tmp" && cat "$H/pam.tmp" >"$H/etc/pam.d/sshd"
+problem "PROBLEM  $H/etc/pam.d/sshd: line $G, the guard of pam_tunl's session line $((G + 1)) (\"quiet user in support:alice\"), does not let the customer account tunl through, so certificate logins get no key and cannot produce; fix: make line $G \"session [success=ignore default=1] pam_succeed_if.so quiet user in tunl:support\""
 relay_pam_stack
 healthy "the relay's PAM stack back"
 
