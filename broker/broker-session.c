@@ -492,8 +492,7 @@ session_admitted_superseded(struct broker *b, struct peer *p,
 	info("%s refused: a newer token was issued after its admission "
 	    "(token %lld, now %lld)", peer_label(p), (long long)p->token,
 	    (long long)s->token_gen);
-	peer_send_error(p, PROTO_ERR_DENIED, "this login's token was "
-	    "superseded by a newer one; log in with the new token");
+	peer_send_error(p, PROTO_ERR_SUPERSEDED, PROTO_SUPERSEDED_WORDS);
 	snprintf(detail, sizeof(detail), "pid=%ld at-admission", (long)p->pid);
 	session_event(b, "broker", "producer-superseded", detail);
 	peer_close_after(p);
