@@ -360,14 +360,110 @@ doctor_pam_module(struct doctor *d, const char *path, const char *module,
  * gives certificate logins their key): without it join and every engineer
  * verb of tunl-authority refuse.
  */
-static void
-doctor_pam_session(struct doctor *d, const char *path, u_int session_line)
+
+/*
+ * Does the guard's condition (pam_succeed_if's arguments) let user
+ * through? 1 yes, 0 no, -1 cannot tell (a form this reading does not
+ * know: then nothing is reported). Only conditions on "user" are read;
+ * any other is taken to hold.
+ */
+static int
+doctor_guard_lets(const char *args, const char *user)
 {
-	if (session_line == 0)
+	char		 copy[sizeof(((struct pam_order *)0)->guard)];
+	char		 list[sizeof(copy)];
+	char		*w[48], *save = NULL, *lsave = NULL, *t, *item;
+	const char	*field, *op, *val;
+	size_t		 n = 0, i;
+	int		 in;
+
+	if (tunl_strlcpy(copy, args, sizeof(copy)) >= sizeof(copy))
+		return -1;
+	for (t = strtok_r(copy, " ", &save); t != NULL;
+	    t = strtok_r(NULL, " ", &save)) {
+		if (n == sizeof(w) / sizeof(w[0]))
+			return -1;
+		w[n++] = t;
+	}
+	i = 0;
+	while (i < n && (strcmp(w[i], "quiet") == 0 ||
+	    strcmp(w[i], "quiet_success") == 0 ||
+	    strcmp(w[i], "quiet_fail") == 0 || strcmp(w[i], "debug") == 0 ||
+	    strcmp(w[i], "use_uid") == 0 || strcmp(w[i], "audit") == 0))
+		i++;
+	for (; i < n; i += 3) {
+		if (i + 2 >= n)
+			return -1;
+		field = w[i];
+		op = w[i + 1];
+		val = w[i + 2];
+		if (strcmp(field, "user") != 0)
+			continue;
+		if (strcmp(op, "=") == 0 || strcmp(op, "eq") == 0) {
+			if (strcmp(val, user) != 0)
+				return 0;
+		} else if (strcmp(op, "!=") == 0 || strcmp(op, "ne") == 0) {
+			if (strcmp(val, user) == 0)
+				return 0;
+		} else if (strcmp(op, "in") == 0 ||
+		    strcmp(op, "notin") == 0) {
+			in = 0;
+			tunl_strlcpy(list, val, sizeof(list));
+			for (item = strtok_r(list, ":", &lsave); item != NULL;
+			    item = strtok_r(NULL, ":", &lsave))
+				if (strcmp(item, user) == 0)
+					in = 1;
+			if (in != (strcmp(op, "in") == 0))
+				return 0;
+		} else
+			return -1;
+	}
+	return 1;
+}
+
+/*
+ * pam_tunl's session stage names the engineer of each engineer login (and
+ * gives certificate logins their key): without it join and every engineer
+ * verb of tunl-authority refuse. Its guard (pam.d/tunl's pam_succeed_if
+ * line just before it) must let both the customer and the engineer
+ * account through.
+ */
+static void
+doctor_pam_session(struct doctor *d, const char *path,
+    const struct pam_order *po)
+{
+	const char	*cust = d->cfg->customer_user;
+	const char	*eng = d->cfg->engineer_user;
+	char		 who[2 * CFG_NAME_MAX + 64];
+	int		 lc, le;
+
+	if (po->session_line == 0) {
 		admin_report_problem(&d->rp, path, "pam_tunl has no session "
 		    "line, so engineer logins get no name and join, new, "
 		    "token, list, show, kill and unlock are refused; fix: add "
 		    "the two session lines of tunl's pam.d/tunl");
+		return;
+	}
+	if (po->guard_line == 0 || po->guard_more)
+		return;
+	lc = doctor_guard_lets(po->guard, cust);
+	le = doctor_guard_lets(po->guard, eng);
+	if (lc != 0 && le != 0)
+		return;
+	if (lc == 0 && le == 0)
+		snprintf(who, sizeof(who), "the customer account %s or the "
+		    "engineer account %s", cust, eng);
+	else
+		snprintf(who, sizeof(who), "the %s account %s", lc == 0 ?
+		    "customer" : "engineer", lc == 0 ? cust : eng);
+	admin_report_problem(&d->rp, path, "line %u, the guard of pam_tunl's "
+	    "session line %u (\"%s\"), does not let %s through, so %s; fix: "
+	    "make line %u \"session [success=ignore default=1] "
+	    "pam_succeed_if.so quiet user in %s:%s\"", po->guard_line,
+	    po->session_line, po->guard, who, le == 0 ? "engineer logins get "
+	    "no name and join, new, token, list, show, kill and unlock are "
+	    "refused" : "certificate logins get no key and cannot produce",
+	    po->guard_line, cust, eng);
 }
 
 static void
@@ -438,10 +534,10 @@ doctor_pam(struct doctor *d)
 			return;
 		}
 		doctor_pam_module(d, tpath, inc.module, inc.tunl_line);
-		doctor_pam_session(d, tpath, inc.session_line);
+		doctor_pam_session(d, tpath, &inc);
 	} else {
 		doctor_pam_module(d, path, po.module, po.tunl_line);
-		doctor_pam_session(d, path, po.session_line);
+		doctor_pam_session(d, path, &po);
 	}
 	if (d->rp.problems == before)
 		admin_report_ok(&d->rp, path, "pam_tunl decides before the "

@@ -1,8 +1,10 @@
 /*
  * admin-init.c: `tunl-admin init` prepares a relay. It is idempotent:
  * what exists and is right is left alone, what is missing is created,
- * and anything unsafe (wrong owner or mode, a link where a file should be,
- * a parent writable by others) stops it with the fix named.
+ * an item of the table with the owners or mode of an older tunl's layout
+ * is given the current ones (init says what it was), and anything unsafe
+ * (a link where a file should be, a parent or an item writable by others,
+ * owners no tunl gave) stops it with the fix named.
  *
  * The owners and modes are those of the table in admin-layout.c. init
  * also creates the relay's groups and accounts when they are missing,
@@ -33,9 +35,44 @@ init_say(const char *verb, const char *path, const char *detail)
 	printf("%-8s %s%s%s\n", verb, path, detail[0] ? "  " : "", detail);
 }
 
+/*
+ * An item of the table that exists with other owners or another mode
+ * (a relay installed by an older tunl, whose layout gave the relay group
+ * more): it gets the table's, as doctor --fix does, and init says what it
+ * changed. Only a directory for a directory, a singly linked regular file
+ * for a file, opened without following links, below safe directories
+ * (admin_layout_set), and only from owners some layout of tunl's gave it
+ * (root or the broker account; root's group or one of the relay's) with
+ * nothing writable by others: anything else no tunl made, and it is left
+ * for the operator, with the fix (-1).
+ */
 static int
-init_dir(const struct admin_layout *it, const char *path, uid_t uid,
-    gid_t gid)
+init_migrate(const struct admin_layout *it, const char *path,
+    const struct admin_ids *ids, uid_t uid, gid_t gid)
+{
+	struct stat	 st;
+	char		 what[256], own[160], detail[PATH_MAX];
+	int		 r;
+
+	r = admin_layout_check(it, path, uid, gid, what, sizeof(what));
+	if (r != TUNL_ERR_UNSAFE || strncmp(what, "is not", 6) == 0 ||
+	    lstat(path, &st) == -1 || (st.st_mode & S_IWOTH) ||
+	    (st.st_uid != 0 && st.st_uid != ids->broker_uid) ||
+	    (st.st_gid != 0 && st.st_gid != ids->relay_gid &&
+	    st.st_gid != ids->key_gid && st.st_gid != ids->recording_gid))
+		return -1;
+	if (admin_layout_set(it, path, uid, gid) != 0)
+		return -1;
+	snprintf(detail, sizeof(detail), "(%s: was %s, now %s %04o)",
+	    it->what, what + 3, admin_fs_owner(uid, gid, own, sizeof(own)),
+	    (u_int)it->mode);
+	init_say("set", path, detail);
+	return 0;
+}
+
+static int
+init_dir(const struct admin_layout *it, const char *path,
+    const struct admin_ids *ids, uid_t uid, gid_t gid)
 {
 	char	 err[PATH_MAX + 64], own[160], detail[256];
 	int	 created, r;
@@ -50,8 +87,10 @@ init_dir(const struct admin_layout *it, const char *path, uid_t uid,
 			    tunl_err(r));
 		return r;
 	}
-	if ((r = admin_fs_ensure_dir(path, uid, gid, it->mode,
-	    &created)) != 0) {
+	r = admin_fs_ensure_dir(path, uid, gid, it->mode, &created);
+	if (r == TUNL_ERR_UNSAFE && init_migrate(it, path, ids, uid, gid) == 0)
+		return 0;
+	if (r != 0) {
 		if (r == TUNL_ERR_UNSAFE) {
 			printf("unsafe   %s (%s) must be a directory owned by "
 			    "%s with mode %04o; fix with:\n  chown %s %s && "
@@ -356,15 +395,29 @@ static int
 init_database(const struct tunl_cfg *cfg, const struct admin_ids *ids)
 {
 	struct registry	*reg = NULL;
-	char		 err[PATH_MAX + 64], own[160];
+	struct stat	 st;
+	char		 err[PATH_MAX + 64], own[160], was[200];
 	int		 r, exists, version = 0;
 
+	was[0] = '\0';
 	r = admin_fs_check_file(cfg->database, ids->broker_uid, ids->key_gid,
 	    0600, 0117, err, sizeof(err));
-	/* The layout before the registry was taken from the relay group. */
-	if (r == TUNL_ERR_UNSAFE && admin_fs_check_file(cfg->database, 0,
-	    ids->relay_gid, 0600, 0117, err, sizeof(err)) == 0)
+	/*
+	 * Another layout (an older tunl's gave the relay group the file):
+	 * a singly linked regular file gets the table's owners and mode
+	 * below, and init says what it was.
+	 */
+	if (r == TUNL_ERR_UNSAFE && lstat(cfg->database, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+	    !(st.st_mode & S_IWOTH) &&
+	    (st.st_uid == 0 || st.st_uid == ids->broker_uid) &&
+	    (st.st_gid == 0 || st.st_gid == ids->relay_gid ||
+	    st.st_gid == ids->key_gid)) {
+		snprintf(was, sizeof(was), "; was %s %04o",
+		    admin_fs_owner(st.st_uid, st.st_gid, own, sizeof(own)),
+		    (u_int)(st.st_mode & 07777));
 		r = 0;
+	}
 	exists = r != TUNL_ERR_NOT_FOUND;
 	if (exists && r != 0) {
 		printf("unsafe   %s: %s; it must be %s 0660\n",
@@ -389,10 +442,11 @@ init_database(const struct tunl_cfg *cfg, const struct admin_ids *ids)
 		    cfg->database, tunl_err(r));
 		goto out;
 	}
-	snprintf(err, sizeof(err), "(registry, schema version %d, %s 0660)",
+	snprintf(err, sizeof(err), "(registry, schema version %d, %s 0660%s)",
 	    version, admin_fs_owner(ids->broker_uid, ids->key_gid, own,
-	    sizeof(own)));
-	init_say(exists ? "ok" : "created", cfg->database, err);
+	    sizeof(own)), was);
+	init_say(!exists ? "created" : was[0] != '\0' ? "set" : "ok",
+	    cfg->database, err);
 	r = 0;
  out:
 	registry_close(reg);
@@ -525,7 +579,7 @@ admin_init(const struct tunl_cfg *cfg, const char *cfgpath,
 			    "long\n");
 			return 1;
 		}
-		if (init_dir(it, path, uid, gid) != 0)
+		if (init_dir(it, path, &ids, uid, gid) != 0)
 			goto fail;
 	}
 	if ((r = init_token_key(cfg, ids.key_gid)) != 0 ||

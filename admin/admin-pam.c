@@ -7,7 +7,8 @@
  * any other module's auth line. This scanner reads a PAM service file
  * (pam.conf(5) syntax without the service column) and records the line
  * numbers doctor needs (and whether pam_tunl has a session line, which
- * engineer logins need for their name). It only reads: lines it cannot make sense of are
+ * engineer logins need for their name, with the guard line before it that
+ * picks the accounts it runs for). It only reads: lines it cannot make sense of are
  * passed over, as they do not change where pam_tunl stands.
  */
 #include "config.h"
@@ -17,7 +18,7 @@
 #include "tunl.h"
 #include "admin.h"
 
-#define PAM_TOKENS	4
+#define PAM_TOKENS	16
 
 static int
 pam_space(char c)
@@ -98,6 +99,30 @@ pam_included(struct pam_order *po, u_int lineno, const char *name,
 	}
 }
 
+/* A session line of pam_succeed_if.so: pam_tunl's guard if it comes next. */
+static void
+pam_guard(struct pam_order *po, u_int lineno, const char *const *tok,
+    const size_t *toklen, u_int n)
+{
+	size_t	 used = 0;
+	u_int	 i;
+
+	po->guard_line = lineno;
+	po->guard_more = n == PAM_TOKENS;
+	po->guard[0] = '\0';
+	for (i = 3; i < n; i++) {
+		if (used + toklen[i] + 2 > sizeof(po->guard)) {
+			po->guard_more = 1;
+			break;
+		}
+		if (used > 0)
+			po->guard[used++] = ' ';
+		memcpy(po->guard + used, tok[i], toklen[i]);
+		used += toklen[i];
+		po->guard[used] = '\0';
+	}
+}
+
 static int
 pam_scan_line(struct pam_order *po, u_int lineno, const char *line,
     size_t len)
@@ -120,10 +145,15 @@ pam_scan_line(struct pam_order *po, u_int lineno, const char *line,
 		tlen--;
 	}
 	if (pam_tok_is(type, tlen, "session")) {
+		if (po->session_line != 0)
+			return 0;
 		pam_basename(tok[2], toklen[2], &base, &blen);
-		if (pam_tok_is(base, blen, "pam_tunl.so") &&
-		    po->session_line == 0)
+		if (pam_tok_is(base, blen, "pam_tunl.so"))
 			po->session_line = lineno;
+		else if (pam_tok_is(base, blen, "pam_succeed_if.so"))
+			pam_guard(po, lineno, tok, toklen, n);
+		else
+			po->guard_line = 0;
 		return 0;
 	}
 	if (!pam_tok_is(type, tlen, "auth"))

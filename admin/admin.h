@@ -175,6 +175,10 @@ struct pam_order {
 	char	 other_module[128];
 	char	 module[1024];	/* module path on the pam_tunl auth line */
 	u_int	 session_line;	/* first session line with pam_tunl.so */
+	u_int	 guard_line;	/* the pam_succeed_if.so session line just
+				   before it (its guard), or 0 */
+	int	 guard_more;	/* that line has more words than kept */
+	char	 guard[512];	/* its arguments, one space between */
 };
 
 int	 admin_pam_scan(const char *, size_t, struct pam_order *);

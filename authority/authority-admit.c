@@ -11,9 +11,12 @@
  * the certificate's key id recorded by pam_tunl's session stage); the
  * session is pending or active; and no newer token superseded the login
  * (registry_login_current). Then it connects to the session's socket,
- * checks that the broker account listens, and passes the connection to
- * its caller (tunl-shell) over its standard output, a Unix socket, with
- * SCM_RIGHTS. A process running as the customer account without a live,
+ * checks that the broker account listens, writes the producer's hello
+ * itself, stating the newest token id its check saw, and passes the
+ * connection to its caller (tunl-shell) over its standard output, a Unix
+ * socket, with SCM_RIGHTS. A token issued between this check and the
+ * broker's own read of the row is then still seen as newer than the
+ * login's, and the broker refuses the producer (broker-session.c). A process running as the customer account without a live,
  * current login of that session gets no connection a broker would take
  * as a producer.
  *
@@ -148,12 +151,13 @@ admit_connect(const struct authority *a, const char *sid, int *fdp)
 }
 
 /*
- * The consumer's hello, with the name from the login file (never one the
- * caller gave), written whole before the connection is passed on.
+ * The hello, written whole before the connection is passed on: a
+ * consumer's with the name from the login file (never one the caller
+ * gave); a producer's with the newest token id the check saw.
  */
 static int
-admit_consumer_hello(int fd, const char *sid, const struct admit_join *j,
-    const char *name)
+admit_hello(int fd, const char *sid, const struct admit_join *j,
+    const char *name, int64_t token)
 {
 	struct proto_hello	 h;
 	struct buf		*b;
@@ -162,12 +166,18 @@ admit_consumer_hello(int fd, const char *sid, const struct admit_join *j,
 
 	memset(&h, 0, sizeof(h));
 	h.version = TUNL_PROTO_VERSION;
-	h.role = PROTO_ROLE_CONSUMER;
 	tunl_strlcpy(h.session, sid, sizeof(h.session));
-	tunl_strlcpy(h.engineer, name, sizeof(h.engineer));
-	h.mode = j->read_only ? PROTO_MODE_RO : PROTO_MODE_RW;
-	h.cols = (u_int16_t)j->cols;
-	h.rows = (u_int16_t)j->rows;
+	if (j != NULL) {
+		h.role = PROTO_ROLE_CONSUMER;
+		tunl_strlcpy(h.engineer, name, sizeof(h.engineer));
+		h.mode = j->read_only ? PROTO_MODE_RO : PROTO_MODE_RW;
+		h.cols = (u_int16_t)j->cols;
+		h.rows = (u_int16_t)j->rows;
+	} else {
+		h.role = PROTO_ROLE_PRODUCER;
+		h.has_token = 1;
+		h.token = token;
+	}
 	if ((b = buf_new(FRAME_HEADER_LEN + 256)) == NULL)
 		return TUNL_ERR_ALLOC;
 	if ((r = proto_put_hello(b, &h)) != 0)
@@ -249,6 +259,7 @@ authority_admit(struct authority *a, const char *sid,
 	struct session		 s;
 	struct stat		 st;
 	char			 esc[ID_LEN_MAX * 4];
+	int64_t			 newest = 0;
 	int			 r, fd = -1, status = 1;
 
 	memset(&li, 0, sizeof(li));
@@ -285,7 +296,8 @@ authority_admit(struct authority *a, const char *sid,
 		goto out;
 	if (authority_session_live(a, reg, "admit", sid, &s) != 0)
 		goto out;
-	if (join == NULL && (r = registry_login_current(reg, sid, &li)) != 0) {
+	if (join == NULL && (r = registry_login_current(reg, sid, &li,
+	    &newest)) != 0) {
 		error("admit %s refused: %s", sid, r == TUNL_ERR_DENIED ?
 		    "a newer token superseded this login" :
 		    registry_errmsg(reg));
@@ -309,9 +321,9 @@ authority_admit(struct authority *a, const char *sid,
 			status = ADMIT_UNSAFE;
 		goto out;
 	}
-	if (join != NULL && (r = admit_consumer_hello(fd, sid, join,
-	    li.engineer)) != 0) {
-		error_r(r, "admit %s: the hello for %s", sid, li.engineer);
+	if ((r = admit_hello(fd, sid, join, li.engineer, newest)) != 0) {
+		error_r(r, "admit %s: the hello for %s", sid, join != NULL ?
+		    li.engineer : "the customer");
 		authority_fail("cannot reach the session's broker");
 		goto out;
 	}
@@ -324,8 +336,9 @@ authority_admit(struct authority *a, const char *sid,
 		info("admitted engineer %s to session %s (%s)", li.engineer,
 		    sid, join->read_only ? "read-only" : "read-write");
 	else
-		info("admitted the %s login of session %s as its producer",
-		    li.is_cert ? "certificate" : "keyboard-interactive", sid);
+		info("admitted the %s login of session %s as its producer "
+		    "(newest token %lld)", li.is_cert ? "certificate" :
+		    "keyboard-interactive", sid, (long long)newest);
 	status = 0;
  out:
 	if (fd != -1)

@@ -432,7 +432,8 @@ session_producer_busy(struct broker *b, struct peer *p)
  * reply and everything after it must carry the mode.
  */
 static void
-session_producer_hello(struct broker *b, struct peer *p)
+session_producer_hello(struct broker *b, struct peer *p,
+    const struct proto_hello *h)
 {
 	if (p->uid != b->customer_uid) {
 		peer_send_error(p, PROTO_ERR_DENIED,
@@ -455,6 +456,8 @@ session_producer_hello(struct broker *b, struct peer *p)
 		peer_close_after(p);
 		return;
 	}
+	p->has_token = h->has_token;
+	p->token = h->token;
 	if (session_producer_busy(b, p))
 		return;
 	if (session_grow_queue(p, BROKER_PRODUCER_QUEUE) != 0) {
@@ -472,6 +475,30 @@ session_producer_hello(struct broker *b, struct peer *p)
 	p->since_ms = tunl_now_ms();	/* the registry gets a full limit */
 }
 
+/*
+ * A token issued after admit checked the login, and before this read of
+ * the row, supersedes it just as one issued later would: admit stated the
+ * newest token id it saw, and a newer one in the row refuses the producer
+ * (the customer logs in again with the new token).
+ */
+static int
+session_admitted_superseded(struct broker *b, struct peer *p,
+    const struct session *s)
+{
+	char	 detail[96];
+
+	if (!p->has_token || s == NULL || s->token_gen <= p->token)
+		return 0;
+	info("%s refused: a newer token was issued after its admission "
+	    "(token %lld, now %lld)", peer_label(p), (long long)p->token,
+	    (long long)s->token_gen);
+	peer_send_error(p, PROTO_ERR_SUPERSEDED, PROTO_SUPERSEDED_WORDS);
+	snprintf(detail, sizeof(detail), "pid=%ld at-admission", (long)p->pid);
+	session_event(b, "broker", "producer-superseded", detail);
+	peer_close_after(p);
+	return 1;
+}
+
 /* The registry has answered a producer's hello. */
 static void
 session_producer_accept(struct broker *b, struct peer *p, int r,
@@ -484,12 +511,17 @@ session_producer_accept(struct broker *b, struct peer *p, int r,
 		peer_close_after(p);
 		return;
 	}
+	if (session_admitted_superseded(b, p, r == 0 ? s : NULL))
+		return;
 	if (session_producer_busy(b, p))
 		return;
 	p->role = PEER_PRODUCER;
 	b->nnew--;
 	b->producer = p;
-	b->producer_gen = s != NULL ? s->token_gen : -1;
+	if (p->has_token)
+		b->producer_gen = p->token;
+	else
+		b->producer_gen = r == 0 && s != NULL ? s->token_gen : -1;
 	b->producer_gone_ms = 0;
 	b->snap_pending = 0;
 	vtfilter_init(&b->vf, VTFILTER_OUTPUT);
@@ -738,7 +770,7 @@ session_hello(struct broker *b, struct peer *p, struct frame *f)
 	}
 	switch (h.role) {
 	case PROTO_ROLE_PRODUCER:
-		session_producer_hello(b, p);
+		session_producer_hello(b, p, &h);
 		break;
 	case PROTO_ROLE_CONSUMER:
 		session_consumer_hello(b, p, &h);

@@ -133,6 +133,10 @@ struct peer {
 	int			 unanswered;	/* closed: not answering */
 	struct ratelog		 badlog;	/* bad frames' log lines */
 
+	/* A producer: the newest token id admit's check saw. */
+	int			 has_token;
+	int64_t			 token;
+
 	/* Consumers. */
 	char			 name[PROTO_NAME_LEN];
 	int			 mode;		/* PROTO_MODE_*, as asked */

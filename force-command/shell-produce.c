@@ -354,7 +354,6 @@ int
 shell_produce(struct shell *sh)
 {
 	struct produce		 p;
-	struct proto_hello	 h;
 	struct pollfd		 pfd[3];
 	char			 words[PROTO_TEXT_MAX + 1];
 	char			 why[PROTO_TEXT_MAX + 1];
@@ -388,8 +387,8 @@ shell_produce(struct shell *sh)
 
 	/*
 	 * tunl-authority admit checks this login (its key, its session, no
-	 * newer token) and opens the connection: the broker takes a producer
-	 * only from it. With no broker yet, one is started and asked again.
+	 * newer token), opens the connection and writes the hello: the broker
+	 * takes a producer only from it. With no broker yet, one is started and asked again.
 	 */
 	r = produce_admit(&p, why, sizeof(why));
 	if (r == TUNL_ERR_STATE) {
@@ -414,14 +413,10 @@ shell_produce(struct shell *sh)
 		    "this session now; try again later");
 		goto out;
 	}
-	memset(&h, 0, sizeof(h));
-	h.version = TUNL_PROTO_VERSION;
-	h.role = PROTO_ROLE_PRODUCER;
-	tunl_strlcpy(h.session, sh->session, sizeof(h.session));
-	if ((r = proto_put_hello(p.to_broker, &h)) != 0) {
-		error_r(r, "producer hello");
-		goto out;
-	}
+	/*
+	 * admit wrote the producer's hello (with the token its check saw):
+	 * what the customer sends goes after it.
+	 */
 	info("session %s: customer from %s connected to the broker",
 	    sh->session, sh->rhost);
 

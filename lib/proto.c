@@ -191,7 +191,8 @@ proto_size_ok(u_int cols, u_int rows)
  *	u16	version
  *	u8	role
  *	string	session id
- *  producer: nothing more
+ *  producer: nothing more, or u64 token (the newest token id that
+ *            tunl-authority admit's check of the login saw)
  *  consumer: string engineer, u8 mode, u16 cols, u16 rows
  *  broker:   u8 session mode, u16 cols, u16 rows (0x0: size unknown)
  */
@@ -205,6 +206,11 @@ proto_hello_check(const struct proto_hello *h, size_t *lenp)
 	len = PROTO_MAGIC_LEN + 2 + 1 + 4 + strlen(h->session);
 	switch (h->role) {
 	case PROTO_ROLE_PRODUCER:
+		if (h->has_token) {
+			if (h->token < 0)
+				return TUNL_ERR_RANGE;
+			len += 8;
+		}
 		break;
 	case PROTO_ROLE_CONSUMER:
 		if (proto_name_check(h->engineer) != 0)
@@ -250,6 +256,11 @@ proto_put_hello(struct buf *out, const struct proto_hello *h)
 	    (r = buf_put_cstring(out, h->session)) != 0)
 		return proto_undo(out, before, r);
 	switch (h->role) {
+	case PROTO_ROLE_PRODUCER:
+		if (h->has_token &&
+		    (r = buf_put_u64(out, (u_int64_t)h->token)) != 0)
+			return proto_undo(out, before, r);
+		break;
 	case PROTO_ROLE_CONSUMER:
 		if ((r = buf_put_cstring(out, h->engineer)) != 0 ||
 		    (r = buf_put_u8(out, h->mode)) != 0 ||
@@ -275,9 +286,10 @@ proto_put_hello(struct buf *out, const struct proto_hello *h)
 int
 proto_get_hello(struct buf *b, struct proto_hello *h)
 {
-	u_char	 magic[PROTO_MAGIC_LEN];
-	size_t	 len;
-	int	 r;
+	u_char		 magic[PROTO_MAGIC_LEN];
+	u_int64_t	 tok;
+	size_t		 len;
+	int		 r;
 
 	memset(h, 0, sizeof(*h));
 	if ((r = buf_get(b, magic, sizeof(magic))) != 0)
@@ -296,6 +308,16 @@ proto_get_hello(struct buf *b, struct proto_hello *h)
 		return TUNL_ERR_INVALID;
 	switch (h->role) {
 	case PROTO_ROLE_PRODUCER:
+		if (buf_len(b) > 0) {
+			if (buf_len(b) != 8)
+				return TUNL_ERR_INVALID;
+			if ((r = buf_get_u64(b, &tok)) != 0)
+				return r;
+			if (tok > (u_int64_t)INT64_MAX)
+				return TUNL_ERR_RANGE;
+			h->token = (int64_t)tok;
+			h->has_token = 1;
+		}
 		break;
 	case PROTO_ROLE_CONSUMER:
 		if ((r = proto_get_name(b, h->engineer)) != 0 ||

@@ -1683,11 +1683,14 @@ registry_token_consume(struct registry *reg, const char *sid,
  * there: ids only grow, so a certificate from an older token never
  * passes, whatever second it was signed in). A
  * session that never had a token has nothing to supersede. 0 when
- * current, TUNL_ERR_DENIED when superseded.
+ * current, TUNL_ERR_DENIED when superseded. *newestp (if not NULL) is
+ * the id of the session's newest token the check saw (0: none), which
+ * admit states to the broker: a token issued after this check supersedes
+ * the login even if the broker reads the row only after it.
  */
 int
 registry_login_current(struct registry *reg, const char *sid,
-    const struct login_info *li)
+    const struct login_info *li, int64_t *newestp)
 {
 	sqlite3_stmt	*stmt;
 	const void	*stored;
@@ -1698,6 +1701,8 @@ registry_login_current(struct registry *reg, const char *sid,
 		return reg_invalid(reg, "session id");
 	if (li == NULL)
 		return reg_invalid(reg, "login");
+	if (newestp != NULL)
+		*newestp = 0;
 	if ((r = reg_stmt(reg, SQL_TOKEN_NEWEST, &stmt)) != 0)
 		return r;
 	if ((r = reg_bind_text(reg, stmt, 1, sid)) != 0)
@@ -1716,6 +1721,8 @@ registry_login_current(struct registry *reg, const char *sid,
 	}
 	used = sqlite3_column_type(stmt, 1) != SQLITE_NULL;
 	newest = sqlite3_column_int64(stmt, 2);
+	if (newestp != NULL)
+		*newestp = newest;
 	if (li->has_token)
 		r = token_equal(stored, li->token) ? 0 : TUNL_ERR_DENIED;
 	else if (li->is_cert)

@@ -461,7 +461,7 @@ int		 login_file_parse(const char *, size_t, u_char [LOGIN_KEY_LEN],
 		     struct login_info *);	/* fuzzed */
 /* registry.c */
 int		 registry_login_current(struct registry *, const char *,
-		     const struct login_info *);
+		     const struct login_info *, int64_t *);
 int		 login_file_remove(const char *, const char *);
 
 /* engineer-keys.c: the engineer a plain key belongs to */
@@ -820,6 +820,10 @@ struct proto_hello {
 					   broker: PROTO_SESSION_* */
 	u_int16_t	 cols;		/* consumer, broker; 0 = unknown */
 	u_int16_t	 rows;
+	int		 has_token;	/* producer: token below is stated */
+	int64_t		 token;		/* the newest token id (0: none)
+					   that admit's check of the login
+					   saw (docs/protocol.md) */
 };
 
 struct proto_error {

@@ -195,8 +195,76 @@ relay_pam_stack
 grep -v '^session.*pam_tunl.so' "$H/etc/pam.d/sshd" >"$H/pam.tmp" &&
     cat "$H/pam.tmp" >"$H/etc/pam.d/sshd"
 problem "PROBLEM  $H/etc/pam.d/sshd: pam_tunl has no session line, so engineer logins get no name and join, new, token, list, show, kill and unlock are refused; fix: add the two session lines of tunl's pam.d/tunl"
+# A guard of the session line that leaves out the engineer account (as
+# pam.d/tunl had it before engineers' logins needed the session stage),
+# then one that leaves out the customer: each named with the exact line.
+relay_pam_stack
+sed 's/^\(session.*pam_succeed_if.so quiet user\) in tunl:support$/\1 = tunl/' \
+    "$H/etc/pam.d/sshd" >"$H/pam.tmp" && cat "$H/pam.tmp" >"$H/etc/pam.d/sshd"
+G=$(grep -n '^session.*pam_succeed_if.so quiet user = tunl$' "$H/etc/pam.d/sshd" | cut -d: -f1)
+[ -n "$G" ] || harness_fail "no guard line to change: $(cat "$H/etc/pam.d/sshd")"
+problem "PROBLEM  $H/etc/pam.d/sshd: line $G, the guard of pam_tunl's session line $((G + 1)) (\"quiet user = tunl\"), does not let the engineer account support through, so engineer logins get no name and join, new, token, list, show, kill and unlock are refused; fix: make line $G \"session [success=ignore default=1] pam_succeed_if.so quiet user in tunl:support\""
+sed 's/^\(session.*pam_succeed_if.so quiet user\) = tunl$/\1 in support:alice/' \
+    "$H/etc/pam.d/sshd" >"$H/pam.tmp" && cat "$H/pam.tmp" >"$H/etc/pam.d/sshd"
+problem "PROBLEM  $H/etc/pam.d/sshd: line $G, the guard of pam_tunl's session line $((G + 1)) (\"quiet user in support:alice\"), does not let the customer account tunl through, so certificate logins get no key and cannot produce; fix: make line $G \"session [success=ignore default=1] pam_succeed_if.so quiet user in tunl:support\""
 relay_pam_stack
 healthy "the relay's PAM stack back"
+
+# ---- an upgrade: init gives an older layout's owners the table's -------------
+# The owners and modes a relay installed before issue 12 has: the relay
+# group could write the database, its directory, the sockets' and the
+# recordings' directories. doctor names each; init (the package's
+# postinst runs it) sets them, says what they were, and doctor is healthy.
+old_layout() {
+	relay_in_ns sh -c '
+	    chown root:tunl "$1" "$2" "$3" /run/tunl/sessions &&
+	    chmod 2770 "$1" "$3" /run/tunl/sessions && chmod 0660 "$2" &&
+	    for f in "$2-wal" "$2-shm"; do
+		[ ! -e "$f" ] || { chown root:tunl "$f" && chmod 0660 "$f"; } || exit 1
+	    done' sh "$H/var/lib/tunl" "$RELAY_DB" "$H/var/log/tunl" ||
+	    harness_fail "cannot make the old layout"
+}
+old_layout
+doctor
+harness_assert_eq 1 "$RC" "doctor on the old layout: $OUT"
+harness_assert_contains "$OUT" "PROBLEM  $H/var/lib/tunl: is root:tunl 2770, expected tunl-broker:tunl-auth 2770"
+harness_assert_contains "$OUT" "PROBLEM  $RELAY_DB: is root:tunl 0660, expected tunl-broker:tunl-auth 0660"
+harness_assert_contains "$OUT" "PROBLEM  /run/tunl/sessions: is root:tunl 2770"
+harness_assert_contains "$OUT" "PROBLEM  $H/var/log/tunl: is root:tunl 2770"
+relay_in_ns "$TUNL_ADMIN" -f "$RELAY_CONF" init >"$H/init-old.log" 2>&1 ||
+    harness_fail "init on the old layout: $(cat "$H/init-old.log")"
+INIT=$(cat "$H/init-old.log")
+harness_assert_contains "$INIT" "set      $H/var/lib/tunl  (database: the broker account and tunl-authority only: was root:tunl 2770, now tunl-broker:tunl-auth 2770)"
+harness_assert_contains "$INIT" "set      /run/tunl/sessions  (broker sockets: was root:tunl 2770, now tunl-broker:tunl 0750)"
+harness_assert_contains "$INIT" "set      $H/var/log/tunl  (recordings: was root:tunl 2770, now tunl-broker:tunl-rec 2750)"
+harness_assert_contains "$INIT" "set      $RELAY_DB  (registry, schema version"
+harness_assert_contains "$INIT" "tunl-broker:tunl-auth 0660; was root:tunl 0660)"
+harness_assert_contains "$INIT" "tunl-admin init: done"
+healthy "after init on the old layout"
+# A second init has nothing left to change.
+relay_in_ns "$TUNL_ADMIN" -f "$RELAY_CONF" init >"$H/init-old.log" 2>&1 ||
+    harness_fail "init again: $(cat "$H/init-old.log")"
+harness_assert_not_contains "$(cat "$H/init-old.log")" "set      "
+# What no tunl made is left alone, with the fix: a directory writable by
+# others, a database with a second link.
+relay_in_ns chmod 2777 "$H/var/log/tunl"
+relay_in_ns "$TUNL_ADMIN" -f "$RELAY_CONF" init >"$H/init-old.log" 2>&1 &&
+    harness_fail "init took a recordings directory writable by others"
+harness_assert_contains "$(cat "$H/init-old.log")" "unsafe   $H/var/log/tunl"
+harness_assert_eq "2777" "$(relay_in_ns stat -c %a "$H/var/log/tunl")" \
+    "the mode init left"
+relay_in_ns chmod 2750 "$H/var/log/tunl"
+ln "$RELAY_DB" "$H/db-link" && relay_in_ns chown root:tunl "$RELAY_DB" ||
+    harness_fail "cannot link the database"
+relay_in_ns "$TUNL_ADMIN" -f "$RELAY_CONF" init >"$H/init-old.log" 2>&1 &&
+    harness_fail "init took a database with two links"
+harness_assert_contains "$(cat "$H/init-old.log")" "unsafe   $RELAY_DB"
+harness_assert_eq "root:tunl" "$(relay_in_ns stat -c %U:%G "$RELAY_DB")" \
+    "the owners init left"
+rm -f "$H/db-link"
+relay_in_ns "$TUNL_ADMIN" -f "$RELAY_CONF" init >"$H/init-old.log" 2>&1 ||
+    harness_fail "init after the link went: $(cat "$H/init-old.log")"
+healthy "after the second upgrade"
 
 # ---- a stale hand-off: reported, then removed by --fix ----------------------------------------
 STALE=$H/run/tunl/auth/0123456789abcdef0123456789abcdef.handoff

@@ -13,7 +13,9 @@
 #   "mallory", and one outside any engineer login; "mallory" is in no
 #   event, and new, token, unlock and kill through sshd record alice;
 # - a producer admitted before the engineer's `token <id>` is dropped
-#   when the broker hears of the new token, with the reason.
+#   when the broker hears of the new token, with the reason; and one
+#   whose login admit found current just before the token, while the
+#   broker had not read the row yet (stopped), is refused all the same.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/integration/harness.sh"
@@ -228,6 +230,61 @@ harness_wait 60 "the event that says why" has_event "broker producer-superseded"
 # Its certificate does not bring it back (admit.sh shows the rest).
 relay_produce 2 cust - -i
 relay_wait_grep "$H/prod2.log" "superseded by a newer one"
+kill "$SSHN" 2>/dev/null
+
+# ---- a token issued between admit's check and the broker's read ------------
+# The customer signs with the new token (its certificate's serial is that
+# token's id) and logs in again while the session's broker is stopped:
+# admit finds the login current and passes the connection on, and the
+# broker has not read the row yet. Now alice issues another token; only
+# then does the broker go on and read the row. It must not take as
+# current a login the newer token superseded: admit told it which token
+# it checked.
+gen2=$(relay_sql "SELECT max(id) FROM tokens WHERE session_id = '$S'") ||
+    harness_fail "the new token's id"
+sql "UPDATE tokens SET consumed_at = $(date +%s) WHERE id = $gen2"
+relay_cert cust "$gen2"
+BP=
+for _p in $(harness_pids_in_ns "$HARNESS_NS"); do
+	[ "$(cat "/proc/$_p/comm" 2>/dev/null)" = tunl-broker ] || continue
+	tr '\0' ' ' <"/proc/$_p/cmdline" 2>/dev/null | grep -q -- "-s $S" &&
+	    { BP=$_p; break; }
+done
+[ -n "$BP" ] || harness_fail "no broker process for $S"
+race_fail() {
+	kill -CONT "$BP" 2>/dev/null
+	harness_fail "$1"
+}
+kill -STOP "$BP" || harness_fail "cannot stop the broker"
+relay_produce 3 cust - -i
+PROD3=$PRODN
+SSH3=$SSHN
+_wt=1200
+until grep -q "admitted the certificate login of session $S as its producer (newest token $gen2)" \
+    "$H/syslog.log" 2>/dev/null; do
+	[ $_wt -gt 0 ] || race_fail "admit did not pass the login on: $(cat "$H/prod3.err")"
+	sleep 0.05
+	_wt=$((_wt - 1))
+done
+harness_ssh_key support alice token "$S" </dev/null >"$H/token3.out" \
+    2>"$H/token3.err" || race_fail "token: $(cat "$H/token3.err")"
+grep -q '^token *[0-9]' "$H/token3.out" ||
+    race_fail "no new token: $(cat "$H/token3.out")"
+gen3=$(relay_sql "SELECT max(id) FROM tokens WHERE session_id = '$S'")
+[ "$gen3" -gt "$gen2" ] || race_fail "the token did not change ($gen2, $gen3)"
+kill -CONT "$BP" || harness_fail "cannot resume the broker"
+relay_wait_grep "$H/prod3.log" "superseded by a newer one"
+harness_wait 60 "the superseded producer to end" gone "$PROD3"
+harness_wait 60 "its ssh to end" gone "$SSH3"
+grep -q "snap" "$H/prod3.log" &&
+    harness_fail "the broker served a producer superseded before it read the row"
+harness_assert_eq "producer-superseded pid=" "$(relay_sql "SELECT action || ' ' ||
+    substr(detail, 1, 4) FROM events WHERE session_id = '$S' AND
+    detail LIKE '%at-admission'")" "the event of the refusal at admission"
+harness_wait 30 "the broker to log why" grep -q \
+    "refused: a newer token was issued after its admission (token $gen2, now $gen3)" \
+    "$H/syslog.log"
+kill -0 "$BP" 2>/dev/null || harness_fail "the broker ended"
 
 kill "$JOIN" 2>/dev/null
 harness_wait 60 "alice's join to end" gone "$JOIN"

@@ -214,6 +214,18 @@ test_pam_scan_good(void **state)
 	    "-session optional pam_tunl.so\n"), 0);
 	assert_int_equal(po.session_line, 3);
 	assert_int_equal(po.tunl_line, 1);
+	assert_int_equal(po.guard_line, 2);
+	assert_false(po.guard_more);
+	assert_string_equal(po.guard, "quiet user in tunl:support");
+	/* Only the line just before pam_tunl's is its guard. */
+	assert_int_equal(SCAN(
+	    "session [success=ignore default=1] pam_succeed_if.so user = tunl\n"
+	    "session required pam_limits.so\n"
+	    "session optional pam_tunl.so\n"), 0);
+	assert_int_equal(po.session_line, 3);
+	assert_int_equal(po.guard_line, 0);
+	assert_int_equal(SCAN("session optional pam_tunl.so\n"), 0);
+	assert_int_equal(po.guard_line, 0);
 	assert_int_equal(SCAN("session optional pam_tunl_other.so\n"
 	    "account required pam_tunl.so\n"), 0);
 	assert_int_equal(po.session_line, 0);

@@ -210,7 +210,33 @@ test_hello(void **state)
 	assert_int_equal(proto_get_hello(p, &g), 0);
 	assert_string_equal(g.session, sid);
 	assert_int_equal(g.role, PROTO_ROLE_PRODUCER);
+	assert_int_equal(g.has_token, 0);
 	buf_free(p);
+
+	/* Producer from admit: the token id it saw, 0 included. */
+	buf_reset(out);
+	h.has_token = 1;
+	h.token = 0;
+	assert_int_equal(proto_put_hello(out, &h), 0);
+	assert_int_equal(buf_len(out), 5 + 4 + 2 + 1 + 4 + strlen(sid) + 8);
+	p = payload_of(out, &type);
+	assert_int_equal(proto_get_hello(p, &g), 0);
+	assert_int_equal(g.has_token, 1);
+	assert_int_equal(g.token, 0);
+	buf_free(p);
+	buf_reset(out);
+	h.token = 4242;
+	assert_int_equal(proto_put_hello(out, &h), 0);
+	p = payload_of(out, &type);
+	assert_int_equal(proto_get_hello(p, &g), 0);
+	assert_int_equal(g.has_token, 1);
+	assert_int_equal(g.token, 4242);
+	buf_free(p);
+	buf_reset(out);
+	h.token = -1;
+	assert_int_equal(proto_put_hello(out, &h), TUNL_ERR_RANGE);
+	assert_int_equal(buf_len(out), 0);
+	h.has_token = 0;
 
 	/* Consumer: round trip. */
 	buf_reset(out);

@@ -1815,6 +1815,7 @@ test_login_current(void **state)
 	struct session		 a, b, got;
 	struct login_info	 tok1, tok2, cert1, cert2, none;
 	u_char			 h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+	int64_t			 seen;
 
 	make_session(&a, T0);
 	make_session(&b, T0);
@@ -1835,16 +1836,16 @@ test_login_current(void **state)
 	assert_true(got.token_gen > 0);
 	cert1.serial = got.token_gen;
 	/* Token 1 unused: its login is current, no certificate is. */
-	assert_int_equal(registry_login_current(f->reg, a.id, &tok1), 0);
-	assert_int_equal(registry_login_current(f->reg, a.id, &tok2),
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok1, NULL), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok2, NULL),
 	    TUNL_ERR_DENIED);
-	assert_int_equal(registry_login_current(f->reg, a.id, &cert1),
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert1, NULL),
 	    TUNL_ERR_DENIED);
 	/* Signed with it at T0 + 10: that certificate is current. */
 	assert_int_equal(registry_token_consume(f->reg, a.id, h1,
 	    T0 + 10), 0);
-	assert_int_equal(registry_login_current(f->reg, a.id, &tok1), 0);
-	assert_int_equal(registry_login_current(f->reg, a.id, &cert1), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok1, NULL), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert1, NULL), 0);
 	/*
 	 * token <id>, in the very second of that sign: every older login is
 	 * superseded all the same (the serial is no time).
@@ -1855,24 +1856,31 @@ test_login_current(void **state)
 	assert_true(got.token_gen > cert1.serial);
 	cert2 = cert1;
 	cert2.serial = got.token_gen;
-	assert_int_equal(registry_login_current(f->reg, a.id, &tok1),
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok1, NULL),
 	    TUNL_ERR_DENIED);
-	assert_int_equal(registry_login_current(f->reg, a.id, &cert1),
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert1, NULL),
 	    TUNL_ERR_DENIED);
-	assert_int_equal(registry_login_current(f->reg, a.id, &tok2), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok2, NULL), 0);
+	/* The check says which token it saw (admit tells the broker). */
+	seen = -1;
+	assert_int_equal(registry_login_current(f->reg, a.id, &tok2, &seen),
+	    0);
+	assert_int_equal(seen, got.token_gen);
 	/* Signed with the new one, same second: only the new certificate. */
 	assert_int_equal(registry_token_consume(f->reg, a.id, h2,
 	    T0 + 10), 0);
-	assert_int_equal(registry_login_current(f->reg, a.id, &cert2), 0);
-	assert_int_equal(registry_login_current(f->reg, a.id, &cert1),
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert2, NULL), 0);
+	assert_int_equal(registry_login_current(f->reg, a.id, &cert1, NULL),
 	    TUNL_ERR_DENIED);
 	/* A session without tokens (token_required = no): nothing to end. */
 	assert_int_equal(registry_session_create(f->reg, &b, NULL, 0), 0);
-	assert_int_equal(registry_login_current(f->reg, b.id, &none), 0);
-	assert_int_equal(registry_login_current(f->reg, b.id, &cert1), 0);
-	assert_int_equal(registry_login_current(f->reg, b.id, &tok1),
+	seen = -1;
+	assert_int_equal(registry_login_current(f->reg, b.id, &none, &seen), 0);
+	assert_int_equal(seen, 0);
+	assert_int_equal(registry_login_current(f->reg, b.id, &cert1, NULL), 0);
+	assert_int_equal(registry_login_current(f->reg, b.id, &tok1, NULL),
 	    TUNL_ERR_DENIED);
-	assert_int_equal(registry_login_current(f->reg, "not-an-id", &none),
+	assert_int_equal(registry_login_current(f->reg, "not-an-id", &none, NULL),
 	    TUNL_ERR_INVALID);
 }
 
