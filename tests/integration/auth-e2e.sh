@@ -275,7 +275,8 @@ relay_as tunl sh -c 'cat /run/tunl/auth/*.login' >/dev/null 2>&1 &&
 # Once tunl-shell runs (it waits for the key on its standard input), it
 # is non-dumpable: another tunl process cannot read its environment, where
 # the login key came in. (Before it starts, the key is in the environment
-# of the shell that starts it: docs/security.md, "Not yet done".)
+# of the shell that starts it: docs/security.md, "The window before
+# tunl-shell starts".)
 e_shell_sealed() {
 	# This test's own (other tests on the machine may run theirs).
 	_pids=$(relay_in_ns pgrep -u tunl -f "^$H/libexec/tunl-shell.bin") ||
