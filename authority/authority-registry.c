@@ -327,26 +327,41 @@ reg_reap_one(struct authority *a, struct registry *reg, const char *sid,
 	return 0;
 }
 
+/*
+ * Why session sid may not log in now, as one word for tunl-principals,
+ * or NULL when it is live (pending or active, unexpired); *s is its row.
+ */
+static const char *
+reg_why_not_live(struct authority *a, struct registry *reg, const char *sid,
+    struct session *s)
+{
+	int	 r;
+
+	r = registry_session_get(reg, sid, s);
+	if (r == TUNL_ERR_NOT_FOUND)
+		return "unknown-session";
+	if (r != 0) {
+		error_r(r, "registry: %s", registry_errmsg(reg));
+		return "registry-error";
+	}
+	if (s->state == SESSION_LOCKED)
+		return "locked";
+	if (s->state != SESSION_PENDING && s->state != SESSION_ACTIVE)
+		return "ended";
+	if (s->expires <= a->now)
+		return "expired";
+	return NULL;
+}
+
 /* live: one word for tunl-principals, "live" or why not. */
 static int
 reg_live(struct authority *a, struct registry *reg, const char *sid)
 {
 	struct session	 s;
-	const char	*why = "live";
-	int		 r;
+	const char	*why;
 
-	r = registry_session_get(reg, sid, &s);
-	if (r == TUNL_ERR_NOT_FOUND)
-		why = "unknown-session";
-	else if (r != 0) {
-		error_r(r, "registry: %s", registry_errmsg(reg));
-		why = "registry-error";
-	} else if (s.state == SESSION_LOCKED)
-		why = "locked";
-	else if (s.state != SESSION_PENDING && s.state != SESSION_ACTIVE)
-		why = "ended";
-	else if (s.expires <= a->now)
-		why = "expired";
+	if ((why = reg_why_not_live(a, reg, sid, &s)) == NULL)
+		why = "live";
 	printf("%s\n", why);
 	return 0;
 }
@@ -360,35 +375,27 @@ static int
 reg_listen(struct authority *a, struct registry *reg, const char *sid)
 {
 	struct session	 s;
-	const char	*why = NULL;
+	const char	*why;
 	u_int		 port = 0;
 	int		 r;
 
-	r = registry_session_get(reg, sid, &s);
-	if (r == TUNL_ERR_NOT_FOUND)
-		why = "unknown-session";
-	else if (r != 0) {
-		error("registry: %s: %s", tunl_err(r), registry_errmsg(reg));
-		why = "registry-error";
-	} else if (s.state == SESSION_LOCKED)
-		why = "locked";
-	else if (s.state != SESSION_PENDING && s.state != SESSION_ACTIVE)
-		why = "ended";
-	else if (s.expires <= a->now)
-		why = "expired";
-	else if (s.mode == SESSION_RESTRICTED)
+	why = reg_why_not_live(a, reg, sid, &s);
+	if (why == NULL && s.mode == SESSION_RESTRICTED)
 		why = "restricted";
-	else if (a->cfg.tunnel_port_min == 0)
+	else if (why == NULL && a->cfg.tunnel_port_min == 0)
 		why = "no-port";
-	else if ((r = registry_tunnel_port(reg, sid, &port)) ==
-	    TUNL_ERR_NOT_FOUND)
-		why = "no-port";
-	else if (r != 0) {
-		error("registry: %s: %s", tunl_err(r), registry_errmsg(reg));
-		why = "registry-error";
-	} else if (port < a->cfg.tunnel_port_min ||
-	    port > a->cfg.tunnel_port_max)
-		why = "no-port";	/* the range changed since */
+	else if (why == NULL) {
+		r = registry_tunnel_port(reg, sid, &port);
+		if (r == TUNL_ERR_NOT_FOUND)
+			why = "no-port";
+		else if (r != 0) {
+			error("registry: %s: %s", tunl_err(r),
+			    registry_errmsg(reg));
+			why = "registry-error";
+		} else if (port < a->cfg.tunnel_port_min ||
+		    port > a->cfg.tunnel_port_max)
+			why = "no-port";	/* the range changed since */
+	}
 	if (why != NULL)
 		printf("%s\n", why);
 	else
