@@ -43,21 +43,7 @@ relay_sql "SELECT action FROM events WHERE session_id = '$S'" |
 
 # The recording: its output events hold at most the cap, some of it, and
 # its last marker says why it ends.
-cat >"$T/cast.py" <<'PY'
-import json, sys
-lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
-out = 0
-marks = []
-for line in lines[1:]:
-    e = json.loads(line)
-    if e[1] == "o":
-        out += len(e[2].encode("utf-8"))
-    elif e[1] == "m":
-        marks.append(e[2])
-print(out)
-print(marks[-1] if marks else "")
-PY
-res=$(python3 "$T/cast.py" "$REC") || harness_fail "cannot read $REC"
+res=$(relay_cast_summary "$REC") || harness_fail "cannot read $REC"
 bytes=$(echo "$res" | sed -n 1p)
 mark=$(echo "$res" | sed -n 2p)
 [ "$bytes" -gt 0 ] && [ "$bytes" -le $CAP ] ||

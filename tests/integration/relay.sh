@@ -356,3 +356,23 @@ relay_wait_grep() {
 	cat "$1" "$H/prod"*.err >&2 2>/dev/null
 	harness_fail "no '$2' in $1 after ${3:-60} s"
 }
+
+# relay_cast_summary CAST: two lines, the bytes of output (UTF-8) the
+# recording's output events hold, then the text of its last marker event
+# (empty without one). Fails when the file is not a readable cast.
+relay_cast_summary() {
+	python3 - "$1" <<'PY'
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+out = 0
+marks = []
+for line in lines[1:]:
+    e = json.loads(line)
+    if e[1] == "o":
+        out += len(e[2].encode("utf-8"))
+    elif e[1] == "m":
+        marks.append(e[2])
+print(out)
+print(marks[-1] if marks else "")
+PY
+}

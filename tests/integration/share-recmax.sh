@@ -52,21 +52,7 @@ relay_sql "SELECT action FROM events WHERE session_id = '$ID'" |
     grep -qx recording-full || harness_fail "no recording-full event"
 
 # The recording: no more output than the cap, and its last marker says why.
-cat >"$H/cast.py" <<'PY'
-import json, sys
-lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
-out = 0
-marks = []
-for line in lines[1:]:
-    e = json.loads(line)
-    if e[1] == "o":
-        out += len(e[2].encode("utf-8"))
-    elif e[1] == "m":
-        marks.append(e[2])
-print(out)
-print(marks[-1] if marks else "")
-PY
-res=$(python3 "$H/cast.py" "$REC") || harness_fail "cannot read $REC"
+res=$(relay_cast_summary "$REC") || harness_fail "cannot read $REC"
 bytes=$(echo "$res" | sed -n 1p)
 mark=$(echo "$res" | sed -n 2p)
 [ "$bytes" -gt 0 ] && [ "$bytes" -le $CAP ] ||
