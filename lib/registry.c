@@ -493,10 +493,10 @@ reg_fail(struct registry *reg, int rc)
 		/*
 		 * On a connection opened to write, read-only means a -wal or
 		 * -shm file another account had just made and not yet opened
-		 * to us (registry_open's reg_side_files, tunl-authority's
-		 * widening), or SQLite's own passing states (recovery, a
-		 * -shm not yet set up): all over in a moment, so a busy
-		 * registry, which callers try again.
+		 * to us (tunl-authority widens its own only after opening
+		 * them), or SQLite's own passing states (recovery, a -shm not
+		 * yet set up): all over in a moment, so a busy registry,
+		 * which callers try again.
 		 */
 		if (!reg->readonly)
 			return TUNL_ERR_BUSY;
